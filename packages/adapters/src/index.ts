@@ -1,0 +1,1 @@
+export type { LlamaConfig, LlamaLayerWeights, LlamaWeights } from "./model/llama-weights.js";

@@ -1,0 +1,1 @@
+export type { Codec, CodecKind, CodecSpec, EncodedBlock, NormFormat, PreparedQuery } from "./codec.js";
