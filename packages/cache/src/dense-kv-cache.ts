@@ -83,6 +83,20 @@ export class DenseKVCache implements KVCache {
     }
   }
 
+  readLayer(layer: number, keysOut: Float32Array, valuesOut: Float32Array): void {
+    const { kvHeads, headDim } = this;
+    const length = this.lengths[layer];
+    const stride = kvHeads * headDim;
+    for (let kvHead = 0; kvHead < kvHeads; kvHead++) {
+      for (let t = 0; t < length; t++) {
+        const from = t * stride + kvHead * headDim;
+        const to = (kvHead * length + t) * headDim;
+        keysOut.set(this.keys[layer].subarray(from, from + headDim), to);
+        valuesOut.set(this.values[layer].subarray(from, from + headDim), to);
+      }
+    }
+  }
+
   truncate(length: number): void {
     for (let layer = 0; layer < this.layers; layer++) this.lengths[layer] = Math.min(this.lengths[layer], Math.max(0, length));
   }

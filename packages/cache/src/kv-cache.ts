@@ -28,6 +28,11 @@ export interface KVCache extends KVCacheShape {
   append(layer: number, keys: Float32Array, values: Float32Array): void;
   /** out (heads × headDim) = softmax(q·Kᵀ·scale)·V over every cached token of `layer`. */
   attend(layer: number, queries: Float32Array, out: Float32Array, options: AttentionOptions): void;
+  /**
+   * Dense copy of a layer, layout [kvHead][position][headDim] (what ONNX decoder-with-past models
+   * take as past_key_values). Both outputs need kvHeads × length × headDim floats.
+   */
+  readLayer(layer: number, keysOut: Float32Array, valuesOut: Float32Array): void;
   /** Drops every token at position ≥ `length` (all layers). */
   truncate(length: number): void;
   /** Bytes held, all-in. */
