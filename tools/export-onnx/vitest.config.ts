@@ -1,0 +1,10 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["src/**/*.test.ts"],
+    testTimeout: 120_000,
+    // ONNX Runtime must not write telemetry files on test machines.
+    env: { ORT_DISABLE_TELEMETRY: "1" },
+  },
+});
