@@ -1,1 +1,11 @@
 export type { LlamaConfig, LlamaLayerWeights, LlamaWeights } from "./model/llama-weights.js";
+export { ModelArgumentError, ModelFormatError } from "./model/model-format-error.js";
+export type { ModelFormat, ModelFormatErrorCode } from "./model/model-format-error.js";
+export { loadLlama2cCheckpoint } from "./llama2c/load-llama2c-checkpoint.js";
+export { loadLlama2cTokenizer } from "./llama2c/load-llama2c-tokenizer.js";
+export type { EncodeOptions, Tokenizer } from "./tokenizers/tokenizer.js";
+export { SentencePieceBpeTokenizer } from "./tokenizers/sentencepiece-bpe-tokenizer.js";
+export type { SentencePieceVocabulary } from "./tokenizers/sentencepiece-bpe-tokenizer.js";
+export type { LanguageModelRuntime, LayerActivations, LayerObserver } from "./runtime/language-model-runtime.js";
+export { LlamaRuntime } from "./runtime/llama-runtime.js";
+export { createDenseCache } from "./runtime/create-dense-cache.js";

@@ -1,0 +1,135 @@
+import { ModelArgumentError } from "../model/model-format-error.js";
+import type { EncodeOptions, Tokenizer } from "./tokenizer.js";
+
+export interface SentencePieceVocabulary {
+  /** Token pieces with spaces as " " (llama2.c export form, not "▁"). */
+  readonly pieces: readonly string[];
+  readonly scores: Float32Array;
+  readonly bosId?: number;
+  readonly eosId?: number;
+}
+
+const utf8Encoder = new TextEncoder();
+const bytePiecePattern = /^<0x([0-9A-Fa-f]{2})>/;
+const emptyBytes = new Uint8Array(0);
+
+/**
+ * SentencePiece-style BPE as llama2.c run.c implements it: a dummy prefix space, one token per
+ * UTF-8 code point (byte fallback to ids byte + 3 for `<0xNN>`), then repeatedly merge the adjacent
+ * pair whose joined piece is in the vocabulary with the highest score (leftmost on ties).
+ */
+export class SentencePieceBpeTokenizer implements Tokenizer {
+  readonly vocabSize: number;
+  readonly bosId: number;
+  readonly eosId: number;
+  readonly stopTokenIds: readonly number[];
+  private readonly pieces: readonly string[];
+  private readonly scores: Float32Array;
+  private readonly pieceBytes: Uint8Array[];
+  private readonly lookup = new Map<string, number>();
+  private readonly decoder = new TextDecoder();
+
+  constructor(vocabulary: SentencePieceVocabulary) {
+    const { pieces, scores } = vocabulary;
+    if (pieces.length !== scores.length) {
+      throw new ModelArgumentError(`SentencePieceBpeTokenizer: ${pieces.length} pieces but ${scores.length} scores`);
+    }
+    this.vocabSize = pieces.length;
+    this.bosId = vocabulary.bosId ?? 1;
+    this.eosId = vocabulary.eosId ?? 2;
+    this.stopTokenIds = [this.bosId, this.eosId];
+    this.pieces = pieces;
+    this.scores = scores;
+    // First id wins on duplicate pieces, like a stable sorted lookup.
+    pieces.forEach((piece, id) => {
+      if (!this.lookup.has(piece)) this.lookup.set(piece, id);
+    });
+    this.pieceBytes = pieces.map((piece) => {
+      const byte = bytePiecePattern.exec(piece);
+      return byte ? Uint8Array.of(parseInt(byte[1], 16)) : utf8Encoder.encode(piece);
+    });
+  }
+
+  /** The piece string of a token id (as stored, e.g. " Once" or "<0x0A>"). */
+  piece(id: number): string {
+    this.checkId(id);
+    return this.pieces[id];
+  }
+
+  encode(text: string, options: EncodeOptions = {}): number[] {
+    const tokens: number[] = [];
+    if (options.bos) tokens.push(this.bosId);
+    const start = tokens.length;
+    // run.c adds the dummy prefix only for non-empty text.
+    if (text.length > 0) {
+      const space = this.lookup.get(" ");
+      if (space !== undefined) tokens.push(space);
+    }
+    for (const codePoint of text) {
+      const id = this.lookup.get(codePoint);
+      if (id !== undefined) {
+        tokens.push(id);
+        continue;
+      }
+      // Byte fallback: the first 3 ids are <unk>, <s>, </s>, so byte b is id b + 3.
+      for (const byte of utf8Encoder.encode(codePoint)) tokens.push(byte + 3);
+    }
+    this.mergePairs(tokens, start);
+    if (options.eos) tokens.push(this.eosId);
+    return tokens;
+  }
+
+  private mergePairs(tokens: number[], start: number): void {
+    for (;;) {
+      let bestScore = -1e10;
+      let bestId = -1;
+      let bestIndex = -1;
+      for (let i = start; i < tokens.length - 1; i++) {
+        const id = this.lookup.get(this.pieces[tokens[i]] + this.pieces[tokens[i + 1]]);
+        if (id !== undefined && this.scores[id] > bestScore) {
+          bestScore = this.scores[id];
+          bestId = id;
+          bestIndex = i;
+        }
+      }
+      if (bestIndex < 0) return;
+      tokens.splice(bestIndex, 2, bestId);
+    }
+  }
+
+  tokenBytes(previous: number, id: number): Uint8Array {
+    this.checkId(id);
+    if (id === this.bosId || id === this.eosId) return emptyBytes;
+    const bytes = this.pieceBytes[id];
+    // run.c: after BOS, SentencePiece strips the leading space of the first piece.
+    if (previous === this.bosId && bytes.length > 0 && bytes[0] === 0x20 && !bytePiecePattern.test(this.pieces[id])) return bytes.subarray(1);
+    return bytes;
+  }
+
+  decodeToken(previous: number, id: number): string {
+    return this.decoder.decode(this.tokenBytes(previous, id));
+  }
+
+  decode(ids: readonly number[]): string {
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const bytes = this.tokenBytes(i > 0 ? ids[i - 1] : -1, ids[i]);
+      parts.push(bytes);
+      total += bytes.length;
+    }
+    const joined = new Uint8Array(total);
+    let offset = 0;
+    for (const part of parts) {
+      joined.set(part, offset);
+      offset += part.length;
+    }
+    return this.decoder.decode(joined);
+  }
+
+  private checkId(id: number): void {
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+      throw new ModelArgumentError(`token id ${id} is outside the vocabulary [0, ${this.vocabSize})`);
+    }
+  }
+}
