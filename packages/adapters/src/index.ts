@@ -9,3 +9,11 @@ export type { SentencePieceVocabulary } from "./tokenizers/sentencepiece-bpe-tok
 export type { LanguageModelRuntime, LayerActivations, LayerObserver } from "./runtime/language-model-runtime.js";
 export { LlamaRuntime } from "./runtime/llama-runtime.js";
 export { createDenseCache } from "./runtime/create-dense-cache.js";
+export { createOnnxDecoder, OnnxDecoder } from "./onnx/onnx-decoder.js";
+export type { OnnxDecoderOptions, OnnxForwardOptions, OnnxGreedyOptions } from "./onnx/onnx-decoder.js";
+export { readDecoderSignature } from "./onnx/decoder-signature.js";
+export type { DecoderSignature, DecoderSignatureOverrides } from "./onnx/decoder-signature.js";
+export { OnnxDecoderError } from "./onnx/onnx-decoder-error.js";
+export type { OnnxDecoderErrorCode } from "./onnx/onnx-decoder-error.js";
+export { loadOnnxRuntimeNode } from "./onnx/load-onnx-runtime-node.js";
+export type { OnnxRuntimeModule } from "./onnx/onnx-runtime-module.js";

@@ -1,0 +1,109 @@
+import type { InferenceSession } from "onnxruntime-common";
+import { OnnxDecoderError } from "./onnx-decoder-error.js";
+
+/**
+ * What the adapter learns from a decoder-with-past model's inputs and outputs (Hugging Face
+ * Optimum layout): input_ids, attention_mask, optional position_ids, past_key_values.N.key/.value
+ * [batch, kvHeads, past, headDim] → logits [batch, seq, vocab], present.N.key/.value.
+ */
+export interface DecoderSignature {
+  readonly layers: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  /** From the logits shape; undefined when that dimension is symbolic (known after the first run). */
+  readonly vocabSize: number | undefined;
+  /** Whether the model takes position_ids (some exports derive positions from the mask). */
+  readonly hasPositionIds: boolean;
+}
+
+/** Dimensions to use where the model declares them symbolically. */
+export interface DecoderSignatureOverrides {
+  readonly kvHeads?: number;
+  readonly headDim?: number;
+}
+
+type ValueMetadata = InferenceSession.ValueMetadata;
+
+const pastPattern = /^past_key_values\.(\d+)\.(key|value)$/;
+
+function describe(names: readonly string[]): string {
+  return names.length === 0 ? "none" : names.join(", ");
+}
+
+function requireTensor(metadata: readonly ValueMetadata[], name: string, kind: "input" | "output", type: string, rank: number): readonly (number | string)[] {
+  const entry = metadata.find((item) => item.name === name);
+  if (!entry) {
+    const names = metadata.map((item) => item.name);
+    throw new OnnxDecoderError(
+      kind === "input" ? "missing-input" : "missing-output",
+      `ONNX decoder: the model has no ${kind} "${name}" (its ${kind}s: ${describe(names)}); expected a decoder-with-past model in the Hugging Face Optimum layout`,
+    );
+  }
+  if (!entry.isTensor) throw new OnnxDecoderError("bad-signature", `ONNX decoder: ${kind} "${name}" must be a tensor`);
+  if (entry.type !== type) throw new OnnxDecoderError("bad-signature", `ONNX decoder: ${kind} "${name}" must be ${type}, the model declares ${entry.type}`);
+  // An empty shape means "not declared": accept it and rely on overrides or the first run.
+  if (entry.shape.length !== 0 && entry.shape.length !== rank) {
+    throw new OnnxDecoderError("bad-signature", `ONNX decoder: ${kind} "${name}" must have rank ${rank}, the model declares [${entry.shape.join(", ")}]`);
+  }
+  return entry.shape;
+}
+
+function resolveDimension(declared: number | string | undefined, override: number | undefined, what: string, where: string): number {
+  if (override !== undefined) {
+    if (!(Number.isInteger(override) && override > 0)) throw new OnnxDecoderError("bad-argument", `ONNX decoder: ${what} override must be a positive integer, got ${override}`);
+    if (typeof declared === "number" && declared !== override) {
+      throw new OnnxDecoderError("bad-argument", `ONNX decoder: ${what} override ${override} contradicts the model (${where} declares ${declared})`);
+    }
+    return override;
+  }
+  if (typeof declared === "number" && declared > 0) return declared;
+  throw new OnnxDecoderError(
+    "bad-signature",
+    `ONNX decoder: ${where} declares ${what} as ${declared === undefined ? "unknown" : `symbolic "${declared}"`}; pass ${what} in the options`,
+  );
+}
+
+/** Reads layers, KV heads and head size from the model's declared inputs and outputs. */
+export function readDecoderSignature(
+  inputs: readonly ValueMetadata[],
+  outputs: readonly ValueMetadata[],
+  overrides: DecoderSignatureOverrides = {},
+): DecoderSignature {
+  requireTensor(inputs, "input_ids", "input", "int64", 2);
+  requireTensor(inputs, "attention_mask", "input", "int64", 2);
+  const hasPositionIds = inputs.some((item) => item.name === "position_ids");
+  if (hasPositionIds) requireTensor(inputs, "position_ids", "input", "int64", 2);
+
+  const layerIndices = new Set<number>();
+  for (const item of inputs) {
+    const match = pastPattern.exec(item.name);
+    if (match) layerIndices.add(Number(match[1]));
+  }
+  if (layerIndices.size === 0) {
+    throw new OnnxDecoderError(
+      "missing-input",
+      `ONNX decoder: the model has no past_key_values.N.key / .value inputs (its inputs: ${describe(inputs.map((item) => item.name))}); export it as a decoder *with past*`,
+    );
+  }
+  const layers = layerIndices.size;
+  // Layers must be numbered 0..layers-1 with both key and value, and matching present outputs.
+  let kvHeads: number | undefined;
+  let headDim: number | undefined;
+  for (let layer = 0; layer < layers; layer++) {
+    for (const kind of ["key", "value"] as const) {
+      const pastName = `past_key_values.${layer}.${kind}`;
+      const pastShape = requireTensor(inputs, pastName, "input", "float32", 4);
+      const presentShape = requireTensor(outputs, `present.${layer}.${kind}`, "output", "float32", 4);
+      const layerKvHeads = resolveDimension(pastShape[1] ?? presentShape[1], overrides.kvHeads, "kvHeads", `${pastName} [batch, kvHeads, past, headDim]`);
+      const layerHeadDim = resolveDimension(pastShape[3] ?? presentShape[3], overrides.headDim, "headDim", `${pastName} [batch, kvHeads, past, headDim]`);
+      if ((kvHeads !== undefined && kvHeads !== layerKvHeads) || (headDim !== undefined && headDim !== layerHeadDim)) {
+        throw new OnnxDecoderError("bad-signature", `ONNX decoder: ${pastName} has ${layerKvHeads} heads × ${layerHeadDim}, other layers ${kvHeads} × ${headDim}; the cache needs one shape`);
+      }
+      kvHeads = layerKvHeads;
+      headDim = layerHeadDim;
+    }
+  }
+  const logitsShape = requireTensor(outputs, "logits", "output", "float32", 3);
+  const vocabSize = typeof logitsShape[2] === "number" && logitsShape[2] > 0 ? logitsShape[2] : undefined;
+  return { layers, kvHeads: kvHeads as number, headDim: headDim as number, vocabSize, hasPositionIds };
+}

@@ -1,0 +1,238 @@
+import type { LlamaConfig, LlamaWeights } from "@kvpack/adapters";
+import { GraphBuilder } from "./graph-builder.js";
+import { encodeModel, type OnnxModel, type OnnxValueInfo } from "./onnx-proto.js";
+
+/**
+ * Builds a Llama decoder-with-past ONNX graph in the Hugging Face Optimum layout from
+ * `LlamaWeights` (llama2.c layout), using only standard opset-17 operators:
+ *
+ *   inputs  input_ids [batch, seq] int64, attention_mask [batch, past+seq] int64,
+ *           position_ids [batch, seq] int64,
+ *           past_key_values.N.key / .value [batch, kvHeads, past, headDim] float32
+ *   outputs logits [batch, seq, vocab] float32,
+ *           present.N.key / .value [batch, kvHeads, past+seq, headDim] float32
+ *
+ * RoPE rotates adjacent pairs (x[2i], x[2i+1]) by position·θ^(−2i/headDim), as llama2.c's
+ * run.c does, so present keys hold exactly what the llama2.c runtime caches.
+ */
+export const LLAMA_DECODER_OPSET = 17;
+/** ONNX IR version 8 is the one released with opset 17. */
+export const LLAMA_DECODER_IR_VERSION = 8;
+
+/** Added to attention scores of masked positions: large enough that exp() underflows to 0, finite so a fully masked row stays finite. */
+const MASKED_SCORE = -1e9;
+
+export interface LlamaDecoderExportOptions {
+  /** Stored in the model's metadata_props. */
+  readonly modelName?: string;
+  /** RoPE table length; defaults to config.maxSequenceLength. */
+  readonly maxPositions?: number;
+}
+
+function transpose(matrix: Float32Array, rows: number, columns: number): Float32Array {
+  const out = new Float32Array(rows * columns);
+  for (let row = 0; row < rows; row++) {
+    for (let column = 0; column < columns; column++) out[column * rows + row] = matrix[row * columns + column];
+  }
+  return out;
+}
+
+/** cos/sin of position·freq for every position and pair, computed in float64 then rounded once. */
+function ropeTables(config: LlamaConfig, positions: number): { cos: Float32Array; sin: Float32Array } {
+  const pairs = config.headDim / 2;
+  const cos = new Float32Array(positions * pairs);
+  const sin = new Float32Array(positions * pairs);
+  for (let pair = 0; pair < pairs; pair++) {
+    const frequency = 1 / Math.pow(config.ropeTheta, (2 * pair) / config.headDim);
+    for (let position = 0; position < positions; position++) {
+      const angle = position * frequency;
+      cos[position * pairs + pair] = Math.cos(angle);
+      sin[position * pairs + pair] = Math.sin(angle);
+    }
+  }
+  return { cos, sin };
+}
+
+function validateWeights(weights: LlamaWeights): void {
+  const { config } = weights;
+  const { dim, hiddenDim, heads, kvHeads, headDim, vocabSize } = config;
+  if (headDim % 2 !== 0) throw new RangeError(`exportLlamaDecoder: headDim must be even for RoPE pairs, got ${headDim}`);
+  if (heads % kvHeads !== 0) throw new RangeError(`exportLlamaDecoder: heads (${heads}) must be a multiple of kvHeads (${kvHeads})`);
+  if (weights.layers.length !== config.layers) {
+    throw new RangeError(`exportLlamaDecoder: config says ${config.layers} layers, weights have ${weights.layers.length}`);
+  }
+  const expect = (name: string, array: Float32Array, length: number) => {
+    if (array.length !== length) throw new RangeError(`exportLlamaDecoder: ${name} needs ${length} floats, got ${array.length}`);
+  };
+  expect("tokenEmbedding", weights.tokenEmbedding, vocabSize * dim);
+  expect("classifier", weights.classifier, vocabSize * dim);
+  expect("finalNorm", weights.finalNorm, dim);
+  weights.layers.forEach((layer, index) => {
+    expect(`layers[${index}].attentionNorm`, layer.attentionNorm, dim);
+    expect(`layers[${index}].wq`, layer.wq, heads * headDim * dim);
+    expect(`layers[${index}].wk`, layer.wk, kvHeads * headDim * dim);
+    expect(`layers[${index}].wv`, layer.wv, kvHeads * headDim * dim);
+    expect(`layers[${index}].wo`, layer.wo, dim * heads * headDim);
+    expect(`layers[${index}].ffnNorm`, layer.ffnNorm, dim);
+    expect(`layers[${index}].w1`, layer.w1, hiddenDim * dim);
+    expect(`layers[${index}].w2`, layer.w2, dim * hiddenDim);
+    expect(`layers[${index}].w3`, layer.w3, hiddenDim * dim);
+  });
+}
+
+/** The decoder-with-past graph as an `OnnxModel` value (encode it with `encodeModel`). */
+export function buildLlamaDecoderModel(weights: LlamaWeights, options: LlamaDecoderExportOptions = {}): OnnxModel {
+  validateWeights(weights);
+  const { config } = weights;
+  const { dim, hiddenDim, heads, kvHeads, headDim, vocabSize, normEpsilon } = config;
+  const groupSize = heads / kvHeads;
+  const maxPositions = options.maxPositions ?? config.maxSequenceLength;
+  const graph = new GraphBuilder();
+
+  const inputs: OnnxValueInfo[] = [
+    { name: "input_ids", elementType: "int64", shape: ["batch_size", "sequence_length"] },
+    { name: "attention_mask", elementType: "int64", shape: ["batch_size", "total_sequence_length"] },
+    { name: "position_ids", elementType: "int64", shape: ["batch_size", "sequence_length"] },
+  ];
+  const outputs: OnnxValueInfo[] = [{ name: "logits", elementType: "float", shape: ["batch_size", "sequence_length", vocabSize] }];
+  for (let layer = 0; layer < config.layers; layer++) {
+    for (const kind of ["key", "value"]) {
+      inputs.push({ name: `past_key_values.${layer}.${kind}`, elementType: "float", shape: ["batch_size", kvHeads, "past_sequence_length", headDim] });
+      outputs.push({ name: `present.${layer}.${kind}`, elementType: "float", shape: ["batch_size", kvHeads, "total_sequence_length", headDim] });
+    }
+  }
+  for (const input of inputs) graph.reserve(input.name);
+
+  // Causal + padding mask, shared by every layer: query i (absolute index past+i) may read key j
+  // when j ≤ past+i and attention_mask[j] = 1. Shape [batch, 1, seq, past+seq].
+  const total = graph.op("Squeeze", [graph.op("Shape", ["attention_mask"], "mask.total", { start: { type: "int", value: 1 }, end: { type: "int", value: 2 } }), graph.int64s([0])], "mask.total_scalar");
+  const sequence = graph.op("Squeeze", [graph.op("Shape", ["input_ids"], "mask.sequence", { start: { type: "int", value: 1 }, end: { type: "int", value: 2 } }), graph.int64s([0])], "mask.sequence_scalar");
+  const past = graph.op("Sub", [total, sequence], "mask.past_scalar");
+  const keyIndex = graph.op("Range", [graph.int64Scalar(0), total, graph.int64Scalar(1)], "mask.key_index");
+  const queryIndex = graph.op("Unsqueeze", [graph.op("Range", [past, total, graph.int64Scalar(1)], "mask.query_index"), graph.int64s([1])], "mask.query_column");
+  const causal = graph.op("LessOrEqual", [keyIndex, queryIndex], "mask.causal");
+  const padding = graph.op("Unsqueeze", [graph.op("Cast", ["attention_mask"], "mask.padding", { to: { type: "int", value: 9 } }), graph.int64s([1, 2])], "mask.padding_4d");
+  const allowed = graph.op("And", [causal, padding], "mask.allowed");
+  const maskBias = graph.op("Where", [allowed, graph.floatScalar(0), graph.floatScalar(MASKED_SCORE)], "mask.bias");
+
+  // RoPE tables gathered by position id, shaped [batch, seq, 1, headDim/2, 1] to broadcast over heads and pairs.
+  const tables = ropeTables(config, maxPositions);
+  const cosTable = graph.initializer("rope.cos", "float", [maxPositions, headDim / 2], tables.cos);
+  const sinTable = graph.initializer("rope.sin", "float", [maxPositions, headDim / 2], tables.sin);
+  const ropeAxes = graph.int64s([2, 4]);
+  const cos = graph.op("Unsqueeze", [graph.op("Gather", [cosTable, "position_ids"], "rope.cos_gathered", { axis: { type: "int", value: 0 } }), ropeAxes], "rope.cos_5d");
+  const sin = graph.op("Unsqueeze", [graph.op("Gather", [sinTable, "position_ids"], "rope.sin_gathered", { axis: { type: "int", value: 0 } }), ropeAxes], "rope.sin_5d");
+
+  const rmsNorm = (input: string, weight: Float32Array, prefix: string): string => {
+    const squared = graph.op("Mul", [input, input], `${prefix}.squared`);
+    const meanSquare = graph.op("ReduceMean", [squared], `${prefix}.mean_square`, { axes: { type: "ints", value: [-1] }, keepdims: { type: "int", value: 1 } });
+    const shifted = graph.op("Add", [meanSquare, graph.floatScalar(normEpsilon)], `${prefix}.shifted`);
+    const inverse = graph.op("Reciprocal", [graph.op("Sqrt", [shifted], `${prefix}.rms`)], `${prefix}.inverse_rms`);
+    const normalized = graph.op("Mul", [input, inverse], `${prefix}.normalized`);
+    return graph.op("Mul", [normalized, graph.initializer(`${prefix}.weight`, "float", [dim], weight)], `${prefix}.out`);
+  };
+
+  /** x·Wᵀ for a llama2.c weight W stored [out, in]: the initializer holds Wᵀ so MatMul needs no Transpose. */
+  const linear = (input: string, weight: Float32Array, outFeatures: number, inFeatures: number, name: string): string =>
+    graph.op("MatMul", [input, graph.initializer(`${name}.weight_transposed`, "float", [inFeatures, outFeatures], transpose(weight, outFeatures, inFeatures))], name);
+
+  /** [batch, seq, headCount, headDim] → RoPE-rotated, same shape. */
+  const rope = (input: string, headCount: number, prefix: string): string => {
+    const pairs = graph.op("Reshape", [input, graph.int64s([0, 0, headCount, headDim / 2, 2])], `${prefix}.pairs`);
+    const even = graph.op("Slice", [pairs, graph.int64s([0]), graph.int64s([1]), graph.int64s([-1])], `${prefix}.even`);
+    const odd = graph.op("Slice", [pairs, graph.int64s([1]), graph.int64s([2]), graph.int64s([-1])], `${prefix}.odd`);
+    const rotatedEven = graph.op("Sub", [graph.op("Mul", [even, cos], `${prefix}.even_cos`), graph.op("Mul", [odd, sin], `${prefix}.odd_sin`)], `${prefix}.rotated_even`);
+    const rotatedOdd = graph.op("Add", [graph.op("Mul", [even, sin], `${prefix}.even_sin`), graph.op("Mul", [odd, cos], `${prefix}.odd_cos`)], `${prefix}.rotated_odd`);
+    const joined = graph.op("Concat", [rotatedEven, rotatedOdd], `${prefix}.joined`, { axis: { type: "int", value: -1 } });
+    return graph.op("Reshape", [joined, graph.int64s([0, 0, headCount, headDim])], `${prefix}.out`);
+  };
+
+  /** [batch, seq, headCount·headDim] → [batch, headCount, seq, headDim]. */
+  const splitHeads = (input: string, headCount: number, name: string): string =>
+    graph.op("Transpose", [graph.op("Reshape", [input, graph.int64s([0, 0, headCount, headDim])], `${name}.heads`)], name, { perm: { type: "ints", value: [0, 2, 1, 3] } });
+
+  /** GQA: [batch, kvHeads, total, headDim] → [batch, heads, total, headDim], query head h reading kv head ⌊h / groupSize⌋. */
+  const repeatKV = (input: string, name: string): string => {
+    if (groupSize === 1) return input;
+    const unsqueezed = graph.op("Unsqueeze", [input, graph.int64s([2])], `${name}.unsqueezed`);
+    const expanded = graph.op("Expand", [unsqueezed, graph.int64s([1, 1, groupSize, 1, 1])], `${name}.expanded`);
+    return graph.op("Reshape", [expanded, graph.int64s([0, heads, -1, headDim])], name);
+  };
+
+  let hidden = graph.op("Gather", [graph.initializer("token_embedding", "float", [vocabSize, dim], weights.tokenEmbedding), "input_ids"], "embedding", { axis: { type: "int", value: 0 } });
+  const embeddingName = "token_embedding";
+  const scale = graph.floatScalar(Math.sqrt(headDim));
+
+  weights.layers.forEach((layer, index) => {
+    const prefix = `layers.${index}`;
+    const normalized = rmsNorm(hidden, layer.attentionNorm, `${prefix}.attention_norm`);
+    const query = linear(normalized, layer.wq, heads * headDim, dim, `${prefix}.attention.q`);
+    const key = linear(normalized, layer.wk, kvHeads * headDim, dim, `${prefix}.attention.k`);
+    const value = linear(normalized, layer.wv, kvHeads * headDim, dim, `${prefix}.attention.v`);
+
+    const queryRotated = rope(graph.op("Reshape", [query, graph.int64s([0, 0, heads, headDim])], `${prefix}.attention.q_heads`), heads, `${prefix}.attention.q_rope`);
+    const keyRotated = rope(graph.op("Reshape", [key, graph.int64s([0, 0, kvHeads, headDim])], `${prefix}.attention.k_heads`), kvHeads, `${prefix}.attention.k_rope`);
+    const queryHeads = graph.op("Transpose", [queryRotated], `${prefix}.attention.q_transposed`, { perm: { type: "ints", value: [0, 2, 1, 3] } });
+    const keyHeads = graph.op("Transpose", [keyRotated], `${prefix}.attention.k_transposed`, { perm: { type: "ints", value: [0, 2, 1, 3] } });
+    const valueHeads = splitHeads(value, kvHeads, `${prefix}.attention.v_transposed`);
+
+    const concatAxis = { axis: { type: "int", value: 2 } } as const;
+    const presentKey = graph.op("Concat", [`past_key_values.${index}.key`, keyHeads], "", concatAxis, `present.${index}.key`);
+    const presentValue = graph.op("Concat", [`past_key_values.${index}.value`, valueHeads], "", concatAxis, `present.${index}.value`);
+    const keys = repeatKV(presentKey, `${prefix}.attention.k_repeated`);
+    const values = repeatKV(presentValue, `${prefix}.attention.v_repeated`);
+
+    const keysTransposed = graph.op("Transpose", [keys], `${prefix}.attention.k_for_scores`, { perm: { type: "ints", value: [0, 1, 3, 2] } });
+    // Divide by √headDim (as run.c does) rather than multiply by its reciprocal.
+    const scores = graph.op("Div", [graph.op("MatMul", [queryHeads, keysTransposed], `${prefix}.attention.dot`), scale], `${prefix}.attention.scores`);
+    const weightsSoftmax = graph.op("Softmax", [graph.op("Add", [scores, maskBias], `${prefix}.attention.masked`)], `${prefix}.attention.weights`, { axis: { type: "int", value: -1 } });
+    const context = graph.op("MatMul", [weightsSoftmax, values], `${prefix}.attention.context`);
+    const merged = graph.op(
+      "Reshape",
+      [graph.op("Transpose", [context], `${prefix}.attention.context_transposed`, { perm: { type: "ints", value: [0, 2, 1, 3] } }), graph.int64s([0, 0, heads * headDim])],
+      `${prefix}.attention.merged`,
+    );
+    const attentionOut = linear(merged, layer.wo, dim, heads * headDim, `${prefix}.attention.o`);
+    hidden = graph.op("Add", [hidden, attentionOut], `${prefix}.attention_residual`);
+
+    // SwiGLU: w2 · (silu(w1·x) ⊙ w3·x)
+    const ffnInput = rmsNorm(hidden, layer.ffnNorm, `${prefix}.ffn_norm`);
+    const gate = linear(ffnInput, layer.w1, hiddenDim, dim, `${prefix}.ffn.w1`);
+    const up = linear(ffnInput, layer.w3, hiddenDim, dim, `${prefix}.ffn.w3`);
+    const silu = graph.op("Mul", [gate, graph.op("Sigmoid", [gate], `${prefix}.ffn.sigmoid`)], `${prefix}.ffn.silu`);
+    const down = linear(graph.op("Mul", [silu, up], `${prefix}.ffn.gated`), layer.w2, dim, hiddenDim, `${prefix}.ffn.w2`);
+    hidden = graph.op("Add", [hidden, down], `${prefix}.ffn_residual`);
+  });
+
+  const finalNormalized = rmsNorm(hidden, weights.finalNorm, "final_norm");
+  if (config.sharedClassifier || weights.classifier === weights.tokenEmbedding) {
+    // Reuse the embedding initializer rather than storing a second copy; ORT folds the Transpose once at load.
+    const classifierTransposed = graph.op("Transpose", [embeddingName], "classifier.weight_transposed", { perm: { type: "ints", value: [1, 0] } });
+    graph.op("MatMul", [finalNormalized, classifierTransposed], "", undefined, "logits");
+  } else {
+    const classifierTransposed = graph.initializer("classifier.weight_transposed", "float", [dim, vocabSize], transpose(weights.classifier, vocabSize, dim));
+    graph.op("MatMul", [finalNormalized, classifierTransposed], "", undefined, "logits");
+  }
+
+  return {
+    irVersion: LLAMA_DECODER_IR_VERSION,
+    opsetVersion: LLAMA_DECODER_OPSET,
+    producerName: "kvpack-export-onnx",
+    producerVersion: "0.1.0",
+    docString: "Llama decoder with past (Hugging Face Optimum layout), exported from llama2.c weights by @kvpack/export-onnx",
+    metadata: {
+      "kvpack.model": options.modelName ?? "llama",
+      "kvpack.layers": String(config.layers),
+      "kvpack.heads": String(heads),
+      "kvpack.kv_heads": String(kvHeads),
+      "kvpack.head_dim": String(headDim),
+      "kvpack.rope": "llama2.c pair-interleaved",
+    },
+    graph: graph.build(options.modelName ?? "llama_decoder_with_past", inputs, outputs),
+  };
+}
+
+/** Serialized ONNX bytes of `buildLlamaDecoderModel`. */
+export function exportLlamaDecoderOnnx(weights: LlamaWeights, options: LlamaDecoderExportOptions = {}): Uint8Array {
+  return encodeModel(buildLlamaDecoderModel(weights, options));
+}
