@@ -20,3 +20,11 @@ export interface ModelReference {
 export function readModelReference(name: string): ModelReference {
   return JSON.parse(readFileSync(path.join(modelsDataDirectory, name), "utf8")) as ModelReference;
 }
+
+/** Largest |a[i] − b[i]|; throws when the lengths differ. */
+export function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new RangeError(`maxAbsDifference: lengths ${a.length} and ${b.length} differ`);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}
