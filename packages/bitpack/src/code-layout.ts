@@ -161,6 +161,15 @@ export class CodeLayout {
         }
         return;
       }
+      if (width === 16) {
+        for (let index = 0; index < count; index++) {
+          const code = codes[codesOffset + index];
+          if (!((code >>> 0) === code && code < radix)) checkCode(code, radix);
+          bytes[byteOffset + 2 * index] = code & 0xff;
+          bytes[byteOffset + 2 * index + 1] = code >>> 8;
+        }
+        return;
+      }
       for (let index = 0; index < count; index++) {
         const code = codes[codesOffset + index];
         if (!((code >>> 0) === code && code < radix)) checkCode(code, radix);
@@ -206,6 +215,11 @@ export class CodeLayout {
       const width = this.fixedWidth;
       if (width === 8) {
         for (let index = 0; index < length; index++) out[outOffset + index] = bytes[byteOffset + start + index];
+      } else if (width === 16) {
+        const first = byteOffset + 2 * start;
+        for (let index = 0; index < length; index++) {
+          out[outOffset + index] = bytes[first + 2 * index] | (bytes[first + 2 * index + 1] << 8);
+        }
       } else if (width === 4 && (start & 1) === 0) {
         let index = 0;
         let position = byteOffset + (start >> 1);

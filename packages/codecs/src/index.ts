@@ -1,1 +1,16 @@
 export type { Codec, CodecKind, CodecSpec, EncodedBlock, NormFormat, PreparedQuery } from "./codec.js";
+export { CodecError } from "./codec-error.js";
+export type { CodecErrorCode } from "./codec-error.js";
+export { createCodec } from "./create-codec.js";
+export { BaseCodec, QueryState, blockHeaderBytes, defaultBlockRows } from "./base-codec.js";
+export { Fp16Codec, Fp32Codec, Int8Codec } from "./float-codecs.js";
+export { KiviCodec } from "./kivi-codec.js";
+export type { KiviCodecSpec } from "./kivi-codec.js";
+export { QuarotCodec } from "./quarot-codec.js";
+export type { QuarotCodecSpec } from "./quarot-codec.js";
+export { TurboquantCodec, maxTurboquantBits } from "./turboquant-codec.js";
+export type { TurboquantCodecSpec } from "./turboquant-codec.js";
+export { SphericalCodec } from "./spherical-codec.js";
+export { HadamardRotation } from "./hadamard-rotation.js";
+export { NormStore } from "./norm-store.js";
+export { fromBfloat16Bits, fromHalfBits, maxHalf, toBfloat16Bits, toHalfBits } from "./half-float.js";
