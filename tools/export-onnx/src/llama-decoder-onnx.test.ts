@@ -1,7 +1,8 @@
 import { createOnnxDecoder, LlamaRuntime, loadLlama2cCheckpoint, loadOnnxRuntimeNode, OnnxDecoder, OnnxDecoderError, type LlamaWeights } from "@kvpack/adapters";
 import { DenseKVCache } from "@kvpack/cache";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exportLlamaDecoderOnnx } from "./llama-decoder-graph.js";
+import { buildLlamaDecoderModel, exportLlamaDecoderOnnx } from "./llama-decoder-graph.js";
+import { encodeModel } from "./onnx-proto.js";
 import { maxAbsDifference, readModelReference, readModelsData, type ModelReference } from "./test-support/models-data.js";
 
 // stories260K (llama2.c): 5 layers, 8 heads, 4 KV heads × 8, vocabulary 512, context 512.
@@ -145,6 +146,22 @@ describe("stories260K exported to ONNX, run through the ORT adapter (onnxruntime
     const perturbed = await decoder.forward([next], coarse);
     // Rounding K/V to a 0.25 grid moves the logits far more than fp32 noise (observed 0.64).
     expect(maxAbsDifference(perturbed, exact)).toBeGreaterThan(1e-2);
+  });
+
+  it("feeds use_cache_branch to Optimum-style merged decoders (ORT requires every declared input)", async () => {
+    const model = buildLlamaDecoderModel(weights);
+    const merged = encodeModel({ ...model, graph: { ...model.graph, inputs: [...model.graph.inputs, { name: "use_cache_branch", elementType: "bool", shape: [1] }] } });
+    const mergedDecoder = await createOnnxDecoder({ ort: await loadOnnxRuntimeNode(), model: merged });
+    try {
+      expect(mergedDecoder.signature.hasUseCacheBranch).toBe(true);
+      const cache = newCache();
+      const prefill = await mergedDecoder.forward(reference.prompt_token_ids, cache);
+      const last = prefill.subarray((reference.prompt_token_ids.length - 1) * 512);
+      expect(maxAbsDifference(last, reference.last_position_logits_for_prompt)).toBeLessThan(LOGIT_TOLERANCE);
+      expect((await mergedDecoder.forward([reference.greedy_token_ids[5]], cache)).length).toBe(512);
+    } finally {
+      await mergedDecoder.release();
+    }
   });
 
   it("rejects a cache of the wrong shape and out-of-range token ids with OnnxDecoderError", async () => {

@@ -5,7 +5,7 @@ import { OnnxDecoderError } from "./onnx-decoder-error.js";
 
 type ValueMetadata = InferenceSession.ValueMetadata;
 
-const tensor = (name: string, type: "int64" | "float32", shape: (number | string)[]): ValueMetadata => ({ name, isTensor: true, type, shape });
+const tensor = (name: string, type: "int64" | "float32" | "bool", shape: (number | string)[]): ValueMetadata => ({ name, isTensor: true, type, shape });
 
 /** Metadata shaped like a Hugging Face Optimum decoder-with-past export (here: 2 layers, 4 KV heads × 8). */
 function optimumLayout(layers: number, kvHeads: number | string, headDim: number | string, vocab: number | string = 512) {
@@ -37,7 +37,7 @@ function thrown(run: () => unknown): OnnxDecoderError {
 describe("readDecoderSignature", () => {
   it("derives layers, KV heads, head size and vocabulary from the declared shapes", () => {
     const { inputs, outputs } = optimumLayout(5, 4, 8);
-    expect(readDecoderSignature(inputs, outputs)).toEqual({ layers: 5, kvHeads: 4, headDim: 8, vocabSize: 512, hasPositionIds: true });
+    expect(readDecoderSignature(inputs, outputs)).toEqual({ layers: 5, kvHeads: 4, headDim: 8, vocabSize: 512, hasPositionIds: true, hasUseCacheBranch: false });
   });
 
   it("accepts models without position_ids and with a symbolic vocabulary", () => {
@@ -45,6 +45,13 @@ describe("readDecoderSignature", () => {
     const signature = readDecoderSignature(inputs.filter((item) => item.name !== "position_ids"), outputs);
     expect(signature.hasPositionIds).toBe(false);
     expect(signature.vocabSize).toBeUndefined();
+  });
+
+  it("recognizes the use_cache_branch input of Optimum merged decoders", () => {
+    const { inputs, outputs } = optimumLayout(2, 4, 8);
+    expect(readDecoderSignature([...inputs, tensor("use_cache_branch", "bool", [1])], outputs).hasUseCacheBranch).toBe(true);
+    const wrongType = [...inputs, tensor("use_cache_branch", "int64", [1])];
+    expect(thrown(() => readDecoderSignature(wrongType, outputs)).message).toContain('"use_cache_branch" must be bool');
   });
 
   it("names the missing input and lists the ones the model has", () => {

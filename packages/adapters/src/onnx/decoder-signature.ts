@@ -4,7 +4,8 @@ import { OnnxDecoderError } from "./onnx-decoder-error.js";
 /**
  * What the adapter learns from a decoder-with-past model's inputs and outputs (Hugging Face
  * Optimum layout): input_ids, attention_mask, optional position_ids, past_key_values.N.key/.value
- * [batch, kvHeads, past, headDim] → logits [batch, seq, vocab], present.N.key/.value.
+ * [batch, kvHeads, past, headDim] (and use_cache_branch in merged exports) → logits [batch, seq, vocab],
+ * present.N.key/.value.
  */
 export interface DecoderSignature {
   readonly layers: number;
@@ -14,6 +15,8 @@ export interface DecoderSignature {
   readonly vocabSize: number | undefined;
   /** Whether the model takes position_ids (some exports derive positions from the mask). */
   readonly hasPositionIds: boolean;
+  /** Whether the model is an Optimum "merged" decoder with a use_cache_branch bool input. */
+  readonly hasUseCacheBranch: boolean;
 }
 
 /** Dimensions to use where the model declares them symbolically. */
@@ -73,6 +76,8 @@ export function readDecoderSignature(
   requireTensor(inputs, "attention_mask", "input", "int64", 2);
   const hasPositionIds = inputs.some((item) => item.name === "position_ids");
   if (hasPositionIds) requireTensor(inputs, "position_ids", "input", "int64", 2);
+  const hasUseCacheBranch = inputs.some((item) => item.name === "use_cache_branch");
+  if (hasUseCacheBranch) requireTensor(inputs, "use_cache_branch", "input", "bool", 1);
 
   const layerIndices = new Set<number>();
   for (const item of inputs) {
@@ -105,5 +110,5 @@ export function readDecoderSignature(
   }
   const logitsShape = requireTensor(outputs, "logits", "output", "float32", 3);
   const vocabSize = typeof logitsShape[2] === "number" && logitsShape[2] > 0 ? logitsShape[2] : undefined;
-  return { layers, kvHeads: kvHeads as number, headDim: headDim as number, vocabSize, hasPositionIds };
+  return { layers, kvHeads: kvHeads as number, headDim: headDim as number, vocabSize, hasPositionIds, hasUseCacheBranch };
 }

@@ -112,6 +112,7 @@ export class OnnxDecoder {
       for (let i = 0; i < sequence; i++) positions[i] = BigInt(start + i);
       feeds.position_ids = new Tensor("int64", positions, [1, sequence]);
     }
+    if (this.signature.hasUseCacheBranch) feeds.use_cache_branch = new Tensor("bool", Uint8Array.of(past > 0 ? 1 : 0), [1]);
     const layerSize = this.kvHeads * past * this.headDim;
     for (let layer = 0; layer < this.layers; layer++) {
       const keys = new Float32Array(layerSize);

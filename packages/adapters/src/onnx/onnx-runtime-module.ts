@@ -13,5 +13,6 @@ export interface OnnxRuntimeModule {
   readonly Tensor: {
     new (type: "int64", data: BigInt64Array, dims: readonly number[]): Tensor;
     new (type: "float32", data: Float32Array, dims: readonly number[]): Tensor;
+    new (type: "bool", data: Uint8Array, dims: readonly number[]): Tensor;
   };
 }
