@@ -57,7 +57,7 @@ async function fetchBytes(url: URL, options: LoadBytesOptions): Promise<Uint8Arr
   let buffer = new Uint8Array(totalBytes ?? 1 << 20);
   let loadedBytes = 0;
   for (;;) {
-    let chunk: ReadableStreamReadResult<Uint8Array>;
+    let chunk: Awaited<ReturnType<typeof reader.read>>;
     try {
       chunk = await reader.read();
     } catch (error) {
