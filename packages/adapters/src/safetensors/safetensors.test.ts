@@ -1,0 +1,117 @@
+import { describe, expect, it } from "vitest";
+import { loadLlama2cCheckpoint } from "../llama2c/load-llama2c-checkpoint.js";
+import { bfloat16BitsToNumber, float16BitsToNumber, numberToBfloat16Bits, numberToFloat16Bits } from "../model/half-float.js";
+import type { LlamaWeights } from "../model/llama-weights.js";
+import { ModelFormatError } from "../model/model-format-error.js";
+import { type ModelReference, readModelsData, readModelsDataJson } from "../model/test-models-data.js";
+import { createDenseCache } from "../runtime/create-dense-cache.js";
+import { LlamaRuntime } from "../runtime/llama-runtime.js";
+import { loadSafetensorsLlama, permuteRotaryRows } from "./load-safetensors-llama.js";
+import { SafetensorsFile, type SafetensorsFloatType, type SafetensorsWriterTensor, writeSafetensors } from "./safetensors-file.js";
+
+const reference = readModelsDataJson<ModelReference>("stories260K.reference.json");
+const llama2c = loadLlama2cCheckpoint(readModelsData("stories260K.bin"));
+
+/** stories260K in Hugging Face LlamaForCausalLM layout: q/k rows permuted for rotate_half RoPE. */
+function huggingFaceLlama(weights: LlamaWeights, dtype: SafetensorsFloatType): { file: Uint8Array; config: Record<string, unknown> } {
+  const { dim, hiddenDim, heads, kvHeads, headDim, vocabSize } = weights.config;
+  const tensors: Record<string, SafetensorsWriterTensor> = {
+    "model.embed_tokens.weight": { dtype, shape: [vocabSize, dim], data: weights.tokenEmbedding },
+    "model.norm.weight": { dtype, shape: [dim], data: weights.finalNorm },
+  };
+  weights.layers.forEach((layer, index) => {
+    const prefix = `model.layers.${index}.`;
+    tensors[`${prefix}input_layernorm.weight`] = { dtype, shape: [dim], data: layer.attentionNorm };
+    tensors[`${prefix}self_attn.q_proj.weight`] = { dtype, shape: [heads * headDim, dim], data: permuteRotaryRows(layer.wq, heads, headDim, dim) };
+    tensors[`${prefix}self_attn.k_proj.weight`] = { dtype, shape: [kvHeads * headDim, dim], data: permuteRotaryRows(layer.wk, kvHeads, headDim, dim) };
+    tensors[`${prefix}self_attn.v_proj.weight`] = { dtype, shape: [kvHeads * headDim, dim], data: layer.wv };
+    tensors[`${prefix}self_attn.o_proj.weight`] = { dtype, shape: [dim, heads * headDim], data: layer.wo };
+    tensors[`${prefix}post_attention_layernorm.weight`] = { dtype, shape: [dim], data: layer.ffnNorm };
+    tensors[`${prefix}mlp.gate_proj.weight`] = { dtype, shape: [hiddenDim, dim], data: layer.w1 };
+    tensors[`${prefix}mlp.down_proj.weight`] = { dtype, shape: [dim, hiddenDim], data: layer.w2 };
+    tensors[`${prefix}mlp.up_proj.weight`] = { dtype, shape: [hiddenDim, dim], data: layer.w3 };
+  });
+  const config = {
+    model_type: "llama",
+    hidden_size: dim,
+    intermediate_size: hiddenDim,
+    num_hidden_layers: weights.config.layers,
+    num_attention_heads: heads,
+    num_key_value_heads: kvHeads,
+    vocab_size: vocabSize,
+    max_position_embeddings: weights.config.maxSequenceLength,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    tie_word_embeddings: true,
+  };
+  return { file: writeSafetensors(tensors, { format: "pt" }), config };
+}
+
+function promptLogits(weights: LlamaWeights): Float32Array {
+  const runtime = new LlamaRuntime(weights);
+  const cache = createDenseCache(runtime);
+  let logits: Float32Array = new Float32Array(0);
+  reference.prompt_token_ids.forEach((token, position) => (logits = runtime.forward(token, position, cache)));
+  return logits.slice();
+}
+
+function maxAbsoluteDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}
+
+describe("safetensors Llama", () => {
+  it("F32 round trip gives the llama2.c weights back and the reference prompt logits within 1e-4", () => {
+    const { file, config } = huggingFaceLlama(llama2c, "F32");
+    const loaded = loadSafetensorsLlama(file, JSON.stringify(config));
+    expect(loaded.config).toEqual(llama2c.config);
+    // q/k are permuted on write and un-permuted on load: exact equality.
+    expect(loaded.layers[3].wq).toEqual(llama2c.layers[3].wq);
+    expect(loaded.layers[3].wk).toEqual(llama2c.layers[3].wk);
+    // stories260K.reference.json last_position_logits_for_prompt, 1e-4 absolute as for llama2.c.
+    expect(maxAbsoluteDifference(promptLogits(loaded), reference.last_position_logits_for_prompt)).toBeLessThan(1e-4);
+  });
+
+  it.each(["F16", "BF16"] as const)("%s weights stay close to the reference logits", (dtype) => {
+    const { file, config } = huggingFaceLlama(llama2c, dtype);
+    const loaded = loadSafetensorsLlama(file, config);
+    // Rounding every weight to F16 (2^-11 relative) or BF16 (2^-8 relative) moves logits of magnitude ~10 by
+    // about that relative amount. Measured: 0.0079 (F16), 0.072 (BF16); bounds with ~4x margin.
+    const tolerance = dtype === "F16" ? 0.03 : 0.3;
+    const logits = promptLogits(loaded);
+    expect(maxAbsoluteDifference(logits, reference.last_position_logits_for_prompt)).toBeLessThan(tolerance);
+    let best = 0;
+    for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+    expect(best).toBe(reference.greedy_token_ids[reference.prompt_token_ids.length]);
+  });
+
+  it("names missing tensors, wrong shapes and truncation", () => {
+    const { file, config } = huggingFaceLlama(llama2c, "F32");
+    expect(() => loadSafetensorsLlama(file, { ...config, num_hidden_layers: 6 })).toThrowError("safetensors checkpoint has no tensor model.layers.5.input_layernorm.weight");
+    expect(() => loadSafetensorsLlama(file, { ...config, intermediate_size: 171 })).toThrowError(/model.layers.0.mlp.gate_proj.weight has shape \[172, 64\], expected \[171, 64\]/);
+    const error = (() => {
+      try {
+        new SafetensorsFile(file.subarray(0, file.byteLength - 100));
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    expect(ModelFormatError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toMatch(/safetensors file truncated: expected \d+ bytes for tensor model.layers.4.mlp.up_proj.weight/);
+    expect(() => loadSafetensorsLlama(file, { ...config, rope_scaling: { type: "llama3" } })).toThrowError(/rope_scaling/);
+  });
+});
+
+describe("half floats", () => {
+  it("encode and decode IEEE binary16 and bfloat16 patterns", () => {
+    // IEEE 754 binary16: 1 = 0x3c00, −2 = 0xc000, 65504 = 0x7bff (max), 2^−24 = 0x0001 (smallest subnormal), 1/3 ≈ 0x3555.
+    expect([1, -2, 65504, 2 ** -24, 1 / 3].map(numberToFloat16Bits)).toEqual([0x3c00, 0xc000, 0x7bff, 0x0001, 0x3555]);
+    expect([0x3c00, 0xc000, 0x7bff, 0x0001, 0x7c00].map(float16BitsToNumber)).toEqual([1, -2, 65504, 2 ** -24, Infinity]);
+    // 1 + 2^−11 is halfway between 1 and 1 + 2^−10: ties to even gives 1.
+    expect(numberToFloat16Bits(1 + 2 ** -11)).toBe(0x3c00);
+    // bfloat16 is the top half of float32: 1 = 0x3f80, −2 = 0xc000; 1 + 2^−8 ties to even → 1.
+    expect([1, -2, 1 + 2 ** -8].map(numberToBfloat16Bits)).toEqual([0x3f80, 0xc000, 0x3f80]);
+    expect(bfloat16BitsToNumber(0x4049)).toBe(3.140625);
+  });
+});
