@@ -1,6 +1,5 @@
 import type { Codec, CodecSpec } from "@kvpack/codecs";
-import * as codecs from "@kvpack/codecs";
-import { CacheConfigurationError } from "./errors.js";
+import { createCodec } from "@kvpack/codecs";
 
 export type CodecFactory = (spec: CodecSpec) => Codec;
 
@@ -20,23 +19,18 @@ export function canonicalSpecKey(spec: CodecSpec): string {
   return JSON.stringify(keys.map((key) => [key, record[key]]));
 }
 
-function defaultFactory(): CodecFactory | undefined {
-  // `createCodec` is looked up at run time so this package builds against any codecs version.
-  const create = (codecs as Record<string, unknown>).createCodec;
-  return typeof create === "function" ? (create as CodecFactory) : undefined;
-}
-
 /**
  * Memoized codec instances by spec. Codec instances are stateless between calls, so one registry
  * can serve many caches (a `CachePool`) and building a codec's tables happens once.
  */
 export class CodecRegistry {
-  private readonly factory: CodecFactory | undefined;
+  private readonly factory: CodecFactory;
   private readonly bySpec = new Map<string, Codec>();
   private readonly byId = new Map<string, Codec>();
 
+  /** `factory` defaults to `createCodec` from @kvpack/codecs. */
   constructor(factory?: CodecFactory) {
-    this.factory = factory ?? defaultFactory();
+    this.factory = factory ?? createCodec;
   }
 
   /** Returns the shared instance for `choice`; instances passed in are registered as they are. */
@@ -48,11 +42,6 @@ export class CodecRegistry {
     const key = canonicalSpecKey(choice);
     const known = this.bySpec.get(key);
     if (known) return known;
-    if (!this.factory) {
-      throw new CacheConfigurationError(
-        `no codec factory: pass a CodecFactory to CodecRegistry (or codec instances) to build ${JSON.stringify(choice)}`,
-      );
-    }
     const codec = this.factory(choice);
     this.bySpec.set(key, codec);
     this.byId.set(codec.codecId, codec);
