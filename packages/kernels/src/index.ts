@@ -1,1 +1,39 @@
-export {};
+export type {
+  BackendName,
+  DecodeKernel,
+  KernelBackend,
+  KernelPrecision,
+  KernelSet,
+} from "./kernel-backend.js";
+export type {
+  AttentionShape,
+  CodebookInput,
+  CodeInput,
+  CompressedAttentionInputs,
+  CompressedRows,
+  DecodeInputs,
+  DenseAttentionInputs,
+  DeviceArray,
+  DeviceArrayType,
+  EncodeInputs,
+  EncodeResult,
+  FloatInput,
+  MatmulInputs,
+  RmsNormInputs,
+  RopeInputs,
+  ScoresInputs,
+  SwigluInputs,
+} from "./kernel-inputs.js";
+export { BackendUnavailableError, KernelInputError, type BackendFailure } from "./kernel-errors.js";
+export { resolveBackend, type BackendHint, type ResolveBackendOptions } from "./resolve-backend.js";
+export { createTypeScriptBackend } from "./ts/typescript-backend.js";
+export { createWasmBackend } from "./wasm/wasm-backend.js";
+export { createWebGpuBackend, type WebGpuBackendOptions } from "./webgpu/webgpu-backend.js";
+export {
+  bitWidthForSize,
+  codeRowLength,
+  packCodes,
+  unpackCodes,
+  type CodeBitWidth,
+} from "./code-layout.js";
+export { prepareShells, type CodebookShells } from "./codebook-shells.js";

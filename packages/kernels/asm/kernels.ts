@@ -1,0 +1,458 @@
+// AssemblyScript kernels for @kvpack/kernels (compiled with --enable simd -O3 --runtime stub).
+// Every argument is a byte offset into linear memory that the TypeScript glue manages; nothing
+// here allocates. Layouts match src/kernel-inputs.ts.
+
+@inline function f32At(base: usize, index: i32): f32 {
+  return load<f32>(base + (<usize>index << 2));
+}
+
+@inline function storeF32(base: usize, index: i32, value: f32): void {
+  store<f32>(base + (<usize>index << 2), value);
+}
+
+@inline function readCode(codes: usize, bitWidth: i32, rowLength: i32, row: i32, block: i32): i32 {
+  if (bitWidth == 16) return <i32>load<u16>(codes + ((<usize>row * rowLength + block) << 1));
+  if (bitWidth == 8) return <i32>load<u8>(codes + <usize>row * rowLength + block);
+  const bit = block * bitWidth;
+  const byte = <i32>load<u8>(codes + <usize>row * rowLength + (bit >>> 3));
+  return (byte >>> (bit & 7)) & ((1 << bitWidth) - 1);
+}
+
+// ---- decode -------------------------------------------------------------------------------
+
+/** Rows whose bytes are all full: each code byte expands to `floatsPerByte` floats of `table`. */
+export function decodeBytes(
+  codes: usize, rowLength: i32, rowCount: i32, norms: usize,
+  table: usize, floatsPerByte: i32, out: usize,
+): void {
+  const rowFloats = rowLength * floatsPerByte;
+  for (let row = 0; row < rowCount; row++) {
+    const norm = f32At(norms, row);
+    const scale = f32x4.splat(norm);
+    const source = codes + <usize>row * rowLength;
+    let target = out + ((<usize>row * rowFloats) << 2);
+    if (floatsPerByte == 4) {
+      let j = 0;
+      for (; j + 4 <= rowLength; j += 4) {
+        const word = load<u32>(source + j);
+        v128.store(target, f32x4.mul(v128.load(table + (<usize>(word & 255) << 4)), scale));
+        v128.store(target, f32x4.mul(v128.load(table + (<usize>((word >>> 8) & 255) << 4)), scale), 16);
+        v128.store(target, f32x4.mul(v128.load(table + (<usize>((word >>> 16) & 255) << 4)), scale), 32);
+        v128.store(target, f32x4.mul(v128.load(table + (<usize>(word >>> 24) << 4)), scale), 48);
+        target += 64;
+      }
+      for (; j < rowLength; j++) {
+        v128.store(target, f32x4.mul(v128.load(table + (<usize>load<u8>(source + j) << 4)), scale));
+        target += 16;
+      }
+    } else if (floatsPerByte == 2) {
+      let j = 0;
+      for (; j + 2 <= rowLength; j += 2) {
+        let pair = v128.load64_zero(table + (<usize>load<u8>(source + j) << 3));
+        pair = v128.load64_lane(table + (<usize>load<u8>(source + j + 1) << 3), pair, 1);
+        v128.store(target, f32x4.mul(pair, scale));
+        target += 16;
+      }
+      if (j < rowLength) {
+        const entry = table + (<usize>load<u8>(source + j) << 3);
+        store<f32>(target, load<f32>(entry) * norm);
+        store<f32>(target, load<f32>(entry, 4) * norm, 4);
+      }
+    } else if ((floatsPerByte & 3) == 0) {
+      for (let j = 0; j < rowLength; j++) {
+        const entry = table + ((<usize>load<u8>(source + j) * floatsPerByte) << 2);
+        for (let q = 0; q < floatsPerByte; q += 4) {
+          v128.store(target, f32x4.mul(v128.load(entry + (<usize>q << 2)), scale));
+          target += 16;
+        }
+      }
+    } else {
+      for (let j = 0; j < rowLength; j++) {
+        const entry = table + ((<usize>load<u8>(source + j) * floatsPerByte) << 2);
+        for (let q = 0; q < floatsPerByte; q++) {
+          store<f32>(target, load<f32>(entry + (<usize>q << 2)) * norm);
+          target += 4;
+        }
+      }
+    }
+  }
+}
+
+/** Any layout: one code at a time; codes ≥ size decode to NaN. */
+export function decodeGeneric(
+  codes: usize, bitWidth: i32, rowLength: i32, rowCount: i32, blocksPerRow: i32,
+  blockSize: i32, size: i32, norms: usize, codewords: usize, out: usize,
+): void {
+  const dimension = blocksPerRow * blockSize;
+  for (let row = 0; row < rowCount; row++) {
+    const norm = f32At(norms, row);
+    for (let block = 0; block < blocksPerRow; block++) {
+      const code = readCode(codes, bitWidth, rowLength, row, block);
+      const target = row * dimension + block * blockSize;
+      for (let j = 0; j < blockSize; j++) {
+        storeF32(out, target + j, code < size ? norm * f32At(codewords, code * blockSize + j) : NaN);
+      }
+    }
+  }
+}
+
+// ---- lookup tables ------------------------------------------------------------------------
+
+/** table[block][code] = q_block · codeword[code]. */
+export function buildBlockTable(
+  query: usize, codewords: usize, size: i32, blockSize: i32, blocksPerRow: i32, table: usize,
+): void {
+  for (let block = 0; block < blocksPerRow; block++) {
+    for (let code = 0; code < size; code++) {
+      let dot: f32 = 0;
+      for (let j = 0; j < blockSize; j++) {
+        dot += f32At(query, block * blockSize + j) * f32At(codewords, code * blockSize + j);
+      }
+      storeF32(table, block * size + code, dot);
+    }
+  }
+}
+
+/**
+ * byteTable[j][v] = Σ over the codes packed in byte value v at row byte j of blockTable lookups:
+ * one load per code byte instead of one per code. Codes ≥ size give NaN, never a plausible score.
+ */
+export function buildByteTable(
+  blockTable: usize, size: i32, blocksPerRow: i32, bitWidth: i32, rowLength: i32, byteTable: usize,
+): void {
+  const codesPerByte = bitWidth >= 8 ? 1 : 8 / bitWidth;
+  const mask = bitWidth >= 8 ? 255 : (1 << bitWidth) - 1;
+  for (let j = 0; j < rowLength; j++) {
+    for (let value = 0; value < 256; value++) {
+      let sum: f32 = 0;
+      for (let i = 0; i < codesPerByte; i++) {
+        const block = j * codesPerByte + i;
+        if (block >= blocksPerRow) break;
+        const code = (value >>> (i * bitWidth)) & mask;
+        sum += code < size ? f32At(blockTable, block * size + code) : NaN;
+      }
+      storeF32(byteTable, (j << 8) + value, sum);
+    }
+  }
+}
+
+@inline function rowScoreBytes(source: usize, rowLength: i32, byteTable: usize): f32 {
+  let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+  let j = 0;
+  let entries = byteTable;
+  for (; j + 4 <= rowLength; j += 4) {
+    const word = load<u32>(source + j);
+    s0 += load<f32>(entries + (<usize>(word & 255) << 2));
+    s1 += load<f32>(entries + (<usize>((word >>> 8) & 255) << 2), 1024);
+    s2 += load<f32>(entries + (<usize>((word >>> 16) & 255) << 2), 2048);
+    s3 += load<f32>(entries + (<usize>(word >>> 24) << 2), 3072);
+    entries += 4096;
+  }
+  for (; j < rowLength; j++) {
+    s0 += load<f32>(entries + (<usize>load<u8>(source + j) << 2));
+    entries += 1024;
+  }
+  return (s0 + s1) + (s2 + s3);
+}
+
+@inline function rowScoreGeneric(
+  codes: usize, bitWidth: i32, rowLength: i32, row: i32, blocksPerRow: i32, size: i32, blockTable: usize,
+): f32 {
+  let sum: f32 = 0;
+  for (let block = 0; block < blocksPerRow; block++) {
+    const code = readCode(codes, bitWidth, rowLength, row, block);
+    sum += code < size ? f32At(blockTable, block * size + code) : NaN;
+  }
+  return sum;
+}
+
+/** scores[t] = scale · norm[row] · Σ lookups for rows firstRow .. firstRow+count; returns the max. */
+function tableScores(
+  codes: usize, norms: usize, bitWidth: i32, rowLength: i32, blocksPerRow: i32, size: i32,
+  firstRow: i32, count: i32, scale: f32, useBytes: bool, blockTable: usize, byteTable: usize, scores: usize,
+): f32 {
+  let maximum: f32 = -Infinity;
+  for (let t = 0; t < count; t++) {
+    const row = firstRow + t;
+    const sum = useBytes
+      ? rowScoreBytes(codes + <usize>row * rowLength, rowLength, byteTable)
+      : rowScoreGeneric(codes, bitWidth, rowLength, row, blocksPerRow, size, blockTable);
+    const score = sum * f32At(norms, row) * scale;
+    storeF32(scores, t, score);
+    maximum = max(maximum, score);
+  }
+  return maximum;
+}
+
+export function scores(
+  query: usize, codes: usize, norms: usize, codewords: usize, size: i32, blockSize: i32,
+  blocksPerRow: i32, bitWidth: i32, rowLength: i32, count: i32,
+  blockTable: usize, byteTable: usize, out: usize,
+): void {
+  buildBlockTable(query, codewords, size, blockSize, blocksPerRow, blockTable);
+  const useBytes = bitWidth <= 8;
+  if (useBytes) buildByteTable(blockTable, size, blocksPerRow, bitWidth, rowLength, byteTable);
+  tableScores(codes, norms, bitWidth, rowLength, blocksPerRow, size, 0, count, 1, useBytes, blockTable, byteTable, out);
+}
+
+// ---- softmax ------------------------------------------------------------------------------
+
+/** scores[t] ← exp(scores[t] − maximum); returns the sum. */
+function exponentiate(scores: usize, count: i32, maximum: f32): f32 {
+  let sum: f32 = 0;
+  for (let t = 0; t < count; t++) {
+    const weight = Mathf.exp(f32At(scores, t) - maximum);
+    storeF32(scores, t, weight);
+    sum += weight;
+  }
+  return sum;
+}
+
+// ---- compressed attention -----------------------------------------------------------------
+
+/**
+ * One decoding step over compressed pages. Keys: per-head byte tables turn a row score into one
+ * load per code byte. Values (byte mode): a histogram of softmax weight per (row byte, byte value),
+ * expanded once through the value byte table at the end — no per-token decode.
+ */
+export function attentionCompressed(
+  queries: usize, headCount: i32, groupSize: i32, tokenCount: i32, capacity: i32, dimension: i32, scale: f32,
+  keyCodes: usize, keyNorms: usize, keyCodewords: usize, keySize: i32, keyBlockSize: i32, keyBitWidth: i32, keyRowLength: i32,
+  valueCodes: usize, valueNorms: usize, valueTable: usize, valueSize: i32, valueBlockSize: i32, valueBitWidth: i32,
+  valueRowLength: i32, valueBytes: bool,
+  blockTable: usize, byteTable: usize, scoreBuffer: usize, histogram: usize, out: usize,
+): void {
+  const keyBlocks = dimension / keyBlockSize;
+  const valueBlocks = dimension / valueBlockSize;
+  const keyBytes = keyBitWidth <= 8;
+  for (let head = 0; head < headCount; head++) {
+    const firstRow = (head / groupSize) * capacity;
+    const query = queries + ((<usize>head * dimension) << 2);
+    const target = out + ((<usize>head * dimension) << 2);
+    buildBlockTable(query, keyCodewords, keySize, keyBlockSize, keyBlocks, blockTable);
+    if (keyBytes) buildByteTable(blockTable, keySize, keyBlocks, keyBitWidth, keyRowLength, byteTable);
+    const maximum = tableScores(
+      keyCodes, keyNorms, keyBitWidth, keyRowLength, keyBlocks, keySize,
+      firstRow, tokenCount, scale, keyBytes, blockTable, byteTable, scoreBuffer,
+    );
+    const sum = exponentiate(scoreBuffer, tokenCount, maximum);
+    memory.fill(target, 0, <usize>dimension << 2);
+    if (valueBytes) {
+      const histogramFloats = valueRowLength << 8;
+      memory.fill(histogram, 0, <usize>histogramFloats << 2);
+      for (let t = 0; t < tokenCount; t++) {
+        const row = firstRow + t;
+        const weight = f32At(scoreBuffer, t) * f32At(valueNorms, row);
+        const source = valueCodes + <usize>row * valueRowLength;
+        let bins = histogram;
+        let j = 0;
+        for (; j + 4 <= valueRowLength; j += 4) {
+          const word = load<u32>(source + j);
+          const b0 = bins + (<usize>(word & 255) << 2);
+          const b1 = bins + (<usize>((word >>> 8) & 255) << 2) + 1024;
+          const b2 = bins + (<usize>((word >>> 16) & 255) << 2) + 2048;
+          const b3 = bins + (<usize>(word >>> 24) << 2) + 3072;
+          store<f32>(b0, load<f32>(b0) + weight);
+          store<f32>(b1, load<f32>(b1) + weight);
+          store<f32>(b2, load<f32>(b2) + weight);
+          store<f32>(b3, load<f32>(b3) + weight);
+          bins += 4096;
+        }
+        for (; j < valueRowLength; j++) {
+          const bin = bins + (<usize>load<u8>(source + j) << 2);
+          store<f32>(bin, load<f32>(bin) + weight);
+          bins += 1024;
+        }
+      }
+      const floatsPerByte = dimension / valueRowLength;
+      for (let j = 0; j < valueRowLength; j++) {
+        const slot = target + ((<usize>j * floatsPerByte) << 2);
+        for (let value = 0; value < 256; value++) {
+          const weight = f32At(histogram, (j << 8) + value);
+          if (weight == 0) continue;
+          const entry = valueTable + ((<usize>value * floatsPerByte) << 2);
+          for (let q = 0; q < floatsPerByte; q++) {
+            const position = slot + (<usize>q << 2);
+            store<f32>(position, load<f32>(position) + weight * load<f32>(entry + (<usize>q << 2)));
+          }
+        }
+      }
+    } else {
+      for (let t = 0; t < tokenCount; t++) {
+        const row = firstRow + t;
+        const weight = f32At(scoreBuffer, t) * f32At(valueNorms, row);
+        for (let block = 0; block < valueBlocks; block++) {
+          const code = readCode(valueCodes, valueBitWidth, valueRowLength, row, block);
+          for (let j = 0; j < valueBlockSize; j++) {
+            const index = block * valueBlockSize + j;
+            const codeword = code < valueSize ? f32At(valueTable, code * valueBlockSize + j) : NaN;
+            storeF32(target, index, f32At(target, index) + weight * codeword);
+          }
+        }
+      }
+    }
+    const inverse: f32 = 1 / sum;
+    for (let i = 0; i < dimension; i++) storeF32(target, i, f32At(target, i) * inverse);
+  }
+}
+
+// ---- dense attention (baseline) -----------------------------------------------------------
+
+@inline function dot(a: usize, b: usize, length: i32): f32 {
+  let i = 0;
+  let sum: f32 = 0;
+  if ((length & 15) == 0) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    for (; i < length; i += 16) {
+      const offset = <usize>i << 2;
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(a + offset), v128.load(b + offset)));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(a + offset, 16), v128.load(b + offset, 16)));
+      a2 = f32x4.add(a2, f32x4.mul(v128.load(a + offset, 32), v128.load(b + offset, 32)));
+      a3 = f32x4.add(a3, f32x4.mul(v128.load(a + offset, 48), v128.load(b + offset, 48)));
+    }
+    const total = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
+    sum = (f32x4.extract_lane(total, 0) + f32x4.extract_lane(total, 1)) +
+      (f32x4.extract_lane(total, 2) + f32x4.extract_lane(total, 3));
+  } else {
+    let accumulator = f32x4.splat(0);
+    for (; i + 4 <= length; i += 4) {
+      const offset = <usize>i << 2;
+      accumulator = f32x4.add(accumulator, f32x4.mul(v128.load(a + offset), v128.load(b + offset)));
+    }
+    sum = (f32x4.extract_lane(accumulator, 0) + f32x4.extract_lane(accumulator, 1)) +
+      (f32x4.extract_lane(accumulator, 2) + f32x4.extract_lane(accumulator, 3));
+    for (; i < length; i++) sum += f32At(a, i) * f32At(b, i);
+  }
+  return sum;
+}
+
+export function attentionDense(
+  queries: usize, headCount: i32, groupSize: i32, tokenCount: i32, capacity: i32, dimension: i32, scale: f32,
+  keys: usize, values: usize, scoreBuffer: usize, out: usize,
+): void {
+  const rowBytes = <usize>dimension << 2;
+  for (let head = 0; head < headCount; head++) {
+    const firstRow = (head / groupSize) * capacity;
+    const query = queries + <usize>head * rowBytes;
+    const target = out + <usize>head * rowBytes;
+    let maximum: f32 = -Infinity;
+    for (let t = 0; t < tokenCount; t++) {
+      const score = dot(query, keys + <usize>(firstRow + t) * rowBytes, dimension) * scale;
+      storeF32(scoreBuffer, t, score);
+      maximum = max(maximum, score);
+    }
+    const sum = exponentiate(scoreBuffer, tokenCount, maximum);
+    memory.fill(target, 0, rowBytes);
+    for (let t = 0; t < tokenCount; t++) {
+      const weight = f32At(scoreBuffer, t);
+      const splat = f32x4.splat(weight);
+      const row = values + <usize>(firstRow + t) * rowBytes;
+      let i = 0;
+      for (; i + 4 <= dimension; i += 4) {
+        const offset = <usize>i << 2;
+        v128.store(target + offset, f32x4.add(v128.load(target + offset), f32x4.mul(splat, v128.load(row + offset))));
+      }
+      for (; i < dimension; i++) storeF32(target, i, f32At(target, i) + weight * f32At(row, i));
+    }
+    const inverse: f32 = 1 / sum;
+    for (let i = 0; i < dimension; i++) storeF32(target, i, f32At(target, i) * inverse);
+  }
+}
+
+// ---- encode -------------------------------------------------------------------------------
+
+/** Nearest codeword per block, searching shells outward from the block's radius (exact bound). */
+export function encodeShells(
+  vectors: usize, count: i32, dimension: i32, blockSize: i32, size: i32,
+  radii: usize, sortedCodewords: usize, order: usize, codeBytes: i32, codes: usize, norms: usize,
+): void {
+  const blocksPerRow = dimension / blockSize;
+  for (let row = 0; row < count; row++) {
+    const base = row * dimension;
+    let squares: f64 = 0;
+    for (let i = 0; i < dimension; i++) {
+      const value = <f64>f32At(vectors, base + i);
+      squares += value * value;
+    }
+    const norm = <f32>Math.sqrt(squares);
+    storeF32(norms, row, norm);
+    const inverse: f32 = norm > 0 ? <f32>(1 / Math.sqrt(squares)) : 0;
+    for (let block = 0; block < blocksPerRow; block++) {
+      const offset = base + block * blockSize;
+      let radiusSquared: f32 = 0;
+      for (let j = 0; j < blockSize; j++) {
+        const value = f32At(vectors, offset + j) * inverse;
+        radiusSquared += value * value;
+      }
+      const radius = Mathf.sqrt(radiusSquared);
+      let low = 0;
+      let high = size;
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if (f32At(radii, middle) < radius) low = middle + 1;
+        else high = middle;
+      }
+      let inner = low - 1;
+      let outer = low;
+      let best = -1;
+      let bestOriginal = 65536;
+      let bestDistance: f32 = Infinity;
+      while (inner >= 0 || outer < size) {
+        const innerGap: f32 = inner >= 0 ? radius - f32At(radii, inner) : Infinity;
+        const outerGap: f32 = outer < size ? f32At(radii, outer) - radius : Infinity;
+        const takeInner = innerGap <= outerGap;
+        const gap = takeInner ? innerGap : outerGap;
+        if (gap * gap >= bestDistance) break;
+        const rank = takeInner ? inner-- : outer++;
+        let distance: f32 = 0;
+        for (let j = 0; j < blockSize; j++) {
+          const difference = f32At(vectors, offset + j) * inverse - f32At(sortedCodewords, rank * blockSize + j);
+          distance += difference * difference;
+        }
+        const original = <i32>load<u16>(order + (<usize>rank << 1));
+        if (distance < bestDistance || (distance == bestDistance && original < bestOriginal)) {
+          bestDistance = distance;
+          best = rank;
+          bestOriginal = original;
+        }
+      }
+      const index = row * blocksPerRow + block;
+      if (codeBytes == 1) store<u8>(codes + <usize>index, <u8>bestOriginal);
+      else store<u16>(codes + (<usize>index << 1), <u16>bestOriginal);
+    }
+  }
+}
+
+// ---- transformer kernels ------------------------------------------------------------------
+
+export function matmul(matrix: usize, vector: usize, rows: i32, columns: i32, out: usize): void {
+  const rowBytes = <usize>columns << 2;
+  for (let row = 0; row < rows; row++) storeF32(out, row, dot(matrix + <usize>row * rowBytes, vector, columns));
+}
+
+export function rmsNorm(input: usize, weight: usize, length: i32, epsilon: f32, out: usize): void {
+  let squares: f32 = 0;
+  for (let i = 0; i < length; i++) squares += f32At(input, i) * f32At(input, i);
+  const scale: f32 = 1 / Mathf.sqrt(squares / <f32>length + epsilon);
+  for (let i = 0; i < length; i++) storeF32(out, i, f32At(weight, i) * (scale * f32At(input, i)));
+}
+
+export function rope(input: usize, length: i32, headDimension: i32, position: i32, theta: f64, out: usize): void {
+  for (let i = 0; i < length; i += 2) {
+    const frequency = 1 / Math.pow(theta, <f64>(i % headDimension) / <f64>headDimension);
+    const angle = <f64>position * frequency;
+    const cos = <f32>Math.cos(angle);
+    const sin = <f32>Math.sin(angle);
+    const first = f32At(input, i);
+    const second = f32At(input, i + 1);
+    storeF32(out, i, first * cos - second * sin);
+    storeF32(out, i + 1, first * sin + second * cos);
+  }
+}
+
+export function swiglu(gate: usize, up: usize, length: i32, out: usize): void {
+  for (let i = 0; i < length; i++) {
+    const value = f32At(gate, i);
+    storeF32(out, i, (value / (1 + Mathf.exp(-value))) * f32At(up, i));
+  }
+}

@@ -1,0 +1,67 @@
+import type {
+  CompressedAttentionInputs,
+  DecodeInputs,
+  DenseAttentionInputs,
+  DeviceArray,
+  DeviceArrayType,
+  EncodeInputs,
+  EncodeResult,
+  MatmulInputs,
+  RmsNormInputs,
+  RopeInputs,
+  ScoresInputs,
+  SwigluInputs,
+} from "./kernel-inputs.js";
+
+export type BackendName = "ts" | "wasm" | "webgpu";
+
+/** Decode returns a fresh array, or writes into a resident `output` and returns it. */
+export interface DecodeKernel {
+  (inputs: DecodeInputs): Promise<Float32Array>;
+  (inputs: DecodeInputs, output: DeviceArray): Promise<DeviceArray>;
+}
+
+/** The kernels every backend implements, with the same inputs and the same results. */
+export interface KernelSet {
+  /** Nearest codeword per block of each vector's direction, plus the vector norms. */
+  encode(inputs: EncodeInputs): Promise<EncodeResult>;
+  /** codes + norms → `count × dimension` floats in the rotated domain. */
+  decode: DecodeKernel;
+  /** q·k̂ for every row, through per-block lookup tables (no decode). */
+  scores(inputs: ScoresInputs): Promise<Float32Array>;
+  /** Fused decode-step attention over compressed keys and values: `headCount × dimension`. */
+  attention(inputs: CompressedAttentionInputs): Promise<Float32Array>;
+  /** The same over dense fp32 keys and values (the baseline). */
+  denseAttention(inputs: DenseAttentionInputs): Promise<Float32Array>;
+  /** `matrix · vector` (llama2.c `matmul`). */
+  matmul(inputs: MatmulInputs): Promise<Float32Array>;
+  rmsNorm(inputs: RmsNormInputs): Promise<Float32Array>;
+  /** RoPE on adjacent pairs (2i, 2i+1), frequency θ^(−2i/headDimension), as llama2.c. */
+  rope(inputs: RopeInputs): Promise<Float32Array>;
+  /** silu(gate) · up. */
+  swiglu(inputs: SwigluInputs): Promise<Float32Array>;
+}
+
+/** Agreement with the ts oracle: |result − oracle| ≤ absolute + relative·|oracle|. */
+export interface KernelPrecision {
+  readonly absolute: number;
+  readonly relative: number;
+}
+
+export interface KernelBackend {
+  readonly specificationVersion: "v1";
+  readonly name: BackendName;
+  /** Higher is preferred by `resolveBackend("auto")`. */
+  readonly priority: number;
+  readonly precision: KernelPrecision;
+  /** Loads the module or device; throws with a reason when the backend cannot run here. */
+  init(): Promise<void>;
+  /** Available after `init()` resolves. */
+  readonly kernels: KernelSet;
+  /** Copies data into backend memory once; kernels then read it without a copy per call. */
+  upload(data: Float32Array | Uint8Array | Uint16Array): DeviceArray;
+  /** Zero-filled resident array. */
+  allocate(type: DeviceArrayType, length: number): DeviceArray;
+  /** Frees everything the backend holds (module memory, GPU device). */
+  dispose(): void;
+}

@@ -1,0 +1,140 @@
+/**
+ * Plain typed-array inputs of every kernel. They do not depend on any codec's byte layout: a codec
+ * or cache calls them with its unpacked codes (or codes packed at 1, 2 or 4 bits, see `bitWidth`),
+ * its norms as floats and its codebook as `size × blockSize` floats.
+ *
+ * All vectors here live in the codec's rotated domain: rotating queries in and the attention
+ * output back out is the codec's job, done once per step.
+ */
+
+/** Element types a backend can keep resident in its own memory. */
+export type DeviceArrayType = "float32" | "uint8" | "uint16";
+
+/**
+ * An array kept in a backend's memory (WASM linear memory, a GPU buffer), so hot loops do not pay
+ * a copy per call. Kernels accept it wherever they accept the matching typed array.
+ */
+export interface DeviceArray {
+  readonly backendName: string;
+  readonly type: DeviceArrayType;
+  readonly length: number;
+  /** Copies the contents out. */
+  read(): Promise<Float32Array | Uint8Array | Uint16Array>;
+  /** Overwrites elements starting at `offset` (e.g. appending tokens to a preallocated cache). */
+  write(data: Float32Array | Uint8Array | Uint16Array, offset?: number): void;
+  /** Frees the backend memory; the array must not be used afterwards. */
+  dispose(): void;
+}
+
+export type FloatInput = Float32Array | DeviceArray;
+/** Codes: Uint8Array (1 index per byte, or packed, see `bitWidth`) or Uint16Array (1 index each). */
+export type CodeInput = Uint8Array | Uint16Array | DeviceArray;
+
+/** `size = codewords.length / blockSize` codewords of `blockSize` floats (k = 1: scalar levels). */
+export interface CodebookInput {
+  readonly codewords: Float32Array;
+  readonly blockSize: number;
+}
+
+/**
+ * Rows of `dimension` floats stored as one code per block of `blockSize` coordinates plus one norm
+ * per row: row r is `norms[r] · concat(codebook[code[r, b]])`.
+ */
+export interface CompressedRows {
+  readonly codes: CodeInput;
+  /**
+   * Bits per code in a Uint8 `codes` array: 8 (default) is one index per byte; 1, 2 and 4 are
+   * packed least-significant bits first, every row starting on a byte boundary. Ignored (16)
+   * for Uint16 codes.
+   */
+  readonly bitWidth?: 1 | 2 | 4 | 8 | 16;
+  readonly norms: FloatInput;
+  readonly codebook: CodebookInput;
+}
+
+export interface EncodeInputs {
+  /** `count × dimension` floats in the rotated domain. */
+  readonly vectors: Float32Array;
+  readonly count: number;
+  readonly dimension: number;
+  readonly codebook: CodebookInput;
+}
+
+export interface EncodeResult {
+  /** Unpacked nearest-codeword index per block: Uint8Array when size ≤ 256, else Uint16Array. */
+  readonly codes: Uint8Array | Uint16Array;
+  /** Euclidean norm of every input vector. */
+  readonly norms: Float32Array;
+}
+
+export interface DecodeInputs {
+  readonly rows: CompressedRows;
+  readonly count: number;
+  readonly dimension: number;
+}
+
+export interface ScoresInputs {
+  /** `dimension` floats, rotated like the keys. */
+  readonly query: Float32Array;
+  readonly keys: CompressedRows;
+  readonly count: number;
+  readonly dimension: number;
+}
+
+/**
+ * Shape of one decoding step. Rows of KV head h, token t sit at row `h · capacity + t`, so a cache
+ * can preallocate `capacity` rows per head and append in place.
+ */
+export interface AttentionShape {
+  /** `headCount × dimension` floats. */
+  readonly queries: Float32Array;
+  readonly tokenCount: number;
+  readonly headCount: number;
+  /** GQA: query head h reads KV head ⌊h / (headCount / kvHeadCount)⌋. */
+  readonly kvHeadCount: number;
+  readonly dimension: number;
+  /** Rows reserved per KV head (≥ tokenCount); defaults to tokenCount. */
+  readonly capacity?: number;
+  /** Score scale; defaults to 1/√dimension. */
+  readonly scale?: number;
+}
+
+export interface CompressedAttentionInputs extends AttentionShape {
+  readonly keys: CompressedRows;
+  readonly values: CompressedRows;
+}
+
+export interface DenseAttentionInputs extends AttentionShape {
+  /** `kvHeadCount × capacity × dimension` floats. */
+  readonly keys: FloatInput;
+  readonly values: FloatInput;
+}
+
+export interface MatmulInputs {
+  /** `rows × columns`, row-major (llama2.c `W (d,n)`). */
+  readonly matrix: FloatInput;
+  readonly vector: Float32Array;
+  readonly rows: number;
+  readonly columns: number;
+}
+
+export interface RmsNormInputs {
+  readonly input: Float32Array;
+  readonly weight: FloatInput;
+  /** Defaults to 1e-5 (llama2.c). */
+  readonly epsilon?: number;
+}
+
+export interface RopeInputs {
+  /** One or more heads of `headDimension` floats, rotated in adjacent pairs (llama2.c). */
+  readonly input: Float32Array;
+  readonly headDimension: number;
+  readonly position: number;
+  /** Defaults to 10000. */
+  readonly theta?: number;
+}
+
+export interface SwigluInputs {
+  readonly gate: Float32Array;
+  readonly up: Float32Array;
+}

@@ -1,0 +1,324 @@
+import { byteDecodeTable, rowsUseWholeBytes } from "../byte-decode-table.js";
+import { prepareShells } from "../codebook-shells.js";
+import type { DecodeKernel, KernelBackend, KernelSet } from "../kernel-backend.js";
+import { KernelInputError } from "../kernel-errors.js";
+import type { CompressedRows, DecodeInputs, DeviceArray, DeviceArrayType } from "../kernel-inputs.js";
+import { validateMatmul, validateRmsNorm, validateRope, validateSwiglu } from "../ts/transformer-reference.js";
+import { validateDecode, validateEncode, validateScores } from "../ts/vector-quantization-reference.js";
+import { describeAttention, describeRows, isDeviceArray, requireFloatArray, type RowsLayout } from "../validate-inputs.js";
+import { kernelsWasmBase64 } from "./generated/kernels-wasm.js";
+import { WasmHeap } from "./wasm-heap.js";
+
+type HostData = Float32Array | Uint8Array | Uint16Array;
+
+/** Exports of asm/kernels.ts; every number argument that names memory is a byte offset. */
+interface WasmExports {
+  memory: WebAssembly.Memory;
+  decodeBytes(...args: number[]): void;
+  decodeGeneric(...args: number[]): void;
+  scores(...args: number[]): void;
+  attentionCompressed(...args: number[]): void;
+  attentionDense(...args: number[]): void;
+  encodeShells(...args: number[]): void;
+  matmul(...args: number[]): void;
+  rmsNorm(...args: number[]): void;
+  rope(...args: number[]): void;
+  swiglu(...args: number[]): void;
+}
+
+const bytesPerElement: Record<DeviceArrayType, number> = { float32: 4, uint8: 1, uint16: 2 };
+
+function typeOf(data: HostData): DeviceArrayType {
+  return data instanceof Float32Array ? "float32" : data instanceof Uint16Array ? "uint16" : "uint8";
+}
+
+class WasmArray implements DeviceArray {
+  readonly backendName = "wasm";
+  private disposed = false;
+  constructor(
+    private readonly heap: WasmHeap,
+    readonly type: DeviceArrayType,
+    readonly length: number,
+    readonly pointer: number,
+  ) {}
+  private view(offset = 0, length = this.length - offset): HostData {
+    if (this.disposed) throw new KernelInputError("DeviceArray", "array was disposed");
+    const pointer = this.pointer + offset * bytesPerElement[this.type];
+    if (this.type === "float32") return this.heap.float32(pointer, length);
+    if (this.type === "uint16") return this.heap.uint16(pointer, length);
+    return this.heap.uint8(pointer, length);
+  }
+  async read(): Promise<HostData> {
+    return this.view().slice();
+  }
+  write(data: HostData, offset = 0): void {
+    if (typeOf(data) !== this.type) throw new KernelInputError("DeviceArray.write", `expected ${this.type} data`);
+    if (offset < 0 || offset + data.length > this.length) {
+      throw new KernelInputError("DeviceArray.write", `writing ${data.length} at ${offset} overflows length ${this.length}`);
+    }
+    this.view(offset, data.length).set(data as never);
+  }
+  dispose(): void {
+    if (!this.disposed) this.heap.free(this.pointer);
+    this.disposed = true;
+  }
+}
+
+/** Temporaries of one kernel call: inputs copied in (resident arrays are used in place), freed after. */
+class CallScope {
+  private readonly pointers: number[] = [];
+  constructor(private readonly heap: WasmHeap) {}
+  input(data: HostData | DeviceArray): number {
+    if (isDeviceArray(data)) return (data as WasmArray).pointer;
+    const pointer = this.allocate(data.byteLength);
+    new Uint8Array(this.heap.memory.buffer, pointer, data.byteLength).set(
+      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    );
+    return pointer;
+  }
+  allocate(byteLength: number): number {
+    const pointer = this.heap.allocate(byteLength);
+    this.pointers.push(pointer);
+    return pointer;
+  }
+  release(): void {
+    for (const pointer of this.pointers) this.heap.free(pointer);
+  }
+}
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let index = 0; index < binary.length; index++) bytes[index] = binary.charCodeAt(index);
+  return bytes;
+}
+
+interface RowsPointers {
+  readonly codes: number;
+  readonly norms: number;
+}
+
+function createKernels(heap: () => WasmHeap, exports: () => WasmExports): KernelSet {
+  const run = <T>(body: (scope: CallScope, wasm: WasmExports, memory: WasmHeap) => T): T => {
+    const scope = new CallScope(heap());
+    try {
+      return body(scope, exports(), heap());
+    } finally {
+      scope.release();
+    }
+  };
+  const rowsPointers = (scope: CallScope, rows: CompressedRows): RowsPointers => ({
+    codes: scope.input(rows.codes),
+    norms: scope.input(rows.norms),
+  });
+  const decodeInto = (scope: CallScope, wasm: WasmExports, inputs: DecodeInputs, layout: RowsLayout, out: number): void => {
+    const { codes, norms } = rowsPointers(scope, inputs.rows);
+    const { codewords } = inputs.rows.codebook;
+    if (rowsUseWholeBytes(layout.blocksPerRow, layout.bitWidth)) {
+      const table = byteDecodeTable(codewords, layout.blockSize, layout.bitWidth);
+      const floatsPerByte = table.length / 256;
+      wasm.decodeBytes(codes, layout.rowLength, inputs.count, norms, scope.input(table), floatsPerByte, out);
+    } else {
+      wasm.decodeGeneric(
+        codes, layout.bitWidth, layout.rowLength, inputs.count, layout.blocksPerRow,
+        layout.blockSize, layout.size, norms, scope.input(codewords), out,
+      );
+    }
+  };
+  const decode = async (inputs: DecodeInputs, output?: DeviceArray): Promise<Float32Array | DeviceArray> => {
+    const layout = validateDecode(inputs, "wasm");
+    const length = inputs.count * inputs.dimension;
+    if (output) {
+      requireFloatArray("decode", "output", output, length, "wasm", false);
+      run((scope, wasm) => decodeInto(scope, wasm, inputs, layout, (output as WasmArray).pointer));
+      return output;
+    }
+    return run((scope, wasm, memory) => {
+      const out = scope.allocate(length * 4);
+      decodeInto(scope, wasm, inputs, layout, out);
+      return memory.float32(out, length).slice();
+    });
+  };
+  return {
+    encode: async (inputs) => {
+      const { size, blockSize } = validateEncode(inputs);
+      const shells = prepareShells(inputs.codebook);
+      const blockCount = (inputs.count * inputs.dimension) / blockSize;
+      const codeBytes = size <= 256 ? 1 : 2;
+      return run((scope, wasm, memory) => {
+        const vectors = scope.input(inputs.vectors);
+        const radii = scope.input(shells.radii);
+        const sorted = scope.input(shells.sortedCodewords);
+        const order = scope.input(shells.order);
+        const codes = scope.allocate(blockCount * codeBytes);
+        const norms = scope.allocate(inputs.count * 4);
+        wasm.encodeShells(
+          vectors, inputs.count, inputs.dimension, blockSize, size, radii, sorted, order, codeBytes, codes, norms,
+        );
+        return {
+          codes: codeBytes === 1 ? memory.uint8(codes, blockCount).slice() : memory.uint16(codes, blockCount).slice(),
+          norms: memory.float32(norms, inputs.count).slice(),
+        };
+      });
+    },
+    decode: decode as DecodeKernel,
+    scores: async (inputs) => {
+      const layout = validateScores(inputs, "wasm");
+      return run((scope, wasm, memory) => {
+        const { codes, norms } = rowsPointers(scope, inputs.keys);
+        const query = scope.input(inputs.query);
+        const codewords = scope.input(inputs.keys.codebook.codewords);
+        const blockTable = scope.allocate(layout.blocksPerRow * layout.size * 4);
+        const byteTable = scope.allocate(layout.rowLength * 256 * 4);
+        const out = scope.allocate(inputs.count * 4);
+        wasm.scores(
+          query, codes, norms, codewords, layout.size, layout.blockSize, layout.blocksPerRow,
+          layout.bitWidth, layout.rowLength, inputs.count, blockTable, byteTable, out,
+        );
+        return memory.float32(out, inputs.count).slice();
+      });
+    },
+    attention: async (inputs) => {
+      const shape = describeAttention("attention", inputs);
+      const rowCount = inputs.kvHeadCount * shape.capacity;
+      const keyLayout = describeRows("attention", "keys", inputs.keys, rowCount, inputs.dimension, "wasm");
+      const valueLayout = describeRows("attention", "values", inputs.values, rowCount, inputs.dimension, "wasm");
+      const valueBytes = rowsUseWholeBytes(valueLayout.blocksPerRow, valueLayout.bitWidth);
+      const valueTable = valueBytes
+        ? byteDecodeTable(inputs.values.codebook.codewords, valueLayout.blockSize, valueLayout.bitWidth as 1 | 2 | 4 | 8)
+        : inputs.values.codebook.codewords;
+      const length = inputs.headCount * inputs.dimension;
+      return run((scope, wasm, memory) => {
+        const keys = rowsPointers(scope, inputs.keys);
+        const values = rowsPointers(scope, inputs.values);
+        const queries = scope.input(inputs.queries);
+        const keyCodewords = scope.input(inputs.keys.codebook.codewords);
+        const valueTablePointer = scope.input(valueTable);
+        const blockTable = scope.allocate(keyLayout.blocksPerRow * keyLayout.size * 4);
+        const byteTable = scope.allocate(keyLayout.rowLength * 256 * 4);
+        const scoreBuffer = scope.allocate(inputs.tokenCount * 4);
+        const histogram = scope.allocate(valueBytes ? valueLayout.rowLength * 256 * 4 : 16);
+        const out = scope.allocate(length * 4);
+        wasm.attentionCompressed(
+          queries, inputs.headCount, shape.groupSize, inputs.tokenCount, shape.capacity, inputs.dimension, shape.scale,
+          keys.codes, keys.norms, keyCodewords, keyLayout.size, keyLayout.blockSize, keyLayout.bitWidth, keyLayout.rowLength,
+          values.codes, values.norms, valueTablePointer, valueLayout.size, valueLayout.blockSize, valueLayout.bitWidth,
+          valueLayout.rowLength, valueBytes ? 1 : 0,
+          blockTable, byteTable, scoreBuffer, histogram, out,
+        );
+        return memory.float32(out, length).slice();
+      });
+    },
+    denseAttention: async (inputs) => {
+      const shape = describeAttention("denseAttention", inputs);
+      const rows = inputs.kvHeadCount * shape.capacity * inputs.dimension;
+      requireFloatArray("denseAttention", "keys", inputs.keys, rows, "wasm", false);
+      requireFloatArray("denseAttention", "values", inputs.values, rows, "wasm", false);
+      const length = inputs.headCount * inputs.dimension;
+      return run((scope, wasm, memory) => {
+        const keys = scope.input(inputs.keys);
+        const values = scope.input(inputs.values);
+        const queries = scope.input(inputs.queries);
+        const scoreBuffer = scope.allocate(inputs.tokenCount * 4);
+        const out = scope.allocate(length * 4);
+        wasm.attentionDense(
+          queries, inputs.headCount, shape.groupSize, inputs.tokenCount, shape.capacity, inputs.dimension, shape.scale,
+          keys, values, scoreBuffer, out,
+        );
+        return memory.float32(out, length).slice();
+      });
+    },
+    matmul: async (inputs) => {
+      validateMatmul(inputs, "wasm");
+      return run((scope, wasm, memory) => {
+        const matrix = scope.input(inputs.matrix);
+        const vector = scope.input(inputs.vector);
+        const out = scope.allocate(inputs.rows * 4);
+        wasm.matmul(matrix, vector, inputs.rows, inputs.columns, out);
+        return memory.float32(out, inputs.rows).slice();
+      });
+    },
+    rmsNorm: async (inputs) => {
+      const epsilon = validateRmsNorm(inputs, "wasm");
+      const length = inputs.input.length;
+      return run((scope, wasm, memory) => {
+        const input = scope.input(inputs.input);
+        const weight = scope.input(inputs.weight);
+        const out = scope.allocate(length * 4);
+        wasm.rmsNorm(input, weight, length, epsilon, out);
+        return memory.float32(out, length).slice();
+      });
+    },
+    rope: async (inputs) => {
+      const theta = validateRope(inputs);
+      const length = inputs.input.length;
+      return run((scope, wasm, memory) => {
+        const input = scope.input(inputs.input);
+        const out = scope.allocate(length * 4);
+        wasm.rope(input, length, inputs.headDimension, inputs.position, theta, out);
+        return memory.float32(out, length).slice();
+      });
+    },
+    swiglu: async (inputs) => {
+      validateSwiglu(inputs);
+      const length = inputs.gate.length;
+      return run((scope, wasm, memory) => {
+        const gate = scope.input(inputs.gate);
+        const up = scope.input(inputs.up);
+        const out = scope.allocate(length * 4);
+        wasm.swiglu(gate, up, length, out);
+        return memory.float32(out, length).slice();
+      });
+    },
+  };
+}
+
+/**
+ * AssemblyScript kernels with f32x4 SIMD. Resident arrays (`upload`, `allocate`) live in the
+ * module's linear memory, so caches and weights are not copied per call.
+ */
+export function createWasmBackend(): KernelBackend {
+  let exports: WasmExports | undefined;
+  let heap: WasmHeap | undefined;
+  const ready = (): WasmExports => {
+    if (!exports) throw new KernelInputError("wasm", "backend used before init() resolved");
+    return exports;
+  };
+  const memory = (): WasmHeap => {
+    ready();
+    return heap as WasmHeap;
+  };
+  const allocate = (type: DeviceArrayType, length: number): WasmArray => {
+    if (!Number.isInteger(length) || length < 0) throw new KernelInputError("allocate", `invalid length ${length}`);
+    const byteLength = length * bytesPerElement[type];
+    const pointer = memory().allocate(byteLength);
+    memory().uint8(pointer, byteLength).fill(0);
+    return new WasmArray(memory(), type, length, pointer);
+  };
+  return {
+    specificationVersion: "v1",
+    name: "wasm",
+    priority: 2,
+    // float32 arithmetic, reordered sums (SIMD, 4 accumulators) and Mathf.exp.
+    precision: { absolute: 1e-6, relative: 1e-4 },
+    init: async () => {
+      if (exports) return;
+      if (typeof WebAssembly === "undefined") throw new Error("WebAssembly is not available");
+      const { instance } = await WebAssembly.instantiate(decodeBase64(kernelsWasmBase64), {});
+      const instanceExports = instance.exports as unknown as WasmExports;
+      heap = new WasmHeap(instanceExports.memory, instanceExports.memory.buffer.byteLength);
+      exports = instanceExports;
+    },
+    kernels: createKernels(memory, ready),
+    upload: (data) => {
+      const array = allocate(typeOf(data), data.length);
+      array.write(data);
+      return array;
+    },
+    allocate,
+    dispose: () => {
+      exports = undefined;
+      heap = undefined;
+    },
+  };
+}
