@@ -92,10 +92,10 @@ describe.skipIf(!existsSync(chromiumPath))("the exported stories260K through onn
     const errors: string[] = [];
     tab.on("pageerror", (error) => errors.push(error.message));
     await tab.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-    await tab.waitForFunction(() => (window as unknown as { decoderReady?: boolean }).decoderReady === true, undefined, { timeout: 30_000 });
+    await tab.waitForFunction(() => (globalThis as unknown as { decoderReady?: boolean }).decoderReady === true, undefined, { timeout: 30_000 });
     const result = await tab.evaluate(
       ([prompt, totalLength]) =>
-        (window as unknown as { runDecoder(prompt: number[], totalLength: number): Promise<{ lastLogits: number[]; ids: number[] }> }).runDecoder(prompt, totalLength),
+        (globalThis as unknown as { runDecoder(prompt: number[], totalLength: number): Promise<{ lastLogits: number[]; ids: number[] }> }).runDecoder(prompt, totalLength),
       [reference.prompt_token_ids, reference.steps + 1] as [number[], number],
     );
     expect(errors).toEqual([]);
