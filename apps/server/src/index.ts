@@ -1,1 +1,10 @@
-export {};
+export { createServer } from "./app.js";
+export type { CreateServerOptions, KvpackServer } from "./app.js";
+export { ConfigError, loadConfig, parseServerConfig } from "./config/load-config.js";
+export type { ServerConfig, ServerConfigInput } from "./config/server-config.js";
+export { loadServedModel, ModelLoadError } from "./model/load-served-model.js";
+export type { ServedModel } from "./model/load-served-model.js";
+export { ApiError } from "./http/api-error.js";
+export type { ApiErrorBody, ApiErrorType } from "./http/api-error.js";
+export type { CompletionResponse, ChatCompletionResponse, KvpackUsage } from "./openai/response-types.js";
+export type { KvpackOptions } from "./openai/request-schemas.js";

@@ -1,0 +1,109 @@
+import type { CodecKind, CodecSpec } from "@kvpack/codecs";
+import type { ServerConfig } from "../config/server-config.js";
+import { ApiError } from "../http/api-error.js";
+import type { KvpackOptions } from "../openai/request-schemas.js";
+
+/** How one request's KV cache is built: fully resolved (defaults applied) and validated. */
+export interface KvConfig {
+  readonly codec: CodecKind;
+  /** Bits per key / value coordinate; fixed by the codec for fp32, fp16 and int8. */
+  readonly keyBits: number;
+  readonly valueBits: number;
+  /** Policy name, or null for no eviction. */
+  readonly policy: string | null;
+  /** Token budget of the policy. */
+  readonly budget: number | null;
+  readonly residualWindow: number;
+}
+
+interface RateRule {
+  fixed?: number;
+  defaultBits: number;
+  accepts(bits: number): boolean;
+  describe: string;
+}
+
+const rateRules: Record<CodecKind, RateRule> = {
+  fp32: { fixed: 32, defaultBits: 32, accepts: (bits) => bits === 32, describe: "32 (fixed)" },
+  fp16: { fixed: 16, defaultBits: 16, accepts: (bits) => bits === 16, describe: "16 (fixed)" },
+  int8: { fixed: 8, defaultBits: 8, accepts: (bits) => bits === 8, describe: "8 (fixed)" },
+  kivi: { defaultBits: 2, accepts: (bits) => bits === 2 || bits === 4, describe: "2 or 4" },
+  quarot: { defaultBits: 4, accepts: (bits) => bits === 2 || bits === 3 || bits === 4, describe: "2, 3 or 4" },
+  turboquant: { defaultBits: 4, accepts: (bits) => Number.isInteger(bits) && bits >= 1 && bits <= 8, describe: "an integer from 1 to 8" },
+  fibquant: {
+    defaultBits: 2,
+    // Quarter-bit steps from 0.25 to 4: N = round(2^(k·b)) stays a usable codebook size.
+    accepts: (bits) => bits >= 0.25 && bits <= 4 && Number.isInteger(bits * 4),
+    describe: "0.25 to 4 in steps of 0.25",
+  },
+};
+
+export const supportedCodecs: readonly CodecKind[] = Object.keys(rateRules) as CodecKind[];
+
+export function describeRates(): Record<string, string> {
+  return Object.fromEntries(supportedCodecs.map((kind) => [kind, rateRules[kind].describe]));
+}
+
+function resolveBits(codec: CodecKind, requested: number | undefined, fallback: number | undefined, param: string): number {
+  const rule = rateRules[codec];
+  const bits = requested ?? (rule.fixed ?? fallback ?? rule.defaultBits);
+  if (!rule.accepts(bits)) {
+    throw new ApiError(400, `codec ${codec} does not support ${bits} bits for ${param.endsWith("keyBits") ? "keys" : "values"}; supported: ${rule.describe}`, {
+      param,
+      code: "unsupported_rate",
+    });
+  }
+  return bits;
+}
+
+/** Merges the request's `kvpack` options over the server defaults; a bad codec, rate or policy is a 400. */
+export function resolveKvConfig(options: KvpackOptions | null | undefined, defaults: ServerConfig["kv"]["defaults"], knownPolicies: readonly string[]): KvConfig {
+  const requestedCodec = options?.codec === "dense" ? "fp32" : options?.codec;
+  const codec: CodecKind = requestedCodec ?? defaults.codec;
+  if (!(codec in rateRules)) throw new ApiError(400, `unsupported codec ${String(codec)}; supported: ${supportedCodecs.join(", ")}`, { param: "kvpack.codec", code: "unsupported_codec" });
+  // Server default rates apply only to the server default codec.
+  const sameAsDefault = codec === defaults.codec;
+  const keyBits = resolveBits(codec, options?.keyBits, sameAsDefault ? defaults.keyBits : undefined, "kvpack.keyBits");
+  const valueBits = resolveBits(codec, options?.valueBits, sameAsDefault ? defaults.valueBits : undefined, "kvpack.valueBits");
+  let policy = options?.policy ?? null;
+  if (policy === "none" || policy === "no-eviction") policy = null;
+  if (policy !== null && !knownPolicies.includes(policy)) {
+    throw new ApiError(400, `unknown policy ${policy}; supported: none, ${knownPolicies.join(", ")}`, { param: "kvpack.policy", code: "unsupported_policy" });
+  }
+  const budget = options?.budget ?? null;
+  if (budget !== null && policy === null) {
+    throw new ApiError(400, "kvpack.budget needs a kvpack.policy that evicts (a token budget without a policy would never be enforced)", {
+      param: "kvpack.budget",
+      code: "invalid_value",
+    });
+  }
+  return { codec, keyBits, valueBits, policy, budget, residualWindow: options?.residualWindow ?? defaults.residualWindow };
+}
+
+/** Canonical string of everything that changes the bytes of cached pages (prefix and session keys). */
+export function kvConfigKey(config: KvConfig): string {
+  return `${config.codec}:k${config.keyBits}:v${config.valueBits}:r${config.residualWindow}:p${config.policy ?? "none"}:b${config.budget ?? 0}`;
+}
+
+/** Codec specs for keys and values of one KV head (`dimension` = headDim). */
+export function codecSpecsFor(config: KvConfig, dimension: number): { keys: CodecSpec; values: CodecSpec } {
+  return { keys: codecSpec(config.codec, config.keyBits, dimension, "key"), values: codecSpec(config.codec, config.valueBits, dimension, "value") };
+}
+
+function codecSpec(kind: CodecKind, bits: number, dimension: number, role: "key" | "value"): CodecSpec {
+  switch (kind) {
+    case "fp32":
+    case "fp16":
+    case "int8":
+      return { kind, dimension };
+    case "kivi":
+      return { kind, dimension, bits: bits as 2 | 4, role };
+    case "quarot":
+      return { kind, dimension, bits: bits as 2 | 3 | 4 };
+    case "turboquant":
+      return { kind, dimension, bits, norm: "fp16" };
+    case "fibquant":
+      // Sub-bit rates need longer blocks to keep N = round(2^(k·b)) ≥ 2.
+      return { kind, dimension, bits, blockSize: bits < 1 ? 4 : 2, norm: "fp16" };
+  }
+}

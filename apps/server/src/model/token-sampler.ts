@@ -1,0 +1,103 @@
+/** Sampling settings of one request (OpenAI semantics: temperature 0 is greedy). */
+export interface SamplingOptions {
+  temperature: number;
+  topP: number;
+  /** 0: no top-k cut. */
+  topK: number;
+  seed: number | undefined;
+}
+
+/** mulberry32: small, fast, seedable; good enough for sampling, never for secrets. */
+function createRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Picks the next token from logits: argmax when temperature is 0, otherwise softmax at the
+ * temperature, cut to top-k then to the smallest nucleus of mass ≥ top-p, and a seeded draw.
+ * Buffers are reused across steps (one sampler per generation).
+ */
+export class TokenSampler {
+  private readonly random: () => number;
+  private probabilities: Float32Array;
+  private order: Int32Array;
+
+  constructor(
+    private readonly options: SamplingOptions,
+    vocabSize: number,
+  ) {
+    const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
+    this.random = createRandom(Number(BigInt.asUintN(32, BigInt(seed))));
+    this.probabilities = new Float32Array(vocabSize);
+    this.order = new Int32Array(vocabSize);
+  }
+
+  sample(logits: Float32Array): number {
+    const vocabSize = logits.length;
+    if (this.options.temperature === 0) return argmax(logits);
+    if (this.probabilities.length < vocabSize) {
+      this.probabilities = new Float32Array(vocabSize);
+      this.order = new Int32Array(vocabSize);
+    }
+    const probabilities = this.probabilities;
+    const inverseTemperature = 1 / this.options.temperature;
+    let maximum = -Infinity;
+    for (let i = 0; i < vocabSize; i++) if (logits[i] > maximum) maximum = logits[i];
+    let sum = 0;
+    for (let i = 0; i < vocabSize; i++) {
+      const weight = Math.exp((logits[i] - maximum) * inverseTemperature);
+      probabilities[i] = weight;
+      sum += weight;
+    }
+    const topK = this.options.topK > 0 ? Math.min(this.options.topK, vocabSize) : vocabSize;
+    const topP = this.options.topP;
+    if (topK === vocabSize && topP >= 1) return this.draw(probabilities, sum, vocabSize);
+    // Sort candidate ids by probability (descending); the vocabulary of the served models is small.
+    const order = this.order;
+    for (let i = 0; i < vocabSize; i++) order[i] = i;
+    const view = order.subarray(0, vocabSize);
+    view.sort((a, b) => probabilities[b] - probabilities[a]);
+    let kept = 0;
+    let mass = 0;
+    while (kept < topK) {
+      mass += probabilities[view[kept]];
+      kept++;
+      if (mass >= topP * sum) break;
+    }
+    let threshold = this.random() * mass;
+    for (let i = 0; i < kept; i++) {
+      threshold -= probabilities[view[i]];
+      if (threshold <= 0) return view[i];
+    }
+    return view[kept - 1];
+  }
+
+  private draw(probabilities: Float32Array, sum: number, vocabSize: number): number {
+    let threshold = this.random() * sum;
+    for (let i = 0; i < vocabSize; i++) {
+      threshold -= probabilities[i];
+      if (threshold <= 0) return i;
+    }
+    return vocabSize - 1;
+  }
+}
+
+/** First index of the largest logit (run.c greedy semantics: ties go to the lowest id). */
+export function argmax(logits: Float32Array): number {
+  let best = 0;
+  let bestValue = logits[0];
+  for (let i = 1; i < logits.length; i++) {
+    if (logits[i] > bestValue) {
+      bestValue = logits[i];
+      best = i;
+    }
+  }
+  return best;
+}

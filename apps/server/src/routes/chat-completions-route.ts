@@ -1,0 +1,65 @@
+import type { FastifyInstance } from "fastify";
+import { renderChatPrompt } from "../openai/chat-template.js";
+import { chatCompletionRequestSchema } from "../openai/request-schemas.js";
+import type { ChatCompletionResponse } from "../openai/response-types.js";
+import { validateBody } from "../openai/validate-body.js";
+import { ApiError } from "../http/api-error.js";
+import type { ServerContext } from "../server-context.js";
+import { buildGenerationRequest, clientAbortSignal, newResponseId, respondWithGeneration, type ChunkWriter } from "./run-generation.js";
+
+/** POST /v1/chat/completions with the concatenating template of the story model. */
+export function registerChatCompletionsRoute(app: FastifyInstance, context: ServerContext): void {
+  app.post("/v1/chat/completions", async (request, reply) => {
+    const principal = context.authenticator.authenticate(request.headers.authorization);
+    const body = validateBody(chatCompletionRequestSchema, request.body);
+    const promptText = renderChatPrompt(body.messages);
+    const characterLimit = context.config.limits.promptTokens * 16;
+    if (promptText.length > characterLimit) {
+      throw new ApiError(400, `the messages have ${promptText.length} characters; the limit is ${characterLimit}`, { param: "messages", code: "context_length_exceeded" });
+    }
+    const promptTokens = context.model.tokenizer.encode(promptText, { bos: true });
+    const generationRequest = buildGenerationRequest(
+      context,
+      request,
+      principal.keyId,
+      body,
+      promptTokens,
+      body.max_completion_tokens ?? body.max_tokens,
+      clientAbortSignal(reply),
+    );
+    const id = newResponseId("chatcmpl");
+    const created = Math.floor(Date.now() / 1000);
+    const model = context.model.id;
+    const fingerprint = context.systemFingerprint;
+    const chunk = (delta: Record<string, string>, finishReason: string | null) => ({
+      id,
+      object: "chat.completion.chunk",
+      created,
+      model,
+      system_fingerprint: fingerprint,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    });
+    const writer: ChunkWriter = {
+      start: () => chunk({ role: "assistant", content: "" }, null),
+      text: (text) => chunk({ content: text }, null),
+      finish(finishReason, usage, kvpack, includeUsage) {
+        const final = { ...chunk({}, finishReason), kvpack };
+        if (!includeUsage) return [final];
+        return [final, { ...chunk({}, null), choices: [], usage }];
+      },
+      complete(text, finishReason, usage, kvpack): ChatCompletionResponse {
+        return {
+          id,
+          object: "chat.completion",
+          created,
+          model,
+          system_fingerprint: fingerprint,
+          choices: [{ index: 0, message: { role: "assistant", content: text, refusal: null }, logprobs: null, finish_reason: finishReason }],
+          usage,
+          kvpack,
+        };
+      },
+    };
+    return respondWithGeneration(context, reply, generationRequest, body.stream === true, body.stream_options?.include_usage === true, writer, "chat");
+  });
+}

@@ -1,0 +1,71 @@
+import type { FastifyInstance } from "fastify";
+import { ApiError } from "../http/api-error.js";
+import { completionRequestSchema } from "../openai/request-schemas.js";
+import type { CompletionResponse } from "../openai/response-types.js";
+import { validateBody } from "../openai/validate-body.js";
+import type { ServerContext } from "../server-context.js";
+import { buildGenerationRequest, clientAbortSignal, newResponseId, respondWithGeneration, type ChunkWriter } from "./run-generation.js";
+
+/** POST /v1/completions (OpenAI legacy completions, one prompt, n = 1). */
+export function registerCompletionsRoute(app: FastifyInstance, context: ServerContext): void {
+  app.post("/v1/completions", async (request, reply) => {
+    const principal = context.authenticator.authenticate(request.headers.authorization);
+    const body = validateBody(completionRequestSchema, request.body);
+    const { tokenizer } = context.model;
+    const prompt = body.prompt;
+    let promptText: string | undefined;
+    let promptTokens: number[];
+    if (typeof prompt === "string" || typeof prompt[0] === "string") {
+      promptText = typeof prompt === "string" ? prompt : (prompt[0] as string);
+      // Bound the work before tokenizing: a token is at least one byte of text.
+      const characterLimit = context.config.limits.promptTokens * 16;
+      if (promptText.length > characterLimit) {
+        throw new ApiError(400, `the prompt has ${promptText.length} characters; the limit is ${characterLimit}`, { param: "prompt", code: "context_length_exceeded" });
+      }
+      promptTokens = tokenizer.encode(promptText, { bos: true });
+    } else {
+      promptTokens = (Array.isArray(prompt[0]) ? prompt[0] : prompt) as number[];
+    }
+    const generationRequest = buildGenerationRequest(context, request, principal.keyId, body, promptTokens, undefined, clientAbortSignal(reply));
+    const id = newResponseId("cmpl");
+    const created = Math.floor(Date.now() / 1000);
+    const model = context.model.id;
+    const fingerprint = context.systemFingerprint;
+    const echo = body.echo === true && promptText !== undefined ? promptText : "";
+    const chunk = (text: string, finishReason: string | null) => ({
+      id,
+      object: "text_completion",
+      created,
+      model,
+      system_fingerprint: fingerprint,
+      choices: [{ index: 0, text, logprobs: null, finish_reason: finishReason }],
+    });
+    let echoed = false;
+    const writer: ChunkWriter = {
+      text(text) {
+        const prefix = echoed ? "" : echo;
+        echoed = true;
+        return chunk(prefix + text, null);
+      },
+      finish(finishReason, usage, kvpack, includeUsage) {
+        const final = { ...chunk(echoed ? "" : echo, finishReason), kvpack };
+        echoed = true;
+        if (!includeUsage) return [final];
+        return [final, { ...chunk("", null), choices: [], usage }];
+      },
+      complete(text, finishReason, usage, kvpack): CompletionResponse {
+        return {
+          id,
+          object: "text_completion",
+          created,
+          model,
+          system_fingerprint: fingerprint,
+          choices: [{ index: 0, text: echo + text, logprobs: null, finish_reason: finishReason }],
+          usage,
+          kvpack,
+        };
+      },
+    };
+    return respondWithGeneration(context, reply, generationRequest, body.stream === true, body.stream_options?.include_usage === true, writer, "completions");
+  });
+}

@@ -1,0 +1,158 @@
+import { randomBytes } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { GenerationEvent, GenerationRequest } from "../generation/generation-service.js";
+import { ApiError } from "../http/api-error.js";
+import { ServerSentEventStream } from "../http/server-sent-events.js";
+import { toApiError } from "../http/error-handler.js";
+import { resolveKvConfig } from "../kv/kv-config.js";
+import type { FinishReason, KvpackUsage, Usage } from "../openai/response-types.js";
+import { sessionIdSchema, type KvpackOptions } from "../openai/request-schemas.js";
+import type { ServerContext } from "../server-context.js";
+
+/** The fields both endpoints share, after validation. */
+export interface GenerationParameters {
+  model: string;
+  max_tokens?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  top_k?: number | null;
+  stop?: string | string[] | null;
+  seed?: number | null;
+  stream?: boolean | null;
+  stream_options?: { include_usage?: boolean } | null;
+  kvpack?: KvpackOptions | null;
+}
+
+export interface ChunkWriter {
+  /** The stream's first chunk (chat sends the assistant role). */
+  start?(): unknown;
+  text(text: string): unknown;
+  finish(finishReason: FinishReason, usage: Usage, kvpack: KvpackUsage, includeUsage: boolean): unknown[];
+  /** The whole non-streamed response. */
+  complete(text: string, finishReason: FinishReason, usage: Usage, kvpack: KvpackUsage): unknown;
+}
+
+export function newResponseId(prefix: string): string {
+  return `${prefix}-${randomBytes(12).toString("base64url")}`;
+}
+
+/** Validates what depends on the server (model, limits, session header) and builds the generation request. */
+export function buildGenerationRequest(
+  context: ServerContext,
+  request: FastifyRequest,
+  keyId: string,
+  parameters: GenerationParameters,
+  promptTokens: number[],
+  maxTokensOverride: number | null | undefined,
+  signal: AbortSignal,
+): GenerationRequest {
+  const { config, model } = context;
+  if (parameters.model !== model.id) {
+    throw new ApiError(404, `the model '${parameters.model.slice(0, 256)}' does not exist; this server serves '${model.id}'`, { param: "model", code: "model_not_found" });
+  }
+  const requestedMaxTokens = maxTokensOverride ?? parameters.max_tokens ?? config.limits.defaultMaxTokens;
+  if (requestedMaxTokens > config.limits.maxTokens) {
+    throw new ApiError(400, `max_tokens is ${requestedMaxTokens}; this server allows at most ${config.limits.maxTokens}`, { param: "max_tokens", code: "invalid_value" });
+  }
+  const promptLimit = Math.min(config.limits.promptTokens, model.contextLength - 1);
+  if (promptTokens.length > promptLimit) {
+    throw new ApiError(400, `the prompt is ${promptTokens.length} tokens; the limit is ${promptLimit} (model context ${model.contextLength})`, {
+      param: "prompt",
+      code: "context_length_exceeded",
+    });
+  }
+  const headerSession = request.headers["x-kvpack-session"];
+  let sessionId = parameters.kvpack?.session ?? null;
+  if (sessionId === null && headerSession !== undefined) {
+    const parsed = sessionIdSchema.safeParse(Array.isArray(headerSession) ? headerSession[0] : headerSession);
+    if (!parsed.success) throw new ApiError(400, `invalid x-kvpack-session header: ${parsed.error.issues[0].message}`, { param: "x-kvpack-session", code: "invalid_value" });
+    sessionId = parsed.data;
+  }
+  const kvConfig = resolveKvConfig(parameters.kvpack, config.kv.defaults, context.policyNames);
+  context.kvCaches.checkSupported(kvConfig);
+  const stop = parameters.stop == null ? [] : typeof parameters.stop === "string" ? [parameters.stop] : parameters.stop;
+  return {
+    keyId,
+    promptTokens,
+    maxTokens: requestedMaxTokens,
+    sampling: {
+      temperature: parameters.temperature ?? 1,
+      topP: parameters.top_p ?? 1,
+      topK: parameters.top_k ?? 0,
+      seed: parameters.seed ?? undefined,
+    },
+    stop: stop.filter((sequence) => sequence.length > 0),
+    kvConfig,
+    sessionId,
+    signal,
+    receivedAt: (request as FastifyRequest & { kvpackReceivedAt?: number }).kvpackReceivedAt ?? performance.now(),
+  };
+}
+
+/** Aborts when the client closes the connection before the response finished. */
+export function clientAbortSignal(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.on("close", () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
+/**
+ * Drives one generation to the client: a JSON response, or server-sent events. Errors before
+ * the first event (queue full, bad session…) are normal HTTP errors; after the stream opened
+ * they are sent as an `error` event and the stream ends.
+ */
+export async function respondWithGeneration(
+  context: ServerContext,
+  reply: FastifyReply,
+  generationRequest: GenerationRequest,
+  stream: boolean,
+  includeUsage: boolean,
+  writer: ChunkWriter,
+  route: string,
+): Promise<unknown> {
+  const started = performance.now();
+  const events = context.generation.generate(generationRequest);
+  // Run up to the first event here, so admission and prefill errors get a proper status code.
+  const first = await events.next();
+  if (!stream) {
+    let text = "";
+    let event: IteratorResult<GenerationEvent> = first;
+    while (!event.done) {
+      if (event.value.type === "text") text += event.value.text;
+      else {
+        context.metrics.requestDuration.observe({ route }, (performance.now() - started) / 1000);
+        return writer.complete(text, event.value.finishReason, event.value.usage, event.value.kvpack);
+      }
+      event = await events.next();
+    }
+    // Only an aborted client ends without a finish event; nothing can be sent to it.
+    return reply.code(499).send();
+  }
+  const sse = new ServerSentEventStream(reply);
+  sse.open();
+  try {
+    if (writer.start) sse.send(writer.start());
+    let event: IteratorResult<GenerationEvent> = first;
+    while (!event.done) {
+      if (event.value.type === "text") sse.send(writer.text(event.value.text));
+      else for (const chunk of writer.finish(event.value.finishReason, event.value.usage, event.value.kvpack, includeUsage)) sse.send(chunk);
+      if (sse.closed) {
+        await events.return(undefined);
+        break;
+      }
+      event = await events.next();
+    }
+    sse.done();
+  } catch (error) {
+    const apiError = toApiError(error);
+    if (apiError.status >= 500) reply.log.error({ err: error }, "stream failed");
+    sse.send(apiError.toBody());
+    sse.end();
+  } finally {
+    context.metrics.requestDuration.observe({ route }, (performance.now() - started) / 1000);
+  }
+  return reply;
+}
