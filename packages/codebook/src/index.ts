@@ -23,3 +23,38 @@ export {
   type ScalarCodebook,
   type ScalarCodebookOptions,
 } from "./scalar-codebook.js";
+export { normalQuantile, complementaryErrorFunction } from "./normal-quantile.js";
+export {
+  quasiUniformDirections,
+  robertsKroneckerPoint,
+  generalizedGoldenRatio,
+  goldenRatio,
+} from "./quasi-uniform-directions.js";
+export { codebookSizeForRate, vectorCodebookFormatVersion, type VectorCodebook } from "./vector-codebook.js";
+export {
+  companderBetaShape,
+  perCodewordInitial,
+  shellInitial,
+  scalarProductInitial,
+  initialCandidates,
+  randomRotation,
+  type InitialCodebook,
+} from "./fibquant-initial.js";
+export {
+  buildFibQuantCodebook,
+  buildFibQuantCodebookWithReport,
+  resolveFibQuantOptions,
+  defaultFibQuantSeed,
+  maximumBlockSize,
+  maximumCodebookSize,
+  type FibQuantOptions,
+  type FibQuantProgress,
+  type FibQuantBuildReport,
+  type ResolvedFibQuantOptions,
+} from "./fibquant-codebook.js";
+export {
+  createNearestCodewordSearch,
+  nearestCodewordBruteForce,
+  RadialNearestSearch,
+  type NearestCodewordSearch,
+} from "./nearest-codeword.js";

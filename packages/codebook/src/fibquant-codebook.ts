@@ -1,0 +1,241 @@
+import { CodebookError, assertFinite, assertInteger } from "./codebook-error.js";
+import { initialCandidates, randomRotation, rotateInto, type InitialCodebook } from "./fibquant-initial.js";
+import {
+  CellStatistics,
+  accumulateFreshSamples,
+  measureDistortion,
+  measureHeldOutDistortion,
+  sampleChunkSize,
+  updateCentroids,
+} from "./lloyd-refinement.js";
+import { buildScalarCodebook, maximumScalarBits } from "./scalar-codebook.js";
+import { createRandom } from "./random.js";
+import { sampleSphericalBeta } from "./spherical-beta.js";
+import { codebookSizeForRate, vectorCodebookFormatVersion, type VectorCodebook } from "./vector-codebook.js";
+
+export interface FibQuantProgress {
+  stage: string;
+  /** Overall completion in [0, 1]. */
+  fraction: number;
+}
+
+export interface FibQuantOptions {
+  /** d: dimension of the rotated unit vectors (head dimension). */
+  sourceDimension: number;
+  /** k: coordinates per block. */
+  blockSize: number;
+  /** Rate in bits per coordinate; N = round(2^(k·b)). Give `bits` or `size`. */
+  bits?: number;
+  /** Codebook size N directly. */
+  size?: number;
+  seed?: number;
+  /** Lloyd runs from different (randomly rotated) initial layouts; the best is kept. */
+  restarts?: number;
+  /** Lloyd iterations per restart. */
+  iterations?: number;
+  /** Fresh source blocks per codeword in each exploring Lloyd iteration (at least 4096 blocks in all). */
+  samplesPerCodeword?: number;
+  /** Lloyd iterations on the winner with 4× larger samples. */
+  polishIterations?: number;
+  /** Held-out blocks for the reported distortion. */
+  evaluationSamples?: number;
+  /** Over-relaxation of exploring Lloyd steps (1 = plain Lloyd; default 1.5, measured to converge faster). */
+  relaxation?: number;
+  onProgress?: (progress: FibQuantProgress) => void;
+}
+
+/** Options with every default filled in; two equal resolved options give bit-identical codebooks. */
+export interface ResolvedFibQuantOptions {
+  readonly sourceDimension: number;
+  readonly blockSize: number;
+  readonly size: number;
+  readonly seed: number;
+  readonly restarts: number;
+  readonly iterations: number;
+  readonly samplesPerCodeword: number;
+  readonly polishIterations: number;
+  readonly evaluationSamples: number;
+}
+
+export const maximumBlockSize = 64;
+export const maximumCodebookSize = 1 << 16;
+export const defaultFibQuantSeed = 0x5eed;
+
+export function resolveFibQuantOptions(options: FibQuantOptions): ResolvedFibQuantOptions {
+  const { sourceDimension, blockSize } = options;
+  assertInteger("sourceDimension", sourceDimension, 2);
+  assertInteger("blockSize", blockSize, 1, Math.min(maximumBlockSize, sourceDimension));
+  let size: number;
+  if (options.size !== undefined) {
+    assertInteger("size", options.size, 2, maximumCodebookSize);
+    size = options.size;
+    if (options.bits !== undefined) {
+      assertFinite("bits", options.bits);
+      if (codebookSizeForRate(blockSize, options.bits) !== size) {
+        throw new CodebookError(
+          "invalid-argument",
+          `bits ${options.bits} with blockSize ${blockSize} means N = ${codebookSizeForRate(blockSize, options.bits)}, but size ${size} was given`,
+        );
+      }
+    }
+  } else if (options.bits !== undefined) {
+    assertFinite("bits", options.bits);
+    if (!(options.bits > 0)) throw new CodebookError("invalid-argument", `bits must be > 0, got ${options.bits}`);
+    size = codebookSizeForRate(blockSize, options.bits);
+    if (size < 2 || size > maximumCodebookSize) {
+      throw new CodebookError(
+        "invalid-argument",
+        `bits ${options.bits} with blockSize ${blockSize} gives N = round(2^(k·b)) = ${size}; N must lie in [2, ${maximumCodebookSize}]`,
+      );
+    }
+  } else {
+    throw new CodebookError("invalid-argument", "give bits (per coordinate) or size (number of codewords)");
+  }
+  const seed = options.seed ?? defaultFibQuantSeed;
+  assertInteger("seed", seed, 0, 0xffffffff);
+  // Defaults scale the work down for large N, where one Lloyd pass already costs N·k per sample.
+  // Small codebooks are cheap (a pass costs N·k per block) and have several distinct local optima, so they get
+  // more restarts and iterations.
+  const restarts = options.restarts ?? (size <= 64 ? 8 : size <= 512 ? 4 : size <= 2048 ? 2 : 1);
+  const iterations = options.iterations ?? (size <= 64 ? 24 : size <= 512 ? 12 : 8);
+  const samplesPerCodeword = options.samplesPerCodeword ?? (size <= 512 ? 64 : 24);
+  const polishIterations = options.polishIterations ?? (size <= 512 ? 8 : 3);
+  const evaluationSamples = options.evaluationSamples ?? Math.min(262_144, Math.max(65_536, 64 * size));
+  assertInteger("restarts", restarts, 1, 64);
+  assertInteger("iterations", iterations, 0, 10_000);
+  assertInteger("samplesPerCodeword", samplesPerCodeword, 1, 1 << 20);
+  assertInteger("polishIterations", polishIterations, 0, 10_000);
+  assertInteger("evaluationSamples", evaluationSamples, 1, 1 << 26);
+  return { sourceDimension, blockSize, size, seed, restarts, iterations, samplesPerCodeword, polishIterations, evaluationSamples };
+}
+
+export interface FibQuantBuildReport {
+  readonly codebook: VectorCodebook;
+  readonly options: ResolvedFibQuantOptions;
+  /** Every initial layout with its distortion on the selection sample (before refinement). */
+  readonly candidates: ReadonlyArray<{ scheme: string; distortion: number }>;
+  /** Each restart's layout and its distortion on the selection sample after refinement. */
+  readonly restarts: ReadonlyArray<{ scheme: string; distortion: number }>;
+  readonly chosenScheme: string;
+  readonly buildMilliseconds: number;
+}
+
+/**
+ * FibQuant codebook for blocks of k coordinates of rotated unit vectors in R^d:
+ * 1. initial layouts — the per-codeword radius/direction scheme, product splits R shells × directions, and the
+ *    scalar product grid where N = 2^(k·b) — each measured on a common sample;
+ * 2. the best `restarts` layouts, each randomly rotated, refined by Lloyd–Max on fresh source samples every
+ *    iteration (empty cells split the largest one); the restart with the lowest distortion on a fixed selection
+ *    sample wins;
+ * 3. the winner is polished with larger samples and its distortion measured on held-out samples.
+ * Deterministic: the same options give bit-identical codewords.
+ */
+export function buildFibQuantCodebookWithReport(options: FibQuantOptions): FibQuantBuildReport {
+  const started = performanceNow();
+  const resolved = resolveFibQuantOptions(options);
+  const { sourceDimension: d, blockSize: k, size, seed, restarts, iterations, samplesPerCodeword, polishIterations, evaluationSamples } = resolved;
+  const onProgress = options.onProgress;
+  const master = createRandom(seed);
+  const layoutRandom = createRandom(master.nextUint32());
+  const selectionRandom = createRandom(master.nextUint32());
+  const evaluationRandom = createRandom(master.nextUint32());
+  const restartSeeds = Array.from({ length: restarts }, () => master.nextUint32());
+  const polishRandom = createRandom(master.nextUint32());
+
+  const trainingSamples = Math.max(4096, samplesPerCodeword * size);
+  const polishSamples = Math.max(65_536, 4 * trainingSamples);
+  const selectionCount = Math.min(131_072, Math.max(16_384, 32 * size));
+  // Work in units of sample × codeword assignments, for the progress fraction.
+  const candidatesList = initialCandidates(d, k, size, layoutRandom);
+  const totalWork =
+    candidatesList.length * Math.min(selectionCount, Math.max(4096, 8 * size)) +
+    restarts * (iterations * trainingSamples + selectionCount) +
+    polishIterations * polishSamples +
+    evaluationSamples;
+  let doneWork = 0;
+  const report = (stage: string, work: number): void => {
+    doneWork += work;
+    onProgress?.({ stage, fraction: Math.min(1, doneWork / totalWork) });
+  };
+  onProgress?.({ stage: "candidates", fraction: 0 });
+
+  const statistics = new CellStatistics(size, k);
+  const chunk = new Float32Array(sampleChunkSize * k);
+  const selectionSamples = sampleSphericalBeta(d, k, selectionCount, selectionRandom);
+
+  // Ranking layouts needs less precision than choosing between refined restarts: use a prefix of the sample.
+  const candidateCount = Math.min(selectionCount, Math.max(4096, 8 * size));
+  const candidates = candidatesList.map((candidate) => {
+    const distortion = measureDistortion(candidate.codewords, size, d, k, selectionSamples, candidateCount, statistics);
+    report("candidates", candidateCount);
+    return { scheme: candidate.scheme, distortion, codewords: candidate.codewords };
+  });
+  const ranked = [...candidates].sort((left, right) => left.distortion - right.distortion);
+  const starts: InitialCodebook[] = Array.from({ length: restarts }, (_, restart) => ranked[restart % ranked.length]);
+
+  const relaxation = options.relaxation ?? 1.5;
+  const rotation = new Float64Array(k * k);
+  let best: { scheme: string; distortion: number; codewords: Float64Array } | undefined;
+  const restartResults: Array<{ scheme: string; distortion: number }> = [];
+  for (let restart = 0; restart < restarts; restart++) {
+    const random = createRandom(restartSeeds[restart]);
+    const start = starts[restart];
+    const codewords = new Float64Array(size * k);
+    // The source is rotation invariant, so a rotated copy is an equally good start that Lloyd refines differently.
+    randomRotation(k, random, rotation);
+    for (let n = 0; n < size; n++) rotateInto(rotation, k, start.codewords, n * k, codewords, n * k);
+    for (let iteration = 0; iteration < iterations; iteration++) {
+      statistics.reset();
+      accumulateFreshSamples(codewords, size, d, k, trainingSamples, random, statistics, chunk);
+      updateCentroids(codewords, statistics, random, relaxation);
+      report(`restart ${restart + 1}/${restarts}`, trainingSamples);
+    }
+    const distortion = measureDistortion(codewords, size, d, k, selectionSamples, selectionCount, statistics);
+    report(`restart ${restart + 1}/${restarts}`, selectionCount);
+    restartResults.push({ scheme: start.scheme, distortion });
+    if (best === undefined || distortion < best.distortion) best = { scheme: start.scheme, distortion, codewords };
+  }
+  if (best === undefined) throw new CodebookError("invalid-argument", "restarts must be ≥ 1");
+
+  const codewords = best.codewords;
+  for (let iteration = 0; iteration < polishIterations; iteration++) {
+    statistics.reset();
+    accumulateFreshSamples(codewords, size, d, k, polishSamples, polishRandom, statistics, chunk);
+    updateCentroids(codewords, statistics, polishRandom);
+    report("polish", polishSamples);
+  }
+
+  const stored = Float32Array.from(codewords);
+  const scalarBits = Math.min(maximumScalarBits, Math.max(1, Math.round(Math.log2(size) / k)));
+  const scalar = buildScalarCodebook({ sourceDimension: d, bits: scalarBits });
+  const distortion = measureHeldOutDistortion(Float64Array.from(stored), size, d, k, evaluationSamples, evaluationRandom, scalar);
+  report("evaluate", evaluationSamples);
+
+  const codebook: VectorCodebook = {
+    kind: "vector",
+    formatVersion: vectorCodebookFormatVersion,
+    sourceDimension: d,
+    blockSize: k,
+    size,
+    bitsPerCoordinate: Math.log2(size) / k,
+    codewords: stored,
+    seed,
+    distortion,
+  };
+  return {
+    codebook,
+    options: resolved,
+    candidates: candidates.map(({ scheme, distortion: value }) => ({ scheme, distortion: value })),
+    restarts: restartResults,
+    chosenScheme: best.scheme,
+    buildMilliseconds: performanceNow() - started,
+  };
+}
+
+export function buildFibQuantCodebook(options: FibQuantOptions): VectorCodebook {
+  return buildFibQuantCodebookWithReport(options).codebook;
+}
+
+function performanceNow(): number {
+  return typeof performance !== "undefined" ? performance.now() : Date.now();
+}
