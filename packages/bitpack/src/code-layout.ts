@@ -240,10 +240,21 @@ export class CodeLayout {
           out[outOffset + index + 3] = byte >> 6;
         }
         for (let shift = 0; index < length; index++, shift += 2) out[outOffset + index] = (bytes[position] >> shift) & 3;
-      } else {
-        let bitOffset = base + start * width;
-        for (let index = 0; index < length; index++, bitOffset += width) {
-          out[outOffset + index] = readBits(bytes, bitOffset, width);
+      } else if (length > 0) {
+        // Bit-buffer reader: refill a byte at a time; width ≤ 24 keeps the buffer within 31 bits.
+        const bitOffset = base + start * width;
+        let position = bitOffset >>> 3;
+        let buffer = bytes[position++] >>> (bitOffset & 7);
+        let available = 8 - (bitOffset & 7);
+        const mask = (1 << width) - 1;
+        for (let index = 0; index < length; index++) {
+          while (available < width) {
+            buffer = (buffer | (bytes[position++] << available)) >>> 0;
+            available += 8;
+          }
+          out[outOffset + index] = buffer & mask;
+          buffer >>>= width;
+          available -= width;
         }
       }
       return;
