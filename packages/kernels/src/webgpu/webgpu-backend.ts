@@ -26,10 +26,15 @@ export interface WebGpuBackendOptions {
   /** A `GPU` object; defaults to `navigator.gpu`. In Node pass `create([])` from the `webgpu` package. */
   readonly gpu?: GPU;
   readonly powerPreference?: GPUPowerPreference;
+  /** "compatibility" for adapters such as Dawn's OpenGL ES backend; defaults to core. */
+  readonly featureLevel?: "core" | "compatibility";
 }
 
 type HostData = Float32Array | Uint8Array | Uint16Array;
 const workgroupSize = 64;
+// WebGPU flag values (spec constants), so Node does not need the GPUBufferUsage globals installed.
+const bufferUsage = { mapRead: 0x0001, copySource: 0x0004, copyDestination: 0x0008, storage: 0x0080 } as const;
+const mapModeRead = 0x0001;
 const maximumGroupsPerDimension = 65535;
 
 function typeOf(data: HostData): DeviceArrayType {
@@ -74,7 +79,7 @@ class GpuContext {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   constructor(readonly device: GPUDevice) {}
 
-  createBuffer(byteLength: number, usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST): GPUBuffer {
+  createBuffer(byteLength: number, usage: number = bufferUsage.storage | bufferUsage.copySource | bufferUsage.copyDestination): GPUBuffer {
     return this.device.createBuffer({ size: paddedBytes(byteLength), usage });
   }
 
@@ -91,11 +96,11 @@ class GpuContext {
 
   async readBuffer(buffer: GPUBuffer, byteLength: number): Promise<ArrayBuffer> {
     const size = paddedBytes(byteLength);
-    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    const staging = this.device.createBuffer({ size, usage: bufferUsage.copyDestination | bufferUsage.mapRead });
     const encoder = this.device.createCommandEncoder();
     encoder.copyBufferToBuffer(buffer, 0, staging, 0, size);
     this.device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
+    await staging.mapAsync(mapModeRead);
     const copy = staging.getMappedRange().slice(0, byteLength);
     staging.unmap();
     staging.destroy();
@@ -461,9 +466,15 @@ export function createWebGpuBackend(options: WebGpuBackendOptions = {}): KernelB
       if (context) return;
       const gpu = options.gpu ?? (typeof navigator !== "undefined" ? (navigator as { gpu?: GPU }).gpu : undefined);
       if (!gpu) throw new Error("WebGPU is not available: no navigator.gpu and no options.gpu given");
-      const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference });
+      const adapter = await gpu.requestAdapter({
+        powerPreference: options.powerPreference,
+        ...(options.featureLevel ? { featureLevel: options.featureLevel } : {}),
+      } as GPURequestAdapterOptions);
       if (!adapter) throw new Error("WebGPU requestAdapter() returned null (no adapter on this system)");
-      const device = await adapter.requestDevice();
+      // The encode shader binds 7 storage buffers; compatibility adapters default to fewer.
+      const storageBuffers = adapter.limits.maxStorageBuffersPerShaderStage;
+      if (storageBuffers < 7) throw new Error(`adapter allows only ${storageBuffers} storage buffers per stage; 7 needed`);
+      const device = await adapter.requestDevice({ requiredLimits: { maxStorageBuffersPerShaderStage: Math.min(storageBuffers, 8) } });
       context = new GpuContext(device);
     },
     kernels: createKernels(ready),
