@@ -1,5 +1,6 @@
 import type { Codec, CodecSpec } from "./codec.js";
 import { CodecError } from "./codec-error.js";
+import { FibquantCodec } from "./fibquant-codec.js";
 import { Fp16Codec, Fp32Codec, Int8Codec } from "./float-codecs.js";
 import { KiviCodec } from "./kivi-codec.js";
 import { QuarotCodec } from "./quarot-codec.js";
@@ -12,6 +13,8 @@ import { TurboquantCodec } from "./turboquant-codec.js";
 export function createCodec(spec: CodecSpec): Codec {
   if (typeof spec !== "object" || spec === null) throw new CodecError("invalid-spec", "codec spec must be an object");
   switch (spec.kind) {
+    case "fibquant":
+      return new FibquantCodec(spec);
     case "turboquant":
       return new TurboquantCodec(spec);
     case "kivi":

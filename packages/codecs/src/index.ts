@@ -3,6 +3,8 @@ export { CodecError } from "./codec-error.js";
 export type { CodecErrorCode } from "./codec-error.js";
 export { createCodec } from "./create-codec.js";
 export { BaseCodec, QueryState, blockHeaderBytes, defaultBlockRows } from "./base-codec.js";
+export { FibquantCodec, fibquantCodebook, maxFibquantCodewords } from "./fibquant-codec.js";
+export type { FibquantCodecSpec } from "./fibquant-codec.js";
 export { Fp16Codec, Fp32Codec, Int8Codec } from "./float-codecs.js";
 export { KiviCodec } from "./kivi-codec.js";
 export type { KiviCodecSpec } from "./kivi-codec.js";
