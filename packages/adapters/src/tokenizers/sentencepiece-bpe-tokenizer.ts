@@ -27,6 +27,7 @@ export class SentencePieceBpeTokenizer implements Tokenizer {
   private readonly scores: Float32Array;
   private readonly pieceBytes: Uint8Array[];
   private readonly lookup = new Map<string, number>();
+  private readonly byteIds = new Int32Array(256);
   private readonly decoder = new TextDecoder();
 
   constructor(vocabulary: SentencePieceVocabulary) {
@@ -44,6 +45,11 @@ export class SentencePieceBpeTokenizer implements Tokenizer {
     pieces.forEach((piece, id) => {
       if (!this.lookup.has(piece)) this.lookup.set(piece, id);
     });
+    for (let byte = 0; byte < 256; byte++) {
+      // Vocabularies without byte pieces (tok105) fall back like run.c, or to <unk> (0) past the end.
+      const fallback = byte + 3 < pieces.length ? byte + 3 : 0;
+      this.byteIds[byte] = this.lookup.get(`<0x${byte.toString(16).toUpperCase().padStart(2, "0")}>`) ?? fallback;
+    }
     this.pieceBytes = pieces.map((piece) => {
       const byte = bytePiecePattern.exec(piece);
       return byte ? Uint8Array.of(parseInt(byte[1], 16)) : utf8Encoder.encode(piece);
@@ -54,6 +60,12 @@ export class SentencePieceBpeTokenizer implements Tokenizer {
   piece(id: number): string {
     this.checkId(id);
     return this.pieces[id];
+  }
+
+  /** The merge score of a token id. */
+  score(id: number): number {
+    this.checkId(id);
+    return this.scores[id];
   }
 
   encode(text: string, options: EncodeOptions = {}): number[] {
@@ -71,8 +83,8 @@ export class SentencePieceBpeTokenizer implements Tokenizer {
         tokens.push(id);
         continue;
       }
-      // Byte fallback: the first 3 ids are <unk>, <s>, </s>, so byte b is id b + 3.
-      for (const byte of utf8Encoder.encode(codePoint)) tokens.push(byte + 3);
+      // Byte fallback to the <0xNN> pieces; run.c assumes they follow <unk>, <s>, </s> (id b + 3).
+      for (const byte of utf8Encoder.encode(codePoint)) tokens.push(this.byteIds[byte]);
     }
     this.mergePairs(tokens, start);
     if (options.eos) tokens.push(this.eosId);

@@ -1,0 +1,183 @@
+import { numberToBfloat16Bits, numberToFloat16Bits } from "../model/half-float.js";
+import { GgmlType, type GgmlTypeName, GgufValueType, type GgufValueTypeName, ggmlTypeLayout } from "./gguf-types.js";
+
+export type GgufWriterValue =
+  | { readonly type: Exclude<GgufValueTypeName, "array" | "string" | "bool">; readonly value: number }
+  | { readonly type: "string"; readonly value: string }
+  | { readonly type: "bool"; readonly value: boolean }
+  | { readonly type: "array"; readonly itemType: Exclude<GgufValueTypeName, "array">; readonly value: readonly (number | string | boolean)[] };
+
+export interface GgufWriterTensor {
+  readonly name: string;
+  /** ggml order (innermost first): a row-major [rows, columns] matrix has dims [columns, rows]. */
+  readonly dims: readonly number[];
+  readonly type: GgmlTypeName;
+  readonly data: Float32Array;
+}
+
+class ByteSink {
+  private buffer = new Uint8Array(1 << 16);
+  private view = new DataView(this.buffer.buffer);
+  length = 0;
+
+  private reserve(size: number): number {
+    if (this.length + size > this.buffer.length) {
+      const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.length + size));
+      grown.set(this.buffer.subarray(0, this.length));
+      this.buffer = grown;
+      this.view = new DataView(grown.buffer);
+    }
+    const at = this.length;
+    this.length += size;
+    return at;
+  }
+
+  uint8(value: number): void {
+    this.view.setUint8(this.reserve(1), value);
+  }
+  uint16(value: number): void {
+    this.view.setUint16(this.reserve(2), value, true);
+  }
+  uint32(value: number): void {
+    this.view.setUint32(this.reserve(4), value, true);
+  }
+  uint64(value: number | bigint): void {
+    this.view.setBigUint64(this.reserve(8), BigInt(value), true);
+  }
+  scalar(type: GgufValueTypeName, value: number | string | boolean): void {
+    const v = value as number;
+    switch (type) {
+      case "uint8": return this.view.setUint8(this.reserve(1), v);
+      case "int8": return this.view.setInt8(this.reserve(1), v);
+      case "uint16": return this.view.setUint16(this.reserve(2), v, true);
+      case "int16": return this.view.setInt16(this.reserve(2), v, true);
+      case "uint32": return this.view.setUint32(this.reserve(4), v, true);
+      case "int32": return this.view.setInt32(this.reserve(4), v, true);
+      case "float32": return this.view.setFloat32(this.reserve(4), v, true);
+      case "bool": return this.uint8(value ? 1 : 0);
+      case "string": return this.string(value as string);
+      case "uint64": return this.view.setBigUint64(this.reserve(8), BigInt(v), true);
+      case "int64": return this.view.setBigInt64(this.reserve(8), BigInt(v), true);
+      case "float64": return this.view.setFloat64(this.reserve(8), v, true);
+      default: throw new RangeError(`GGUF writer: cannot write a nested ${type}`);
+    }
+  }
+  string(value: string): void {
+    const bytes = new TextEncoder().encode(value);
+    this.uint64(bytes.length);
+    this.bytes(bytes);
+  }
+  bytes(bytes: Uint8Array): void {
+    // reserve() may replace the buffer, so take the offset first.
+    const at = this.reserve(bytes.length);
+    this.buffer.set(bytes, at);
+  }
+  padTo(alignment: number): void {
+    this.reserve((alignment - (this.length % alignment)) % alignment);
+  }
+  result(): Uint8Array {
+    return this.buffer.slice(0, this.length);
+  }
+}
+
+/** ggml quantize_row_q8_0_reference: per block of 32, d = max|x| / 127, q = round(x / d). */
+export function quantizeQ8_0(values: Float32Array): Uint8Array {
+  const out = new Uint8Array((values.length / 32) * 34);
+  const view = new DataView(out.buffer);
+  for (let block = 0; block < values.length / 32; block++) {
+    let maximum = 0;
+    for (let i = 0; i < 32; i++) maximum = Math.max(maximum, Math.abs(values[block * 32 + i]));
+    const scale = maximum / 127;
+    const inverse = scale ? 1 / scale : 0;
+    view.setUint16(block * 34, numberToFloat16Bits(scale), true);
+    for (let i = 0; i < 32; i++) view.setInt8(block * 34 + 2 + i, Math.round(values[block * 32 + i] * inverse));
+  }
+  return out;
+}
+
+/** ggml quantize_row_q4_0_reference: d = (signed value of largest magnitude) / −8, q = min(15, trunc(x / d + 8.5)). */
+export function quantizeQ4_0(values: Float32Array): Uint8Array {
+  const out = new Uint8Array((values.length / 32) * 18);
+  const view = new DataView(out.buffer);
+  for (let block = 0; block < values.length / 32; block++) {
+    let largest = 0;
+    for (let i = 0; i < 32; i++) {
+      const value = values[block * 32 + i];
+      if (Math.abs(value) > Math.abs(largest)) largest = value;
+    }
+    const scale = largest / -8;
+    const inverse = scale ? 1 / scale : 0;
+    view.setUint16(block * 18, numberToFloat16Bits(scale), true);
+    for (let i = 0; i < 16; i++) {
+      const low = Math.min(15, Math.trunc(values[block * 32 + i] * inverse + 8.5));
+      const high = Math.min(15, Math.trunc(values[block * 32 + i + 16] * inverse + 8.5));
+      out[block * 18 + 2 + i] = low | (high << 4);
+    }
+  }
+  return out;
+}
+
+function encodeTensor(tensor: GgufWriterTensor): Uint8Array {
+  const { data } = tensor;
+  switch (tensor.type) {
+    case "F32":
+      return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+    case "F16":
+    case "BF16": {
+      const convert = tensor.type === "F16" ? numberToFloat16Bits : numberToBfloat16Bits;
+      const out = new Uint8Array(data.length * 2);
+      const view = new DataView(out.buffer);
+      for (let i = 0; i < data.length; i++) view.setUint16(2 * i, convert(data[i]), true);
+      return out;
+    }
+    case "Q8_0":
+      return quantizeQ8_0(data);
+    case "Q4_0":
+      return quantizeQ4_0(data);
+    default:
+      throw new RangeError(`GGUF writer: cannot quantize to ${tensor.type}`);
+  }
+}
+
+/** Serialises a GGUF v3 file (metadata, then tensors quantized to their type, 32-byte aligned); for tests and exporters. */
+export function writeGguf(metadata: Readonly<Record<string, GgufWriterValue>>, tensors: readonly GgufWriterTensor[], alignment = 32): Uint8Array {
+  const encoded = tensors.map((tensor) => {
+    const layout = ggmlTypeLayout[GgmlType[tensor.type]];
+    const count = tensor.dims.reduce((product, size) => product * size, 1);
+    if (count !== tensor.data.length || count % layout.blockSize !== 0) {
+      throw new RangeError(`GGUF writer: tensor ${tensor.name} has ${tensor.data.length} values for dims [${tensor.dims.join(", ")}] (${layout.name} blocks of ${layout.blockSize})`);
+    }
+    return encodeTensor(tensor);
+  });
+  const sink = new ByteSink();
+  sink.uint32(0x46554747);
+  sink.uint32(3);
+  sink.uint64(tensors.length);
+  sink.uint64(Object.keys(metadata).length);
+  for (const [key, entry] of Object.entries(metadata)) {
+    sink.string(key);
+    sink.uint32(GgufValueType[entry.type]);
+    if (entry.type === "array") {
+      sink.uint32(GgufValueType[entry.itemType]);
+      sink.uint64(entry.value.length);
+      for (const item of entry.value) sink.scalar(entry.itemType, item);
+    } else {
+      sink.scalar(entry.type, entry.value);
+    }
+  }
+  let offset = 0;
+  tensors.forEach((tensor, i) => {
+    sink.string(tensor.name);
+    sink.uint32(tensor.dims.length);
+    for (const size of tensor.dims) sink.uint64(size);
+    sink.uint32(GgmlType[tensor.type]);
+    sink.uint64(offset);
+    offset += Math.ceil(encoded[i].length / alignment) * alignment;
+  });
+  sink.padTo(alignment);
+  for (const bytes of encoded) {
+    sink.bytes(bytes);
+    sink.padTo(alignment);
+  }
+  return sink.result();
+}
