@@ -1,0 +1,45 @@
+import { describe, expect, test } from "vitest";
+import { createWasmBackend } from "./wasm-backend.js";
+import { WasmHeap } from "./wasm-heap.js";
+
+describe("wasm backend specifics", () => {
+  test("a code outside the codebook decodes and scores to NaN, never a plausible number", async () => {
+    const backend = createWasmBackend();
+    await backend.init();
+    const rows = { codes: new Uint8Array([0, 5]), norms: new Float32Array([1]), codebook: { codewords: new Float32Array([1, 2, 3, 4]), blockSize: 2 } };
+    const decoded = await backend.kernels.decode({ rows, count: 1, dimension: 4 });
+    expect(Array.from(decoded.subarray(0, 2))).toEqual([1, 2]);
+    expect(Number.isNaN(decoded[2])).toBe(true);
+    const scores = await backend.kernels.scores({ query: new Float32Array(4).fill(1), keys: rows, count: 1, dimension: 4 });
+    expect(Number.isNaN(scores[0])).toBe(true);
+  });
+
+  test("resident arrays survive memory growth and can be appended to in place", async () => {
+    const backend = createWasmBackend();
+    await backend.init();
+    const weights = backend.upload(new Float32Array([1, 2, 3]));
+    const big = backend.allocate("float32", 4_000_000); // forces memory.grow
+    big.write(new Float32Array([7, 8]), 3_999_998);
+    expect(Array.from((await big.read()).subarray(3_999_998))).toEqual([7, 8]);
+    const out = await backend.kernels.matmul({ matrix: weights, vector: new Float32Array([1, 1, 1]), rows: 1, columns: 3 });
+    expect(out[0]).toBe(6);
+    big.dispose();
+    weights.dispose();
+  });
+
+  test("heap reuses freed space and coalesces neighbours", () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const heap = new WasmHeap(memory, 1024);
+    const a = heap.allocate(100);
+    const b = heap.allocate(100);
+    const c = heap.allocate(100);
+    heap.free(a);
+    heap.free(b);
+    // a and b coalesce into one 224-byte block (two 112-byte aligned slots), which fits 200 bytes.
+    expect(heap.allocate(200)).toBe(a);
+    // Freeing c (the top block) merges it with the 16-byte leftover and lowers the top: the next
+    // allocation starts right after the 208-byte block at a.
+    heap.free(c);
+    expect(heap.allocate(16)).toBe(a + 208);
+  });
+});
