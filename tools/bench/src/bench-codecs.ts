@@ -63,6 +63,8 @@ interface BenchRow {
   blockSize: number | null;
   codewords: number | null;
   rate: number;
+  /** Bits per coordinate of the codes alone: log2(N)/k for FibQuant, the bit width otherwise. */
+  codeRate: number;
   bitsPerElement: number;
   compressionVsFp16: number;
   normalizedMse: number;
@@ -139,6 +141,7 @@ function runCase(benchCase: BenchCase, copyRate: Map<number, number>): BenchRow 
     blockSize: benchCase.blockSize,
     codewords: benchCase.codewords,
     rate: benchCase.rate,
+    codeRate: benchCase.blockSize !== null && benchCase.codewords !== null ? Math.log2(benchCase.codewords) / benchCase.blockSize : benchCase.rate,
     bitsPerElement,
     compressionVsFp16: 16 / bitsPerElement,
     normalizedMse,
@@ -188,6 +191,7 @@ function main(): void {
     { header: "k", value: (row) => (row.blockSize === null ? "-" : String(row.blockSize)) },
     { header: "N", value: (row) => (row.codewords === null ? "-" : String(row.codewords)) },
     { header: "rate", value: (row) => row.rate, digits: 2 },
+    { header: "code b", value: (row) => row.codeRate, digits: 3 },
     { header: "bits/el", value: (row) => row.bitsPerElement, digits: 3 },
     { header: "x fp16", value: (row) => row.compressionVsFp16, digits: 2 },
     { header: "MSE", value: (row) => row.normalizedMse, digits: 5 },
