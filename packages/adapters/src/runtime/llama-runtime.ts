@@ -84,7 +84,8 @@ export class LlamaRuntime implements LanguageModelRuntime {
     const { dim, hiddenDim, headDim, normEpsilon } = config;
     const queryDim = config.heads * headDim;
     const kvDim = config.kvHeads * headDim;
-    x.set(weights.tokenEmbedding.subarray(token * dim, (token + 1) * dim));
+    const embeddingOffset = token * dim;
+    for (let i = 0; i < dim; i++) x[i] = weights.tokenEmbedding[embeddingOffset + i];
     this.prepareRotation(position);
     const observer = this.observer;
     const attentionOptions = this.attentionOptions;
