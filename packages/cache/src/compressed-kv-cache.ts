@@ -1283,7 +1283,15 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     }
     const key = page.storeKey as string;
     const tier = this.tier(page.tier);
-    const work = tier.store.get(key).then((bytes) => {
+    const reportCorrupt = (error: unknown): void => {
+      if (CorruptPageError.isInstance(error)) this.emit({ type: "corrupt-page", layer, kvHead, pageId, tier: tier.name, key, error });
+    };
+    // A tier may detect corruption itself (DiskPageStore's file CRC) and reject: same event.
+    const fetched = tier.store.get(key).catch((error: unknown) => {
+      reportCorrupt(error);
+      throw error;
+    });
+    const work = fetched.then((bytes) => {
       if (bytes === undefined) {
         this.emit({ type: "page-missing", layer, kvHead, pageId, tier: tier.name, key });
         throw new PageStateError(`page ${pageId} is missing from tier "${tier.name}" (key ${key})`);
@@ -1293,7 +1301,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
         record = decodePageRecord(bytes, key);
         this.checkRecordMatches(record, page, key);
       } catch (error) {
-        if (CorruptPageError.isInstance(error)) this.emit({ type: "corrupt-page", layer, kvHead, pageId, tier: tier.name, key, error });
+        reportCorrupt(error);
         throw error;
       }
       if (page.location !== "offloaded") return;
@@ -1426,11 +1434,15 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     this.recordTokens(Array.prototype.slice.call(tokenIds, 0, maxPages * this.pageSize) as number[], 0);
     let restoredPages = 0;
     for (let pageIndex = 0; pageIndex < maxPages; pageIndex++) {
-      const lookups: Promise<{ layer: number; kvHead: number; key: string; bytes: Uint8Array | undefined }>[] = [];
+      const lookups: Promise<{ layer: number; kvHead: number; key: string; bytes: Uint8Array | undefined | CorruptPageError }>[] = [];
       for (let layer = 0; layer < this.layers; layer++) {
         for (let kvHead = 0; kvHead < this.kvHeads; kvHead++) {
           const key = this.prefixKey(layer, kvHead, pageIndex) as string;
-          lookups.push(tier.store.get(key).then((bytes) => ({ layer, kvHead, key, bytes })));
+          const bytes = tier.store.get(key).catch((error: unknown) => {
+            if (CorruptPageError.isInstance(error)) return error;
+            throw error;
+          });
+          lookups.push(bytes.then((result) => ({ layer, kvHead, key, bytes: result })));
         }
       }
       const found = await Promise.all(lookups);
@@ -1442,6 +1454,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
           break;
         }
         try {
+          if (CorruptPageError.isInstance(bytes)) throw bytes;
           pages.push(this.pageFromRecord(decodePageRecord(bytes, key), key, layer, kvHead, pageIndex));
         } catch (error) {
           if (!CorruptPageError.isInstance(error)) throw error;
