@@ -28,7 +28,7 @@ export { BackendUnavailableError, KernelInputError, type BackendFailure } from "
 export { resolveBackend, type BackendHint, type ResolveBackendOptions } from "./resolve-backend.js";
 export { createTypeScriptBackend } from "./ts/typescript-backend.js";
 export { createWasmBackend } from "./wasm/wasm-backend.js";
-export { createWebGpuBackend, type WebGpuBackendOptions } from "./webgpu/webgpu-backend.js";
+export { createWebGpuBackend, type GpuProvider, type WebGpuBackendOptions } from "./webgpu/webgpu-backend.js";
 export {
   bitWidthForSize,
   codeRowLength,

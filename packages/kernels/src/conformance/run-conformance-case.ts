@@ -195,6 +195,8 @@ export async function runConformanceCase(
         const inputs = { gate: gaussianArray(random, testCase.length, 3), up: gaussianArray(random, testCase.length) };
         return compare(testCase.name, await backend.kernels.swiglu(inputs), await oracle.kernels.swiglu(inputs), precision);
       }
+      default:
+        throw new Error(`unknown conformance kernel in ${JSON.stringify(testCase satisfies never)}`);
     }
   } finally {
     for (const array of owned) array.dispose();

@@ -4,6 +4,7 @@ import type { WebGpuBackendOptions } from "../webgpu/webgpu-backend.js";
 /** `create` of the `webgpu` package (Dawn for Node). */
 export type CreateGpu = (flags: string[]) => GPU;
 
+
 export interface NodeGpu {
   readonly options: WebGpuBackendOptions;
   /** Which route found an adapter, for logs. */

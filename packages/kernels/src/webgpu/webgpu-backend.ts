@@ -22,10 +22,15 @@ import {
   tableScoresShader,
 } from "./wgsl-shaders.js";
 
+/** The part of WebGPU's `GPU` the backend calls; keeps @webgpu/types out of the public types. */
+export interface GpuProvider {
+  requestAdapter(options?: Record<string, unknown>): Promise<unknown>;
+}
+
 export interface WebGpuBackendOptions {
   /** A `GPU` object; defaults to `navigator.gpu`. In Node pass `create([])` from the `webgpu` package. */
-  readonly gpu?: GPU;
-  readonly powerPreference?: GPUPowerPreference;
+  readonly gpu?: GpuProvider;
+  readonly powerPreference?: "low-power" | "high-performance";
   /** "compatibility" for adapters such as Dawn's OpenGL ES backend; defaults to core. */
   readonly featureLevel?: "core" | "compatibility";
 }
@@ -464,7 +469,7 @@ export function createWebGpuBackend(options: WebGpuBackendOptions = {}): KernelB
     precision: { absolute: 1e-5, relative: 1e-3 },
     init: async () => {
       if (context) return;
-      const gpu = options.gpu ?? (typeof navigator !== "undefined" ? (navigator as { gpu?: GPU }).gpu : undefined);
+      const gpu = (options.gpu as GPU | undefined) ?? (typeof navigator !== "undefined" ? (navigator as { gpu?: GPU }).gpu : undefined);
       if (!gpu) throw new Error("WebGPU is not available: no navigator.gpu and no options.gpu given");
       const adapter = await gpu.requestAdapter({
         powerPreference: options.powerPreference,
