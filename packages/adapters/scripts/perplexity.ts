@@ -1,7 +1,7 @@
 // Dense-cache perplexity of stories260K on TinyStories validation stories 1–200 (row 0 skipped,
 // each story scored from BOS and cut to the model's 512-token context), the number SOURCES.md gives
 // as 3.62 over 68,808 predicted tokens (the cut is what makes the token count match).
-// Run: cd packages/adapters && pnpm exec tsx scripts/perplexity.ts [stories=200]
+// Run: pnpm --filter @kvpack/adapters perplexity [-- stories=200]
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";

@@ -49,3 +49,4 @@ export { quantizeQ4_0, quantizeQ8_0, writeGguf } from "./gguf/gguf-writer.js";
 export type { GgufWriterTensor, GgufWriterValue } from "./gguf/gguf-writer.js";
 export { ggufSentencePieceTokenizer, loadGgufLlama } from "./gguf/load-gguf-llama.js";
 export type { GgufLlamaModel } from "./gguf/load-gguf-llama.js";
+export { loadGgufLlamaModel } from "./gguf/load-gguf-llama-model.js";

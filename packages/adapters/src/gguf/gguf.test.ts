@@ -12,6 +12,11 @@ import { GgufFile } from "./gguf-file.js";
 import type { GgmlTypeName } from "./gguf-types.js";
 import { type GgufWriterTensor, quantizeQ4_0, quantizeQ8_0, writeGguf } from "./gguf-writer.js";
 import { loadGgufLlama } from "./load-gguf-llama.js";
+import { loadGgufLlamaModel } from "./load-gguf-llama-model.js";
+import { generateText } from "../generation/generate.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 
 const reference = readModelsDataJson<ModelReference>("stories260K.reference.json");
 const llama2c = loadLlama2cCheckpoint(readModelsData("stories260K.bin"));
@@ -86,6 +91,21 @@ describe("GGUF Llama", () => {
     expect(tokenizer!.encode(reference.prompt, { bos: true })).toEqual(reference.prompt_token_ids);
     expect(tokenizer!.decode(reference.greedy_token_ids)).toBe(reference.greedy_text);
     expect(maxAbsoluteDifference(promptLogits(weights), reference.last_position_logits_for_prompt)).toBeLessThan(1e-4);
+  });
+
+  it("loads from a file path and greedy-decodes the reference text with the embedded tokenizer", async () => {
+    const directory = mkdtempSync(path.join(tmpdir(), "kvpack-gguf-"));
+    try {
+      const file = path.join(directory, "stories260K.gguf");
+      writeFileSync(file, storiesGguf(llama2c, tok512, "F32"));
+      const { runtime, tokenizer } = await loadGgufLlamaModel(file);
+      const steps = reference.steps + 1 - reference.prompt_token_ids.length;
+      const { tokens, text } = await generateText(runtime, tokenizer, reference.prompt, { temperature: 0, maxTokens: steps });
+      expect([...reference.prompt_token_ids, ...tokens]).toEqual(reference.greedy_token_ids);
+      expect(reference.prompt + text).toBe(reference.greedy_text);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 
   it.each([
