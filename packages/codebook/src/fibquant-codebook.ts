@@ -55,6 +55,7 @@ export interface ResolvedFibQuantOptions {
   readonly samplesPerCodeword: number;
   readonly polishIterations: number;
   readonly evaluationSamples: number;
+  readonly relaxation: number;
 }
 
 export const maximumBlockSize = 64;
@@ -106,7 +107,10 @@ export function resolveFibQuantOptions(options: FibQuantOptions): ResolvedFibQua
   assertInteger("samplesPerCodeword", samplesPerCodeword, 1, 1 << 20);
   assertInteger("polishIterations", polishIterations, 0, 10_000);
   assertInteger("evaluationSamples", evaluationSamples, 1, 1 << 26);
-  return { sourceDimension, blockSize, size, seed, restarts, iterations, samplesPerCodeword, polishIterations, evaluationSamples };
+  const relaxation = options.relaxation ?? 1.5;
+  assertFinite("relaxation", relaxation);
+  if (!(relaxation > 0 && relaxation < 2)) throw new CodebookError("invalid-argument", `relaxation must lie in (0, 2), got ${relaxation}`);
+  return { sourceDimension, blockSize, size, seed, restarts, iterations, samplesPerCodeword, polishIterations, evaluationSamples, relaxation };
 }
 
 export interface FibQuantBuildReport {
@@ -173,7 +177,7 @@ export function buildFibQuantCodebookWithReport(options: FibQuantOptions): FibQu
   const ranked = [...candidates].sort((left, right) => left.distortion - right.distortion);
   const starts: InitialCodebook[] = Array.from({ length: restarts }, (_, restart) => ranked[restart % ranked.length]);
 
-  const relaxation = options.relaxation ?? 1.5;
+  const relaxation = resolved.relaxation;
   const rotation = new Float64Array(k * k);
   let best: { scheme: string; distortion: number; codewords: Float64Array } | undefined;
   const restartResults: Array<{ scheme: string; distortion: number }> = [];

@@ -58,3 +58,20 @@ export {
   RadialNearestSearch,
   type NearestCodewordSearch,
 } from "./nearest-codeword.js";
+export {
+  serializeCodebook,
+  deserializeCodebook,
+  codebookToJson,
+  codebookFromJson,
+  crc32,
+  codebookMagic,
+  codebookContainerVersion,
+  type CodebookJson,
+} from "./serialization.js";
+export {
+  CodebookCache,
+  defaultCodebookCache,
+  fibQuantKey,
+  type CodebookCacheOptions,
+  type CodebookCacheStats,
+} from "./codebook-cache.js";

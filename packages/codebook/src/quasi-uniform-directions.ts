@@ -1,5 +1,6 @@
 import { assertInteger } from "./codebook-error.js";
 import { normalQuantile } from "./normal-quantile.js";
+import { coordinateQuantile } from "./spherical-beta.js";
 
 /** Golden ratio φ; the golden angle is 2π/φ². */
 export const goldenRatio = (1 + Math.sqrt(5)) / 2;
@@ -35,10 +36,16 @@ export function robertsKroneckerPoint(index: number, dimension: number, out: Flo
  * `count` quasi-uniform unit vectors on S^{k−1}, row by row (count × k):
  * k = 1: alternating ±1; k = 2: golden-angle spiral (angle 2π·j/φ²), or equally spaced when `evenCircle` is set;
  * k = 3: Fibonacci sphere (z_j = 1 − (2j + 1)/count, azimuth 2π·j/φ²);
- * k ≥ 4: Roberts–Kronecker points in [0, 1)^k mapped through the normal quantile per coordinate and normalized
- * (a spherically symmetric Gaussian pushed to the sphere is uniform, so low discrepancy carries over).
+ * k ≥ 4: Roberts–Kronecker points in [0, 1)^(k−1) pushed to the sphere by the conditional inverse-CDF map
+ * (`mapCubeToSphere`, measure preserving). The alternative `mapping: "gaussian"` (m = k, normal quantile per
+ * coordinate, then normalize) was measured to leave near-duplicate directions: at k = 4, N = 256 its smallest
+ * nearest-neighbour distance is 0.06× the mean, against 0.14× for i.i.d. random points.
  */
-export function quasiUniformDirections(blockSize: number, count: number, options: { evenCircle?: boolean; start?: number } = {}): Float64Array {
+export function quasiUniformDirections(
+  blockSize: number,
+  count: number,
+  options: { evenCircle?: boolean; start?: number; mapping?: "conditional" | "gaussian" } = {},
+): Float64Array {
   assertInteger("blockSize", blockSize, 1);
   assertInteger("count", count, 0);
   const start = options.start ?? 0;
@@ -66,21 +73,47 @@ export function quasiUniformDirections(blockSize: number, count: number, options
     }
     return out;
   }
-  const g = generalizedGoldenRatio(blockSize);
-  const point = new Float64Array(blockSize);
-  for (let j = 0; j < count; j++) {
-    // Index 0 is the cube centre, which maps to the zero vector; start the sequence at 1.
-    robertsKroneckerPoint(j + start + 1, blockSize, point, 0, g);
-    let squaredNorm = 0;
-    for (let i = 0; i < blockSize; i++) {
-      // Keep the uniform strictly inside (0, 1) so the quantile is finite.
-      const u = Math.min(Math.max(point[i], 1e-12), 1 - 1e-12);
-      const value = normalQuantile(u);
-      out[j * blockSize + i] = value;
-      squaredNorm += value * value;
+  const mapping = options.mapping ?? "conditional";
+  if (mapping === "gaussian") {
+    const g = generalizedGoldenRatio(blockSize);
+    const point = new Float64Array(blockSize);
+    for (let j = 0; j < count; j++) {
+      // Index 0 is the cube centre, which maps to the zero vector; start the sequence at 1.
+      robertsKroneckerPoint(j + start + 1, blockSize, point, 0, g);
+      let squaredNorm = 0;
+      for (let i = 0; i < blockSize; i++) {
+        // Keep the uniform strictly inside (0, 1) so the quantile is finite.
+        const value = normalQuantile(Math.min(Math.max(point[i], 1e-12), 1 - 1e-12));
+        out[j * blockSize + i] = value;
+        squaredNorm += value * value;
+      }
+      const scale = 1 / Math.sqrt(squaredNorm);
+      for (let i = 0; i < blockSize; i++) out[j * blockSize + i] *= scale;
     }
-    const scale = 1 / Math.sqrt(squaredNorm);
-    for (let i = 0; i < blockSize; i++) out[j * blockSize + i] *= scale;
+    return out;
+  }
+  const g = generalizedGoldenRatio(blockSize - 1);
+  const point = new Float64Array(blockSize - 1);
+  for (let j = 0; j < count; j++) {
+    robertsKroneckerPoint(j + start, blockSize - 1, point, 0, g);
+    mapCubeToSphere(point, blockSize, out, j * blockSize);
   }
   return out;
+}
+
+/**
+ * Measure-preserving map from [0, 1)^(k−1) to S^{k−1}: the first coordinate of a uniform unit vector in R^m has the
+ * law of `coordinateQuantile(·, m)`; given it, the rest is a uniform direction in R^(m−1) scaled by √(1 − t²).
+ * Peeling coordinates this way down to the circle (angle 2π·u) turns uniform cube points into uniform directions.
+ */
+export function mapCubeToSphere(point: ArrayLike<number>, blockSize: number, out: Float64Array, outOffset: number): void {
+  let scale = 1;
+  for (let i = 0; i < blockSize - 2; i++) {
+    const t = coordinateQuantile(Math.min(Math.max(point[i], 1e-15), 1 - 1e-15), blockSize - i);
+    out[outOffset + i] = scale * t;
+    scale *= Math.sqrt(Math.max(0, (1 - t) * (1 + t)));
+  }
+  const angle = 2 * Math.PI * point[blockSize - 2];
+  out[outOffset + blockSize - 2] = scale * Math.cos(angle);
+  out[outOffset + blockSize - 1] = scale * Math.sin(angle);
 }
