@@ -1,1 +1,4 @@
-document.querySelector("#app")!.textContent = "kvpack playground";
+import "./ui/styles.css";
+import { createApp } from "./ui/app.js";
+
+createApp(document.querySelector<HTMLElement>("#app")!);

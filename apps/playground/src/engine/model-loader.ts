@@ -1,0 +1,57 @@
+import { loadLlama2cCheckpoint, loadLlama2cTokenizer, type LlamaWeights, type Tokenizer } from "@kvpack/adapters";
+import { PlaygroundError } from "./plain-error.js";
+
+export interface NamedBytes {
+  readonly name: string;
+  readonly bytes: ArrayBuffer;
+}
+
+export interface LoadedModel {
+  readonly name: string;
+  readonly format: "llama2c" | "gguf" | "onnx";
+  readonly weights: LlamaWeights;
+  readonly tokenizer: Tokenizer;
+}
+
+export type ModelFileKind = "gguf" | "onnx" | "llama2c-tokenizer" | "llama2c-checkpoint";
+
+const ggufMagic = 0x46554747; // "GGUF" read as a little-endian uint32
+
+/** Guesses what a dropped file is from its first bytes and its name. */
+export function classifyModelFile(file: NamedBytes): ModelFileKind {
+  const name = file.name.toLowerCase();
+  if (file.bytes.byteLength >= 4 && new DataView(file.bytes).getUint32(0, true) === ggufMagic) return "gguf";
+  if (name.endsWith(".gguf")) return "gguf";
+  if (name.endsWith(".onnx")) return "onnx";
+  // llama2.c tokenizers start with a small max_token_length; checkpoints with dim (usually ≥ 64),
+  // so the name decides first and the size settles the rest (a tokenizer is far smaller than a model).
+  if (/tok|vocab/.test(name)) return "llama2c-tokenizer";
+  return "llama2c-checkpoint";
+}
+
+/** Sum of the weight elements (for the model badge). */
+export function parameterCount(weights: LlamaWeights): number {
+  let count = weights.tokenEmbedding.length + weights.finalNorm.length;
+  if (weights.classifier !== weights.tokenEmbedding) count += weights.classifier.length;
+  for (const layer of weights.layers) {
+    for (const tensor of Object.values(layer) as Float32Array[]) count += tensor.length;
+  }
+  return count;
+}
+
+/**
+ * Loads a llama2.c checkpoint with its tokenizer. When no tokenizer file was given, `fallbackTokenizer`
+ * (the bundled tok512) is used if the vocabulary sizes agree.
+ */
+export function loadLlama2c(checkpoint: NamedBytes, tokenizerFile: NamedBytes | undefined, fallbackTokenizer?: NamedBytes): LoadedModel {
+  const weights = loadLlama2cCheckpoint(checkpoint.bytes);
+  const vocabSize = weights.config.vocabSize;
+  const source = tokenizerFile ?? (fallbackTokenizer && vocabSize === 512 ? fallbackTokenizer : undefined);
+  if (!source) {
+    throw new PlaygroundError(
+      `The model has a ${vocabSize}-token vocabulary, but no tokenizer file came with it. Drop the model together with its llama2.c tokenizer .bin (for example tokenizer.bin for 32000 tokens).`,
+    );
+  }
+  const tokenizer = loadLlama2cTokenizer(source.bytes, vocabSize);
+  return { name: checkpoint.name.replace(/\.bin$/i, ""), format: "llama2c", weights, tokenizer };
+}

@@ -1,0 +1,218 @@
+import { compressionLabel } from "../engine/compression-settings.js";
+import type { BackendName, ModelFile, WorkerResponse } from "../worker/protocol.js";
+import { WorkerClient } from "../worker/worker-client.js";
+import { createAttentionPanel } from "./attention-panel.js";
+import { createCodebookPanel } from "./codebook-panel.js";
+import { createControlsPanel } from "./controls-panel.js";
+import { element, panel } from "./dom.js";
+import { createFrontierPanel } from "./frontier-panel.js";
+import { createMemoryPanel } from "./memory-panel.js";
+import { createOutputPanel } from "./output-panel.js";
+
+/** `?backend=wasm` (or ts, webgpu) forces the kernel backend; the default tries WebGPU, then WASM, then TS. */
+export function preferredBackends(search: string): BackendName[] {
+  const forced = new URLSearchParams(search).get("backend");
+  if (forced === "webgpu") return ["webgpu"];
+  if (forced === "wasm") return ["wasm", "ts"];
+  if (forced === "ts") return ["ts"];
+  return ["webgpu", "wasm", "ts"];
+}
+
+const backendDescriptions: Record<BackendName, string> = {
+  webgpu: "WebGPU",
+  wasm: "WASM",
+  ts: "TypeScript (CPU)",
+};
+
+/** Builds the page and wires it to the model worker. */
+export function createApp(root: HTMLElement): void {
+  const worker = new WorkerClient();
+  let modelReady = false;
+  let modelLoaded = false;
+  let generating = false;
+  let hasGeneration = false;
+
+  const backendBadge = element("span", { class: "badge", "data-testid": "backend" }, ["backend: starting…"]);
+  const modelBadge = element("span", { class: "badge", "data-testid": "model-info" }, ["no model yet"]);
+  const statusText = element("span", { "data-testid": "status" }, ["Starting the worker…"]);
+  const progress = element("progress", { max: 1, value: 0, hidden: true });
+  const errorBanner = element("div", { class: "error-banner", role: "alert", "data-testid": "error", hidden: true });
+
+  const showError = (message: string, detail: string) => {
+    errorBanner.replaceChildren(
+      element("button", { "aria-label": "dismiss", onclick: () => (errorBanner.hidden = true) }, ["×"]),
+      element("strong", {}, [message]),
+      element("details", {}, [element("summary", {}, ["details"]), detail]),
+    );
+    errorBanner.hidden = false;
+  };
+
+  const controls = createControlsPanel(
+    () => {
+      const settings = controls.compression();
+      output.markStale(compressionLabel(settings));
+      if (hasGeneration && !generating) {
+        worker.post({ type: "compression", compression: settings });
+      }
+    },
+    () => startGeneration(),
+    () => worker.post({ type: "stop" }),
+  );
+  const output = createOutputPanel();
+  const memory = createMemoryPanel();
+  const frontier = createFrontierPanel(() => worker.post({ type: "frontier", compression: controls.compression() }));
+  const attention = createAttentionPanel(() => {
+    if (hasGeneration) worker.post({ type: "attention", ...attention.selection() });
+  });
+  const codebook = createCodebookPanel(() => worker.post({ type: "codebook", ...codebook.selection() }));
+
+  const fileInput = element("input", { type: "file", multiple: true, hidden: true, "data-testid": "model-file" });
+  const dropZone = element("div", { class: "drop-zone", "data-testid": "drop-zone" }, [
+    "Drop a llama2.c .bin (+ tokenizer .bin), GGUF or ONNX file here, or click to choose.",
+  ]);
+  const bundledButton = element("button", { class: "button secondary", "data-testid": "load-bundled", onclick: () => loadBundled() }, ["Load stories260K"]);
+  const modelPanel = panel("Model", "model-panel", [dropZone, fileInput, element("div", { class: "buttons", style: "margin-top:8px" }, [bundledButton])]);
+
+  const loadFiles = async (files: FileList | File[]) => {
+    const list = [...files];
+    if (list.length === 0) return;
+    setStatus(`Reading ${list.map((file) => file.name).join(", ")}…`);
+    const payload: ModelFile[] = await Promise.all(list.map(async (file) => ({ name: file.name, bytes: await file.arrayBuffer() })));
+    setModelReady(false);
+    worker.post({ type: "load-files", files: payload }, payload.map((file) => file.bytes));
+  };
+  dropZone.addEventListener("click", () => fileInput.click());
+  fileInput.addEventListener("change", () => fileInput.files && void loadFiles(fileInput.files));
+  dropZone.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    dropZone.classList.add("dragging");
+  });
+  dropZone.addEventListener("dragleave", () => dropZone.classList.remove("dragging"));
+  dropZone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    dropZone.classList.remove("dragging");
+    if (event.dataTransfer?.files) void loadFiles(event.dataTransfer.files);
+  });
+
+  root.replaceChildren(
+    element("header", { class: "app-header" }, [
+      element("h1", {}, ["kvpack playground"]),
+      backendBadge,
+      modelBadge,
+      element("div", { class: "status" }, [progress, statusText]),
+    ]),
+    errorBanner,
+    element("div", { class: "layout" }, [
+      element("aside", { class: "sidebar" }, [modelPanel, controls.promptPanel, controls.compressionPanel]),
+      element("main", { class: "main" }, [output.root, element("div", { class: "panels" }, [memory.root, frontier.root, attention.root, codebook.root])]),
+    ]),
+  );
+
+  function setStatus(text: string, fraction?: number) {
+    statusText.textContent = text;
+    progress.hidden = fraction === undefined;
+    if (fraction !== undefined) progress.value = fraction;
+  }
+
+  function setModelReady(ready: boolean) {
+    modelReady = ready;
+    controls.generateButton.disabled = !ready || generating;
+    bundledButton.disabled = generating;
+  }
+
+  function loadBundled() {
+    setModelReady(false);
+    setStatus("Loading stories260K…");
+    worker.post({ type: "load-bundled" });
+  }
+
+  function startGeneration() {
+    if (!modelReady || generating) return;
+    errorBanner.hidden = true;
+    generating = true;
+    root.dataset.generation = "running";
+    controls.generateButton.disabled = true;
+    controls.stopButton.disabled = false;
+    frontier.setBusy(true);
+    const compression = controls.compression();
+    output.start(controls.prompt(), compressionLabel(compression));
+    worker.post({ type: "generate", prompt: controls.prompt(), sampling: controls.sampling(), compression });
+  }
+
+  function endGeneration() {
+    generating = false;
+    controls.stopButton.disabled = true;
+    setModelReady(modelReady);
+    frontier.setBusy(false);
+  }
+
+  worker.subscribe((message: WorkerResponse) => {
+    switch (message.type) {
+      case "ready": {
+        const { backend } = message;
+        backendBadge.textContent = `backend: ${backendDescriptions[backend.name]}`;
+        backendBadge.className = `badge backend-${backend.name}`;
+        backendBadge.dataset.backend = backend.name;
+        backendBadge.title = [backend.detail, ...backend.skipped].join("\n");
+        root.dataset.backend = backend.name;
+        loadBundled();
+        worker.post({ type: "codebook", ...codebook.selection() });
+        break;
+      }
+      case "no-bundled-model":
+        setStatus("No bundled model in this build: drop a model file to start.");
+        break;
+      case "model": {
+        const { info } = message;
+        modelBadge.textContent = `${info.name} · ${info.layers} layers · ${info.heads} heads (${info.kvHeads} KV) · head size ${info.headDim} · ${(info.parameters / 1e3).toFixed(0)}K parameters`;
+        attention.setModel(info);
+        hasGeneration = false;
+        modelLoaded = true;
+        root.dataset.model = info.name;
+        setModelReady(true);
+        setStatus(`Ready: ${info.name} (${info.format})`);
+        break;
+      }
+      case "progress":
+        setStatus(message.label, message.total > 0 ? message.done / message.total : undefined);
+        break;
+      case "tokens":
+        output.append(message.dense, message.compressed);
+        break;
+      case "generation-done": {
+        endGeneration();
+        hasGeneration = true;
+        root.dataset.generation = "done";
+        const divergence = message.firstDivergence < 0 ? "outputs identical" : `outputs differ from token ${message.firstDivergence}`;
+        output.finish(`${message.tokens} tokens per side · ${message.tokensPerSecond.toFixed(1)} tokens/s (both sides) · ${divergence}${message.stopped ? " · stopped" : ""}`, message.firstDivergence);
+        setStatus("Done");
+        worker.post({ type: "attention", ...attention.selection() });
+        worker.post({ type: "frontier", compression: controls.compression() });
+        break;
+      }
+      case "memory":
+        memory.update(message.report);
+        root.dataset.memoryLabel = message.report.label;
+        break;
+      case "frontier":
+        frontier.update(message.entries, message.tokens, message.skipped);
+        root.dataset.frontier = "done";
+        setStatus("Done");
+        break;
+      case "attention":
+        attention.update(message.length, message.dense, message.compressed);
+        break;
+      case "codebook":
+        codebook.update({ codewords: message.codewords, size: message.size, blockSize: message.blockSize }, message.bits);
+        break;
+      case "error":
+        showError(message.message, message.detail);
+        setStatus("Error: see the message above");
+        if (message.task === "generate") endGeneration();
+        if (message.task === "load") setModelReady(modelLoaded);
+        break;
+    }
+  });
+
+  worker.post({ type: "init", backends: preferredBackends(location.search) });
+}

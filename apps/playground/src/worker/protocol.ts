@@ -1,0 +1,109 @@
+import type { CompressionSettings } from "../engine/compression-settings.js";
+
+export type BackendName = "webgpu" | "wasm" | "ts";
+
+export interface SamplingSettings {
+  /** Total positions including the prompt (llama2.c run.c `-n`). */
+  readonly steps: number;
+  /** 0 means greedy. */
+  readonly temperature: number;
+  readonly topK: number;
+  readonly topP: number;
+  readonly seed: number;
+}
+
+export interface ModelFile {
+  readonly name: string;
+  readonly bytes: ArrayBuffer;
+}
+
+export type WorkerRequest =
+  | { readonly type: "init"; readonly backends: readonly BackendName[] }
+  | { readonly type: "load-bundled" }
+  | { readonly type: "load-files"; readonly files: readonly ModelFile[] }
+  | { readonly type: "generate"; readonly prompt: string; readonly sampling: SamplingSettings; readonly compression: CompressionSettings }
+  | { readonly type: "stop" }
+  | { readonly type: "compression"; readonly compression: CompressionSettings }
+  | { readonly type: "frontier"; readonly compression: CompressionSettings }
+  | { readonly type: "attention"; readonly layer: number; readonly head: number }
+  | { readonly type: "codebook"; readonly blockSize: number; readonly bits: number };
+
+export interface BackendInfo {
+  readonly name: BackendName;
+  /** Why each preferred backend before it was skipped (plain words). */
+  readonly skipped: readonly string[];
+  readonly detail: string;
+}
+
+export interface ModelInfo {
+  readonly name: string;
+  readonly format: "llama2c" | "gguf" | "onnx";
+  readonly layers: number;
+  readonly heads: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly vocabSize: number;
+  readonly maxSequenceLength: number;
+  readonly parameters: number;
+}
+
+export interface LayerMemory {
+  readonly dense: number;
+  readonly compressed: number;
+}
+
+export interface MemoryReport {
+  readonly label: string;
+  readonly tokens: number;
+  /** fp32 bytes of the dense cache, per layer and total. */
+  readonly denseBytes: number;
+  /** fp16 bytes of the same tokens: the reference for compression ratios. */
+  readonly fp16Bytes: number;
+  readonly compressedBytes: number;
+  /** Of compressedBytes: the codecs' encoded blocks (codes, norms, scales). */
+  readonly blockBytes: number;
+  /** Of compressedBytes: page digests, positions and live masks, and rows still waiting in fp32. */
+  readonly overheadBytes: number;
+  readonly ratioVsFp16: number;
+  readonly layers: readonly LayerMemory[];
+}
+
+export interface FrontierEntry {
+  readonly label: string;
+  readonly group: string;
+  readonly ratio: number;
+  readonly cosine: number;
+  readonly current: boolean;
+}
+
+export type TaskName = "load" | "generate" | "compression" | "frontier" | "attention" | "codebook" | "init";
+
+export type WorkerResponse =
+  | { readonly type: "ready"; readonly backend: BackendInfo }
+  | { readonly type: "model"; readonly info: ModelInfo }
+  | { readonly type: "no-bundled-model" }
+  | { readonly type: "progress"; readonly task: TaskName; readonly done: number; readonly total: number; readonly label: string }
+  | { readonly type: "tokens"; readonly dense: string; readonly compressed: string; readonly position: number }
+  | {
+      readonly type: "generation-done";
+      readonly denseText: string;
+      readonly compressedText: string;
+      readonly tokens: number;
+      readonly tokensPerSecond: number;
+      /** Index of the first generated token where the two outputs differ, or -1. */
+      readonly firstDivergence: number;
+      readonly stopped: boolean;
+    }
+  | { readonly type: "memory"; readonly report: MemoryReport }
+  | { readonly type: "frontier"; readonly entries: readonly FrontierEntry[]; readonly tokens: number; readonly skipped: readonly string[] }
+  | {
+      readonly type: "attention";
+      readonly layer: number;
+      readonly head: number;
+      readonly length: number;
+      /** length × length, row = query position, NaN above the diagonal. */
+      readonly dense: Float32Array;
+      readonly compressed: Float32Array;
+    }
+  | { readonly type: "codebook"; readonly blockSize: number; readonly bits: number; readonly size: number; readonly codewords: Float32Array }
+  | { readonly type: "error"; readonly task: TaskName; readonly message: string; readonly detail: string };
