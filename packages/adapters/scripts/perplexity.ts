@@ -1,8 +1,8 @@
 // Dense-cache perplexity of stories260K on TinyStories validation stories 1–200 (row 0 skipped,
 // each story scored from BOS and cut to the model's 512-token context), the number SOURCES.md gives
 // as 3.62 over 68,808 predicted tokens (the cut is what makes the token count match).
-// Run: pnpm --filter @kvpack/adapters perplexity [-- stories=200]
-import { readFileSync } from "node:fs";
+// Run: pnpm --filter @kvpack/adapters perplexity [story count, default 200]
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { corpusNll } from "../src/generation/sequence-nll.js";
@@ -24,3 +24,28 @@ const result = corpusNll(runtime, stories, {
 });
 const seconds = (performance.now() - started) / 1000;
 console.log(`stories260K dense cache, stories 1–${storyCount}: ${result.predictedTokens} predicted tokens, mean NLL ${result.meanNll.toFixed(4)} nats, perplexity ${result.perplexity.toFixed(4)} (${(result.predictedTokens / seconds).toFixed(0)} tokens/s, ${seconds.toFixed(1)} s)`);
+
+// Keep the number with the other measured results (bench-results/ at the repo root).
+const resultsDirectory = fileURLToPath(new URL("../../../bench-results/", import.meta.url));
+mkdirSync(resultsDirectory, { recursive: true });
+const resultFile = path.join(resultsDirectory, "adapters-perplexity.json");
+writeFileSync(
+  resultFile,
+  `${JSON.stringify(
+    {
+      model: "stories260K",
+      cache: "dense fp32",
+      stories: `1-${storyCount}`,
+      contextCut: runtime.maxSequenceLength,
+      predictedTokens: result.predictedTokens,
+      meanNll: result.meanNll,
+      perplexity: result.perplexity,
+      reference: { perplexity: 3.62, predictedTokens: 68808, source: "shared/models-data/SOURCES.md" },
+      tokensPerSecond: result.predictedTokens / seconds,
+      measuredAt: new Date().toISOString(),
+    },
+    null,
+    2,
+  )}\n`,
+);
+console.log(`wrote ${resultFile}`);

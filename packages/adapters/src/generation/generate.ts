@@ -16,6 +16,7 @@ export interface GenerateOptions extends SamplingOptions {
   readonly cache?: KVCache;
   /** Prepend BOS when the prompt is text; default true. */
   readonly bos?: boolean;
+  /** Generation ends quietly (no error) once this is aborted. */
   readonly signal?: AbortSignal;
 }
 

@@ -15,6 +15,7 @@ export interface LoadBytesOptions {
 export type ModelSource = string | URL | ArrayBuffer | Uint8Array;
 
 const urlPattern = /^(https?|blob|data|file):/i;
+const nodeFsSpecifier = "node:fs/promises";
 
 /**
  * Reads a whole model file. Paths use node:fs through a dynamic import, so the package still
@@ -26,7 +27,8 @@ export async function loadBytes(source: ModelSource, options: LoadBytesOptions =
   const url = source instanceof URL ? source : urlPattern.test(source) ? new URL(source) : undefined;
   if (url && url.protocol !== "file:") return fetchBytes(url, options);
   const path = url ? decodeURIComponent(url.pathname) : (source as string);
-  const fs = await import("node:fs/promises");
+  // A variable specifier: browser bundlers leave it alone instead of trying to resolve node:fs.
+  const fs = (await import(/* @vite-ignore */ nodeFsSpecifier)) as typeof import("node:fs/promises");
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await fs.readFile(path, { signal: options.signal }));
