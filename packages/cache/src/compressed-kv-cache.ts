@@ -1338,6 +1338,27 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     });
   }
 
+  /** Empties the cache and deletes its session-private offloaded pages from their tiers. */
+  async dispose(): Promise<void> {
+    await this.settled();
+    this.truncate(0);
+    await this.settled();
+  }
+
+  /** Recalls every offloaded page (e.g. before resuming a parked session); resolves when all are back. */
+  async recallAll(): Promise<number> {
+    const recalls: Promise<void>[] = [];
+    for (let layer = 0; layer < this.layers; layer++) {
+      for (let kvHead = 0; kvHead < this.kvHeads; kvHead++) {
+        for (const page of this.state[layer].pages[kvHead]) {
+          if (page.location === "offloaded") recalls.push(this.recallPage(layer, kvHead, page.id));
+        }
+      }
+    }
+    await Promise.all(recalls);
+    return recalls.length;
+  }
+
   // ------------------------------------------------------------ prefix sharing
 
   /** Records the token ids of positions [startPosition, startPosition + n) (needed for prefix keys). */
@@ -1574,8 +1595,18 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     this.attendCalls = snapshot.step;
     this.tokenCount = 0;
     this.recordTokens(snapshot.tokenIds, 0);
+    if (snapshot.layers.length !== this.layers) throw new CacheConfigurationError(`snapshot has ${snapshot.layers.length} layers, cache ${this.layers}`);
     snapshot.layers.forEach((layerSnapshot, layer) => {
       const state = this.state[layer];
+      const { length, residualStart, residualCount } = layerSnapshot;
+      if (
+        !(residualCount >= 0 && residualCount < this.flushAt) ||
+        residualStart % this.pageSize !== 0 ||
+        residualStart + residualCount !== length ||
+        layerSnapshot.residualLive.length !== this.kvHeads * residualCount
+      ) {
+        throw new CacheConfigurationError(`snapshot layer ${layer}: inconsistent residual window (${residualStart}+${residualCount} of ${length})`);
+      }
       state.length = layerSnapshot.length;
       state.residualStart = layerSnapshot.residualStart;
       state.residualCount = layerSnapshot.residualCount;

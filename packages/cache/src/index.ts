@@ -2,6 +2,10 @@ export type { AttentionOptions, KVCache, KVCacheShape } from "./kv-cache.js";
 export { DenseKVCache } from "./dense-kv-cache.js";
 export { CompressedKVCache } from "./compressed-kv-cache.js";
 export type { ApplyReport, CompressedKVCacheOptions, TokenRow } from "./compressed-kv-cache.js";
+export { CachePool } from "./cache-pool.js";
+export type { BudgetReport, CachePoolOptions } from "./cache-pool.js";
+export { restoreSession, saveSession, sessionFormatVersion } from "./session-format.js";
+export type { RestoreSessionOptions } from "./session-format.js";
 export { CodecRegistry, canonicalSpecKey, isCodec } from "./codec-registry.js";
 export type { CodecChoice, CodecFactory } from "./codec-registry.js";
 export type {
