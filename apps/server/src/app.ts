@@ -9,6 +9,7 @@ import { GenerationService } from "./generation/generation-service.js";
 import { installErrorHandlers } from "./http/error-handler.js";
 import { DenseSessionSerializer } from "./kv/dense-session-serializer.js";
 import { denseBytes, KvCacheFactory } from "./kv/kv-cache-factory.js";
+import { resolveKvConfig } from "./kv/kv-config.js";
 import { DiskByteStore, RedisByteStore, type ByteStore } from "./kv/page-tiers.js";
 import { PrefixCache } from "./kv/prefix-cache.js";
 import { SessionStore } from "./kv/session-store.js";
@@ -21,7 +22,7 @@ import { registerInfoRoutes } from "./routes/info-routes.js";
 import { AdmissionQueue } from "./scheduling/admission-queue.js";
 import { KvMemoryBudget } from "./scheduling/kv-memory-budget.js";
 import type { MemorySnapshot, ServerContext } from "./server-context.js";
-import { availablePolicyNames } from "./kv/policy-names.js";
+import { availablePolicyNames, createPolicy } from "./kv/policy-names.js";
 
 export interface KvpackServer {
   readonly app: FastifyInstance;
@@ -50,7 +51,7 @@ export async function createServer(config: ServerConfig, options: CreateServerOp
   });
   const metrics = new ServerMetrics();
   const budget = new KvMemoryBudget(config.kv.memoryBudgetBytes);
-  const kvCaches = new KvCacheFactory(model.runtime.cacheShape, model.contextLength);
+  const kvCaches = new KvCacheFactory(model.runtime.cacheShape, model.contextLength, config.kv.pageTokens, createPolicy);
   const lowerTiers: ByteStore[] = [];
   const logStoreError = (tier: string, error: unknown): void => app.log.warn({ tier, err: error }, "KV tier operation failed");
   if (config.kv.diskEnabled) lowerTiers.push(new DiskByteStore(config.kv.diskDirectory ?? path.join(os.tmpdir(), "kvpack-server")));
@@ -93,6 +94,12 @@ export async function createServer(config: ServerConfig, options: CreateServerOp
     onDepthChange: (depth) => metrics.queueDepth.set(depth),
     onReject: (reason) => metrics.rejected.inc({ reason }),
   });
+  // Build the default codec's tables now (FibQuant codebooks take a moment) rather than in the first request.
+  try {
+    kvCaches.checkSupported(resolveKvConfig(undefined, config.kv.defaults, availablePolicyNames()));
+  } catch (error) {
+    app.log.warn({ err: error }, "the default KV codec is not usable; requests must name one");
+  }
   const prefix = new PrefixCache(store, config.kv.pageTokens);
   const generation = new GenerationService(model, kvCaches, queue, sessions, prefix, metrics);
 
@@ -134,6 +141,8 @@ export async function createServer(config: ServerConfig, options: CreateServerOp
       allowedHeaders: ["authorization", "content-type", "x-kvpack-session"],
     });
   }
+  // JSON only: a text/plain body is answered with 415, not parsed as a string.
+  app.removeContentTypeParser("text/plain");
   installErrorHandlers(app);
   app.addHook("onRequest", async (request: FastifyRequest & { kvpackReceivedAt?: number }) => {
     request.kvpackReceivedAt = performance.now();

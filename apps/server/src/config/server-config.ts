@@ -13,7 +13,9 @@ export const kvDefaultsSchema = z.object({
   keyBits: z.number().positive().max(8).optional(),
   valueBits: z.number().positive().max(8).optional(),
   /** Most recent tokens kept in full precision before compression (KIVI-style residual window). */
-  residualWindow: z.number().int().min(0).max(4096).default(16),
+  residualWindow: z.number().int().min(0).max(4096).default(32),
+  /** Norm storage of FibQuant/TurboQuant: at small head dims the norm dominates, so 8-bit log scale. */
+  norm: z.enum(["fp32", "fp16", "bf16", "log8"]).default("log8"),
 });
 
 export const serverConfigSchema = z.object({
@@ -53,7 +55,7 @@ export const serverConfigSchema = z.object({
       memoryBudgetBytes: z.number().int().positive().default(256 * 1024 * 1024),
       defaults: kvDefaultsSchema.prefault({}),
       /** Tokens per prefix page (the unit shared between requests). */
-      pageTokens: z.number().int().min(1).max(1024).default(16),
+      pageTokens: z.number().int().min(1).max(1024).default(32),
       /** In-memory prefix pages may use at most this share of the budget. */
       prefixMemoryShare: z.number().min(0).max(1).default(0.25),
       /** Disk tier for offloaded sessions and prefix pages; absent: a folder under the OS temp dir. */

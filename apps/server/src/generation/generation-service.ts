@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import type { KVCache } from "@kvpack/cache";
+import { DenseKVCache, type KVCache } from "@kvpack/cache";
 import { ApiError } from "../http/api-error.js";
 import { denseBytes, type KvCacheFactory } from "../kv/kv-cache-factory.js";
 import { kvConfigKey, type KvConfig } from "../kv/kv-config.js";
@@ -130,7 +130,9 @@ export class GenerationService {
           prefixSource = reusedTokens > 0 ? "session" : null;
         }
       }
-      cache ??= this.factory.create(request.kvConfig);
+      const neededTokens = promptTokens.length + maxTokens;
+      if (cache instanceof DenseKVCache && cache.capacity < neededTokens) cache = this.factory.growDense(cache, neededTokens);
+      cache ??= this.factory.create(request.kvConfig, neededTokens);
       if (session && cache !== session.cache) session.cache = undefined;
       const scope = `${request.keyId}\u0000${this.model.fingerprint}\u0000${kvConfigKey(request.kvConfig)}`;
       if (reusedTokens === 0 && this.prefix && exactReplay) {

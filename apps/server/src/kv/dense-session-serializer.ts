@@ -75,7 +75,7 @@ export class DenseSessionSerializer implements SessionSerializer {
     if (bytes.length !== offset + length * 4 + layers * layerFloats * 8) return undefined;
     const tokens: number[] = [];
     for (let i = 0; i < length; i++, offset += 4) tokens.push(view.getInt32(offset, true));
-    const cache = this.factory.create(header.kvConfig);
+    const cache = this.factory.create(header.kvConfig, length);
     const layerKeys: Float32Array[] = [];
     const layerValues: Float32Array[] = [];
     for (let layer = 0; layer < layers; layer++) {

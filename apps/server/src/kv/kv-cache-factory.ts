@@ -1,43 +1,124 @@
-import { DenseKVCache } from "@kvpack/cache";
-import type { KVCache, KVCacheShape } from "@kvpack/cache";
+import { CodecRegistry, CompressedKVCache, DenseKVCache } from "@kvpack/cache";
+import type { KVCache, KVCacheShape, Policy } from "@kvpack/cache";
 import { ApiError } from "../http/api-error.js";
-import type { KvConfig } from "./kv-config.js";
+import { codecSpecsFor, type KvConfig } from "./kv-config.js";
 
 /** fp32 bytes of `tokens` tokens (keys + values): the dense baseline every ratio is measured against. */
 export function denseBytes(shape: KVCacheShape, tokens: number): number {
   return tokens * shape.layers * shape.kvHeads * shape.headDim * 4 * 2;
 }
 
+export type PolicyFactory = (name: string, budget: number | null, config: KvConfig) => Policy;
+
 /**
- * Builds KV caches for requests. The fp32 codec is the dense cache; the others come from
- * @kvpack/cache's compressed cache.
+ * Builds KV caches for requests: the fp32 codec without a policy is the plain dense cache (the
+ * baseline, sized to what the request needs); everything else is @kvpack/cache's
+ * CompressedKVCache with the request's codecs, pages of `pageTokens` and its residual window.
+ * Codec instances are shared between caches through one registry.
  */
 export class KvCacheFactory {
+  private readonly codecs = new CodecRegistry();
+
   constructor(
-    private readonly shape: KVCacheShape,
+    readonly shape: KVCacheShape,
     private readonly contextLength: number,
+    readonly pageTokens: number,
+    private readonly createPolicy: PolicyFactory | undefined,
   ) {}
+
+  isDense(config: KvConfig): boolean {
+    return config.codec === "fp32" && config.policy === null;
+  }
 
   /** Throws the 400 `create` would, before a request queues. */
   checkSupported(config: KvConfig): void {
-    if (config.codec === "fp32" && config.policy === null) return;
-    throw new ApiError(400, `codec ${config.codec} is not available in this build`, { param: "kvpack.codec", code: "unsupported_codec" });
+    if (config.residualWindow % this.pageTokens !== 0) {
+      throw new ApiError(400, `kvpack.residualWindow must be 0 or a multiple of the page size ${this.pageTokens}, got ${config.residualWindow}`, {
+        param: "kvpack.residualWindow",
+        code: "invalid_value",
+      });
+    }
+    if (this.isDense(config)) return;
+    const specs = codecSpecsFor(config, this.shape.headDim, this.pageTokens);
+    try {
+      this.codecs.get(specs.keys);
+      this.codecs.get(specs.values);
+    } catch (error) {
+      throw new ApiError(400, `codec ${config.codec} at ${config.keyBits}/${config.valueBits} bits is not supported here: ${(error as Error).message}`, {
+        param: "kvpack.codec",
+        code: "unsupported_codec",
+      });
+    }
   }
 
-  create(config: KvConfig): KVCache {
-    if (config.codec === "fp32" && config.policy === null) return new DenseKVCache({ ...this.shape, capacity: this.contextLength });
-    throw new ApiError(400, `codec ${config.codec} is not available in this build`, { param: "kvpack.codec", code: "unsupported_codec" });
+  /** A cache for `tokens` tokens at most (dense caches allocate exactly that; compressed ones grow). */
+  create(config: KvConfig, tokens: number = this.contextLength): KVCache {
+    const capacity = Math.max(1, Math.min(tokens, this.contextLength));
+    if (this.isDense(config)) return new DenseKVCache({ ...this.shape, capacity });
+    this.checkSupported(config);
+    const specs = codecSpecsFor(config, this.shape.headDim, this.pageTokens);
+    return new CompressedKVCache({
+      ...this.shape,
+      keys: specs.keys,
+      values: specs.values,
+      pageSize: this.pageTokens,
+      residualWindow: config.residualWindow,
+      maxTokens: this.contextLength,
+      codecs: this.codecs,
+      policy: config.policy !== null && this.createPolicy ? this.createPolicy(config.policy, config.budget, config) : undefined,
+    });
+  }
+
+  /** Tokens a dense cache can hold (compressed caches: the context length). */
+  capacityOf(cache: KVCache): number {
+    return cache instanceof DenseKVCache ? cache.capacity : this.contextLength;
+  }
+
+  /** A dense cache with room for `tokens`, holding the same rows as `cache` (exact copy). */
+  growDense(cache: DenseKVCache, tokens: number): DenseKVCache {
+    const grown = new DenseKVCache({ ...this.shape, capacity: Math.max(1, Math.min(tokens, this.contextLength)) });
+    const length = cache.length();
+    const { layers, kvHeads, headDim } = this.shape;
+    const keys = new Float32Array(kvHeads * length * headDim);
+    const values = new Float32Array(keys.length);
+    const rowKeys = new Float32Array(kvHeads * headDim);
+    const rowValues = new Float32Array(kvHeads * headDim);
+    const layerKeys: Float32Array[] = [];
+    const layerValues: Float32Array[] = [];
+    for (let layer = 0; layer < layers; layer++) {
+      cache.readLayer(layer, keys, values);
+      layerKeys.push(keys.slice());
+      layerValues.push(values.slice());
+    }
+    for (let position = 0; position < length; position++) {
+      for (let layer = 0; layer < layers; layer++) {
+        for (let kvHead = 0; kvHead < kvHeads; kvHead++) {
+          const from = (kvHead * length + position) * headDim;
+          rowKeys.set(layerKeys[layer].subarray(from, from + headDim), kvHead * headDim);
+          rowValues.set(layerValues[layer].subarray(from, from + headDim), kvHead * headDim);
+        }
+        grown.append(layer, rowKeys, rowValues);
+      }
+    }
+    return grown;
   }
 
   /**
-   * Upper bound of the bytes a cache of `tokens` tokens takes (what admission reserves).
-   * Dense caches allocate their whole capacity up front.
+   * Upper bound of the bytes a cache of `tokens` tokens takes (what admission reserves): exact
+   * for dense; for compressed caches the codecs' all-in block sizes plus page metadata plus a full
+   * fp32 residual window.
    */
   estimateBytes(config: KvConfig, tokens: number): number {
-    if (config.codec === "fp32") return denseBytes(this.shape, this.contextLength);
-    const kept = config.budget === null ? tokens : Math.min(tokens, config.budget + config.residualWindow);
-    const elements = kept * this.shape.layers * this.shape.kvHeads * this.shape.headDim;
-    const residual = Math.min(kept, config.residualWindow + 64) * this.shape.layers * this.shape.kvHeads * this.shape.headDim * 8;
-    return Math.ceil((elements * (config.keyBits + config.valueBits + 8)) / 8) + residual;
+    const { layers, kvHeads, headDim } = this.shape;
+    if (this.isDense(config)) return denseBytes(this.shape, tokens);
+    const kept = config.budget === null ? tokens : Math.min(tokens, config.budget + config.residualWindow + this.pageTokens);
+    const specs = codecSpecsFor(config, headDim, this.pageTokens);
+    const pages = Math.ceil(kept / this.pageTokens);
+    const keyCodec = this.codecs.get(specs.keys);
+    const valueCodec = this.codecs.get(specs.values);
+    const perPageHead =
+      keyCodec.encodedByteLength(this.pageTokens) + valueCodec.encodedByteLength(this.pageTokens) + 2 * headDim * 4 + this.pageTokens * 5;
+    const residual = Math.max(config.residualWindow, this.pageTokens) * kvHeads * headDim * 8;
+    return layers * (pages * kvHeads * perPageHead + residual);
   }
 }

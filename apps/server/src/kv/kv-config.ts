@@ -1,4 +1,4 @@
-import type { CodecKind, CodecSpec } from "@kvpack/codecs";
+import type { CodecKind, CodecSpec, NormFormat } from "@kvpack/codecs";
 import type { ServerConfig } from "../config/server-config.js";
 import { ApiError } from "../http/api-error.js";
 import type { KvpackOptions } from "../openai/request-schemas.js";
@@ -14,6 +14,7 @@ export interface KvConfig {
   /** Token budget of the policy. */
   readonly budget: number | null;
   readonly residualWindow: number;
+  readonly norm: NormFormat;
 }
 
 interface RateRule {
@@ -77,33 +78,37 @@ export function resolveKvConfig(options: KvpackOptions | null | undefined, defau
       code: "invalid_value",
     });
   }
-  return { codec, keyBits, valueBits, policy, budget, residualWindow: options?.residualWindow ?? defaults.residualWindow };
+  return { codec, keyBits, valueBits, policy, budget, residualWindow: options?.residualWindow ?? defaults.residualWindow, norm: options?.norm ?? defaults.norm };
 }
 
 /** Canonical string of everything that changes the bytes of cached pages (prefix and session keys). */
 export function kvConfigKey(config: KvConfig): string {
-  return `${config.codec}:k${config.keyBits}:v${config.valueBits}:r${config.residualWindow}:p${config.policy ?? "none"}:b${config.budget ?? 0}`;
+  return `${config.codec}:k${config.keyBits}:v${config.valueBits}:n${config.norm}:r${config.residualWindow}:p${config.policy ?? "none"}:b${config.budget ?? 0}`;
 }
 
 /** Codec specs for keys and values of one KV head (`dimension` = headDim). */
-export function codecSpecsFor(config: KvConfig, dimension: number): { keys: CodecSpec; values: CodecSpec } {
-  return { keys: codecSpec(config.codec, config.keyBits, dimension, "key"), values: codecSpec(config.codec, config.valueBits, dimension, "value") };
+export function codecSpecsFor(config: KvConfig, dimension: number, pageTokens: number): { keys: CodecSpec; values: CodecSpec } {
+  return {
+    keys: codecSpec(config.codec, config.keyBits, dimension, "key", pageTokens, config.norm),
+    values: codecSpec(config.codec, config.valueBits, dimension, "value", pageTokens, config.norm),
+  };
 }
 
-function codecSpec(kind: CodecKind, bits: number, dimension: number, role: "key" | "value"): CodecSpec {
+function codecSpec(kind: CodecKind, bits: number, dimension: number, role: "key" | "value", pageTokens: number, norm: NormFormat): CodecSpec {
   switch (kind) {
     case "fp32":
     case "fp16":
     case "int8":
       return { kind, dimension };
     case "kivi":
-      return { kind, dimension, bits: bits as 2 | 4, role };
+      // Key groups span one page of tokens, so every page is one complete KIVI group.
+      return { kind, dimension, bits: bits as 2 | 4, role, groupSize: role === "key" ? pageTokens : Math.min(dimension, 32) };
     case "quarot":
       return { kind, dimension, bits: bits as 2 | 3 | 4 };
     case "turboquant":
-      return { kind, dimension, bits, norm: "fp16" };
+      return { kind, dimension, bits, norm };
     case "fibquant":
       // Sub-bit rates need longer blocks to keep N = round(2^(k·b)) ≥ 2.
-      return { kind, dimension, bits, blockSize: bits < 1 ? 4 : 2, norm: "fp16" };
+      return { kind, dimension, bits, blockSize: bits < 1 ? 4 : 2, norm };
   }
 }

@@ -15,6 +15,8 @@ export const kvpackOptionsSchema = z.strictObject({
   /** Token budget for the policy: the most tokens kept resident for this request or session. */
   budget: z.number().int().min(4).max(1_000_000).optional(),
   residualWindow: z.number().int().min(0).max(4096).optional(),
+  /** How FibQuant/TurboQuant store each vector's norm; log8 (the default) suits small head dims. */
+  norm: z.enum(["fp32", "fp16", "bf16", "log8"]).optional(),
   session: sessionIdSchema.optional(),
 });
 export type KvpackOptions = z.infer<typeof kvpackOptionsSchema>;

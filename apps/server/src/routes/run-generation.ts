@@ -116,6 +116,24 @@ export async function respondWithGeneration(
   const started = performance.now();
   const events = context.generation.generate(generationRequest);
   // Run up to the first event here, so admission and prefill errors get a proper status code.
+  try {
+    return await deliver(context, reply, events, stream, includeUsage, writer, route, started);
+  } finally {
+    // Resumes the generator past its last yield so its cleanup (ticket, session) always runs.
+    await events.return(undefined);
+  }
+}
+
+async function deliver(
+  context: ServerContext,
+  reply: FastifyReply,
+  events: AsyncGenerator<GenerationEvent>,
+  stream: boolean,
+  includeUsage: boolean,
+  writer: ChunkWriter,
+  route: string,
+  started: number,
+): Promise<unknown> {
   const first = await events.next();
   if (!stream) {
     let text = "";
@@ -139,10 +157,7 @@ export async function respondWithGeneration(
     while (!event.done) {
       if (event.value.type === "text") sse.send(writer.text(event.value.text));
       else for (const chunk of writer.finish(event.value.finishReason, event.value.usage, event.value.kvpack, includeUsage)) sse.send(chunk);
-      if (sse.closed) {
-        await events.return(undefined);
-        break;
-      }
+      if (sse.closed) break;
       event = await events.next();
     }
     sse.done();
