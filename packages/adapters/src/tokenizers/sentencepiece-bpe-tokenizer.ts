@@ -92,21 +92,40 @@ export class SentencePieceBpeTokenizer implements Tokenizer {
   }
 
   private mergePairs(tokens: number[], start: number): void {
+    // pairIds[i] / pairScores[i]: the merge of tokens[i] and tokens[i + 1] (−1 when not in the vocabulary).
+    // Cached so each round is a numeric scan; only the two pairs touching a merge are looked up again.
+    const pairIds: number[] = [];
+    const pairScores: number[] = [];
+    for (let i = start; i < tokens.length - 1; i++) this.pushPair(pairIds, pairScores, tokens[i], tokens[i + 1]);
     for (;;) {
       let bestScore = -1e10;
-      let bestId = -1;
-      let bestIndex = -1;
-      for (let i = start; i < tokens.length - 1; i++) {
-        const id = this.lookup.get(this.pieces[tokens[i]] + this.pieces[tokens[i + 1]]);
-        if (id !== undefined && this.scores[id] > bestScore) {
-          bestScore = this.scores[id];
-          bestId = id;
-          bestIndex = i;
+      let best = -1;
+      for (let i = 0; i < pairIds.length; i++) {
+        if (pairIds[i] >= 0 && pairScores[i] > bestScore) {
+          bestScore = pairScores[i];
+          best = i;
         }
       }
-      if (bestIndex < 0) return;
-      tokens.splice(bestIndex, 2, bestId);
+      if (best < 0) return;
+      const index = start + best;
+      tokens.splice(index, 2, pairIds[best]);
+      pairIds.splice(best, 1);
+      pairScores.splice(best, 1);
+      if (best < pairIds.length) this.setPair(pairIds, pairScores, best, tokens[index], tokens[index + 1]);
+      if (best > 0) this.setPair(pairIds, pairScores, best - 1, tokens[index - 1], tokens[index]);
     }
+  }
+
+  private pushPair(pairIds: number[], pairScores: number[], left: number, right: number): void {
+    const id = this.lookup.get(this.pieces[left] + this.pieces[right]) ?? -1;
+    pairIds.push(id);
+    pairScores.push(id >= 0 ? this.scores[id] : 0);
+  }
+
+  private setPair(pairIds: number[], pairScores: number[], at: number, left: number, right: number): void {
+    const id = this.lookup.get(this.pieces[left] + this.pieces[right]) ?? -1;
+    pairIds[at] = id;
+    pairScores[at] = id >= 0 ? this.scores[id] : 0;
   }
 
   tokenBytes(previous: number, id: number): Uint8Array {
