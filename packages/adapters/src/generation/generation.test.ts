@@ -40,6 +40,16 @@ describe("generate", () => {
     expect(tokens.length).toBeLessThan(generatedReference.length);
   });
 
+  it("holds back a possible stop sequence and releases it when the text goes another way", async () => {
+    // The greedy text continues ", there was a little girl": the held ", there was a little " must come out in full.
+    const chunks: string[] = [];
+    for await (const step of generate(runtime, tokenizer, reference.prompt, { temperature: 0, maxTokens: generatedReference.length, stopSequences: [", there was a little boy"] })) {
+      chunks.push(step.text);
+    }
+    expect(chunks.join("")).toBe(generatedReferenceText);
+    expect(chunks).toContain("");
+  });
+
   it("is reproducible for a seed and differs across seeds", async () => {
     const options = { temperature: 1, topP: 0.9, maxTokens: 40 };
     const first = await generateText(runtime, tokenizer, reference.prompt, { ...options, seed: 1 });
