@@ -1,1 +1,17 @@
-export {};
+export { PolicyConfigurationError } from "./policy-errors.js";
+export { budgetTokens, checkTokenBudget } from "./token-budget.js";
+export type { TokenBudget } from "./token-budget.js";
+export { TokenTrack, addGroupAttention, selectLowest } from "./token-track.js";
+export { TokenEvictionPolicy, compactionActions } from "./token-eviction-policy.js";
+export type { TokenEvictionOptions } from "./token-eviction-policy.js";
+export { StreamingLlmPolicy } from "./streaming-llm-policy.js";
+export type { StreamingLlmOptions } from "./streaming-llm-policy.js";
+export { H2oPolicy } from "./h2o-policy.js";
+export type { H2oOptions } from "./h2o-policy.js";
+export { TovaPolicy } from "./tova-policy.js";
+export type { TovaOptions } from "./tova-policy.js";
+export { SnapKvPolicy } from "./snapkv-policy.js";
+export type { SnapKvOptions } from "./snapkv-policy.js";
+export { pageScoreBound } from "./page-score-bound.js";
+export { ArkValePolicy } from "./arkvale-policy.js";
+export type { ArkValeOptions, PagingCounters } from "./arkvale-policy.js";
