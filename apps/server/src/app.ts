@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { ApiKeyAuthenticator } from "./auth/api-key-authenticator.js";
 import type { ServerConfig } from "./config/server-config.js";
 import { GenerationService } from "./generation/generation-service.js";
-import { installErrorHandlers } from "./http/error-handler.js";
+import { installErrorHandlers, sendApiError, toApiError } from "./http/error-handler.js";
 import { DenseSessionSerializer } from "./kv/dense-session-serializer.js";
 import { denseBytes, KvCacheFactory } from "./kv/kv-cache-factory.js";
 import { resolveKvConfig } from "./kv/kv-config.js";
@@ -48,6 +48,10 @@ export async function createServer(config: ServerConfig, options: CreateServerOp
     requestTimeout: 120_000,
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",
+    // Errors fastify raises before routing (bad URL encoding, bad content type header).
+    frameworkErrors: (error, _request, reply) => {
+      void sendApiError(reply, toApiError(error));
+    },
   });
   const metrics = new ServerMetrics();
   const budget = new KvMemoryBudget(config.kv.memoryBudgetBytes);

@@ -33,9 +33,10 @@ const rateRules: Record<CodecKind, RateRule> = {
   turboquant: { defaultBits: 4, accepts: (bits) => Number.isInteger(bits) && bits >= 1 && bits <= 8, describe: "an integer from 1 to 8" },
   fibquant: {
     defaultBits: 2,
-    // Quarter-bit steps from 0.25 to 4: N = round(2^(k·b)) stays a usable codebook size.
-    accepts: (bits) => bits >= 0.25 && bits <= 4 && Number.isInteger(bits * 4),
-    describe: "0.25 to 4 in steps of 0.25",
+    // Each rate builds a codebook once per process (0.5–3 s of Lloyd training, blocking), so the
+    // set of rates a client can ask for is kept small: 0.25 and half-bit steps up to 4.
+    accepts: (bits) => bits === 0.25 || (bits >= 0.5 && bits <= 4 && Number.isInteger(bits * 2)),
+    describe: "0.25, or 0.5 to 4 in steps of 0.5",
   },
 };
 

@@ -5,6 +5,7 @@ import type { ChatCompletionResponse } from "../openai/response-types.js";
 import { validateBody } from "../openai/validate-body.js";
 import { ApiError } from "../http/api-error.js";
 import type { ServerContext } from "../server-context.js";
+import { promptCharacterLimit } from "./prompt-character-limit.js";
 import { buildGenerationRequest, clientAbortSignal, newResponseId, respondWithGeneration, type ChunkWriter } from "./run-generation.js";
 
 /** POST /v1/chat/completions with the concatenating template of the story model. */
@@ -13,7 +14,7 @@ export function registerChatCompletionsRoute(app: FastifyInstance, context: Serv
     const principal = context.authenticator.authenticate(request.headers.authorization);
     const body = validateBody(chatCompletionRequestSchema, request.body);
     const promptText = renderChatPrompt(body.messages);
-    const characterLimit = context.config.limits.promptTokens * 16;
+    const characterLimit = promptCharacterLimit(context);
     if (promptText.length > characterLimit) {
       throw new ApiError(400, `the messages have ${promptText.length} characters; the limit is ${characterLimit}`, { param: "messages", code: "context_length_exceeded" });
     }

@@ -4,6 +4,7 @@ import { completionRequestSchema } from "../openai/request-schemas.js";
 import type { CompletionResponse } from "../openai/response-types.js";
 import { validateBody } from "../openai/validate-body.js";
 import type { ServerContext } from "../server-context.js";
+import { promptCharacterLimit } from "./prompt-character-limit.js";
 import { buildGenerationRequest, clientAbortSignal, newResponseId, respondWithGeneration, type ChunkWriter } from "./run-generation.js";
 
 /** POST /v1/completions (OpenAI legacy completions, one prompt, n = 1). */
@@ -18,7 +19,7 @@ export function registerCompletionsRoute(app: FastifyInstance, context: ServerCo
     if (typeof prompt === "string" || typeof prompt[0] === "string") {
       promptText = typeof prompt === "string" ? prompt : (prompt[0] as string);
       // Bound the work before tokenizing: a token is at least one byte of text.
-      const characterLimit = context.config.limits.promptTokens * 16;
+      const characterLimit = promptCharacterLimit(context);
       if (promptText.length > characterLimit) {
         throw new ApiError(400, `the prompt has ${promptText.length} characters; the limit is ${characterLimit}`, { param: "prompt", code: "context_length_exceeded" });
       }
