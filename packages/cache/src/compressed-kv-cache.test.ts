@@ -151,7 +151,7 @@ describe("CompressedKVCache, dense-equivalent configuration", () => {
 describe("CompressedKVCache, byte accounting", () => {
   it("memoryReport parts add up to byteLength, and the fp16 ratio follows from the counts", () => {
     const int8 = createTestCodec({ kind: "int8", dimension: headDim });
-    const cache = new CompressedKVCache({ layers, kvHeads, headDim, keys: int8, values: int8, pageSize: 8, residualWindow: 8 });
+    const cache = new CompressedKVCache({ layers, kvHeads, headDim, keys: int8, values: int8, pageSize: 8, residualWindow: 8, keyDigests: true });
     for (let position = 0; position < 29; position++) {
       for (let layer = 0; layer < layers; layer++) cache.append(layer, token(layer, position).keys, token(layer, position).values);
     }
@@ -161,9 +161,10 @@ describe("CompressedKVCache, byte accounting", () => {
     for (const layer of report.layers) {
       for (const head of layer.heads) {
         for (const page of head.pages) {
-          // Block bytes are exactly the codec's encodedByteLength; metadata = int32 position + 1 live byte per row.
+          // Block bytes are exactly the codec's encodedByteLength; contiguous rows with no drops
+          // share one position range and one all-live mask, so they hold no per-row metadata.
           expect(page.keyBytes).toBe(int8.encodedByteLength(page.tokens));
-          expect(page.metadataBytes).toBe(page.tokens * 5);
+          expect(page.metadataBytes).toBe(0);
           expect(page.digestBytes).toBe(headDim * 4 * 2);
           pageBytes += page.keyBytes + page.valueBytes + page.digestBytes + page.metadataBytes;
         }
@@ -174,7 +175,7 @@ describe("CompressedKVCache, byte accounting", () => {
     expect(cache.byteLength()).toBe(report.totals.totalBytes);
     // Closed form: 29 tokens, page 8, flush at 8 → 3 pages + 5 residual rows per layer × head.
     const pagesPerHead = 3;
-    const perPage = 2 * 8 * (4 + headDim) + 8 * 5 + headDim * 8;
+    const perPage = 2 * 8 * (4 + headDim) + headDim * 8;
     const residualPerHead = 5 * headDim * 4 * 2;
     const expectedTotal = layers * kvHeads * (pagesPerHead * perPage + residualPerHead);
     expect(report.totals.totalBytes).toBe(expectedTotal);
@@ -182,6 +183,18 @@ describe("CompressedKVCache, byte accounting", () => {
     expect(report.totals.fp16Bytes).toBe(fp16);
     expect(report.totals.compressionRatio).toBeCloseTo(fp16 / expectedTotal, 12);
     expect(report.totals.liveTokens).toBe(layers * kvHeads * 29);
+
+    // A drop gives the page a private live mask (1 byte per row); re-encoding a subset of rows
+    // splits it into segments whose non-contiguous positions cost 4 bytes per row.
+    cache.drop(0, [9], 0);
+    const afterDrop = cache.memoryReport().layers[0].heads[0].pages[1];
+    expect(afterDrop.metadataBytes).toBe(8);
+    cache.reencodePage(0, 0, afterDrop.pageId, undefined, undefined, [10, 12]);
+    const split = cache.memoryReport().layers[0].heads[0].pages[1];
+    // Rows 8, 11, 13, 14, 15 stay (non-contiguous: 5 × 4 bytes); rows 10 and 12 move (2 × 4 bytes).
+    expect(split.metadataBytes).toBe(5 * 4 + 2 * 4);
+    expect(split.tokens).toBe(7);
+    expect(cache.byteLength()).toBe(cache.memoryReport().totals.totalBytes);
   });
 });
 
@@ -227,7 +240,7 @@ describe("CompressedKVCache, policy plumbing", () => {
   });
 
   it("re-encoding a page at a lower rate shrinks it, keeps attention close and the key digest bound valid", async () => {
-    const cache = filled();
+    const cache = filled({ keyDigests: true });
     const before = cache.byteLength();
     const page = cache.pageDigests(1, 0)[1];
     const report = await cache.applyActions([

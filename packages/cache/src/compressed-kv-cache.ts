@@ -8,11 +8,19 @@ import type { HeadMemory, LayerMemory, MemoryReport, PageMemory } from "./memory
 import {
   findPage,
   findPosition,
+  liveLayout,
+  markDropped,
   type Page,
   pageBlockBytes,
   pageLiveCount,
   pageTokenCount,
+  positionAt,
+  positionLayout,
+  rowOf,
   type Segment,
+  segmentMetadataBytes,
+  segmentPositions,
+  sharedAllLive,
   updateKeyBounds,
 } from "./page.js";
 import { decodePageRecord, encodePageRecord, type PageRecord, type PageRecordSegment } from "./page-record.js";
@@ -41,6 +49,12 @@ export interface CompressedKVCacheOptions {
    * until the window holds max(R, pageSize) of them, then all are flushed into pages (KIVI).
    */
   readonly residualWindow?: number;
+  /**
+   * Keep a per-page key digest (per-channel min/max of the decoded keys, 2 × headDim fp32 per
+   * page) for ArkVale-style page scoring. Default false: it costs 64/pageSize bits per element
+   * (1 bit at pageSize 32), and one decode per flushed page.
+   */
+  readonly keyDigests?: boolean;
   /** Optional upper bound on tokens per layer. */
   readonly maxTokens?: number;
   /** Shared codec instances (CachePool); or give `codecFactory`. Defaults to @kvpack/codecs' createCodec. */
@@ -84,6 +98,9 @@ interface LayerState {
   residualCount: number;
 }
 
+/** Shared by every page of a cache built without key digests. */
+const emptyDigest = new Float32Array(0);
+
 function randomSessionId(): string {
   const bytes = new Uint8Array(8);
   globalThis.crypto.getRandomValues(bytes);
@@ -117,6 +134,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
   readonly pageSize: number;
   readonly residualWindow: number;
   readonly maxTokens: number;
+  readonly keyDigests: boolean;
   readonly namespace: string;
   readonly sessionId: string;
   readonly codecs: CodecRegistry;
@@ -164,6 +182,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     }
     this.maxTokens = options.maxTokens ?? Number.MAX_SAFE_INTEGER;
     this.flushAt = Math.max(this.residualWindow, this.pageSize);
+    this.keyDigests = options.keyDigests ?? false;
     this.namespace = options.namespace ?? "";
     this.sessionId = options.sessionId ?? randomSessionId();
     this.codecs = options.codecs ?? new CodecRegistry(options.codecFactory);
@@ -296,7 +315,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
         if (page.location === "offloaded") continue;
         for (let s = 0; s < page.segments.length; s++) {
           const segment = page.segments[s];
-          const count = segment.positions.length;
+          const count = segment.count;
           let prepared = this.preparedByCodec.get(segment.keyCodec);
           if (prepared === undefined) {
             prepared = segment.keyCodec.prepareQuery(query);
@@ -356,7 +375,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
         if (page.location === "offloaded") continue;
         for (let s = 0; s < page.segments.length; s++) {
           const segment = page.segments[s];
-          const count = segment.positions.length;
+          const count = segment.count;
           const weights = scores.subarray(rows, rows + count);
           let accumulator = this.accumulators.get(segment.valueCodec);
           if (accumulator === undefined) {
@@ -369,8 +388,9 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
           }
           segment.valueCodec.accumulate(weights, segment.values as EncodedBlock, accumulator);
           if (weightsTarget !== undefined) {
-            const positions = segment.positions;
-            for (let i = 0; i < count; i++) weightsTarget[weightsRow + positions[i]] = weights[i];
+            const positions = segment.explicitPositions;
+            if (positions === undefined) weightsTarget.set(weights, weightsRow + segment.start);
+            else for (let i = 0; i < count; i++) weightsTarget[weightsRow + positions[i]] = weights[i];
           }
           rows += count;
         }
@@ -420,12 +440,12 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
       for (const page of state.pages[kvHead]) {
         if (page.location === "offloaded") continue;
         for (const segment of page.segments) {
-          const count = segment.positions.length;
+          const count = segment.count;
           const keys = this.decodeInto(segment.keyCodec, segment.keys as EncodedBlock, count, "key");
           const values = this.decodeInto(segment.valueCodec, segment.values as EncodedBlock, count, "value");
           for (let i = 0; i < count; i++) {
             if (!segment.live[i]) continue;
-            const to = (headBase + segment.positions[i]) * headDim;
+            const to = (headBase + positionAt(segment, i)) * headDim;
             keysOut.set(keys.subarray(i * headDim, (i + 1) * headDim), to);
             valuesOut.set(values.subarray(i * headDim, (i + 1) * headDim), to);
           }
@@ -497,7 +517,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     if (index < 0) return undefined;
     const page = pages[index];
     for (const segment of page.segments) {
-      const row = findPosition(segment.positions, position);
+      const row = rowOf(segment, position);
       if (row >= 0) return { page, segment, row };
     }
     return undefined;
@@ -586,8 +606,8 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
       kvHead,
       firstPosition,
       segments,
-      keyMin: new Float32Array(this.headDim),
-      keyMax: new Float32Array(this.headDim),
+      keyMin: this.newDigest(),
+      keyMax: this.newDigest(),
       location: "memory",
       storeKey: undefined,
       tier: undefined,
@@ -662,9 +682,13 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     }
     const keyBlock = keyCodec.encode(segmentKeys, count, headDim);
     const valueBlock = valueCodec.encode(segmentValues, count, headDim);
+    const layout = positionLayout(Array.from(rows, (row) => positions[row]));
     return {
-      positions: Int32Array.from(rows, (row) => positions[row]),
-      live: new Uint8Array(count).fill(1),
+      count,
+      start: layout.start,
+      explicitPositions: layout.explicitPositions,
+      live: sharedAllLive(count),
+      liveShared: true,
       liveCount: count,
       keyCodec,
       valueCodec,
@@ -676,11 +700,16 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
   }
 
   /** Digest from the decoded keys of the page's live rows (resident pages only). */
+  private newDigest(): Float32Array {
+    return this.keyDigests ? new Float32Array(this.headDim) : emptyDigest;
+  }
+
   private recomputeDigest(page: Page): void {
+    if (!this.keyDigests) return;
     page.keyMin.fill(Infinity);
     page.keyMax.fill(-Infinity);
     for (const segment of page.segments) {
-      const keys = this.decodeInto(segment.keyCodec, segment.keys as EncodedBlock, segment.positions.length, "key");
+      const keys = this.decodeInto(segment.keyCodec, segment.keys as EncodedBlock, segment.count, "key");
       updateKeyBounds(keys, segment.live, this.headDim, page.keyMin, page.keyMax);
     }
   }
@@ -713,11 +742,11 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
       const cutPage = pages[firstRemoved];
       if (keep > 0 && cutPage !== undefined && cutPage.firstPosition === newStart && cutPage.location !== "offloaded") {
         for (const segment of cutPage.segments) {
-          const count = segment.positions.length;
+          const count = segment.count;
           const keys = this.decodeInto(segment.keyCodec, segment.keys as EncodedBlock, count, "key");
           const values = this.decodeInto(segment.valueCodec, segment.values as EncodedBlock, count, "value");
           for (let i = 0; i < count; i++) {
-            const offsetInPage = segment.positions[i] - newStart;
+            const offsetInPage = positionAt(segment, i) - newStart;
             if (offsetInPage >= keep || !segment.live[i]) continue;
             const rowIndex = base + offsetInPage;
             state.residualKeys.set(keys.subarray(i * headDim, (i + 1) * headDim), rowIndex * headDim);
@@ -757,7 +786,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
         keyBytes += segment.keyByteLength;
         valueBytes += segment.valueByteLength;
       }
-      metadataBytes += segment.positions.byteLength + segment.live.byteLength;
+      metadataBytes += segmentMetadataBytes(segment);
     }
     const digestBytes = page.keyMin.byteLength + page.keyMax.byteLength;
     return { keyBytes, valueBytes, digestBytes, metadataBytes, totalBytes: keyBytes + valueBytes + digestBytes + metadataBytes };
@@ -1035,9 +1064,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
           continue;
         }
         const found = this.locate(state, head, position);
-        if (found === undefined || !found.segment.live[found.row]) continue;
-        found.segment.live[found.row] = 0;
-        found.segment.liveCount -= 1;
+        if (found === undefined || !markDropped(found.segment, found.row)) continue;
         found.page.pristine = false;
         touched.add(found.page);
       }
@@ -1080,8 +1107,9 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     // Moved rows grouped by target codec pair (a side without a new codec keeps its segment's).
     const moved: { keyCodec: Codec; valueCodec: Codec; positions: number[]; keys: number[]; values: number[] }[] = [];
     for (const segment of page.segments) {
-      const count = segment.positions.length;
-      const isSelected = (i: number): boolean => selected === undefined || selected.has(segment.positions[i]);
+      const count = segment.count;
+      const positions = segmentPositions(segment);
+      const isSelected = (i: number): boolean => selected === undefined || selected.has(positions[i]);
       let anySelected = false;
       for (let i = 0; i < count; i++) if (segment.live[i] && isSelected(i)) anySelected = true;
       if (!anySelected && segment.liveCount === count) {
@@ -1104,14 +1132,14 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
           group = { keyCodec, valueCodec, positions: [], keys: [], values: [] };
           moved.push(group);
         }
-        group.positions.push(segment.positions[i]);
+        group.positions.push(positions[i]);
         for (let c = 0; c < headDim; c++) {
           group.keys.push(decodedKeys[i * headDim + c]);
           group.values.push(decodedValues[i * headDim + c]);
         }
       }
       if (stayRows.length > 0) {
-        newSegments.push(this.encodeSegment(stayRows, segment.positions, decodedKeys, decodedValues, segment.keyCodec, segment.valueCodec));
+        newSegments.push(this.encodeSegment(stayRows, positions, decodedKeys, decodedValues, segment.keyCodec, segment.valueCodec));
       }
     }
     for (const group of moved) {
@@ -1131,7 +1159,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     page.segments = newSegments;
     page.pristine =
       newSegments.length === 1 &&
-      newSegments[0].positions.length === this.pageSize &&
+      newSegments[0].count === this.pageSize &&
       newSegments[0].keyCodec === state.keyCodec &&
       newSegments[0].valueCodec === state.valueCodec;
     page.version += 1;
@@ -1160,20 +1188,21 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
       const found = this.locate(state, kvHead, into) as { page: Page; segment: Segment; row: number };
       const { page, segment, row } = found;
       if (page.location !== "memory") throw new PageStateError(`merge: page ${page.id} is ${page.location}`);
-      const count = segment.positions.length;
+      const count = segment.count;
       const keys = segment.keyCodec.decode(segment.keys as EncodedBlock);
       const values = segment.valueCodec.decode(segment.values as EncodedBlock);
       keys.set(intoRow.key, row * headDim);
       values.set(intoRow.value, row * headDim);
       const rebuilt = this.encodeSegment(
         Array.from({ length: count }, (_, i) => i),
-        segment.positions,
+        segmentPositions(segment),
         keys,
         values,
         segment.keyCodec,
         segment.valueCodec,
       );
-      rebuilt.live.set(segment.live);
+      rebuilt.live = segment.live;
+      rebuilt.liveShared = segment.liveShared;
       rebuilt.liveCount = segment.liveCount;
       page.segments[page.segments.indexOf(segment)] = rebuilt;
       page.pristine = false;
@@ -1197,7 +1226,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
       valueSpec: segment.valueCodec.spec as CodecSpec,
       keyCodecId: segment.keyCodec.codecId,
       valueCodecId: segment.valueCodec.codecId,
-      positions: segment.positions,
+      positions: segmentPositions(segment),
       live: segment.live,
       keyData: withBlocks ? segment.keys?.data : undefined,
       valueData: withBlocks ? segment.values?.data : undefined,
@@ -1307,10 +1336,10 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
       if (page.location !== "offloaded") return;
       record.segments.forEach((stored, index) => {
         const segment = page.segments[index];
-        segment.keys = { codecId: stored.keyCodecId, count: stored.positions.length, dimension: this.headDim, data: stored.keyData as Uint8Array };
+        segment.keys = { codecId: stored.keyCodecId, count: segment.count, dimension: this.headDim, data: stored.keyData as Uint8Array };
         segment.values = {
           codecId: stored.valueCodecId,
-          count: stored.positions.length,
+          count: segment.count,
           dimension: this.headDim,
           data: stored.valueData as Uint8Array,
         };
@@ -1332,7 +1361,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
       if (stored.keyData === undefined || stored.valueData === undefined) throw problem("blocks absent");
       if (stored.keyCodecId !== segment.keyCodec.codecId || stored.valueCodecId !== segment.valueCodec.codecId) throw problem("codec ids differ");
       if (stored.keyData.length !== segment.keyByteLength || stored.valueData.length !== segment.valueByteLength) throw problem("block sizes differ");
-      if (stored.positions.length !== segment.positions.length || stored.positions.some((value, i) => value !== segment.positions[i])) {
+      if (stored.positions.length !== segment.count || stored.positions.some((value, i) => value !== positionAt(segment, i))) {
         throw problem("positions differ");
       }
     });
@@ -1520,15 +1549,18 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     ) {
       throw new CorruptPageError("prefix record does not match the expected page", key);
     }
-    return {
+    const page: Page = {
       id: this.nextPageId++,
       layer,
       kvHead,
       firstPosition: expectFirst,
       segments: [
         {
-          positions: segment.positions,
-          live: segment.live,
+          count: this.pageSize,
+          start: expectFirst,
+          explicitPositions: undefined,
+          live: sharedAllLive(this.pageSize),
+          liveShared: true,
           liveCount: this.pageSize,
           keyCodec: state.keyCodec,
           valueCodec: state.valueCodec,
@@ -1538,14 +1570,22 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
           valueByteLength: segment.valueData.length,
         },
       ],
-      keyMin: record.keyMin,
-      keyMax: record.keyMax,
+      keyMin: this.newDigest(),
+      keyMax: this.newDigest(),
       location: "memory",
       storeKey: key,
       tier: undefined,
       pristine: true,
       version: 0,
     };
+    // The writer may have kept no digest (or this cache wants one): take it or compute it.
+    if (this.keyDigests && record.keyMin.length === this.headDim) {
+      page.keyMin.set(record.keyMin);
+      page.keyMax.set(record.keyMax);
+    } else {
+      this.recomputeDigest(page);
+    }
+    return page;
   }
 
   // ------------------------------------------------------------ session state (save/restore)
@@ -1555,6 +1595,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     return {
       pageSize: this.pageSize,
       residualWindow: this.residualWindow,
+      keyDigests: this.keyDigests,
       namespace: this.namespace,
       sessionId: this.sessionId,
       step: this.attendCalls,
@@ -1631,13 +1672,11 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
               if (keyCodec.codecId !== stored.keyCodecId || valueCodec.codecId !== stored.valueCodecId) {
                 throw new CorruptPageError(`codec id mismatch: saved ${stored.keyCodecId}/${stored.valueCodecId}, rebuilt ${keyCodec.codecId}/${valueCodec.codecId}`);
               }
-              let liveCount = 0;
-              for (const flag of stored.live) liveCount += flag;
               const count = stored.positions.length;
               return {
-                positions: stored.positions,
-                live: stored.live,
-                liveCount,
+                count,
+                ...positionLayout(stored.positions),
+                ...liveLayout(stored.live),
                 keyCodec,
                 valueCodec,
                 keys: offloaded ? undefined : { codecId: stored.keyCodecId, count, dimension: this.headDim, data: stored.keyData as Uint8Array },
@@ -1646,8 +1685,8 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
                 valueByteLength: stored.valueByteLength,
               };
             }),
-            keyMin: record.keyMin,
-            keyMax: record.keyMax,
+            keyMin: record.keyMin.length === this.headDim ? record.keyMin : this.newDigest(),
+            keyMax: record.keyMax.length === this.headDim ? record.keyMax : this.newDigest(),
             location: offloaded ? "offloaded" : "memory",
             storeKey: entry.storeKey,
             tier: entry.tier,
@@ -1665,6 +1704,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
 export interface CacheSnapshot {
   readonly pageSize: number;
   readonly residualWindow: number;
+  readonly keyDigests: boolean;
   readonly namespace: string;
   readonly sessionId: string;
   readonly step: number;

@@ -7,7 +7,7 @@ import { CorruptPageError } from "./errors.js";
  *
  *   "KVPG" | u16 version | u16 flags (bit 0: blocks present) | u32 header length | header JSON
  *   | per segment: positions i32×count, live u8×count, key block, value block
- *   | key digest: min f32×headDim, max f32×headDim
+ *   | key digest: min f32×digest, max f32×digest (digest = headDim, or 0 without digests)
  *   | u32 CRC-32 of everything before it
  *
  * The header names the codec spec and id of every segment, so a page read in another process
@@ -37,6 +37,7 @@ export interface PageRecord {
   readonly firstPosition: number;
   readonly headDim: number;
   readonly segments: readonly PageRecordSegment[];
+  /** Per-channel key bounds, headDim each, or empty when the cache keeps no digests. */
   readonly keyMin: Float32Array;
   readonly keyMax: Float32Array;
 }
@@ -56,6 +57,7 @@ interface Header {
   kvHead: number;
   firstPosition: number;
   headDim: number;
+  digest: number;
   segments: HeaderSegment[];
 }
 
@@ -69,6 +71,7 @@ export function encodePageRecord(record: PageRecord): Uint8Array {
     kvHead: record.kvHead,
     firstPosition: record.firstPosition,
     headDim: record.headDim,
+    digest: record.keyMin.length,
     segments: record.segments.map((segment) => ({
       keySpec: segment.keySpec,
       valueSpec: segment.valueSpec,
@@ -80,7 +83,8 @@ export function encodePageRecord(record: PageRecord): Uint8Array {
     })),
   };
   const headerBytes = textEncoder.encode(JSON.stringify(header));
-  let length = fixedHeaderBytes + headerBytes.length + record.headDim * 8 + 4;
+  if (record.keyMax.length !== record.keyMin.length) throw new RangeError("keyMin and keyMax differ in length");
+  let length = fixedHeaderBytes + headerBytes.length + record.keyMin.length * 8 + 4;
   for (const segment of record.segments) {
     length += segment.positions.length * 5;
     if (blocksPresent) length += segment.keyByteLength + segment.valueByteLength;
@@ -104,8 +108,8 @@ export function encodePageRecord(record: PageRecord): Uint8Array {
       offset += segment.valueByteLength;
     }
   }
-  for (let i = 0; i < record.headDim; i++, offset += 4) view.setFloat32(offset, record.keyMin[i], true);
-  for (let i = 0; i < record.headDim; i++, offset += 4) view.setFloat32(offset, record.keyMax[i], true);
+  for (let i = 0; i < record.keyMin.length; i++, offset += 4) view.setFloat32(offset, record.keyMin[i], true);
+  for (let i = 0; i < record.keyMax.length; i++, offset += 4) view.setFloat32(offset, record.keyMax[i], true);
   view.setUint32(offset, crc32(bytes, 0, offset), true);
   return bytes;
 }
@@ -143,6 +147,7 @@ export function decodePageRecord(bytes: Uint8Array, key?: string): PageRecord {
     !isNonNegativeInteger(header.kvHead) ||
     !isNonNegativeInteger(header.firstPosition) ||
     !isNonNegativeInteger(header.headDim) ||
+    !(header.digest === 0 || header.digest === header.headDim) ||
     !Array.isArray(header.segments)
   ) {
     throw new CorruptPageError("malformed header", key);
@@ -184,11 +189,11 @@ export function decodePageRecord(bytes: Uint8Array, key?: string): PageRecord {
       valueByteLength: segment.valueBytes,
     });
   }
-  need(header.headDim * 8);
-  const keyMin = new Float32Array(header.headDim);
-  const keyMax = new Float32Array(header.headDim);
-  for (let i = 0; i < header.headDim; i++, offset += 4) keyMin[i] = view.getFloat32(offset, true);
-  for (let i = 0; i < header.headDim; i++, offset += 4) keyMax[i] = view.getFloat32(offset, true);
+  need(header.digest * 8);
+  const keyMin = new Float32Array(header.digest);
+  const keyMax = new Float32Array(header.digest);
+  for (let i = 0; i < header.digest; i++, offset += 4) keyMin[i] = view.getFloat32(offset, true);
+  for (let i = 0; i < header.digest; i++, offset += 4) keyMax[i] = view.getFloat32(offset, true);
   if (offset !== end) throw new CorruptPageError(`${end - offset} trailing bytes`, key);
   return {
     layer: header.layer,

@@ -8,10 +8,14 @@ import type { PageLocation } from "./policy.js";
  * blocks are offloaded, so drops and digests work on offloaded pages too.
  */
 export interface Segment {
-  /** Ascending positions of the rows, one per block row. */
-  positions: Int32Array;
-  /** 1 = attended, 0 = dropped (masked out of attention). */
+  /** Rows in the blocks. */
+  readonly count: number;
+  /** Position of row i is start + i unless `explicitPositions` is set (rows after drops/splits). */
+  readonly start: number;
+  readonly explicitPositions: Int32Array | undefined;
+  /** 1 = attended, 0 = dropped. A shared all-ones array until the first drop (copy on write). */
   live: Uint8Array;
+  liveShared: boolean;
   liveCount: number;
   keyCodec: Codec;
   valueCodec: Codec;
@@ -21,6 +25,70 @@ export interface Segment {
   /** Byte lengths of the blocks (kept while offloaded, for digests and reports). */
   keyByteLength: number;
   valueByteLength: number;
+}
+
+const allLiveArrays = new Map<number, Uint8Array>();
+
+/** One frozen-by-convention all-ones mask per row count, shared by every segment with no drops. */
+export function sharedAllLive(count: number): Uint8Array {
+  let mask = allLiveArrays.get(count);
+  if (mask === undefined) {
+    mask = new Uint8Array(count).fill(1);
+    allLiveArrays.set(count, mask);
+  }
+  return mask;
+}
+
+/** Position layout for ascending positions: contiguous runs need no per-row storage. */
+export function positionLayout(positions: ArrayLike<number>): { start: number; explicitPositions: Int32Array | undefined } {
+  const count = positions.length;
+  const start = count > 0 ? positions[0] : 0;
+  for (let i = 1; i < count; i++) {
+    if (positions[i] !== start + i) return { start, explicitPositions: Int32Array.from(positions) };
+  }
+  return { start, explicitPositions: undefined };
+}
+
+/** Live mask for a segment: shared when every row is live, else a private copy. */
+export function liveLayout(live: Uint8Array): { live: Uint8Array; liveShared: boolean; liveCount: number } {
+  let liveCount = 0;
+  for (let i = 0; i < live.length; i++) liveCount += live[i] ? 1 : 0;
+  if (liveCount === live.length) return { live: sharedAllLive(live.length), liveShared: true, liveCount };
+  return { live: Uint8Array.from(live, (flag) => (flag ? 1 : 0)), liveShared: false, liveCount };
+}
+
+export function positionAt(segment: Segment, row: number): number {
+  return segment.explicitPositions === undefined ? segment.start + row : segment.explicitPositions[row];
+}
+
+/** Row of `position` in the segment, or −1. */
+export function rowOf(segment: Segment, position: number): number {
+  if (segment.explicitPositions !== undefined) return findPosition(segment.explicitPositions, position);
+  const row = position - segment.start;
+  return row >= 0 && row < segment.count ? row : -1;
+}
+
+/** Materialized positions (records, re-encoding; not for hot paths). */
+export function segmentPositions(segment: Segment): Int32Array {
+  if (segment.explicitPositions !== undefined) return segment.explicitPositions;
+  return Int32Array.from({ length: segment.count }, (_, row) => segment.start + row);
+}
+
+/** Masks one row (copy on write of a shared mask). Returns false when it was dropped already. */
+export function markDropped(segment: Segment, row: number): boolean {
+  if (!segment.live[row]) return false;
+  if (segment.liveShared) {
+    segment.live = segment.live.slice();
+    segment.liveShared = false;
+  }
+  segment.live[row] = 0;
+  segment.liveCount -= 1;
+  return true;
+}
+
+/** Bytes of per-row metadata this segment holds privately (shared masks and implicit positions cost nothing). */
+export function segmentMetadataBytes(segment: Segment): number {
+  return (segment.explicitPositions?.byteLength ?? 0) + (segment.liveShared ? 0 : segment.live.byteLength);
 }
 
 export interface Page {
@@ -42,7 +110,7 @@ export interface Page {
 
 export function pageTokenCount(page: Page): number {
   let total = 0;
-  for (const segment of page.segments) total += segment.positions.length;
+  for (const segment of page.segments) total += segment.count;
   return total;
 }
 

@@ -36,7 +36,9 @@ export interface PageDigest {
   /**
    * Per-channel bounding box of the page's live keys as attention sees them (decoded), headDim
    * each: q·k ≤ Σᵢ max(qᵢ·keyMin[i], qᵢ·keyMax[i]) for every key of the page (ArkVale bound).
-   * Read-only views into the cache's memory.
+   * Empty (length 0) unless the cache was built with `keyDigests: true` (see
+   * `PolicyCacheView.keyDigests`). Read-only views into the cache's memory; after drops the box
+   * may be wider than the live keys, which keeps the bound valid.
    */
   readonly keyMin: Float32Array;
   readonly keyMax: Float32Array;
@@ -72,6 +74,8 @@ export interface PolicyCacheView {
   readonly headDim: number;
   readonly pageSize: number;
   readonly residualWindow: number;
+  /** Whether pages carry key digests (`keyMin`/`keyMax`); ArkVale-style policies need it. */
+  readonly keyDigests: boolean;
   /** Completed decoding steps (attend calls on layer 0). */
   readonly step: number;
   length(layer?: number): number;

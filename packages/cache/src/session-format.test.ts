@@ -23,6 +23,7 @@ function buildCache(store: MemoryPageStore): CompressedKVCache {
     values: { kind: "int8", dimension: headDim },
     pageSize: 16,
     residualWindow: 16,
+    keyDigests: true,
     tiers: [{ name: "memory", store }],
   });
   for (let position = 0; position < 75; position++) {
@@ -59,6 +60,9 @@ describe("session save/restore", () => {
     expect(restored.recordedTokens()).toEqual(cache.recordedTokens());
     expect(restored.isLive(0, 1, 17)).toBe(false);
     expect(restored.pageDigests(1, 0)[0].keyCodecIds).toEqual(cache.pageDigests(1, 0)[0].keyCodecIds);
+    expect(restored.keyDigests).toBe(true);
+    expect(restored.pageDigests(0, 1)[2].keyMax).toEqual(cache.pageDigests(0, 1)[2].keyMax);
+    expect(restored.pageDigests(0, 1)[2].keyMax.length).toBe(headDim);
     // The offloaded page comes back from the tier in the restored session.
     await restored.recallAll();
     await cache.recallAll();

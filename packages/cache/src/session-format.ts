@@ -31,6 +31,7 @@ interface SessionHeader {
   headDim: number;
   pageSize: number;
   residualWindow: number;
+  keyDigests: boolean;
   namespace: string;
   sessionId: string;
   step: number;
@@ -57,6 +58,7 @@ export function saveSession(cache: CompressedKVCache): Uint8Array {
     headDim: cache.headDim,
     pageSize: snapshot.pageSize,
     residualWindow: snapshot.residualWindow,
+    keyDigests: snapshot.keyDigests,
     namespace: snapshot.namespace,
     sessionId: snapshot.sessionId,
     step: snapshot.step,
@@ -199,6 +201,7 @@ export function restoreSession(bytes: Uint8Array, options: RestoreSessionOptions
       values: header.layerStates.map((layer) => layer.valueSpec),
       pageSize: header.pageSize,
       residualWindow: header.residualWindow,
+      keyDigests: header.keyDigests === true,
       namespace: header.namespace,
       sessionId: header.sessionId,
       codecs: options.codecs,
@@ -212,6 +215,7 @@ export function restoreSession(bytes: Uint8Array, options: RestoreSessionOptions
     cache.importState({
       pageSize: header.pageSize,
       residualWindow: header.residualWindow,
+      keyDigests: header.keyDigests === true,
       namespace: header.namespace,
       sessionId: header.sessionId,
       step: header.step,
