@@ -95,6 +95,8 @@ export class SessionStore {
       session.busy = true;
       this.options.budget.release(session.heldBytes);
       session.heldBytes = 0;
+      // Offloaded earlier: bring it back from disk/Redis.
+      if (!session.cache) await this.restoreFromTiers(session);
     }
     session.lastUsed = Date.now();
     if (session.cache && kvConfigKey(session.kvConfig) !== kvConfigKey(kvConfig)) {
