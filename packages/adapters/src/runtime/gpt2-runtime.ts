@@ -1,4 +1,4 @@
-import type { AttentionOptions, KVCache, KVCacheShape } from "@kvpack/cache";
+import type { KVCache, KVCacheShape } from "@kvpack/cache";
 import type { Gpt2Config, Gpt2Weights } from "../model/gpt2-weights.js";
 import { ModelArgumentError } from "../model/model-format-error.js";
 import { checkForwardArguments } from "./check-forward-arguments.js";
@@ -95,7 +95,7 @@ export class Gpt2Runtime implements LanguageModelRuntime {
         if (this.attentionWeights.length < config.heads * cacheLength) this.attentionWeights = new Float32Array(config.heads * cacheLength * 2);
         attentionOptions.weightsOut = this.attentionWeights;
       }
-      cache.attend(layer, queries, attentionOutput, attentionOptions as AttentionOptions);
+      cache.attend(layer, queries, attentionOutput, attentionOptions);
       if (observer) this.notify(observer, layer, position, token, cacheLength);
       matmul(projected, attentionOutput, layerWeights.wo, dim, dim);
       addInPlace(projected, layerWeights.bo, dim);

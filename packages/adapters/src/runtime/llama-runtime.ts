@@ -1,4 +1,4 @@
-import type { AttentionOptions, KVCache, KVCacheShape } from "@kvpack/cache";
+import type { KVCache, KVCacheShape } from "@kvpack/cache";
 import type { LlamaConfig, LlamaWeights } from "../model/llama-weights.js";
 import { checkForwardArguments } from "./check-forward-arguments.js";
 import { addInPlace, matmul, rmsNorm } from "./kernels.js";
@@ -105,7 +105,7 @@ export class LlamaRuntime implements LanguageModelRuntime {
         if (this.attentionWeights.length < config.heads * cacheLength) this.attentionWeights = new Float32Array(config.heads * cacheLength * 2);
         attentionOptions.weightsOut = this.attentionWeights;
       }
-      cache.attend(layer, queries, attentionOutput, attentionOptions as AttentionOptions);
+      cache.attend(layer, queries, attentionOutput, attentionOptions);
       if (observer) this.notify(observer, layer, position, token, cacheLength);
       matmul(projected, attentionOutput, layerWeights.wo, queryDim, dim);
       addInPlace(x, projected, dim);

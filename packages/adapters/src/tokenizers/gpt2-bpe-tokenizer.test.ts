@@ -10,6 +10,7 @@ describe("GPT-2 BPE tokenizer", () => {
     expect(tokenizer.encode("Hello world")).toEqual([15496, 995]);
     expect(tokenizer.encode("hello world")).toEqual([31373, 995]);
     expect(tokenizer.encode(" the")).toEqual([262]);
+    expect(tokenizer.encode("The quick brown fox")).toEqual([464, 2068, 7586, 21831]);
     expect(tokenizer.encode("Hello world", { bos: true, eos: true })).toEqual([50256, 15496, 995, 50256]);
     expect(tokenizer.vocabSize).toBe(50257);
   });
