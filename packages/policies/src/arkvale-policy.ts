@@ -86,6 +86,7 @@ export class ArkValePolicy implements Policy {
 
   decide(cache: PolicyCacheView): readonly PolicyAction[] {
     checkTokenBudget(this.budget, cache.layers);
+    if (!cache.keyDigests) throw new PolicyConfigurationError("ArkVale ranks pages by their key digests: create the cache with `keyDigests: true`");
     if (cache.tierNames().length === 0) throw new PolicyConfigurationError("ArkVale offloads pages: give the cache a tier (CompressedKVCache `tiers`)");
     this.counters.steps += 1;
     const actions: PolicyAction[] = [];
