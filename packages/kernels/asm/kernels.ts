@@ -197,29 +197,106 @@ export function scores(
 
 // ---- softmax ------------------------------------------------------------------------------
 
+/**
+ * exp for 4 lanes (Cephes expf: range reduction by ln 2, degree-6 polynomial, exponent by integer
+ * add; about 2 ulp). Arguments here are score − max ≤ 0; below −87 the result is clamped near 0.
+ */
+@inline function exp4(x: v128): v128 {
+  const clamped = f32x4.max(x, f32x4.splat(-87.0));
+  const n = f32x4.nearest(f32x4.mul(clamped, f32x4.splat(1.44269504088896341)));
+  let r = f32x4.sub(clamped, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  const y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(y, scale);
+}
+
 /** scores[t] ← exp(scores[t] − maximum); returns the sum. */
 function exponentiate(scores: usize, count: i32, maximum: f32): f32 {
-  let sum: f32 = 0;
-  for (let t = 0; t < count; t++) {
-    const weight = Mathf.exp(f32At(scores, t) - maximum);
+  const shift = f32x4.splat(maximum);
+  let sums = f32x4.splat(0);
+  let t = 0;
+  for (; t + 4 <= count; t += 4) {
+    const address = scores + (<usize>t << 2);
+    const weights = exp4(f32x4.sub(v128.load(address), shift));
+    v128.store(address, weights);
+    sums = f32x4.add(sums, weights);
+  }
+  let sum: f32 = (f32x4.extract_lane(sums, 0) + f32x4.extract_lane(sums, 1)) +
+    (f32x4.extract_lane(sums, 2) + f32x4.extract_lane(sums, 3));
+  for (; t < count; t++) {
+    const weight = f32x4.extract_lane(exp4(f32x4.splat(f32At(scores, t) - maximum)), 0);
     storeF32(scores, t, weight);
     sum += weight;
   }
   return sum;
 }
 
+/** target += weight · (byte-table expansion of one row): one table row per code byte, f32x4. */
+@inline function accumulateRowBytes(
+  source: usize, rowLength: i32, table: usize, floatsPerByte: i32, weight: f32, target: usize,
+): void {
+  const splat = f32x4.splat(weight);
+  if (floatsPerByte == 4) {
+    let slot = target;
+    let j = 0;
+    for (; j + 4 <= rowLength; j += 4) {
+      const word = load<u32>(source + j);
+      v128.store(slot, f32x4.add(v128.load(slot), f32x4.mul(v128.load(table + (<usize>(word & 255) << 4)), splat)));
+      v128.store(slot, f32x4.add(v128.load(slot, 16), f32x4.mul(v128.load(table + (<usize>((word >>> 8) & 255) << 4)), splat)), 16);
+      v128.store(slot, f32x4.add(v128.load(slot, 32), f32x4.mul(v128.load(table + (<usize>((word >>> 16) & 255) << 4)), splat)), 32);
+      v128.store(slot, f32x4.add(v128.load(slot, 48), f32x4.mul(v128.load(table + (<usize>(word >>> 24) << 4)), splat)), 48);
+      slot += 64;
+    }
+    for (; j < rowLength; j++) {
+      v128.store(slot, f32x4.add(v128.load(slot), f32x4.mul(v128.load(table + (<usize>load<u8>(source + j) << 4)), splat)));
+      slot += 16;
+    }
+  } else if (floatsPerByte == 2) {
+    let slot = target;
+    let j = 0;
+    for (; j + 2 <= rowLength; j += 2) {
+      let pair = v128.load64_zero(table + (<usize>load<u8>(source + j) << 3));
+      pair = v128.load64_lane(table + (<usize>load<u8>(source + j + 1) << 3), pair, 1);
+      v128.store(slot, f32x4.add(v128.load(slot), f32x4.mul(pair, splat)));
+      slot += 16;
+    }
+    if (j < rowLength) {
+      const entry = table + (<usize>load<u8>(source + j) << 3);
+      store<f32>(slot, load<f32>(slot) + weight * load<f32>(entry));
+      store<f32>(slot, load<f32>(slot, 4) + weight * load<f32>(entry, 4), 4);
+    }
+  } else {
+    for (let j = 0; j < rowLength; j++) {
+      const entry = table + ((<usize>load<u8>(source + j) * floatsPerByte) << 2);
+      const slot = target + ((<usize>j * floatsPerByte) << 2);
+      for (let q = 0; q < floatsPerByte; q++) {
+        const position = slot + (<usize>q << 2);
+        store<f32>(position, load<f32>(position) + weight * load<f32>(entry + (<usize>q << 2)));
+      }
+    }
+  }
+}
+
 // ---- compressed attention -----------------------------------------------------------------
 
 /**
  * One decoding step over compressed pages. Keys: per-head byte tables turn a row score into one
- * load per code byte. Values (byte mode): a histogram of softmax weight per (row byte, byte value),
- * expanded once through the value byte table at the end — no per-token decode.
+ * load per code byte. Values, valueMode 1: each code byte adds weight · (its byte-table row) with
+ * f32x4; valueMode 2: a histogram of softmax weight per (row byte, byte value), expanded once
+ * through the value byte table at the end; valueMode 0: one code at a time (any layout).
  */
 export function attentionCompressed(
   queries: usize, headCount: i32, groupSize: i32, tokenCount: i32, capacity: i32, dimension: i32, scale: f32,
   keyCodes: usize, keyNorms: usize, keyCodewords: usize, keySize: i32, keyBlockSize: i32, keyBitWidth: i32, keyRowLength: i32,
   valueCodes: usize, valueNorms: usize, valueTable: usize, valueSize: i32, valueBlockSize: i32, valueBitWidth: i32,
-  valueRowLength: i32, valueBytes: bool,
+  valueRowLength: i32, valueMode: i32,
   blockTable: usize, byteTable: usize, scoreBuffer: usize, histogram: usize, out: usize,
 ): void {
   const keyBlocks = dimension / keyBlockSize;
@@ -237,7 +314,14 @@ export function attentionCompressed(
     );
     const sum = exponentiate(scoreBuffer, tokenCount, maximum);
     memory.fill(target, 0, <usize>dimension << 2);
-    if (valueBytes) {
+    if (valueMode == 1) {
+      const floatsPerByte = dimension / valueRowLength;
+      for (let t = 0; t < tokenCount; t++) {
+        const row = firstRow + t;
+        const weight = f32At(scoreBuffer, t) * f32At(valueNorms, row);
+        accumulateRowBytes(valueCodes + <usize>row * valueRowLength, valueRowLength, valueTable, floatsPerByte, weight, target);
+      }
+    } else if (valueMode == 2) {
       const histogramFloats = valueRowLength << 8;
       memory.fill(histogram, 0, <usize>histogramFloats << 2);
       for (let t = 0; t < tokenCount; t++) {

@@ -101,6 +101,16 @@ export const conformanceCases: readonly ConformanceCase[] = [
     kernel: "attention", seed: 34, headCount: 2, kvHeadCount: 1, tokenCount: 300, dimension: 128,
     keys: { codebook: fib16, bitWidth: 4 }, values: { codebook: fib16, bitWidth: 4 },
   },
+  {
+    name: "attention 4096 tokens (histogram value path), GQA 2/1",
+    kernel: "attention", seed: 35, headCount: 2, kvHeadCount: 1, tokenCount: 4096, dimension: 16,
+    keys: { codebook: fib16, bitWidth: 4 }, values: { codebook: scalar16, bitWidth: 4 },
+  },
+  {
+    name: "attention 4096 tokens, 2-bit scalar values (histogram, 4 codes per byte)",
+    kernel: "attention", seed: 36, headCount: 1, kvHeadCount: 1, tokenCount: 4100, dimension: 8,
+    keys: { codebook: fib16, bitWidth: 4 }, values: { codebook: scalar4, bitWidth: 2 },
+  },
 
   { name: "dense attention MHA d=64", kernel: "denseAttention", seed: 40, headCount: 2, kvHeadCount: 2, tokenCount: 90, dimension: 64 },
   { name: "dense attention GQA d=12 (SIMD tail)", kernel: "denseAttention", seed: 41, headCount: 6, kvHeadCount: 2, tokenCount: 33, capacity: 40, dimension: 12 },

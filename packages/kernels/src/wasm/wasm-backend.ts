@@ -93,6 +93,15 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
+/**
+ * Histogram value accumulation (mode 2) pays for its per-head table only over many tokens: measured
+ * here at 16K tokens it was ~12 % faster than direct accumulation (mode 1), at 1K ~30 % slower.
+ */
+const histogramMinimumTokens = 4096;
+function valueHistogramTokens(tokenCount: number): boolean {
+  return tokenCount >= histogramMinimumTokens;
+}
+
 interface RowsPointers {
   readonly codes: number;
   readonly norms: number;
@@ -188,6 +197,7 @@ function createKernels(heap: () => WasmHeap, exports: () => WasmExports): Kernel
         ? byteDecodeTable(inputs.values.codebook.codewords, valueLayout.blockSize, valueLayout.bitWidth as 1 | 2 | 4 | 8)
         : inputs.values.codebook.codewords;
       const length = inputs.headCount * inputs.dimension;
+      const valueMode = !valueBytes ? 0 : valueHistogramTokens(inputs.tokenCount) ? 2 : 1;
       return run((scope, wasm, memory) => {
         const keys = rowsPointers(scope, inputs.keys);
         const values = rowsPointers(scope, inputs.values);
@@ -197,13 +207,13 @@ function createKernels(heap: () => WasmHeap, exports: () => WasmExports): Kernel
         const blockTable = scope.allocate(keyLayout.blocksPerRow * keyLayout.size * 4);
         const byteTable = scope.allocate(keyLayout.rowLength * 256 * 4);
         const scoreBuffer = scope.allocate(inputs.tokenCount * 4);
-        const histogram = scope.allocate(valueBytes ? valueLayout.rowLength * 256 * 4 : 16);
+        const histogram = scope.allocate(valueMode === 2 ? valueLayout.rowLength * 256 * 4 : 16);
         const out = scope.allocate(length * 4);
         wasm.attentionCompressed(
           queries, inputs.headCount, shape.groupSize, inputs.tokenCount, shape.capacity, inputs.dimension, shape.scale,
           keys.codes, keys.norms, keyCodewords, keyLayout.size, keyLayout.blockSize, keyLayout.bitWidth, keyLayout.rowLength,
           values.codes, values.norms, valueTablePointer, valueLayout.size, valueLayout.blockSize, valueLayout.bitWidth,
-          valueLayout.rowLength, valueBytes ? 1 : 0,
+          valueLayout.rowLength, valueMode,
           blockTable, byteTable, scoreBuffer, histogram, out,
         );
         return memory.float32(out, length).slice();
