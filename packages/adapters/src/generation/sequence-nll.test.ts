@@ -20,16 +20,17 @@ describe.each([
 });
 
 describe("corpusNll", () => {
-  it("scores the first 20 validation stories of stories260K near the 200-story perplexity 3.62", () => {
+  it("scores validation stories 1–10 of stories260K near the 200-story perplexity 3.62", () => {
     const weights = loadLlama2cCheckpoint(readModelsData("stories260K.bin"));
     const tokenizer = loadLlama2cTokenizer(readModelsData("tok512.bin"), weights.config.vocabSize);
     const runtime = new LlamaRuntime(weights);
-    const stories = readTinyStories().slice(1, 21).map((story) => tokenizer.encode(story, { bos: true }).slice(0, weights.config.maxSequenceLength));
+    const stories = readTinyStories().slice(1, 11).map((story) => tokenizer.encode(story, { bos: true }).slice(0, weights.config.maxSequenceLength));
     const result = corpusNll(runtime, stories);
     expect(result.predictedTokens).toBe(stories.reduce((sum, ids) => sum + ids.length - 1, 0));
-    // SOURCES.md: 3.62 over stories 1–200, each cut to the 512-token context; a 20-story subset varies by
-    // story, so only a loose band (3.3–4.0) here. scripts/perplexity.ts runs all 200 (result in README).
-    expect(result.perplexity).toBeGreaterThan(3.3);
+    // SOURCES.md: 3.62 over stories 1–200, each cut to the 512-token context (scripts/perplexity.ts reproduces it:
+    // 3.6179). A 10-story subset has no published reference (measured here: 3.348 over 3,398 tokens), so this is
+    // a loose guard (3.0–4.0) that keeps the unit test fast on 2 cores.
+    expect(result.perplexity).toBeGreaterThan(3.0);
     expect(result.perplexity).toBeLessThan(4.0);
   });
 });
