@@ -1279,7 +1279,12 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     page.location = "offloading";
     const work = tier.store.put(key, bytes).then(
       () => {
-        if (page.version !== version || page.location !== "offloading") return;
+        if (page.version !== version || page.location !== "offloading") {
+          // The page changed or was freed while writing: the stored copy is stale.
+          if (page.location === "offloading") page.location = "memory";
+          if (key.startsWith("kvpack:session:")) this.track(tier.store.delete(key).catch(() => false));
+          return;
+        }
         for (const segment of page.segments) {
           segment.keys = undefined;
           segment.values = undefined;

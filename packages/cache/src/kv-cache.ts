@@ -37,4 +37,10 @@ export interface KVCache extends KVCacheShape {
   truncate(length: number): void;
   /** Bytes held, all-in. */
   byteLength(): number;
+  /**
+   * Optional: token ids of positions [startPosition, startPosition + n) (default: append after the
+   * last recorded). Caches that share pages by token prefix (CompressedKVCache) need them; a
+   * runtime calls it when it knows the ids, and caches without it ignore them.
+   */
+  recordTokens?(tokenIds: ArrayLike<number>, startPosition?: number): void;
 }
