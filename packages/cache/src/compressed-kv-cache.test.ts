@@ -346,3 +346,53 @@ describe("CompressedKVCache, policy plumbing", () => {
     expect(first.layerCodecs(0).keys).toBe(first.layerCodecs(0).values);
   });
 });
+
+describe("CompressedKVCache, offload and recall through policy actions", () => {
+  it("an offloaded page leaves attention (weights 0) and comes back bit for bit; bytes follow", async () => {
+    const { MemoryPageStore } = await import("./page-store.js");
+    const store = new MemoryPageStore();
+    const events: string[] = [];
+    const cache = fp32Cache({ tiers: [{ name: "ram", store }], onEvent: (event) => events.push(event.type) });
+    for (let position = 0; position < 40; position++) {
+      for (let layer = 0; layer < layers; layer++) cache.append(layer, token(layer, position).keys, token(layer, position).values);
+    }
+    const q = query(1, 0);
+    const before = new Float32Array(heads * headDim);
+    cache.attend(1, q, before, { heads });
+    const bytesBefore = cache.byteLength();
+    const page = cache.pageDigests(1, 1)[0];
+    const report = await cache.applyActions([{ kind: "offload", layer: 1, kvHead: 1, pageId: page.pageId }]);
+    expect(report).toEqual({ applied: 1, failed: [] });
+    expect(store.size).toBe(1);
+    // Test fp32 codec: 8 rows × 16 floats × 4 bytes per side, no block header.
+    expect(bytesBefore - cache.byteLength()).toBe(page.blockBytes);
+    expect(page.blockBytes).toBe(2 * 8 * headDim * 4);
+    const out = new Float32Array(heads * headDim);
+    const weights = new Float32Array(heads * 40);
+    cache.attend(1, q, out, { heads, weightsOut: weights });
+    for (const head of [2, 3]) {
+      for (let position = 0; position < 8; position++) expect(weights[head * 40 + position]).toBe(0);
+      const expected = referenceAttention(
+        q.subarray(head * headDim, (head + 1) * headDim),
+        Array.from({ length: 32 }, (_, i) => i + 8).map((position) => ({
+          key: token(1, position).keys.subarray(headDim, 2 * headDim),
+          value: token(1, position).values.subarray(headDim, 2 * headDim),
+        })),
+      );
+      expect(maxAbsDifference(out.subarray(head * headDim, (head + 1) * headDim), expected)).toBeLessThan(1e-5);
+    }
+    expect(() => cache.readToken(1, 1, 3)).toThrow(/offloaded/);
+    // Double offload and recall of a resident page fail without changing anything.
+    const failures = await cache.applyActions([
+      { kind: "offload", layer: 1, kvHead: 1, pageId: page.pageId },
+      { kind: "recall", layer: 1, kvHead: 0, pageId: cache.pageDigests(1, 0)[0].pageId },
+    ]);
+    expect(failures.applied).toBe(0);
+    expect(failures.failed).toHaveLength(2);
+    await cache.applyActions([{ kind: "recall", layer: 1, kvHead: 1, pageId: page.pageId }]);
+    cache.attend(1, q, out, { heads });
+    expect(out).toEqual(before);
+    expect(cache.byteLength()).toBe(bytesBefore);
+    expect(events).toEqual(["page-offloaded", "page-recalled"]);
+  });
+});
