@@ -35,7 +35,7 @@ export interface FibQuantOptions {
   iterations?: number;
   /** Fresh source blocks per codeword in each exploring Lloyd iteration (at least 4096 blocks in all). */
   samplesPerCodeword?: number;
-  /** Lloyd iterations on the winner with 4× larger samples. */
+  /** Lloyd passes on the winner with ≥ 2× larger samples, pooling cell statistics across passes. */
   polishIterations?: number;
   /** Held-out blocks for the reported distortion. */
   evaluationSamples?: number;
@@ -95,13 +95,16 @@ export function resolveFibQuantOptions(options: FibQuantOptions): ResolvedFibQua
   const seed = options.seed ?? defaultFibQuantSeed;
   assertInteger("seed", seed, 0, 0xffffffff);
   // Defaults scale the work down for large N, where one Lloyd pass already costs N·k per sample.
-  // Small codebooks are cheap (a pass costs N·k per block) and have several distinct local optima, so they get
-  // more restarts and iterations.
-  const restarts = options.restarts ?? (size <= 64 ? 8 : size <= 512 ? 4 : size <= 2048 ? 2 : 1);
-  const iterations = options.iterations ?? (size <= 64 ? 24 : size <= 512 ? 12 : 8);
-  const samplesPerCodeword = options.samplesPerCodeword ?? (size <= 512 ? 64 : 24);
-  const polishIterations = options.polishIterations ?? (size <= 512 ? 8 : 3);
-  const evaluationSamples = options.evaluationSamples ?? Math.min(262_144, Math.max(65_536, 64 * size));
+  // Effort tiers by the cost of one assignment, N·k: small codebooks are cheap and have several distinct local
+  // optima, so they get more restarts and iterations; large ones start close to their high-rate optimum.
+  const work = size * blockSize;
+  const tier = work <= 256 ? 0 : work <= 1024 ? 1 : work <= 4096 ? 2 : 3;
+  const restarts = options.restarts ?? [8, 4, 2, 1][tier];
+  const iterations = options.iterations ?? [24, 12, 8, 5][tier];
+  const samplesPerCodeword = options.samplesPerCodeword ?? [64, 48, 32, 16][tier];
+  const polishIterations = options.polishIterations ?? [6, 6, 4, 4][tier];
+  // The control-variate estimator needs far fewer held-out blocks than a plain mean for the same precision.
+  const evaluationSamples = options.evaluationSamples ?? Math.min(131_072, Math.max(65_536, 16 * size));
   assertInteger("restarts", restarts, 1, 64);
   assertInteger("iterations", iterations, 0, 10_000);
   assertInteger("samplesPerCodeword", samplesPerCodeword, 1, 1 << 20);
@@ -147,12 +150,12 @@ export function buildFibQuantCodebookWithReport(options: FibQuantOptions): FibQu
   const polishRandom = createRandom(master.nextUint32());
 
   const trainingSamples = Math.max(4096, samplesPerCodeword * size);
-  const polishSamples = Math.max(65_536, 4 * trainingSamples);
+  const polishSamples = Math.max(65_536, 2 * trainingSamples);
   const selectionCount = Math.min(131_072, Math.max(16_384, 32 * size));
   // Work in units of sample × codeword assignments, for the progress fraction.
   const candidatesList = initialCandidates(d, k, size, layoutRandom);
   const totalWork =
-    candidatesList.length * Math.min(selectionCount, Math.max(4096, 8 * size)) +
+    candidatesList.length * candidateSampleCount(size, selectionCount) +
     restarts * (iterations * trainingSamples + selectionCount) +
     polishIterations * polishSamples +
     evaluationSamples;
@@ -168,7 +171,7 @@ export function buildFibQuantCodebookWithReport(options: FibQuantOptions): FibQu
   const selectionSamples = sampleSphericalBeta(d, k, selectionCount, selectionRandom);
 
   // Ranking layouts needs less precision than choosing between refined restarts: use a prefix of the sample.
-  const candidateCount = Math.min(selectionCount, Math.max(4096, 8 * size));
+  const candidateCount = candidateSampleCount(size, selectionCount);
   const candidates = candidatesList.map((candidate) => {
     const distortion = measureDistortion(candidate.codewords, size, d, k, selectionSamples, candidateCount, statistics);
     report("candidates", candidateCount);
@@ -201,11 +204,15 @@ export function buildFibQuantCodebookWithReport(options: FibQuantOptions): FibQu
   }
   if (best === undefined) throw new CodebookError("invalid-argument", "restarts must be ≥ 1");
 
+  // Polish: cell statistics accumulate over all polish passes (not reset), so each pass moves the codewords to the
+  // centroids of a growing sample — a decreasing-step stochastic Lloyd whose sampling noise keeps shrinking.
   const codewords = best.codewords;
+  statistics.reset();
   for (let iteration = 0; iteration < polishIterations; iteration++) {
-    statistics.reset();
     accumulateFreshSamples(codewords, size, d, k, polishSamples, polishRandom, statistics, chunk);
-    updateCentroids(codewords, statistics, polishRandom);
+    const emptyCells = updateCentroids(codewords, statistics, polishRandom);
+    // A split cell invalidates the pooled statistics of the two halves; start pooling afresh.
+    if (emptyCells > 0) statistics.reset();
     report("polish", polishSamples);
   }
 
@@ -238,6 +245,10 @@ export function buildFibQuantCodebookWithReport(options: FibQuantOptions): FibQu
 
 export function buildFibQuantCodebook(options: FibQuantOptions): VectorCodebook {
   return buildFibQuantCodebookWithReport(options).codebook;
+}
+
+function candidateSampleCount(size: number, selectionCount: number): number {
+  return Math.min(selectionCount, Math.max(4096, (size <= 512 ? 8 : 2) * size));
 }
 
 function performanceNow(): number {

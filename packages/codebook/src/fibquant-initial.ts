@@ -124,7 +124,9 @@ export function scalarProductInitial(sourceDimension: number, blockSize: number,
 export function candidateShellCounts(size: number, blockSize: number): number[] {
   const counts: number[] = [];
   const limit = Math.max(1, Math.floor(size / Math.max(2, blockSize)));
-  for (const shellCount of [1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32]) {
+  // Large codebooks try fewer splits: each candidate costs a pass over the selection sample.
+  const options = size > 1024 ? [1, 2, 4, 8, 16, 32] : [1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32];
+  for (const shellCount of options) {
     if (shellCount <= limit) counts.push(shellCount);
   }
   return counts;

@@ -1,4 +1,4 @@
-import { RadialNearestSearch } from "./nearest-codeword.js";
+import { RadialNearestSearch, prefersRadialSearch } from "./nearest-codeword.js";
 import type { SeededRandom } from "./random.js";
 import { sampleSphericalBeta } from "./spherical-beta.js";
 
@@ -137,13 +137,6 @@ export function accumulateAssignments(
   }
   statistics.totalSquaredError += total;
   statistics.totalCount += count;
-}
-
-/** Whether the radial search beats brute force: it needs enough codewords and few enough dimensions to prune. */
-export function prefersRadialSearch(size: number, blockSize: number): boolean {
-  // Measured on this machine: k = 2, N = 256 radial 430 ns vs brute 710 ns per block; at k = 4 radial visits
-  // nearly half the codewords and loses (3.6 µs vs 1.6 µs).
-  return size >= 128 && blockSize <= 2;
 }
 
 /** Streams `sampleCount` fresh source blocks through the assignment step. */

@@ -20,7 +20,9 @@ function checkAgreement(codebook: VectorCodebook, vectors: Float32Array, count: 
 describe("createNearestCodewordSearch", () => {
   it("returns exactly the brute-force index on many source and off-distribution vectors", () => {
     const random = createRandom(42);
-    for (const [blockSize, bits] of [[2, 4], [2, 1], [3, 2], [4, 1.5], [8, 0.75]]) {
+    // Covers both strategies: radial (k=2 N=256, k=3 N=64, k=4 N=256) and the unrolled scan (k=2 N=4, k=4 N=64,
+    // k=8 N=64, k=5 N=32 through the generic loop).
+    for (const [blockSize, bits] of [[2, 4], [2, 1], [3, 2], [4, 2], [4, 1.5], [8, 0.75], [5, 1]]) {
       const codebook = buildFibQuantCodebook({ sourceDimension: 64, blockSize, bits, ...quick });
       const count = 20_000;
       checkAgreement(codebook, sampleSphericalBeta(64, blockSize, count, random), count);
@@ -28,6 +30,18 @@ describe("createNearestCodewordSearch", () => {
       const wild = new Float32Array(count * blockSize);
       for (let i = 0; i < wild.length; i++) wild[i] = random.nextGaussian() * [1e-4, 0.05, 0.2, 3][i % 4];
       checkAgreement(codebook, wild, count);
+    }
+  });
+
+  it("radial pruning itself is exact for every block size", () => {
+    const random = createRandom(8);
+    for (const [blockSize, bits] of [[4, 1.5], [8, 0.75], [5, 1]]) {
+      const codebook = buildFibQuantCodebook({ sourceDimension: 64, blockSize, bits, ...quick });
+      const radial = new RadialNearestSearch(codebook.codewords, codebook.size, blockSize);
+      const samples = sampleSphericalBeta(64, blockSize, 5000, random);
+      for (let i = 0; i < 5000; i++) {
+        expect(radial.nearest(samples, i * blockSize)).toBe(nearestCodewordBruteForce(codebook, samples, i * blockSize));
+      }
     }
   });
 
