@@ -364,6 +364,7 @@ describe("CompressedKVCache, offload and recall through policy actions", () => {
     const report = await cache.applyActions([{ kind: "offload", layer: 1, kvHead: 1, pageId: page.pageId }]);
     expect(report).toEqual({ applied: 1, failed: [] });
     expect(store.size).toBe(1);
+    expect(cache.memoryReport().totals.offloadedBytes).toBe(page.blockBytes);
     // Test fp32 codec: 8 rows × 16 floats × 4 bytes per side, no block header.
     expect(bytesBefore - cache.byteLength()).toBe(page.blockBytes);
     expect(page.blockBytes).toBe(2 * 8 * headDim * 4);

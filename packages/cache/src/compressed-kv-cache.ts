@@ -802,6 +802,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     const layers: LayerMemory[] = [];
     let pagesTotal = 0;
     let offloadedPages = 0;
+    let offloadedBytes = 0;
     let keyBytes = 0;
     let valueBytes = 0;
     let digestBytes = 0;
@@ -830,7 +831,10 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
             ...bytes,
           });
           pagesTotal += 1;
-          if (page.location === "offloaded") offloadedPages += 1;
+          if (page.location === "offloaded") {
+            offloadedPages += 1;
+            offloadedBytes += pageBlockBytes(page);
+          }
           keyBytes += bytes.keyBytes;
           valueBytes += bytes.valueBytes;
           digestBytes += bytes.digestBytes;
@@ -857,6 +861,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
       totals: {
         pages: pagesTotal,
         offloadedPages,
+        offloadedBytes,
         keyBytes,
         valueBytes,
         digestBytes,
@@ -1530,6 +1535,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     }
     this.tokenCount = restored;
     for (const chain of this.prefixChains) if (chain.length > restoredPages) chain.length = restoredPages;
+    this.policy.reset?.();
     return restored;
   }
 

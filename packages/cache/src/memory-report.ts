@@ -45,6 +45,8 @@ export interface LayerMemory {
 export interface MemoryTotals {
   readonly pages: number;
   readonly offloadedPages: number;
+  /** Block bytes of offloaded pages: held by their tiers, not counted in totalBytes. */
+  readonly offloadedBytes: number;
   readonly keyBytes: number;
   readonly valueBytes: number;
   readonly digestBytes: number;
