@@ -43,8 +43,10 @@ export type CodecSpec =
       blockSize: number;
       norm?: NormFormat;
       seed?: number;
+      /** Subtract each block's per-channel mean (fp16, counted in the bits) before quantizing. */
+      center?: boolean;
     }
-  | { kind: "turboquant"; dimension: number; bits: number; norm?: NormFormat; seed?: number }
+  | { kind: "turboquant"; dimension: number; bits: number; norm?: NormFormat; seed?: number; center?: boolean }
   | {
       kind: "kivi";
       dimension: number;

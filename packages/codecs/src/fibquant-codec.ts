@@ -7,7 +7,7 @@ import {
 } from "@kvpack/codebook";
 import type { NormFormat } from "./codec.js";
 import { CodecError } from "./codec-error.js";
-import { checkDimension, checkNormFormat, checkSeed } from "./spec-checks.js";
+import { checkCenter, checkDimension, checkNormFormat, checkSeed } from "./spec-checks.js";
 import { SphericalCodec } from "./spherical-codec.js";
 
 export interface FibquantCodecSpec {
@@ -17,6 +17,8 @@ export interface FibquantCodecSpec {
   blockSize: number;
   norm?: NormFormat;
   seed?: number;
+  /** Subtract the block's per-channel mean (stored fp16) before quantizing; see SphericalCodec. */
+  center?: boolean;
 }
 
 /** Largest codebook accepted (N), the codebook package's limit. */
@@ -71,13 +73,15 @@ export class FibquantCodec extends SphericalCodec {
     }
     const norm = checkNormFormat("fibquant", spec.norm);
     const seed = checkSeed("fibquant", spec.seed);
+    const center = checkCenter("fibquant", spec.center);
     super(
-      { kind: "fibquant", dimension, bits, blockSize, norm, seed },
-      `fibquant:d${dimension}:k${blockSize}:n${size}:${norm}:s${seed}`,
+      { kind: "fibquant", dimension, bits, blockSize, norm, seed, ...(center ? { center } : {}) },
+      `fibquant:d${dimension}:k${blockSize}:n${size}:${norm}:s${seed}${center ? ":centered" : ""}`,
       norm,
       seed,
       size,
       dimension / blockSize,
+      center,
     );
     this.bits = bits;
     this.blockSize = blockSize;

@@ -25,3 +25,10 @@ export function checkSeed(kind: string, seed: number | undefined): number {
   }
   return value;
 }
+
+export function checkCenter(kind: string, center: boolean | undefined): boolean {
+  if (center !== undefined && typeof center !== "boolean") {
+    throw new CodecError("invalid-spec", `${kind}: center must be a boolean, got ${String(center)}`);
+  }
+  return center ?? false;
+}

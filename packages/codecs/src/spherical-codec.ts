@@ -2,6 +2,7 @@ import { codeLayout, type CodeLayout } from "@kvpack/bitpack";
 import { BaseCodec, blockHeaderBytes, type QueryState } from "./base-codec.js";
 import type { CodecSpec, NormFormat } from "./codec.js";
 import { CodecError } from "./codec-error.js";
+import { fromHalfBits, maxHalf, toHalfBits } from "./half-float.js";
 import { HadamardRotation } from "./hadamard-rotation.js";
 import { NormStore } from "./norm-store.js";
 
@@ -9,21 +10,35 @@ import { NormStore } from "./norm-store.js";
  * The shared frame of TurboQuant and FibQuant: x = ‖x‖·u, y = R·u, quantize y into `codesPerRow`
  * codes of radix `radix`, reconstruct x̂ = ‖x‖·Rᵀŷ. A zero vector stores norm 0 and code 0 and
  * decodes to exact zeros.
- * Block: header | norms (NormStore) | codes (count·codesPerRow, mixed radix, contiguous).
+ * Block: header | norms (NormStore) | [block mean, fp16 × d] | codes (count·codesPerRow, mixed radix).
  * Scores never rotate keys back: q' = R·q once, then per-row table lookups times the norm.
+ *
+ * With `center`, the block's per-channel mean μ (fp16) is subtracted before normalizing and added
+ * back on decode: x̂ = μ + ‖x−μ‖·Rᵀŷ. Real keys carry large per-channel offsets shared by every
+ * token (the reason KIVI quantizes keys per channel); centering quantizes only what varies, so the
+ * same bits give a much smaller score error. Scores add q·μ once per block; accumulate adds
+ * (Σw)·Rμ in the rotated domain.
  */
 export abstract class SphericalCodec extends BaseCodec {
   readonly normFormat: NormFormat;
   readonly radix: number;
   readonly codesPerRow: number;
+  readonly center: boolean;
   protected readonly rotation: HadamardRotation;
   protected readonly norms: NormStore;
   protected readonly layout: CodeLayout;
   protected readonly rotated: Float64Array;
   private readonly normScratch: Float64Array[] = [new Float64Array(0)];
+  private readonly mean: Float32Array;
+  private readonly residual: Float32Array;
+  private readonly rotatedMean: Float64Array;
 
-  protected constructor(spec: CodecSpec, codecId: string, normFormat: NormFormat, seed: number, radix: number, codesPerRow: number) {
+  protected constructor(spec: CodecSpec, codecId: string, normFormat: NormFormat, seed: number, radix: number, codesPerRow: number, center = false) {
     super(spec, codecId, 1);
+    this.center = center;
+    this.mean = new Float32Array(spec.dimension);
+    this.residual = new Float32Array(spec.dimension);
+    this.rotatedMean = new Float64Array(spec.dimension);
     this.normFormat = normFormat;
     this.radix = radix;
     this.codesPerRow = codesPerRow;
@@ -42,12 +57,43 @@ export abstract class SphericalCodec extends BaseCodec {
   /** Fills the lookup table from the rotated query. */
   protected abstract fillTable(rotatedQuery: Float64Array, table: Float64Array): void;
 
-  protected codesOffset(count: number): number {
+  private meanOffset(count: number): number {
     return blockHeaderBytes + this.norms.byteLength(count);
   }
 
+  private meanByteLength(): number {
+    return this.center ? 2 * this.dimension : 0;
+  }
+
+  protected codesOffset(count: number): number {
+    return this.meanOffset(count) + this.meanByteLength();
+  }
+
   protected payloadByteLength(count: number): number {
-    return this.norms.byteLength(count) + this.layout.byteLength(count * this.codesPerRow);
+    return this.norms.byteLength(count) + this.meanByteLength() + this.layout.byteLength(count * this.codesPerRow);
+  }
+
+  /** Reads the block mean (fp16 little-endian) into this.mean; returns it. */
+  private readMean(data: Uint8Array, count: number): Float32Array {
+    const offset = this.meanOffset(count);
+    const mean = this.mean;
+    for (let index = 0; index < this.dimension; index++) mean[index] = fromHalfBits(data[offset + 2 * index] | (data[offset + 2 * index + 1] << 8));
+    return mean;
+  }
+
+  /** Per-channel mean of the block, rounded to fp16 and written at its place; leaves it in this.mean. */
+  private writeMean(vectors: Float32Array, count: number, data: Uint8Array): void {
+    const dimension = this.dimension;
+    const offset = this.meanOffset(count);
+    for (let index = 0; index < dimension; index++) {
+      let sum = 0;
+      for (let row = 0; row < count; row++) sum += vectors[row * dimension + index];
+      // Clamped to the fp16 range: the residual is taken against the stored mean, so this stays exact.
+      const bits = toHalfBits(Math.max(-maxHalf, Math.min(maxHalf, count > 0 ? sum / count : 0)));
+      data[offset + 2 * index] = bits & 0xff;
+      data[offset + 2 * index + 1] = bits >>> 8;
+    }
+    this.readMean(data, count);
   }
 
   protected encodePayload(vectors: Float32Array, count: number, data: Uint8Array): void {
@@ -56,17 +102,26 @@ export abstract class SphericalCodec extends BaseCodec {
     const codes = this.codeBuffer(count * perRow);
     if (this.normScratch[0].length < count) this.normScratch[0] = new Float64Array(Math.max(count, 2 * this.normScratch[0].length));
     const norms = this.normScratch[0];
+    if (this.center) this.writeMean(vectors, count, data);
+    const mean = this.mean;
+    const residual = this.residual;
     for (let row = 0; row < count; row++) {
-      const base = row * dimension;
+      let source = vectors;
+      let base = row * dimension;
+      if (this.center) {
+        for (let index = 0; index < dimension; index++) residual[index] = vectors[base + index] - mean[index];
+        source = residual;
+        base = 0;
+      }
       let squared = 0;
-      for (let index = 0; index < dimension; index++) squared += vectors[base + index] * vectors[base + index];
+      for (let index = 0; index < dimension; index++) squared += source[base + index] * source[base + index];
       const norm = Math.sqrt(squared);
       norms[row] = norm;
       if (norm === 0) {
         codes.fill(0, row * perRow, (row + 1) * perRow);
         continue;
       }
-      this.rotation.forward(vectors, base, this.rotated, 0, 1 / norm);
+      this.rotation.forward(source, base, this.rotated, 0, 1 / norm);
       this.quantize(this.rotated, codes, row * perRow);
     }
     this.norms.encode(norms, count, data, blockHeaderBytes);
@@ -85,6 +140,10 @@ export abstract class SphericalCodec extends BaseCodec {
     const norm = this.norms.read(data, blockHeaderBytes, row);
     this.reconstruct(this.rowCodes(data, count, row), 0, this.rotated);
     this.rotation.inverse(this.rotated, 0, out, outOffset, norm);
+    if (this.center) {
+      const mean = this.readMean(data, count);
+      for (let index = 0; index < this.dimension; index++) out[outOffset + index] += mean[index];
+    }
   }
 
   protected prepareState(state: QueryState): void {
@@ -97,8 +156,13 @@ export abstract class SphericalCodec extends BaseCodec {
     const codes = this.codeBuffer(count * perRow);
     this.layout.unpack(data, this.codesOffset(count), count * perRow, codes);
     const table = state.table;
+    let meanScore = 0;
+    if (this.center) {
+      const mean = this.readMean(data, count);
+      for (let index = 0; index < this.dimension; index++) meanScore += state.query[index] * mean[index];
+    }
     for (let row = 0; row < count; row++) {
-      out[row] = this.norms.read(data, blockHeaderBytes, row) * this.tableDot(table, codes, row * perRow);
+      out[row] = meanScore + this.norms.read(data, blockHeaderBytes, row) * this.tableDot(table, codes, row * perRow);
     }
   }
 
@@ -107,11 +171,17 @@ export abstract class SphericalCodec extends BaseCodec {
     const dimension = this.dimension;
     const codes = this.codeBuffer(count * perRow);
     this.layout.unpack(data, this.codesOffset(count), count * perRow, codes);
+    let weightSum = 0;
     for (let row = 0; row < count; row++) {
+      weightSum += weights[row];
       const scale = weights[row] * this.norms.read(data, blockHeaderBytes, row);
       if (scale === 0) continue;
       this.reconstruct(codes, row * perRow, this.rotated);
       for (let index = 0; index < dimension; index++) accumulator[index] += scale * this.rotated[index];
+    }
+    if (this.center && weightSum !== 0) {
+      this.rotation.forward(this.readMean(data, count), 0, this.rotatedMean);
+      for (let index = 0; index < dimension; index++) accumulator[index] += weightSum * this.rotatedMean[index];
     }
   }
 

@@ -1,7 +1,7 @@
 import { buildScalarCodebook, type ScalarCodebook } from "@kvpack/codebook";
 import type { NormFormat } from "./codec.js";
 import { CodecError } from "./codec-error.js";
-import { checkDimension, checkNormFormat, checkSeed } from "./spec-checks.js";
+import { checkCenter, checkDimension, checkNormFormat, checkSeed } from "./spec-checks.js";
 import { SphericalCodec } from "./spherical-codec.js";
 
 export interface TurboquantCodecSpec {
@@ -10,6 +10,8 @@ export interface TurboquantCodecSpec {
   bits: number;
   norm?: NormFormat;
   seed?: number;
+  /** Subtract the block's per-channel mean (stored fp16) before quantizing; see SphericalCodec. */
+  center?: boolean;
 }
 
 export const maxTurboquantBits = 8;
@@ -45,13 +47,15 @@ export class TurboquantCodec extends SphericalCodec {
     }
     const norm = checkNormFormat("turboquant", spec.norm);
     const seed = checkSeed("turboquant", spec.seed);
+    const center = checkCenter("turboquant", spec.center);
     super(
-      { kind: "turboquant", dimension: spec.dimension, bits: spec.bits, norm, seed },
-      `turboquant:d${spec.dimension}:b${spec.bits}:${norm}:s${seed}`,
+      { kind: "turboquant", dimension: spec.dimension, bits: spec.bits, norm, seed, ...(center ? { center } : {}) },
+      `turboquant:d${spec.dimension}:b${spec.bits}:${norm}:s${seed}${center ? ":centered" : ""}`,
       norm,
       seed,
       2 ** spec.bits,
       spec.dimension,
+      center,
     );
     this.bits = spec.bits;
     this.codebook = scalarCodebook(spec.dimension, spec.bits);
