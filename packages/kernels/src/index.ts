@@ -37,3 +37,4 @@ export {
   type CodeBitWidth,
 } from "./code-layout.js";
 export { prepareShells, type CodebookShells } from "./codebook-shells.js";
+export { codebookInput } from "./codebook-input.js";
