@@ -1492,6 +1492,20 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     const maxPages = Math.max(0, Math.floor(usable / this.pageSize));
     this.tokenCount = 0;
     this.recordTokens(Array.prototype.slice.call(tokenIds, 0, maxPages * this.pageSize) as number[], 0);
+    let restoredPages: number;
+    try {
+      await this.restorePrefixPages(tier, maxPages);
+    } finally {
+      // Whatever was installed before an error stays, consistent across layers.
+      restoredPages = this.length(0) / this.pageSize;
+      this.tokenCount = restoredPages * this.pageSize;
+      for (const chain of this.prefixChains) if (chain.length > restoredPages) chain.length = restoredPages;
+    }
+    this.policy.reset?.();
+    return restoredPages * this.pageSize;
+  }
+
+  private async restorePrefixPages(tier: PageTier, maxPages: number): Promise<number> {
     let restoredPages = 0;
     for (let pageIndex = 0; pageIndex < maxPages; pageIndex++) {
       const lookups: Promise<{ layer: number; kvHead: number; key: string; bytes: Uint8Array | undefined | CorruptPageError }>[] = [];
@@ -1524,19 +1538,15 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
         }
       }
       if (!complete) break;
+      // Install page by page, so a tier error on a later page leaves a consistent cache.
       for (const page of pages) this.state[page.layer].pages[page.kvHead].push(page);
       restoredPages += 1;
+      for (const state of this.state) {
+        state.length = restoredPages * this.pageSize;
+        state.residualStart = state.length;
+      }
     }
-    const restored = restoredPages * this.pageSize;
-    for (const state of this.state) {
-      state.length = restored;
-      state.residualStart = restored;
-      state.residualCount = 0;
-    }
-    this.tokenCount = restored;
-    for (const chain of this.prefixChains) if (chain.length > restoredPages) chain.length = restoredPages;
-    this.policy.reset?.();
-    return restored;
+    return restoredPages;
   }
 
   /** Builds a resident pristine page from a verified prefix record. */
