@@ -7,7 +7,7 @@ import { ApiKeyAuthenticator } from "./auth/api-key-authenticator.js";
 import type { ServerConfig } from "./config/server-config.js";
 import { GenerationService } from "./generation/generation-service.js";
 import { installErrorHandlers, sendApiError, toApiError } from "./http/error-handler.js";
-import { DenseSessionSerializer } from "./kv/dense-session-serializer.js";
+import { KvSessionSerializer } from "./kv/kv-session-serializer.js";
 import { denseBytes, KvCacheFactory } from "./kv/kv-cache-factory.js";
 import { resolveKvConfig } from "./kv/kv-config.js";
 import { DiskByteStore, RedisByteStore, type ByteStore } from "./kv/page-tiers.js";
@@ -22,7 +22,7 @@ import { registerInfoRoutes } from "./routes/info-routes.js";
 import { AdmissionQueue } from "./scheduling/admission-queue.js";
 import { KvMemoryBudget } from "./scheduling/kv-memory-budget.js";
 import type { MemorySnapshot, ServerContext } from "./server-context.js";
-import { availablePolicyNames, createPolicy } from "./kv/policy-names.js";
+import { availablePolicyNames } from "./kv/policy-names.js";
 
 export interface KvpackServer {
   readonly app: FastifyInstance;
@@ -54,11 +54,17 @@ export async function createServer(config: ServerConfig, options: CreateServerOp
     },
   });
   const metrics = new ServerMetrics();
+  const diskDirectory = config.kv.diskEnabled ? (config.kv.diskDirectory ?? path.join(os.tmpdir(), "kvpack-server")) : undefined;
   const budget = new KvMemoryBudget(config.kv.memoryBudgetBytes);
-  const kvCaches = new KvCacheFactory(model.runtime.cacheShape, model.contextLength, config.kv.pageTokens, createPolicy);
+  const kvCaches = new KvCacheFactory(
+    model.runtime.cacheShape,
+    model.contextLength,
+    config.kv.pageTokens,
+    diskDirectory === undefined ? undefined : path.join(diskDirectory, "offloaded-pages", String(process.pid)),
+  );
   const lowerTiers: ByteStore[] = [];
   const logStoreError = (tier: string, error: unknown): void => app.log.warn({ tier, err: error }, "KV tier operation failed");
-  if (config.kv.diskEnabled) lowerTiers.push(new DiskByteStore(config.kv.diskDirectory ?? path.join(os.tmpdir(), "kvpack-server")));
+  if (diskDirectory !== undefined) lowerTiers.push(new DiskByteStore(diskDirectory));
   let redis: RedisByteStore | undefined;
   if (config.kv.redisUrl) {
     let reported = false;
@@ -78,7 +84,7 @@ export async function createServer(config: ServerConfig, options: CreateServerOp
   const sessions = new SessionStore({
     budget,
     store,
-    serializer: new DenseSessionSerializer(model.runtime.cacheShape, kvCaches),
+    serializer: new KvSessionSerializer(model.runtime.cacheShape, kvCaches),
     modelFingerprint: model.fingerprint,
     maxSessionsPerKey: config.kv.maxSessionsPerKey,
     ttlMs: config.kv.sessionTtlSeconds * 1000,

@@ -1,14 +1,15 @@
-import { CodecRegistry, CompressedKVCache, DenseKVCache } from "@kvpack/cache";
-import type { KVCache, KVCacheShape, Policy } from "@kvpack/cache";
+import { CodecRegistry, CompressedKVCache, DenseKVCache, MemoryPageStore } from "@kvpack/cache";
+import type { KVCache, KVCacheShape, PageTier } from "@kvpack/cache";
+import { DiskPageStore } from "@kvpack/cache/node";
 import { ApiError } from "../http/api-error.js";
 import { codecSpecsFor, type KvConfig } from "./kv-config.js";
+import { createPolicy, policyOffloads } from "./policy-names.js";
 
 /** fp32 bytes of `tokens` tokens (keys + values): the dense baseline every ratio is measured against. */
 export function denseBytes(shape: KVCacheShape, tokens: number): number {
   return tokens * shape.layers * shape.kvHeads * shape.headDim * 4 * 2;
 }
 
-export type PolicyFactory = (name: string, budget: number | null, config: KvConfig) => Policy;
 
 /**
  * Builds KV caches for requests: the fp32 codec without a policy is the plain dense cache (the
@@ -17,14 +18,21 @@ export type PolicyFactory = (name: string, budget: number | null, config: KvConf
  * Codec instances are shared between caches through one registry.
  */
 export class KvCacheFactory {
-  private readonly codecs = new CodecRegistry();
+  readonly codecs = new CodecRegistry();
+  /** Where policies that page KV out (ArkVale) put it: disk when configured, else process memory. */
+  readonly offloadTier: PageTier;
 
   constructor(
     readonly shape: KVCacheShape,
     private readonly contextLength: number,
     readonly pageTokens: number,
-    private readonly createPolicy: PolicyFactory | undefined,
-  ) {}
+    offloadDirectory: string | undefined,
+  ) {
+    // Offloaded pages are scratch space for live caches: no fsync per page.
+    this.offloadTier = offloadDirectory
+      ? { name: "disk", store: new DiskPageStore(offloadDirectory, { durable: false }) }
+      : { name: "memory", store: new MemoryPageStore() };
+  }
 
   isDense(config: KvConfig): boolean {
     return config.codec === "fp32" && config.policy === null;
@@ -65,7 +73,9 @@ export class KvCacheFactory {
       residualWindow: config.residualWindow,
       maxTokens: this.contextLength,
       codecs: this.codecs,
-      policy: config.policy !== null && this.createPolicy ? this.createPolicy(config.policy, config.budget, config) : undefined,
+      policy: config.policy !== null ? createPolicy(config.policy, config.budget) : undefined,
+      keyDigests: policyOffloads(config.policy),
+      tiers: policyOffloads(config.policy) ? [this.offloadTier] : undefined,
     });
   }
 
@@ -117,7 +127,7 @@ export class KvCacheFactory {
     const keyCodec = this.codecs.get(specs.keys);
     const valueCodec = this.codecs.get(specs.values);
     const perPageHead =
-      keyCodec.encodedByteLength(this.pageTokens) + valueCodec.encodedByteLength(this.pageTokens) + 2 * headDim * 4 + this.pageTokens * 5;
+      keyCodec.encodedByteLength(this.pageTokens) + valueCodec.encodedByteLength(this.pageTokens) + (policyOffloads(config.policy) ? 2 * headDim * 4 : 0) + this.pageTokens * 5;
     const residual = Math.max(config.residualWindow, this.pageTokens) * kvHeads * headDim * 8;
     return layers * (pages * kvHeads * perPageHead + residual);
   }
