@@ -468,7 +468,8 @@ export function encodeShells(
         const value = f32At(vectors, offset + j) * inverse;
         radiusSquared += value * value;
       }
-      const radius = Mathf.sqrt(radiusSquared);
+      // k = 1: the shells are the signed levels (see src/codebook-shells.ts).
+      const radius = blockSize == 1 ? f32At(vectors, offset) * inverse : Mathf.sqrt(radiusSquared);
       let low = 0;
       let high = size;
       while (low < high) {

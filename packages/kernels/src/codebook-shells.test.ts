@@ -23,6 +23,7 @@ describe("shell-pruned nearest codeword", () => {
     { name: "FibQuant k=2 N=16", codewords: fibonacciCodebook(16, 64), blockSize: 2, scale: 1 / 8 },
     { name: "FibQuant k=2 N=256", codewords: fibonacciCodebook(256, 64), blockSize: 2, scale: 1 / 8 },
     { name: "random k=4 N=256", codewords: randomCodebook(7, 256, 4, 32), blockSize: 4, scale: 1 / Math.sqrt(32) },
+    { name: "scalar k=1 N=16, unsorted signed levels", codewords: randomCodebook(11, 16, 1, 32), blockSize: 1, scale: 1 / Math.sqrt(32) },
   ])("$name matches brute force on 2000 Gaussian blocks", ({ codewords, blockSize, scale }) => {
     const shells = prepareShells({ codewords, blockSize });
     const blocks = gaussianArray(seededRandom(3), 2000 * blockSize, scale);
@@ -33,7 +34,10 @@ describe("shell-pruned nearest codeword", () => {
     }
   });
 
-  test("radii are sorted and order is a permutation", () => {
+  test("radii are sorted and order is a permutation (k = 1: signed levels)", () => {
+    const levels = prepareShells({ codewords: new Float32Array([0.5, -1, 0.25, -0.125]), blockSize: 1 });
+    expect(Array.from(levels.radii)).toEqual([-1, -0.125, 0.25, 0.5]);
+    expect(Array.from(levels.order)).toEqual([1, 3, 2, 0]);
     const shells = prepareShells({ codewords: randomCodebook(9, 100, 2, 16), blockSize: 2 });
     for (let index = 1; index < 100; index++) expect(shells.radii[index]).toBeGreaterThanOrEqual(shells.radii[index - 1]);
     expect(new Set(shells.order).size).toBe(100);

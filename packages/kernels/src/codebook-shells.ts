@@ -4,11 +4,13 @@ import type { CodebookInput } from "./kernel-inputs.js";
  * A codebook sorted by codeword norm ("shells" of the radial–angular structure), so encode can
  * start at the input block's radius and stop as soon as the radius gap alone rules the rest out:
  * ‖y − c‖² ≥ (‖y‖ − ‖c‖)², an exact bound, so the pruned search returns the brute-force answer.
+ * For scalar codebooks (k = 1) the "radius" is the signed level, so the same search is a binary
+ * search that checks the one or two neighbouring levels.
  */
 export interface CodebookShells {
   readonly size: number;
   readonly blockSize: number;
-  /** Codeword norms, ascending. */
+  /** Codeword norms (k = 1: signed levels), ascending. */
   readonly radii: Float32Array;
   /** Codewords in radius order (`size × blockSize`). */
   readonly sortedCodewords: Float32Array;
@@ -28,7 +30,7 @@ export function prepareShells(codebook: CodebookInput): CodebookShells {
   for (let code = 0; code < size; code++) {
     let sum = 0;
     for (let j = 0; j < blockSize; j++) sum += codewords[code * blockSize + j] ** 2;
-    norms[code] = Math.sqrt(sum);
+    norms[code] = blockSize === 1 ? codewords[code] : Math.sqrt(sum);
   }
   const indices = Array.from({ length: size }, (_, code) => code).sort(
     (a, b) => norms[a] - norms[b] || a - b,
@@ -67,7 +69,7 @@ export function nearestInShells(
   const { radii, sortedCodewords, blockSize, size } = shells;
   let radiusSquared = 0;
   for (let j = 0; j < blockSize; j++) radiusSquared += (block[offset + j] * scale) ** 2;
-  const radius = Math.sqrt(radiusSquared);
+  const radius = blockSize === 1 ? block[offset] * scale : Math.sqrt(radiusSquared);
   // First shell with radius ≥ the block's radius.
   let low = 0;
   let high = size;

@@ -73,7 +73,8 @@ ${entry} {
   if (norm > 0.0) { inverse = 1.0 / norm; }
   var radiusSquared = 0.0;
   for (var j = 0u; j < blockSize; j++) { let v = vectors[offset + j] * inverse; radiusSquared += v * v; }
-  let radius = sqrt(radiusSquared);
+  var radius = sqrt(radiusSquared);
+  if (blockSize == 1u) { radius = vectors[offset] * inverse; }
   var low = 0;
   var high = size;
   while (low < high) {
