@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
@@ -22,9 +22,20 @@ let origin: string;
 beforeAll(async () => {
   workDirectory = mkdtempSync(join(tmpdir(), "kvpack-kernels-chromium-"));
   const bundle = join(workDirectory, "page.js");
-  execFileSync(join(packageRoot, "node_modules/.bin/esbuild"), [
-    join(packageRoot, "src/browser/conformance-page.ts"), "--bundle", "--format=esm", "--target=es2022", `--outfile=${bundle}`, "--log-level=warning",
-  ]);
+  // esbuild comes with tsup (a dev dependency): resolve it from there.
+  const fromPackage = createRequire(join(packageRoot, "package.json"));
+  const fromTsup = createRequire(fromPackage.resolve("tsup"));
+  const esbuild = (await import(fromTsup.resolve("esbuild"))) as {
+    build(options: Record<string, unknown>): Promise<unknown>;
+  };
+  await esbuild.build({
+    entryPoints: [join(packageRoot, "src/browser/conformance-page.ts")],
+    bundle: true,
+    format: "esm",
+    target: "es2022",
+    outfile: bundle,
+    logLevel: "warning",
+  });
   const script = readFileSync(bundle);
   const html = `<!doctype html><meta charset="utf-8"><title>kernels</title><script type="module" src="/page.js"></script>`;
   server = createServer((request, response) => {
