@@ -104,7 +104,10 @@ export function resolveFibQuantOptions(options: FibQuantOptions): ResolvedFibQua
   const samplesPerCodeword = options.samplesPerCodeword ?? [64, 48, 32, 16][tier];
   const polishIterations = options.polishIterations ?? [6, 6, 4, 4][tier];
   // The control-variate estimator needs far fewer held-out blocks than a plain mean for the same precision.
-  const evaluationSamples = options.evaluationSamples ?? Math.min(131_072, Math.max(65_536, 16 * size));
+  // Small codebooks get more held-out blocks (assignments are cheap there, and their estimate's relative noise
+  // matters most, e.g. k = 2, N = 4 against scalar).
+  const evaluationSamples =
+    options.evaluationSamples ?? Math.max(Math.min(524_288, Math.round(2 ** 23 / work)), Math.min(131_072, Math.max(65_536, 16 * size)));
   assertInteger("restarts", restarts, 1, 64);
   assertInteger("iterations", iterations, 0, 10_000);
   assertInteger("samplesPerCodeword", samplesPerCodeword, 1, 1 << 20);
@@ -216,11 +219,20 @@ export function buildFibQuantCodebookWithReport(options: FibQuantOptions): FibQu
     report("polish", polishSamples);
   }
 
-  const stored = Float32Array.from(codewords);
+  let stored = Float32Array.from(codewords);
   const scalarBits = Math.min(maximumScalarBits, Math.max(1, Math.round(Math.log2(size) / k)));
   const scalar = buildScalarCodebook({ sourceDimension: d, bits: scalarBits });
-  const distortion = measureHeldOutDistortion(Float64Array.from(stored), size, d, k, evaluationSamples, evaluationRandom, scalar);
+  let distortion = measureHeldOutDistortion(Float64Array.from(stored), size, d, k, evaluationSamples, evaluationRandom, scalar);
   report("evaluate", evaluationSamples);
+  let chosenScheme = best.scheme;
+  // Where the scalar product grid has exactly N codewords its distortion is known exactly; where the refined code
+  // does not beat it (k = 2, N = 4: the square is optimal and *is* the product), return the grid itself.
+  const product = candidatesList.find((candidate) => candidate.scheme === "scalar-product");
+  if (product !== undefined && scalarBits === Math.log2(size) / k && !(distortion < scalar.distortion)) {
+    stored = Float32Array.from(product.codewords);
+    distortion = scalar.distortion;
+    chosenScheme = "scalar-product (unrefined)";
+  }
 
   const codebook: VectorCodebook = {
     kind: "vector",
@@ -238,7 +250,7 @@ export function buildFibQuantCodebookWithReport(options: FibQuantOptions): FibQu
     options: resolved,
     candidates: candidates.map(({ scheme, distortion: value }) => ({ scheme, distortion: value })),
     restarts: restartResults,
-    chosenScheme: best.scheme,
+    chosenScheme,
     buildMilliseconds: performanceNow() - started,
   };
 }
