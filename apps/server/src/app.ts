@@ -57,7 +57,7 @@ export async function createServer(config: ServerConfig, options: CreateServerOp
   const diskDirectory = config.kv.diskEnabled ? (config.kv.diskDirectory ?? path.join(os.tmpdir(), "kvpack-server")) : undefined;
   const budget = new KvMemoryBudget(config.kv.memoryBudgetBytes);
   const kvCaches = new KvCacheFactory(
-    model.runtime.cacheShape,
+    model.cacheShape,
     model.contextLength,
     config.kv.pageTokens,
     diskDirectory === undefined ? undefined : path.join(diskDirectory, "offloaded-pages", String(process.pid)),
@@ -84,7 +84,7 @@ export async function createServer(config: ServerConfig, options: CreateServerOp
   const sessions = new SessionStore({
     budget,
     store,
-    serializer: new KvSessionSerializer(model.runtime.cacheShape, kvCaches),
+    serializer: new KvSessionSerializer(model.cacheShape, kvCaches),
     modelFingerprint: model.fingerprint,
     maxSessionsPerKey: config.kv.maxSessionsPerKey,
     ttlMs: config.kv.sessionTtlSeconds * 1000,

@@ -31,6 +31,8 @@ export const serverConfigSchema = z.object({
       format: z.enum(["auto", "llama2c", "gguf", "safetensors", "onnx"]).default("auto"),
       /** Name reported by /v1/models and accepted in requests; defaults to the file's base name. */
       id: z.string().min(1).max(128).optional(),
+      /** Context length override (ONNX models do not declare one; default 2048 there). */
+      contextLength: z.number().int().min(8).max(1_048_576).optional(),
     })
     .prefault({}),
   apiKeys: z.array(apiKeySchema).default([]),

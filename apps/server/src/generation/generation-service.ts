@@ -86,10 +86,10 @@ export class GenerationService {
 
   /** Checks the request against the model before it queues (so bad input never waits). */
   validate(request: Pick<GenerationRequest, "promptTokens" | "maxTokens">): void {
-    const { contextLength, runtime } = this.model;
+    const { contextLength, vocabSize } = this.model;
     for (const token of request.promptTokens) {
-      if (!(Number.isInteger(token) && token >= 0 && token < runtime.vocabSize)) {
-        throw new ApiError(400, `token id ${token} is outside the model's vocabulary (0 … ${runtime.vocabSize - 1})`, { param: "prompt", code: "invalid_value" });
+      if (!(Number.isInteger(token) && token >= 0 && token < vocabSize)) {
+        throw new ApiError(400, `token id ${token} is outside the model's vocabulary (0 … ${vocabSize - 1})`, { param: "prompt", code: "invalid_value" });
       }
     }
     if (request.promptTokens.length >= contextLength) {
@@ -102,7 +102,8 @@ export class GenerationService {
 
   async *generate(request: GenerationRequest): AsyncGenerator<GenerationEvent> {
     this.validate(request);
-    const { runtime, tokenizer, contextLength } = this.model;
+    const { model } = this;
+    const { tokenizer, contextLength } = model;
     const promptTokens = request.promptTokens;
     const maxTokens = Math.min(request.maxTokens, contextLength - promptTokens.length);
     const reserve = this.factory.estimateBytes(request.kvConfig, promptTokens.length + maxTokens);
@@ -151,7 +152,7 @@ export class GenerationService {
       recorder?.startRecording(reusedTokens, promptTokens.length - reusedTokens);
       let logits: Float32Array | undefined;
       for (let position = reusedTokens; position < promptTokens.length; position++) {
-        logits = runtime.forward(promptTokens[position], position, runCache);
+        logits = await model.forward(promptTokens[position], position, runCache);
         fedTokens.push(promptTokens[position]);
         if ((position - reusedTokens + 1) % prefillSliceTokens === 0) {
           await yieldToEventLoop();
@@ -164,7 +165,7 @@ export class GenerationService {
       }
 
       // 3. Decode.
-      const sampler = new TokenSampler(request.sampling, runtime.vocabSize);
+      const sampler = new TokenSampler(request.sampling, model.vocabSize);
       const stops = new StopSequenceMatcher(request.stop);
       const decoder = new TextDecoder("utf-8");
       const stopTokens = new Set(tokenizer.stopTokenIds);
@@ -192,7 +193,7 @@ export class GenerationService {
         }
         previous = next;
         if (generated >= maxTokens) break;
-        logits = runtime.forward(next, fedTokens.length, runCache);
+        logits = await model.forward(next, fedTokens.length, runCache);
         fedTokens.push(next);
         await yieldToEventLoop();
         if (request.signal.aborted) return;

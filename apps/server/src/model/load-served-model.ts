@@ -3,8 +3,20 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { LlamaRuntime, loadLlama2cCheckpoint, loadLlama2cTokenizer } from "@kvpack/adapters";
+import {
+  Gpt2Runtime,
+  LlamaRuntime,
+  createOnnxDecoder,
+  loadGgufLlama,
+  loadGpt2Tokenizer,
+  loadLlama2cCheckpoint,
+  loadLlama2cTokenizer,
+  loadOnnxRuntimeNode,
+  loadSafetensorsGpt2,
+  loadSafetensorsLlama,
+} from "@kvpack/adapters";
 import type { LanguageModelRuntime, Tokenizer } from "@kvpack/adapters";
+import type { KVCache, KVCacheShape } from "@kvpack/cache";
 import type { ServerConfig } from "../config/server-config.js";
 
 /** A loaded model as the server uses it. */
@@ -12,7 +24,15 @@ export interface ServedModel {
   /** Name in /v1/models and in requests. */
   readonly id: string;
   readonly format: "llama2c" | "gguf" | "safetensors" | "onnx";
-  readonly runtime: LanguageModelRuntime;
+  readonly architecture: string;
+  readonly vocabSize: number;
+  /** The KV cache shape the model appends: layers, kvHeads, headDim. */
+  readonly cacheShape: KVCacheShape;
+  /**
+   * Runs one token at `position` (absolute, also after evictions), appends its keys and values to
+   * `cache`, returns the logits (reused buffer for in-process runtimes; ONNX Runtime is async).
+   */
+  forward(token: number, position: number, cache: KVCache): Float32Array | Promise<Float32Array>;
   readonly tokenizer: Tokenizer;
   readonly contextLength: number;
   /** Hash of the weights (and tokenizer): part of every prefix key, so models never share pages. */
@@ -72,6 +92,42 @@ function fingerprintOf(...parts: Uint8Array[]): string {
   return hash.digest("hex").slice(0, 16);
 }
 
+function fromRuntime(
+  base: Pick<ServedModel, "id" | "format" | "fingerprint" | "createdSeconds">,
+  runtime: LanguageModelRuntime,
+  tokenizer: Tokenizer,
+  contextLength: number | undefined,
+): ServedModel {
+  if (tokenizer.vocabSize > runtime.vocabSize) {
+    throw new ModelLoadError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${runtime.vocabSize}`);
+  }
+  return {
+    ...base,
+    architecture: runtime.architecture,
+    vocabSize: runtime.vocabSize,
+    cacheShape: runtime.cacheShape,
+    forward: (token, position, cache) => runtime.forward(token, position, cache),
+    tokenizer,
+    contextLength: contextLength ?? runtime.maxSequenceLength,
+  };
+}
+
+async function readSibling(modelPath: string, name: string): Promise<Uint8Array | undefined> {
+  const file = path.join(path.dirname(modelPath), name);
+  return existsSync(file) ? readBytes(file, name) : undefined;
+}
+
+async function llama2cTokenizerFor(tokenizerPath: string | undefined, modelPath: string, vocabSize: number): Promise<{ tokenizer: Tokenizer; bytes: Uint8Array }> {
+  let file = tokenizerPath;
+  if (file === undefined) {
+    const sibling = path.join(path.dirname(modelPath), "tokenizer.bin");
+    if (!existsSync(sibling)) throw new ModelLoadError(`model ${modelPath} needs a tokenizer: pass --tokenizer <llama2.c tokenizer.bin>`);
+    file = sibling;
+  }
+  const bytes = await readBytes(file, "tokenizer");
+  return { tokenizer: loadLlama2cTokenizer(bytes, vocabSize), bytes };
+}
+
 export async function loadServedModel(modelConfig: ServerConfig["model"]): Promise<ServedModel> {
   let modelPath = modelConfig.path;
   let tokenizerPath = modelConfig.tokenizerPath;
@@ -83,18 +139,65 @@ export async function loadServedModel(modelConfig: ServerConfig["model"]): Promi
   const format = detectFormat(modelPath, modelConfig.format);
   const id = modelConfig.id ?? path.basename(modelPath).replace(/\.(bin|gguf|safetensors|onnx)$/i, "");
   const createdSeconds = Math.floor(Date.now() / 1000);
-  if (format === "llama2c") {
-    if (tokenizerPath === undefined) {
-      const sibling = path.join(path.dirname(modelPath), "tokenizer.bin");
-      if (!existsSync(sibling)) throw new ModelLoadError(`llama2.c model ${modelPath} needs a tokenizer: pass --tokenizer <tokenizer.bin>`);
-      tokenizerPath = sibling;
+  const contextLength = modelConfig.contextLength;
+  try {
+    if (format === "llama2c") {
+      const weightBytes = await readBytes(modelPath, "model");
+      const weights = loadLlama2cCheckpoint(weightBytes);
+      const { tokenizer, bytes } = await llama2cTokenizerFor(tokenizerPath, modelPath, weights.config.vocabSize);
+      const base = { id, format, fingerprint: fingerprintOf(weightBytes, bytes), createdSeconds };
+      return fromRuntime(base, new LlamaRuntime(weights), tokenizer, contextLength);
     }
-    const weightBytes = await readBytes(modelPath, "model");
-    const tokenizerBytes = await readBytes(tokenizerPath, "tokenizer");
-    const weights = loadLlama2cCheckpoint(weightBytes);
-    const tokenizer = loadLlama2cTokenizer(tokenizerBytes, weights.config.vocabSize);
-    const runtime = new LlamaRuntime(weights);
-    return { id, format, runtime, tokenizer, contextLength: runtime.maxSequenceLength, fingerprint: fingerprintOf(weightBytes, tokenizerBytes), createdSeconds };
+    if (format === "gguf") {
+      const fileBytes = await readBytes(modelPath, "model");
+      const loaded = loadGgufLlama(fileBytes);
+      let tokenizer: Tokenizer | undefined = loaded.tokenizer;
+      let tokenizerBytes: Uint8Array = new Uint8Array(0);
+      if (tokenizerPath !== undefined || !tokenizer) {
+        const external = await llama2cTokenizerFor(tokenizerPath, modelPath, loaded.weights.config.vocabSize);
+        tokenizer = external.tokenizer;
+        tokenizerBytes = external.bytes;
+      }
+      const base = { id, format, fingerprint: fingerprintOf(fileBytes, tokenizerBytes), createdSeconds };
+      return fromRuntime(base, new LlamaRuntime(loaded.weights), tokenizer, contextLength);
+    }
+    if (format === "safetensors") {
+      // Hugging Face layout: config.json next to the weights; GPT-2 brings encoder.json + vocab.bpe.
+      const weightBytes = await readBytes(modelPath, "model");
+      const configBytes = await readSibling(modelPath, "config.json");
+      if (!configBytes) throw new ModelLoadError(`safetensors model ${modelPath} needs config.json in the same folder`);
+      const configJson = JSON.parse(new TextDecoder().decode(configBytes)) as Record<string, unknown>;
+      if (configJson.model_type === "gpt2") {
+        const encoder = await readSibling(modelPath, "encoder.json");
+        const merges = (await readSibling(modelPath, "vocab.bpe")) ?? (await readSibling(modelPath, "merges.txt"));
+        if (!encoder || !merges) throw new ModelLoadError(`GPT-2 model ${modelPath} needs encoder.json and vocab.bpe in the same folder`);
+        const base = { id, format, fingerprint: fingerprintOf(weightBytes, configBytes, encoder, merges), createdSeconds };
+        return fromRuntime(base, new Gpt2Runtime(loadSafetensorsGpt2(weightBytes, configJson)), loadGpt2Tokenizer(encoder, merges), contextLength);
+      }
+      const weights = loadSafetensorsLlama(weightBytes, configJson);
+      const { tokenizer, bytes } = await llama2cTokenizerFor(tokenizerPath, modelPath, weights.config.vocabSize);
+      const base = { id, format, fingerprint: fingerprintOf(weightBytes, configBytes, bytes), createdSeconds };
+      return fromRuntime(base, new LlamaRuntime(weights), tokenizer, contextLength);
+    }
+    // ONNX decoder-with-past: ONNX Runtime runs the graph, kvpack holds the KV between steps.
+    const modelBytes = await readBytes(modelPath, "model");
+    const decoder = await createOnnxDecoder({ ort: await loadOnnxRuntimeNode(), model: modelBytes });
+    const { tokenizer, bytes } = await llama2cTokenizerFor(tokenizerPath, modelPath, decoder.vocabSize ?? 0);
+    const cacheShape = { layers: decoder.layers, kvHeads: decoder.kvHeads, headDim: decoder.headDim };
+    return {
+      id,
+      format,
+      architecture: "onnx-decoder",
+      vocabSize: decoder.vocabSize ?? tokenizer.vocabSize,
+      cacheShape,
+      forward: (token, position, cache) => decoder.forward([token], cache, { position }),
+      tokenizer,
+      contextLength: contextLength ?? 2048,
+      fingerprint: fingerprintOf(modelBytes, bytes),
+      createdSeconds,
+    };
+  } catch (error) {
+    if (error instanceof ModelLoadError) throw error;
+    throw new ModelLoadError(`cannot load ${format} model ${modelPath}: ${(error as Error).message}`);
   }
-  throw new ModelLoadError(`model format ${format} is not supported by this build yet`);
 }
