@@ -73,3 +73,40 @@ describe("sampleSphericalBeta", () => {
     expect(() => sampleSphericalBeta(32, 4, 100, createRandom(11), new Float32Array(10))).toThrow(/needs 400/);
   });
 });
+
+describe("block squared norm law", () => {
+  it("sampled ‖y_block‖² follows Beta(k/2, (d−k)/2) (Kolmogorov–Smirnov, 1 % level)", async () => {
+    const { blockSquaredNormCumulative } = await import("./spherical-beta.js");
+    for (const [dimension, blockSize] of [[128, 4], [16, 3], [8, 2]]) {
+      const count = 20_000;
+      const samples = sampleSphericalBeta(dimension, blockSize, count, createRandom(31));
+      const squaredNorms = new Float64Array(count);
+      for (let i = 0; i < count; i++) {
+        let sum = 0;
+        for (let j = 0; j < blockSize; j++) sum += samples[i * blockSize + j] ** 2;
+        squaredNorms[i] = sum;
+      }
+      squaredNorms.sort();
+      let statistic = 0;
+      for (let i = 0; i < count; i++) {
+        const cumulative = blockSquaredNormCumulative(squaredNorms[i], dimension, blockSize);
+        statistic = Math.max(statistic, Math.abs(cumulative - i / count), Math.abs(cumulative - (i + 1) / count));
+      }
+      // Asymptotic KS critical value at 1 %: 1.628/√n.
+      expect(statistic).toBeLessThan(1.628 / Math.sqrt(count));
+    }
+  });
+
+  it("coordinateQuantile inverts coordinateCumulative", () => {
+    for (const dimension of [2, 5, 128]) {
+      // At d = 2 the law is arcsine, and p = 1e-9 sits within 1 ulp of t = −1 (CDF step there ≈ 4.7e-9), so the
+      // smallest p is only used for d > 2.
+      for (const p of [dimension === 2 ? 1e-6 : 1e-9, 0.01, 0.3, 0.5, 0.77, 0.999]) {
+        // 1e-9 relative in the smaller tail, plus what one ulp of t moves the CDF (density × 2.2e-16 × 4).
+        const t = coordinateQuantile(p, dimension);
+        const allowed = 1e-9 * Math.min(p, 1 - p) + 4 * Number.EPSILON * coordinateDensity(t, dimension);
+        expect(Math.abs(coordinateCumulative(t, dimension) - p)).toBeLessThan(allowed);
+      }
+    }
+  });
+});

@@ -41,8 +41,12 @@ export function coordinateQuantile(p: number, dimension: number): number {
     throw new CodebookError("invalid-argument", `dimension must be a finite number ≥ 2, got ${dimension}`);
   }
   if (!(p >= 0 && p <= 1)) throw new CodebookError("invalid-argument", `p must lie in [0, 1], got ${p}`);
-  const centred = Math.abs(2 * p - 1);
-  const magnitude = Math.sqrt(betaQuantile(centred, 0.5, (dimension - 1) / 2));
+  // Two-sided tail mass P(|T| > |t|) = q. In the tails, solve for 1 − t² through the mirrored Beta law
+  // (1 − T² ~ Beta((d−1)/2, ½)) so that q keeps its relative precision; near the centre solve for t² directly.
+  const q = 2 * Math.min(p, 1 - p);
+  const halfDegrees = (dimension - 1) / 2;
+  const squared = q < 0.5 ? 1 - betaQuantile(q, halfDegrees, 0.5) : betaQuantile(1 - q, 0.5, halfDegrees);
+  const magnitude = Math.sqrt(squared);
   return p < 0.5 ? -magnitude : magnitude;
 }
 
