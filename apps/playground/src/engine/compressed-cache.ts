@@ -1,6 +1,7 @@
-import { CompressedKVCache, type KVCacheShape, type MemoryReport as CacheMemoryReport, type Policy } from "@kvpack/cache";
+import { CompressedKVCache, type KVCacheShape, type MemoryReport as CacheMemoryReport } from "@kvpack/cache";
 import type { MemoryReport } from "../worker/protocol.js";
-import { codecSpecFor, compressionLabel, type CompressionSettings } from "./compression-settings.js";
+import { checkBudget, codecSpecFor, compressionLabel, type CompressionSettings } from "./compression-settings.js";
+import { createPolicy } from "./policies.js";
 
 /** Tokens per compressed page (KIVI's key group size too): a 64-token story fills two pages. */
 export const playgroundPageSize = 32;
@@ -9,7 +10,8 @@ export const playgroundPageSize = 32;
  * A compressed cache for the settings. No full-precision residual window beyond the page being
  * filled, so the memory panel shows the codec's cost rather than a window of fp32 rows.
  */
-export function createCompressedCache(shape: KVCacheShape, settings: CompressionSettings, policy?: Policy): CompressedKVCache {
+export function createCompressedCache(shape: KVCacheShape, settings: CompressionSettings): CompressedKVCache {
+  checkBudget(settings);
   const keys = codecSpecFor(settings, "key", shape.headDim);
   const values = codecSpecFor(settings, "value", shape.headDim);
   // KIVI groups keys over tokens: one group per page keeps every page self-contained.
@@ -22,7 +24,7 @@ export function createCompressedCache(shape: KVCacheShape, settings: Compression
     values: withGroup(values),
     pageSize: playgroundPageSize,
     residualWindow: 0,
-    policy,
+    policy: createPolicy(settings.policy, settings.budget),
   });
 }
 

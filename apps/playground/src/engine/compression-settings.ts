@@ -28,6 +28,16 @@ export const codecRates: Readonly<Record<CodecKind, readonly number[]>> = {
 
 export const codecKinds: readonly CodecKind[] = ["fp16", "fibquant", "turboquant", "kivi", "quarot", "int8", "fp32"];
 
+/** Retention policies offered in the page (per KV head token budget), with their labels. */
+export const policyLabels = {
+  "streaming-llm": "StreamingLLM (sinks + recent)",
+  h2o: "H2O (heavy hitters)",
+  tova: "TOVA (drop least attended)",
+  snapkv: "SnapKV (prompt-guided)",
+} as const;
+
+export type PolicyName = keyof typeof policyLabels;
+
 export const fibQuantBlockSizes = [2, 4, 8] as const;
 
 /** FibQuant codebooks have round(2^(blockSize·bits)) codewords; beyond this the codebook gets too big for a page. */
@@ -41,6 +51,15 @@ export class SettingsError extends Error {
 }
 
 /** The CodecSpec for keys or values of one KV head (`dimension` = head size). */
+/** Checks the policy budget (tokens kept per KV head). */
+export function checkBudget(settings: CompressionSettings): void {
+  if (settings.policy === "none") return;
+  if (!(settings.policy in policyLabels)) throw new SettingsError(`Unknown policy "${settings.policy}".`);
+  if (!(Number.isInteger(settings.budget) && settings.budget >= 4)) {
+    throw new SettingsError(`The token budget must be a whole number of at least 4 tokens, got ${settings.budget}.`);
+  }
+}
+
 export function codecSpecFor(settings: CompressionSettings, role: "key" | "value", dimension: number): CodecSpec {
   const bits = role === "key" ? settings.keyBits : settings.valueBits;
   if (!(Number.isFinite(bits) && bits > 0)) throw new SettingsError(`The ${role} rate must be a positive number of bits, got ${bits}.`);
@@ -87,6 +106,6 @@ export function compressionLabel(settings: CompressionSettings): string {
   const fixed = settings.codec === "int8" || settings.codec === "fp16" || settings.codec === "fp32";
   const rates = fixed ? "" : ` · K ${settings.keyBits} b / V ${settings.valueBits} b`;
   const block = settings.codec === "fibquant" ? ` k=${settings.blockSize}` : "";
-  const policy = settings.policy !== "none" ? ` · ${settings.policy} ${settings.budget} tokens` : "";
+  const policy = settings.policy !== "none" ? ` · ${settings.policy} ${settings.budget} tok` : "";
   return `${names[settings.codec]}${block}${rates}${policy}`;
 }

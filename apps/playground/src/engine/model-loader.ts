@@ -1,4 +1,4 @@
-import { loadLlama2cCheckpoint, loadLlama2cTokenizer, type LlamaWeights, type Tokenizer } from "@kvpack/adapters";
+import { loadGgufLlama, loadLlama2cCheckpoint, loadLlama2cTokenizer, type LlamaWeights, type Tokenizer } from "@kvpack/adapters";
 import { PlaygroundError } from "./plain-error.js";
 
 export interface NamedBytes {
@@ -54,4 +54,14 @@ export function loadLlama2c(checkpoint: NamedBytes, tokenizerFile: NamedBytes | 
   }
   const tokenizer = loadLlama2cTokenizer(source.bytes, vocabSize);
   return { name: checkpoint.name.replace(/\.bin$/i, ""), format: "llama2c", weights, tokenizer };
+}
+
+/** Loads a Llama GGUF (F32/F16/BF16/Q8_0/Q4_0/Q4_1 tensors, dequantized) with its embedded tokenizer. */
+export function loadGguf(file: NamedBytes): LoadedModel {
+  const { weights, tokenizer, file: gguf } = loadGgufLlama(file.bytes);
+  if (!tokenizer) {
+    throw new PlaygroundError("This GGUF file has no SentencePiece (llama) tokenizer inside, so the playground cannot turn text into tokens for it.");
+  }
+  const name = gguf.metadata.get("general.name");
+  return { name: typeof name === "string" && name ? name : file.name.replace(/\.gguf$/i, ""), format: "gguf", weights, tokenizer };
 }

@@ -8,7 +8,8 @@ export interface CodebookViewData {
   readonly blockSize: number;
 }
 
-const shellTolerance = 1e-3;
+// Relative gap between sorted norms that starts a new shell (Lloyd leaves shells slightly spread).
+const shellTolerance = 0.02;
 
 function largestNorm(data: CodebookViewData): number {
   let maximum = 0;
@@ -92,7 +93,7 @@ export function drawCodebook3d(canvas: HTMLCanvasElement, data: CodebookViewData
   const order = Array.from({ length: count }, (_, index) => index).sort((a, b) => projected[a * 3 + 2] - projected[b * 3 + 2]);
   for (const index of order) {
     const depth = projected[index * 3 + 2];
-    const shellIndex = shells.length <= categoricalColors.length ? shells.findIndex((shell) => Math.abs(shell - norms[index]) <= shellTolerance) : 0;
+    const shellIndex = nearestShell(shells, norms[index]);
     context.globalAlpha = 0.35 + 0.65 * ((depth + 1) / 2);
     context.fillStyle = categoricalColors[Math.max(0, shellIndex) % categoricalColors.length];
     context.beginPath();
@@ -100,4 +101,10 @@ export function drawCodebook3d(canvas: HTMLCanvasElement, data: CodebookViewData
     context.fill();
   }
   context.globalAlpha = 1;
+}
+
+function nearestShell(shells: readonly number[], norm: number): number {
+  let best = 0;
+  for (let index = 1; index < shells.length; index++) if (Math.abs(shells[index] - norm) < Math.abs(shells[best] - norm)) best = index;
+  return best;
 }

@@ -24,8 +24,11 @@ export function rotatePoints(points: Float32Array | Float64Array, count: number,
   return out;
 }
 
-/** Distinct vector norms (rounded to `tolerance`), ascending: the radial shells of a codebook. */
-export function radialShells(points: Float32Array | Float64Array, count: number, dimension: number, tolerance = 1e-3): number[] {
+/**
+ * Radial shells of a codebook: vector norms grouped where consecutive sorted norms differ by at
+ * most `tolerance` (relative to the largest norm); each shell is its group's mean norm, ascending.
+ */
+export function radialShells(points: Float32Array | Float64Array, count: number, dimension: number, tolerance = 0.02): number[] {
   const norms: number[] = [];
   for (let index = 0; index < count; index++) {
     let sum = 0;
@@ -33,9 +36,18 @@ export function radialShells(points: Float32Array | Float64Array, count: number,
     norms.push(Math.sqrt(sum));
   }
   norms.sort((a, b) => a - b);
+  const gap = tolerance * (norms[norms.length - 1] ?? 0);
   const shells: number[] = [];
-  for (const norm of norms) {
-    if (shells.length === 0 || norm - shells[shells.length - 1] > tolerance) shells.push(norm);
+  let sum = 0;
+  let members = 0;
+  for (let index = 0; index < norms.length; index++) {
+    sum += norms[index];
+    members++;
+    if (index === norms.length - 1 || norms[index + 1] - norms[index] > gap) {
+      shells.push(sum / members);
+      sum = 0;
+      members = 0;
+    }
   }
   return shells;
 }

@@ -21,12 +21,16 @@ export interface ScatterPlotOptions {
   readonly frontier?: boolean;
 }
 
-const margin = { top: 12, right: 16, bottom: 40, left: 56 };
+const legendColumns = 4;
+const legendRowHeight = 14;
 
-/** Renders a scatter plot with axes, a legend by group and the current point ringed. */
+/** Renders a scatter plot with axes, a legend by group below it and the current point ringed. */
 export function renderScatterPlot(points: readonly ScatterPoint[], options: ScatterPlotOptions): SVGSVGElement {
   const width = options.width ?? 460;
-  const height = options.height ?? 300;
+  const groups = [...new Set(points.map((point) => point.group))];
+  const legendHeight = Math.ceil(groups.length / legendColumns) * legendRowHeight + 4;
+  const margin = { top: 12, right: 16, bottom: 40 + legendHeight, left: 56 };
+  const height = (options.height ?? 300) + legendHeight;
   const svg = svgElement("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img", class: "plot scatter-plot" });
   const xRange: [number, number] = [margin.left, width - margin.right];
   const yRange: [number, number] = [height - margin.bottom, margin.top];
@@ -54,12 +58,11 @@ export function renderScatterPlot(points: readonly ScatterPoint[], options: Scat
     grid.append(svgElement("text", { x: xRange[0] - 6, y: py + 4, class: "tick-label", "text-anchor": "end" }, [formatNumber(tick)]));
   }
   svg.append(grid);
-  svg.append(svgElement("text", { x: (xRange[0] + xRange[1]) / 2, y: height - 6, class: "axis-label", "text-anchor": "middle" }, [options.xLabel]));
+  svg.append(svgElement("text", { x: (xRange[0] + xRange[1]) / 2, y: yRange[0] + 34, class: "axis-label", "text-anchor": "middle" }, [options.xLabel]));
   svg.append(
     svgElement("text", { x: 14, y: (yRange[0] + yRange[1]) / 2, class: "axis-label", "text-anchor": "middle", transform: `rotate(-90 14 ${(yRange[0] + yRange[1]) / 2})` }, [options.yLabel]),
   );
 
-  const groups = [...new Set(points.map((point) => point.group))];
   const colorOf = (group: string) => categoricalColors[groups.indexOf(group) % categoricalColors.length];
 
   if (options.frontier && points.length > 1) {
@@ -87,8 +90,8 @@ export function renderScatterPlot(points: readonly ScatterPoint[], options: Scat
 
   const legend = svgElement("g", { class: "legend" });
   groups.forEach((group, index) => {
-    const lx = xRange[0] + 8 + (index % 4) * 92;
-    const ly = yRange[0] - 10 - Math.floor(index / 4) * 14;
+    const lx = xRange[0] + (index % legendColumns) * ((xRange[1] - xRange[0]) / legendColumns);
+    const ly = height - legendHeight + 10 + Math.floor(index / legendColumns) * legendRowHeight;
     legend.append(svgElement("circle", { cx: lx, cy: ly - 4, r: 4, fill: colorOf(group) }));
     legend.append(svgElement("text", { x: lx + 8, y: ly, class: "legend-label" }, [group]));
   });

@@ -1,6 +1,6 @@
 import { compressionLabel } from "../engine/compression-settings.js";
 import type { BackendName, ModelFile, WorkerResponse } from "../worker/protocol.js";
-import { WorkerClient } from "../worker/worker-client.js";
+import { createCodebookWorker, createModelWorker, WorkerClient } from "../worker/worker-client.js";
 import { createAttentionPanel } from "./attention-panel.js";
 import { createCodebookPanel } from "./codebook-panel.js";
 import { createControlsPanel } from "./controls-panel.js";
@@ -26,7 +26,8 @@ const backendDescriptions: Record<BackendName, string> = {
 
 /** Builds the page and wires it to the model worker. */
 export function createApp(root: HTMLElement): void {
-  const worker = new WorkerClient();
+  const worker = new WorkerClient(createModelWorker());
+  const codebookWorker = new WorkerClient(createCodebookWorker());
   let modelReady = false;
   let modelLoaded = false;
   let generating = false;
@@ -64,7 +65,7 @@ export function createApp(root: HTMLElement): void {
   const attention = createAttentionPanel(() => {
     if (hasGeneration) worker.post({ type: "attention", ...attention.selection() });
   });
-  const codebook = createCodebookPanel(() => worker.post({ type: "codebook", ...codebook.selection() }));
+  const codebook = createCodebookPanel(() => codebookWorker.post({ type: "codebook", ...codebook.selection() }));
 
   const fileInput = element("input", { type: "file", multiple: true, hidden: true, "data-testid": "model-file" });
   const dropZone = element("div", { class: "drop-zone", "data-testid": "drop-zone" }, [
@@ -146,6 +147,19 @@ export function createApp(root: HTMLElement): void {
     frontier.setBusy(false);
   }
 
+  codebookWorker.subscribe((message) => {
+    if (message.type === "codebook") {
+      codebook.update({ codewords: message.codewords, size: message.size, blockSize: message.blockSize }, message.bits);
+      codebook.setProgress(undefined);
+    } else if (message.type === "progress") {
+      codebook.setProgress(message.done / Math.max(1e-9, message.total), message.label);
+    } else if (message.type === "error") {
+      codebook.setProgress(undefined);
+      showError(message.message, message.detail);
+    }
+  });
+  codebookWorker.post({ type: "codebook", ...codebook.selection() });
+
   worker.subscribe((message: WorkerResponse) => {
     switch (message.type) {
       case "ready": {
@@ -156,7 +170,6 @@ export function createApp(root: HTMLElement): void {
         backendBadge.title = [backend.detail, ...backend.skipped].join("\n");
         root.dataset.backend = backend.name;
         loadBundled();
-        worker.post({ type: "codebook", ...codebook.selection() });
         break;
       }
       case "no-bundled-model":
@@ -201,9 +214,6 @@ export function createApp(root: HTMLElement): void {
         break;
       case "attention":
         attention.update(message.length, message.dense, message.compressed);
-        break;
-      case "codebook":
-        codebook.update({ codewords: message.codewords, size: message.size, blockSize: message.blockSize }, message.bits);
         break;
       case "error":
         showError(message.message, message.detail);

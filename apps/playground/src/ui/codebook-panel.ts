@@ -4,10 +4,16 @@ import { element, panel, selectOf } from "./dom.js";
 export interface CodebookPanel {
   readonly root: HTMLElement;
   update(data: CodebookViewData, bits: number): void;
+  /** Shows build progress in [0, 1]; undefined hides it. */
+  setProgress(fraction: number | undefined, label?: string): void;
   selection(): { blockSize: number; bits: number };
 }
 
-const bitsOptions = ["0.5", "1", "1.5", "2", "2.5", "3", "4"];
+// Rates per view dimension: N = 2^(k·bits) codewords; 3-D above 2 bits (N > 64) takes tens of seconds to build.
+const bitsOptions: Record<string, readonly string[]> = {
+  "2": ["0.5", "1", "1.5", "2", "2.5", "3", "4"],
+  "3": ["0.5", "1", "1.5", "2"],
+};
 
 /** FibQuant codebook: 2-D points with radial shells, or 3-D directions on a sphere you can drag to rotate. */
 export function createCodebookPanel(onSelect: () => void): CodebookPanel {
@@ -20,15 +26,22 @@ export function createCodebookPanel(onSelect: () => void): CodebookPanel {
     "codebook-dimension",
   );
   const bits = selectOf(
-    bitsOptions.map((value) => [value, `${value} bits`] as const),
+    bitsOptions["2"].map((value) => [value, `${value} bits`] as const),
     "2",
     "codebook-bits",
   );
-  dimension.addEventListener("change", onSelect);
+  dimension.addEventListener("change", () => {
+    const previous = bits.value;
+    const options = bitsOptions[dimension.value];
+    bits.replaceChildren(...options.map((value) => element("option", { value }, [`${value} bits`])));
+    bits.value = options.includes(previous) ? previous : options[options.length - 1];
+    onSelect();
+  });
   bits.addEventListener("change", onSelect);
   const canvas = element("canvas", { class: "codebook-canvas", width: 340, height: 340, "data-testid": "codebook-canvas" });
   const note = element("div", { class: "summary", "data-testid": "codebook-summary" }, ["Building the codebook…"]);
-  const root = panel("FibQuant codebook", "codebook-panel", [note, canvas], [element("span", { class: "inline-controls" }, [dimension, bits])]);
+  const progress = element("progress", { max: 1, value: 0, hidden: true, style: "width:100%" });
+  const root = panel("FibQuant codebook", "codebook-panel", [note, progress, canvas], [element("span", { class: "inline-controls" }, [dimension, bits])]);
 
   let data: CodebookViewData | undefined;
   let yaw = 0.6;
@@ -61,6 +74,11 @@ export function createCodebookPanel(onSelect: () => void): CodebookPanel {
           ? `${next.size} codewords in 3-D at ${shownBits} bits per coordinate · directions on the unit sphere, coloured by radial shell · drag to rotate`
           : `${next.size} codewords in 2-D at ${shownBits} bits per coordinate · circles are the radial shells`;
       redraw();
+    },
+    setProgress(fraction, label) {
+      progress.hidden = fraction === undefined;
+      if (fraction !== undefined) progress.value = fraction;
+      if (label) note.textContent = label;
     },
     selection: () => ({ blockSize: Number(dimension.value), bits: Number(bits.value) }),
   };

@@ -1,5 +1,5 @@
 import type { CodecKind } from "@kvpack/codecs";
-import { codecKinds, codecRates, fibQuantBlockSizes, type CompressionSettings } from "../engine/compression-settings.js";
+import { codecKinds, codecRates, fibQuantBlockSizes, policyLabels, type CompressionSettings } from "../engine/compression-settings.js";
 import type { SamplingSettings } from "../worker/protocol.js";
 import { element, field, panel, selectOf } from "./dom.js";
 
@@ -21,7 +21,6 @@ export interface ControlsPanel {
   prompt(): string;
   sampling(): SamplingSettings;
   compression(): CompressionSettings;
-  setPolicies(names: readonly string[]): void;
 }
 
 function numberInput(value: number, testId: string, attributes: { min?: number; max?: number; step?: number } = {}): HTMLInputElement {
@@ -55,10 +54,10 @@ export function createControlsPanel(onCompressionChange: () => void, onGenerate:
     "2",
     "block-size",
   );
-  const policy = selectOf([["none", "keep every token"]], "none", "policy");
+  const policy = selectOf([["none", "keep every token"], ...Object.entries(policyLabels)], "none", "policy");
   const budget = numberInput(48, "budget", { min: 4, step: 4 });
   const blockField = field("FibQuant block size k", blockSize, "codewords = 2^(k·bits)");
-  const budgetField = field("Token budget", budget);
+  const budgetField = field("Token budget", budget, "tokens kept per KV head");
 
   const refreshRates = () => {
     const kind = codec.value as CodecKind;
@@ -119,11 +118,5 @@ export function createControlsPanel(onCompressionChange: () => void, onGenerate:
       policy: policy.value,
       budget: Math.round(readNumber(budget, 48)),
     }),
-    setPolicies(names) {
-      const current = policy.value;
-      policy.replaceChildren(element("option", { value: "none" }, ["keep every token"]), ...names.map((name) => element("option", { value: name }, [name])));
-      policy.value = names.includes(current) ? current : "none";
-      refreshRates();
-    },
   };
 }

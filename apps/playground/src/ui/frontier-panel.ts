@@ -27,7 +27,7 @@ export function createFrontierPanel(onRun: () => void): FrontierPanel {
       plot.replaceChildren(
         renderScatterPlot(
           entries.map((entry) => ({ x: entry.ratio, y: entry.cosine, group: entry.group, label: entry.label, highlighted: entry.current })),
-          { xLabel: "compression ratio vs fp16 (log scale)", yLabel: "attention output cosine", logX: true, frontier: true },
+          { xLabel: "compression ratio vs fp16, codec blocks (log scale)", yLabel: "attention output cosine", logX: true, frontier: true },
         ),
       );
     },

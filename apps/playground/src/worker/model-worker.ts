@@ -1,6 +1,5 @@
 import type { Tokenizer } from "@kvpack/adapters";
 import { DenseKVCache, type KVCacheShape } from "@kvpack/cache";
-import { buildCodebookView } from "../engine/codebook-data.js";
 import { createCompressedCache, memoryReportFor } from "../engine/compressed-cache.js";
 import { compressionLabel, type CompressionSettings } from "../engine/compression-settings.js";
 import { generateSideBySide } from "../engine/dual-generation.js";
@@ -8,7 +7,7 @@ import { frontierEntries, frontierSweep, measureFrontierPoint, type FrontierMeas
 import { KVCapture } from "../engine/kv-capture.js";
 import { resolvePlaygroundBackend, type PlaygroundBackend } from "../engine/kernel-backend.js";
 import { KernelLlamaRuntime, ResidentLlamaWeights } from "../engine/kernel-llama-runtime.js";
-import { classifyModelFile, loadLlama2c, parameterCount, type LoadedModel, type NamedBytes } from "../engine/model-loader.js";
+import { classifyModelFile, loadGguf, loadLlama2c, parameterCount, type LoadedModel, type NamedBytes } from "../engine/model-loader.js";
 import { PlaygroundError, toPlainError } from "../engine/plain-error.js";
 import { replayCapture, type ReplayResult } from "../engine/replay.js";
 import type { BackendName, ModelInfo, TaskName, WorkerRequest, WorkerResponse } from "./protocol.js";
@@ -102,7 +101,11 @@ async function loadBundled(): Promise<void> {
 async function loadFiles(files: readonly NamedBytes[]): Promise<void> {
   progress("load", 0, 1, `Reading ${files.map((file) => file.name).join(", ")}…`);
   const kinds = files.map((file) => classifyModelFile(file));
-  if (kinds.includes("gguf")) throw new PlaygroundError("GGUF files are recognised, but this build of the playground cannot run them yet. Use a llama2.c .bin checkpoint.");
+  const gguf = files.find((_, index) => kinds[index] === "gguf");
+  if (gguf) {
+    useModel(loadGguf(gguf));
+    return;
+  }
   if (kinds.includes("onnx")) throw new PlaygroundError("ONNX files are recognised, but this build of the playground cannot run them yet. Use a llama2.c .bin checkpoint.");
   const checkpoint = files.find((_, index) => kinds[index] === "llama2c-checkpoint");
   const tokenizer = files.find((_, index) => kinds[index] === "llama2c-tokenizer");
@@ -252,13 +255,8 @@ async function handle(request: WorkerRequest): Promise<void> {
       attentionSelection = { layer: request.layer, head: request.head };
       postAttention();
       return;
-    case "codebook": {
-      progress("codebook", 0, 1, "Building the FibQuant codebook…");
-      const view = buildCodebookView(request.blockSize, request.bits, (fraction, stage) => progress("codebook", fraction, 1, `Codebook: ${stage}…`));
-      post({ type: "codebook", blockSize: request.blockSize, bits: request.bits, size: view.size, codewords: view.codewords }, [view.codewords.buffer]);
-      progress("codebook", 1, 1, "Codebook ready");
-      return;
-    }
+    case "codebook":
+      throw new PlaygroundError("Codebooks are built by the codebook worker.");
   }
 }
 

@@ -2,13 +2,23 @@ import type { WorkerRequest, WorkerResponse } from "./protocol.js";
 
 type Listener = (message: WorkerResponse) => void;
 
-/** Typed wrapper around the model worker: post requests, subscribe to every response. */
+/** Starts the worker that loads and runs models and measures the frontier. */
+export function createModelWorker(): Worker {
+  return new Worker(new URL("./model-worker.ts", import.meta.url), { type: "module", name: "kvpack-model" });
+}
+
+/** Starts the worker that builds FibQuant codebooks, so a slow build never holds up generation. */
+export function createCodebookWorker(): Worker {
+  return new Worker(new URL("./codebook-worker.ts", import.meta.url), { type: "module", name: "kvpack-codebook" });
+}
+
+/** Typed wrapper around a worker: post requests, subscribe to every response. */
 export class WorkerClient {
   private readonly worker: Worker;
   private readonly listeners = new Set<Listener>();
 
-  constructor() {
-    this.worker = new Worker(new URL("./model-worker.ts", import.meta.url), { type: "module", name: "kvpack-model" });
+  constructor(worker: Worker) {
+    this.worker = worker;
     this.worker.addEventListener("message", (event: MessageEvent<WorkerResponse>) => {
       for (const listener of this.listeners) listener(event.data);
     });
