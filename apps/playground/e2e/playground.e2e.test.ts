@@ -120,4 +120,23 @@ describe("playground in Chromium", () => {
     expect(problems).toEqual([]);
     await page.close();
   }, 120_000);
+
+  it("without WebGPU says so in plain words and falls back to WASM", async () => {
+    // No --enable-unsafe-webgpu: Chromium's requestAdapter() then returns null on this machine.
+    const plainBrowser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: chromiumArgs.filter((arg) => arg !== "--enable-unsafe-webgpu"),
+      headless: true,
+    });
+    try {
+      const page = await plainBrowser.newPage({ viewport: { width: 1400, height: 900 } });
+      await page.goto(`${server.url}/`);
+      await page.waitForSelector("#app[data-model='stories260K']", { timeout: 30_000 });
+      expect(await page.getAttribute("[data-testid=backend]", "data-backend")).toBe("wasm");
+      expect(await page.textContent("[data-testid=notice]")).toMatch(/^WebGPU is not available in this browser.*runs on WASM instead/);
+      await page.screenshot({ path: join(artifacts, "no-webgpu.png") });
+    } finally {
+      await plainBrowser.close();
+    }
+  }, 60_000);
 });

@@ -8,9 +8,9 @@ export interface PlaygroundBackend {
 }
 
 const reasonsInPlainWords: Record<BackendName, string> = {
-  webgpu: "WebGPU is not available here",
-  wasm: "WebAssembly could not start",
-  ts: "the TypeScript kernels could not start",
+  webgpu: "WebGPU is not available in this browser",
+  wasm: "WebAssembly could not start in this browser",
+  ts: "the plain JavaScript kernels could not start",
 };
 
 /**
@@ -25,7 +25,7 @@ export async function resolvePlaygroundBackend(preferred: readonly BackendName[]
       const detail = name === "webgpu" ? await describeAdapter() : name === "wasm" ? "WebAssembly SIMD kernels" : "plain TypeScript kernels";
       return { info: { name, skipped, detail }, kernels };
     } catch (error) {
-      const reason = error instanceof Error ? error.message.replace(/^No kernel backend could be initialised:\s*/, "").trim() : String(error);
+      const reason = error instanceof Error ? error.message.replace(/^No kernel backend could be initialised:\s*/, "").replace(/^-\s*\w+:\s*/, "").trim() : String(error);
       skipped.push(`${reasonsInPlainWords[name]} (${reason})`);
     }
   }

@@ -9,7 +9,7 @@ export interface CodebookViewData {
 }
 
 // Relative gap between sorted norms that starts a new shell (Lloyd leaves shells slightly spread).
-const shellTolerance = 0.02;
+const shellTolerance = 0.05;
 
 function largestNorm(data: CodebookViewData): number {
   let maximum = 0;

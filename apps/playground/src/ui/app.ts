@@ -38,6 +38,7 @@ export function createApp(root: HTMLElement): void {
   const statusText = element("span", { "data-testid": "status" }, ["Starting the worker…"]);
   const progress = element("progress", { max: 1, value: 0, hidden: true });
   const errorBanner = element("div", { class: "error-banner", role: "alert", "data-testid": "error", hidden: true });
+  const noticeBanner = element("div", { class: "notice-banner", role: "status", "data-testid": "notice", hidden: true });
 
   const showError = (message: string, detail: string) => {
     errorBanner.replaceChildren(
@@ -103,6 +104,7 @@ export function createApp(root: HTMLElement): void {
       element("div", { class: "status" }, [progress, statusText]),
     ]),
     errorBanner,
+    noticeBanner,
     element("div", { class: "layout" }, [
       element("aside", { class: "sidebar" }, [modelPanel, controls.promptPanel, controls.compressionPanel]),
       element("main", { class: "main" }, [output.root, element("div", { class: "panels" }, [memory.root, frontier.root, attention.root, codebook.root])]),
@@ -169,6 +171,10 @@ export function createApp(root: HTMLElement): void {
         backendBadge.dataset.backend = backend.name;
         backendBadge.title = [backend.detail, ...backend.skipped].join("\n");
         root.dataset.backend = backend.name;
+        if (backend.skipped.length > 0) {
+          noticeBanner.textContent = `${backend.skipped.map((reason) => reason.charAt(0).toUpperCase() + reason.slice(1)).join(". ")}. The model runs on ${backendDescriptions[backend.name]} instead, which is slower but gives the same text.`;
+          noticeBanner.hidden = false;
+        }
         loadBundled();
         break;
       }

@@ -18,9 +18,9 @@ export function createMemoryPanel(): MemoryPanel {
       summary.replaceChildren(
         `${report.tokens} tokens · dense fp32 `,
         element("strong", { "data-testid": "memory-dense" }, [formatBytes(report.denseBytes)]),
-        " · fp16 ",
+        " · fp16 reference ",
         element("strong", {}, [formatBytes(report.fp16Bytes)]),
-        ` · ${report.label} `,
+        ` · compressed (${report.label}) `,
         element("strong", { "data-testid": "memory-compressed" }, [formatBytes(report.compressedBytes)]),
         " · ",
         element("strong", { "data-testid": "memory-ratio" }, [`${report.ratioVsFp16.toFixed(2)}×`]),
