@@ -127,6 +127,24 @@ describe.each(specs.map((spec) => [label(spec), spec] as const))("codec %s", (_,
     }
   });
 
+  it("handles empty and single-row blocks", () => {
+    const empty = codec.encode(new Float32Array(0), 0, dimension);
+    expect(empty.data.length).toBe(codec.encodedByteLength(0));
+    expect(codec.decode(empty).length).toBe(0);
+    expect(codec.scores(new Float32Array(dimension), empty).length).toBe(0);
+    const single = codec.encode(vectors.subarray(0, dimension), 1, dimension);
+    const row = codec.decode(single);
+    expect(Array.from(codec.decodeRow(single, 0))).toEqual(Array.from(row));
+    // One row alone: relative error stays below 1 (the codec keeps the direction; 1-bit codes are the coarsest here).
+    let error = 0;
+    let energy = 0;
+    for (let column = 0; column < dimension; column++) {
+      error += (row[column] - vectors[column]) ** 2;
+      energy += vectors[column] ** 2;
+    }
+    expect(error / energy).toBeLessThan(1);
+  });
+
   it("rejects NaN, Infinity, wrong dimensions, short inputs and foreign blocks with CodecError", () => {
     const bad = vectors.slice();
     bad[3] = Number.NaN;
