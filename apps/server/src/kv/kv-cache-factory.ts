@@ -123,12 +123,14 @@ export class KvCacheFactory {
     if (this.isDense(config)) return denseBytes(this.shape, tokens);
     const kept = config.budget === null ? tokens : Math.min(tokens, config.budget + config.residualWindow + this.pageTokens);
     const specs = codecSpecsFor(config, headDim, this.pageTokens);
-    const pages = Math.ceil(kept / this.pageTokens);
+    // The residual window flushes when it holds max(R, pageSize) rows, so it never holds more than that minus one.
+    const residualRows = Math.min(kept, Math.max(config.residualWindow, this.pageTokens) - 1);
+    const pages = Math.floor(kept / this.pageTokens);
     const keyCodec = this.codecs.get(specs.keys);
     const valueCodec = this.codecs.get(specs.values);
-    const perPageHead =
-      keyCodec.encodedByteLength(this.pageTokens) + valueCodec.encodedByteLength(this.pageTokens) + (policyOffloads(config.policy) ? 2 * headDim * 4 : 0) + this.pageTokens * 5;
-    const residual = Math.max(config.residualWindow, this.pageTokens) * kvHeads * headDim * 8;
-    return layers * (pages * kvHeads * perPageHead + residual);
+    const digestBytes = policyOffloads(config.policy) ? 2 * headDim * 4 : 0;
+    // Per page and KV head: both blocks, the key digest, positions (int32) and live flags (byte) per row.
+    const perPageHead = keyCodec.encodedByteLength(this.pageTokens) + valueCodec.encodedByteLength(this.pageTokens) + digestBytes + this.pageTokens * 5;
+    return layers * kvHeads * (pages * perPageHead + residualRows * headDim * 8);
   }
 }

@@ -55,6 +55,13 @@ export class SessionStore {
     return this.sessions.size;
   }
 
+  /** Sessions whose KV is in memory (idle or in use). */
+  get residentCount(): number {
+    let count = 0;
+    for (const session of this.sessions.values()) if (session.cache || session.busy) count++;
+    return count;
+  }
+
   /** Bytes held by idle in-memory sessions. */
   get heldBytes(): number {
     let total = 0;

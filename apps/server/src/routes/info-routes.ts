@@ -38,6 +38,7 @@ export function registerInfoRoutes(app: FastifyInstance, context: ServerContext)
       active_generations: context.generation.runningCount,
       queue_depth: context.queue.depth,
       sessions: context.sessions.size,
+      sessions_resident: context.sessions.residentCount,
       kv: { budget_bytes: context.budget.limitBytes, used_bytes: context.budget.used, resident_bytes: memory.residentBytes, compression_ratio: memory.compressionRatio },
     };
   });
