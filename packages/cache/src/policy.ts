@@ -101,7 +101,11 @@ export interface FlushContext {
   readonly kvHead: number;
   /** Positions of the live rows about to be encoded, ascending. */
   readonly positions: Int32Array;
-  /** Full-precision rows, positions.length × headDim (valid only during the call). */
+  /**
+   * Full-precision rows, positions.length × headDim (valid only during the call). The page is
+   * encoded from these arrays after planFlush returns, so a policy may rewrite rows in place
+   * (MiniCache writes merged rows here).
+   */
   readonly keys: Float32Array;
   readonly values: Float32Array;
 }

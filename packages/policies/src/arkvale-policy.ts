@@ -43,12 +43,12 @@ export class ArkValePolicy implements Policy {
   readonly tier: string | undefined;
   readonly counters: PagingCounters = { offloads: 0, recalls: 0, steps: 0 };
   /** Last queries per layer (heads × headDim). */
-  private queries: Float32Array[] = [];
-  private heads = 0;
+  protected queries: Float32Array[] = [];
+  protected heads = 0;
   private pendingRecalls = new Set<number>();
   private bounds = new Float64Array(0);
 
-  constructor(options: ArkValeOptions) {
+  constructor(options: ArkValeOptions, name?: string) {
     checkTokenBudget(options.budget);
     this.budget = options.budget;
     this.recall = options.recall ?? true;
@@ -57,7 +57,7 @@ export class ArkValePolicy implements Policy {
     this.tier = options.tier;
     checkNonNegativeInteger("sinkPages", this.sinkPages);
     checkNonNegativeInteger("recentPages", this.recentPages);
-    this.name = this.recall ? "arkvale" : "arkvale-no-recall";
+    this.name = name ?? (this.recall ? "arkvale" : "arkvale-no-recall");
   }
 
   observe(statistics: AttentionStatistics): void {
@@ -84,10 +84,20 @@ export class ArkValePolicy implements Policy {
     return best;
   }
 
+  /** ArkVale needs key digests and a tier. */
+  protected checkCache(cache: PolicyCacheView): void {
+    if (!cache.keyDigests) throw new PolicyConfigurationError("ArkVale ranks pages by their key digests: create the cache with `keyDigests: true`");
+    if (cache.tierNames().length === 0) throw new PolicyConfigurationError(`${this.name} offloads pages: give the cache a tier (CompressedKVCache \`tiers\`)`);
+  }
+
+  /** Ranking score of a page for the current queries (ArkVale: the digest bound). */
+  protected pageScore(digest: PageDigest, layer: number, cache: PolicyCacheView): number {
+    return this.pageBound(digest, layer, cache);
+  }
+
   decide(cache: PolicyCacheView): readonly PolicyAction[] {
     checkTokenBudget(this.budget, cache.layers);
-    if (!cache.keyDigests) throw new PolicyConfigurationError("ArkVale ranks pages by their key digests: create the cache with `keyDigests: true`");
-    if (cache.tierNames().length === 0) throw new PolicyConfigurationError("ArkVale offloads pages: give the cache a tier (CompressedKVCache `tiers`)");
+    this.checkCache(cache);
     this.counters.steps += 1;
     const actions: PolicyAction[] = [];
     for (let layer = 0; layer < cache.layers; layer++) {
@@ -118,7 +128,7 @@ export class ArkValePolicy implements Policy {
       const digest = digests[index];
       const isProtected = index < this.sinkPages || index >= count - this.recentPages;
       // Protected pages rank first; without recall, offloaded pages cannot come back.
-      this.bounds[index] = isProtected ? Infinity : !this.recall && digest.location === "offloaded" ? -Infinity : this.pageBound(digest, layer, cache);
+      this.bounds[index] = isProtected ? Infinity : !this.recall && digest.location === "offloaded" ? -Infinity : this.pageScore(digest, layer, cache);
       order.push(index);
     }
     order.sort((a, b) => this.bounds[b] - this.bounds[a] || b - a);

@@ -92,11 +92,16 @@ export abstract class TokenEvictionPolicy implements Policy {
         if (victims.length === 0) continue;
         for (const position of victims) track.evict(position);
         this.evictedTokens += victims.length;
-        actions.push({ kind: "drop", layer, kvHead, positions: victims });
-        if (this.compactBelow > 0) compactionActions(cache, layer, kvHead, victims, this.compactBelow, actions);
+        this.onEvicted(cache, layer, kvHead, victims, actions);
       }
     }
     return actions;
+  }
+
+  /** What eviction means: drop the rows (and compact pages). MiKV overrides it to lower their precision. */
+  protected onEvicted(cache: PolicyCacheView, layer: number, kvHead: number, victims: Int32Array, actions: PolicyAction[]): void {
+    actions.push({ kind: "drop", layer, kvHead, positions: victims });
+    if (this.compactBelow > 0) compactionActions(cache, layer, kvHead, victims, this.compactBelow, actions);
   }
 
   reset(): void {

@@ -62,7 +62,7 @@ export function statistics(
   kvHeads: number,
   length: number,
   weightOf: (head: number, position: number) => number,
-  queries = new Float32Array(0),
+  queries: Float32Array = new Float32Array(0),
 ): AttentionStatistics {
   const weights = new Float32Array(heads * length);
   for (let head = 0; head < heads; head++) for (let position = 0; position < length; position++) weights[head * length + position] = weightOf(head, position);
