@@ -78,18 +78,25 @@ export class HadamardRotation {
   ): void {
     const dimension = this.dimension;
     const work = this.work;
+    const signs = this.signs;
+    if (this.rounds === 1) {
+      // Power of two: signs and input scale in one pass, the 1/√d folded into the output pass.
+      for (let index = 0; index < dimension; index++) work[index] = input[inputOffset + index] * scale * signs[index];
+      walshHadamard(work, 0, dimension);
+      const normalize = 1 / Math.sqrt(dimension);
+      // "+ 0" turns −0 into +0 so a zero vector decodes to exact (positive) zeros.
+      for (let index = 0; index < dimension; index++) output[outputOffset + index] = work[index] * normalize + 0;
+      return;
+    }
     const spare = this.spare;
-    for (let index = 0; index < dimension; index++) work[index] = input[inputOffset + index] * scale * this.signs[index];
+    for (let index = 0; index < dimension; index++) work[index] = input[inputOffset + index] * scale * signs[index];
     for (let round = 0; round < this.rounds; round++) {
       const base = round * dimension;
-      if (round > 0) for (let index = 0; index < dimension; index++) work[index] *= this.signs[base + index];
-      if (this.rounds > 1) {
-        for (let index = 0; index < dimension; index++) spare[index] = work[this.permutations[base + index]];
-        work.set(spare);
-      }
+      if (round > 0) for (let index = 0; index < dimension; index++) work[index] *= signs[base + index];
+      for (let index = 0; index < dimension; index++) spare[index] = work[this.permutations[base + index]];
+      work.set(spare);
       this.blockTransform(work);
     }
-    // "+ 0" turns −0 into +0 so a zero vector decodes to exact (positive) zeros.
     for (let index = 0; index < dimension; index++) output[outputOffset + index] = work[index] + 0;
   }
 
@@ -103,18 +110,23 @@ export class HadamardRotation {
   ): void {
     const dimension = this.dimension;
     const work = this.work;
+    const signs = this.signs;
+    if (this.rounds === 1) {
+      const normalized = scale / Math.sqrt(dimension);
+      for (let index = 0; index < dimension; index++) work[index] = input[inputOffset + index] * normalized;
+      walshHadamard(work, 0, dimension);
+      for (let index = 0; index < dimension; index++) output[outputOffset + index] = work[index] * signs[index] + 0;
+      return;
+    }
     const spare = this.spare;
     for (let index = 0; index < dimension; index++) work[index] = input[inputOffset + index] * scale;
     for (let round = this.rounds - 1; round >= 0; round--) {
       const base = round * dimension;
       this.blockTransform(work);
-      if (this.rounds > 1) {
-        for (let index = 0; index < dimension; index++) spare[this.permutations[base + index]] = work[index];
-        work.set(spare);
-      }
-      for (let index = 0; index < dimension; index++) work[index] *= this.signs[base + index];
+      for (let index = 0; index < dimension; index++) spare[this.permutations[base + index]] = work[index];
+      work.set(spare);
+      for (let index = 0; index < dimension; index++) work[index] *= signs[base + index];
     }
-    // "+ 0" turns −0 into +0 so a zero vector decodes to exact (positive) zeros.
     for (let index = 0; index < dimension; index++) output[outputOffset + index] = work[index] + 0;
   }
 }
