@@ -84,7 +84,10 @@ export class SaliencyPrecisionPolicy implements Policy {
       this.saliency[row] = value;
     }
     const order = Array.from({ length: count }, (_, row) => row).sort((a, b) => this.saliency[a] - this.saliency[b] || a - b);
-    const low = order.slice(0, count - high).map((row) => context.positions[row]);
+    const low = order
+      .slice(0, count - high)
+      .map((row) => context.positions[row])
+      .sort((a, b) => a - b);
     this.lowPrecisionTokens += low.length;
     this.highPrecisionTokens += high;
     return [{ positions: low, keys: this.lowKeys(headDim), values: this.lowValues(headDim) }];
