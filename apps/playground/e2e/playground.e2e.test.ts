@@ -1,8 +1,11 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { loadLlama2cCheckpoint } from "@kvpack/adapters";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { frontierSweep } from "../src/engine/frontier.js";
+// The ONNX exporter is a private workspace tool without a build; its source is imported directly.
+import { exportLlamaDecoderOnnx } from "../../../tools/export-onnx/src/llama-decoder-graph.js";
 import { storiesGguf } from "./stories-gguf.js";
 import { appRoot, startPreviewServer, type PreviewServer } from "./preview-server.js";
 
@@ -95,7 +98,7 @@ describe("playground in Chromium", () => {
     await page.close();
   }, 120_000);
 
-  it("runs on the WASM path when forced with ?backend=wasm, explains a bad model file in plain words, and runs a dropped GGUF", async () => {
+  it("runs on the WASM path when forced with ?backend=wasm, explains a bad model file in plain words, and runs a dropped GGUF and ONNX model", async () => {
     const { page, problems } = await openPlayground("?backend=wasm");
     expect(await page.getAttribute("[data-testid=backend]", "data-backend")).toBe("wasm");
     const { dense, compressed } = await generateGreedy(page);
@@ -117,6 +120,17 @@ describe("playground in Chromium", () => {
     await page.waitForSelector("#app[data-model='stories260K-gguf']", { timeout: 30_000 });
     const fromGguf = await generateGreedy(page);
     expect(fromGguf.dense).toBe(reference.greedy_text);
+
+    // And as an ONNX decoder-with-past (tools/export-onnx), run by ONNX Runtime Web with the bundled tok512.
+    const onnx = exportLlamaDecoderOnnx(loadLlama2cCheckpoint(readBytes("stories260K.bin")));
+    await page.setInputFiles("[data-testid=model-file]", { name: "stories260K-onnx.onnx", mimeType: "application/octet-stream", buffer: Buffer.from(onnx) });
+    await page.waitForSelector("#app[data-model='stories260K-onnx']", { timeout: 30_000 });
+    const fromOnnx = await generateGreedy(page);
+    expect(fromOnnx.dense).toBe(reference.greedy_text);
+    expect(fromOnnx.compressed).toBe(reference.greedy_text);
+    await page.waitForSelector("#app[data-frontier='unavailable']", { timeout: 30_000 });
+    expect(await page.textContent("[data-testid=memory-summary]")).toMatch(/^64 tokens/);
+    await page.screenshot({ path: join(artifacts, "wasm-onnx.png"), fullPage: true });
     expect(problems).toEqual([]);
     await page.close();
   }, 120_000);

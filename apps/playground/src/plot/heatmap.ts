@@ -47,7 +47,11 @@ export function drawHeatmap(canvas: HTMLCanvasElement, matrix: Float32Array, row
   canvas.width = Math.max(1, columns);
   canvas.height = Math.max(1, rows);
   const context = canvas.getContext("2d");
-  if (!context || rows === 0 || columns === 0) return;
+  if (!context) return;
+  if (rows === 0 || columns === 0) {
+    context.clearRect(0, 0, canvas.width, canvas.height);
+    return;
+  }
   const pixels = heatmapPixels(matrix, rows, columns, options);
   context.putImageData(new ImageData(pixels, columns, rows), 0, 0);
 }

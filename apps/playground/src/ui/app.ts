@@ -183,8 +183,15 @@ export function createApp(root: HTMLElement): void {
         break;
       case "model": {
         const { info } = message;
-        modelBadge.textContent = `${info.name} · ${info.layers} layers · ${info.heads} heads (${info.kvHeads} KV) · head size ${info.headDim} · ${(info.parameters / 1e3).toFixed(0)}K parameters`;
+        modelBadge.textContent =
+          info.format === "onnx"
+            ? `${info.name} (ONNX, ONNX Runtime Web) · ${info.layers} layers · ${info.kvHeads} KV heads · head size ${info.headDim}`
+            : `${info.name} · ${info.layers} layers · ${info.heads} heads (${info.kvHeads} KV) · head size ${info.headDim} · ${(info.parameters / 1e3).toFixed(0)}K parameters`;
         attention.setModel(info);
+        attention.clear(info.format === "onnx" ? "ONNX Runtime computes attention inside the model, so its weights are not visible." : "Generate text to see attention.");
+        memory.clear();
+        frontier.clear();
+        delete root.dataset.frontier;
         hasGeneration = false;
         modelLoaded = true;
         root.dataset.model = info.name;
@@ -216,6 +223,11 @@ export function createApp(root: HTMLElement): void {
       case "frontier":
         frontier.update(message.entries, message.tokens, message.skipped);
         root.dataset.frontier = "done";
+        setStatus("Done");
+        break;
+      case "unavailable":
+        if (message.panel === "frontier") frontier.unavailable(message.reason);
+        root.dataset.frontier = "unavailable";
         setStatus("Done");
         break;
       case "attention":

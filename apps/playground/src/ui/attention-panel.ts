@@ -7,6 +7,8 @@ export interface AttentionPanel {
   setModel(info: ModelInfo): void;
   update(length: number, dense: Float32Array, compressed: Float32Array): void;
   selection(): { layer: number; head: number };
+  /** Clears the heatmaps and shows `message` instead. */
+  clear(message: string): void;
 }
 
 /** Attention weights (query position × key position) of one layer and head: dense, compressed, difference. */
@@ -49,5 +51,9 @@ export function createAttentionPanel(onSelect: () => void): AttentionPanel {
       note.textContent = `${length} positions · largest |difference| ${largest.toExponential(2)} · mean ${(total / Math.max(1, cells)).toExponential(2)}`;
     },
     selection: () => ({ layer: Number(layer.value), head: Number(head.value) }),
+    clear(message) {
+      for (const canvas of canvases) drawHeatmap(canvas, new Float32Array(0), 0, 0);
+      note.textContent = message;
+    },
   };
 }

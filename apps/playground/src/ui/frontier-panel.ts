@@ -6,6 +6,8 @@ export interface FrontierPanel {
   readonly root: HTMLElement;
   update(entries: readonly FrontierEntry[], tokens: number, skipped: readonly string[]): void;
   setBusy(busy: boolean): void;
+  unavailable(reason: string): void;
+  clear(): void;
 }
 
 /** Compression ratio vs attention-output cosine on the running model's captured KV. */
@@ -30,6 +32,14 @@ export function createFrontierPanel(onRun: () => void): FrontierPanel {
           { xLabel: "compression ratio vs fp16, codec blocks (log scale)", yLabel: "attention output cosine", logX: true, frontier: true },
         ),
       );
+    },
+    clear() {
+      note.textContent = "Runs after each generation on the captured keys, values and queries.";
+      plot.replaceChildren();
+    },
+    unavailable(reason) {
+      note.textContent = reason;
+      plot.replaceChildren();
     },
     setBusy(busy) {
       button.disabled = busy;

@@ -5,6 +5,7 @@ import { element, formatBytes, panel } from "./dom.js";
 export interface MemoryPanel {
   readonly root: HTMLElement;
   update(report: MemoryReport): void;
+  clear(): void;
 }
 
 /** Dense vs compressed KV bytes: totals, ratio versus fp16, and a per-layer bar chart. */
@@ -14,6 +15,10 @@ export function createMemoryPanel(): MemoryPanel {
   const root = panel("KV memory", "memory-panel", [summary, chart]);
   return {
     root,
+    clear() {
+      summary.textContent = "Generate text to fill the cache.";
+      chart.replaceChildren();
+    },
     update(report) {
       summary.replaceChildren(
         `${report.tokens} tokens · dense fp32 `,

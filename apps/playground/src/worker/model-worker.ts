@@ -2,12 +2,13 @@ import type { Tokenizer } from "@kvpack/adapters";
 import { DenseKVCache, type KVCacheShape } from "@kvpack/cache";
 import { createCompressedCache, memoryReportFor } from "../engine/compressed-cache.js";
 import { compressionLabel, type CompressionSettings } from "../engine/compression-settings.js";
-import { generateSideBySide } from "../engine/dual-generation.js";
+import { generateSideBySide, type StepModel } from "../engine/dual-generation.js";
 import { frontierEntries, frontierSweep, measureFrontierPoint, type FrontierMeasurement } from "../engine/frontier.js";
-import { KVCapture } from "../engine/kv-capture.js";
 import { resolvePlaygroundBackend, type PlaygroundBackend } from "../engine/kernel-backend.js";
 import { KernelLlamaRuntime, ResidentLlamaWeights } from "../engine/kernel-llama-runtime.js";
+import { KVCapture } from "../engine/kv-capture.js";
 import { classifyModelFile, loadGguf, loadLlama2c, parameterCount, type LoadedModel, type NamedBytes } from "../engine/model-loader.js";
+import { loadOnnxModel, onnxStepModel, type LoadedOnnxModel } from "../engine/onnx-model.js";
 import { PlaygroundError, toPlainError } from "../engine/plain-error.js";
 import { replayCapture, type ReplayResult } from "../engine/replay.js";
 import type { BackendName, ModelInfo, TaskName, WorkerRequest, WorkerResponse } from "./protocol.js";
@@ -32,22 +33,42 @@ function progress(task: TaskName, done: number, total: number, label: string): v
 /** Lets queued messages (such as "stop") run between heavy steps. */
 const yieldToEvents = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
-interface Session {
+/** A Llama model run by the kvpack runtime on the kernel backend: queries are visible, so every panel works. */
+interface LlamaSession {
+  readonly kind: "llama";
   readonly model: LoadedModel;
   /** The weights on the kernel backend (GPU buffers or WASM memory). */
   readonly resident: ResidentLlamaWeights;
   readonly shape: KVCacheShape;
   readonly heads: number;
+  readonly tokenizer: Tokenizer;
+  readonly maxSequenceLength: number;
 }
 
+/** An ONNX decoder run by ONNX Runtime Web: attention happens inside the graph, so only text and memory. */
+interface OnnxSession {
+  readonly kind: "onnx";
+  readonly model: LoadedOnnxModel;
+  readonly shape: KVCacheShape;
+  readonly tokenizer: Tokenizer;
+  readonly maxSequenceLength: number;
+}
+
+type Session = LlamaSession | OnnxSession;
+
 interface LastRun {
-  readonly capture: KVCapture;
+  /** Dense run's captured queries, keys, values and outputs (Llama sessions only). */
+  readonly capture: KVCapture | undefined;
+  /** Dense cache of the last run (ONNX sessions replay its keys and values for the memory panel). */
+  readonly denseCache: DenseKVCache;
   replay: ReplayResult | undefined;
-  replaySettings: CompressionSettings | undefined;
   sweep: FrontierMeasurement[] | undefined;
   /** Sweep settings this build could not measure, with the reason. */
-  skipped?: string[];
+  skipped: string[];
 }
+
+/** ONNX decoders exported from llama2.c models have no stated limit; this keeps a run's caches small. */
+const onnxContextLimit = 2048;
 
 let backend: PlaygroundBackend | undefined;
 let session: Session | undefined;
@@ -62,29 +83,53 @@ async function fetchBytes(name: string): Promise<NamedBytes | undefined> {
   return { name, bytes: await response.arrayBuffer() };
 }
 
-function modelInfo(model: LoadedModel): ModelInfo {
-  const config = model.weights.config;
-  return {
-    name: model.name,
-    format: model.format,
-    layers: config.layers,
-    heads: config.heads,
-    kvHeads: config.kvHeads,
-    headDim: config.headDim,
-    vocabSize: config.vocabSize,
-    maxSequenceLength: config.maxSequenceLength,
-    parameters: parameterCount(model.weights),
-  };
+async function replaceSession(next: Session, info: ModelInfo): Promise<void> {
+  const previous = session;
+  session = next;
+  lastRun = undefined;
+  if (previous?.kind === "llama") previous.resident.dispose();
+  if (previous?.kind === "onnx") await previous.model.decoder.release();
+  post({ type: "model", info });
 }
 
-function useModel(model: LoadedModel): void {
+async function useLlamaModel(model: LoadedModel): Promise<void> {
   const config = model.weights.config;
   if (!backend) throw new PlaygroundError("The compute backend has not started yet; reload the page.");
   const resident = new ResidentLlamaWeights(backend.kernels, model.weights);
-  session?.resident.dispose();
-  session = { model, resident, shape: { layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim }, heads: config.heads };
-  lastRun = undefined;
-  post({ type: "model", info: modelInfo(model) });
+  const shape = { layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim };
+  await replaceSession(
+    { kind: "llama", model, resident, shape, heads: config.heads, tokenizer: model.tokenizer, maxSequenceLength: config.maxSequenceLength },
+    {
+      name: model.name,
+      format: model.format,
+      layers: config.layers,
+      heads: config.heads,
+      kvHeads: config.kvHeads,
+      headDim: config.headDim,
+      vocabSize: config.vocabSize,
+      maxSequenceLength: config.maxSequenceLength,
+      parameters: parameterCount(model.weights),
+    },
+  );
+}
+
+async function useOnnxModel(model: LoadedOnnxModel): Promise<void> {
+  const { decoder } = model;
+  const shape = { layers: decoder.layers, kvHeads: decoder.kvHeads, headDim: decoder.headDim };
+  await replaceSession(
+    { kind: "onnx", model, shape, tokenizer: model.tokenizer, maxSequenceLength: onnxContextLimit },
+    {
+      name: model.name,
+      format: "onnx",
+      layers: decoder.layers,
+      heads: 0,
+      kvHeads: decoder.kvHeads,
+      headDim: decoder.headDim,
+      vocabSize: model.vocabSize,
+      maxSequenceLength: onnxContextLimit,
+      parameters: 0,
+    },
+  );
 }
 
 async function loadBundled(): Promise<void> {
@@ -95,23 +140,25 @@ async function loadBundled(): Promise<void> {
     return;
   }
   bundledTokenizer = tokenizer;
-  useModel(loadLlama2c(checkpoint, tokenizer));
+  await useLlamaModel(loadLlama2c(checkpoint, tokenizer));
 }
 
 async function loadFiles(files: readonly NamedBytes[]): Promise<void> {
   progress("load", 0, 1, `Reading ${files.map((file) => file.name).join(", ")}…`);
   const kinds = files.map((file) => classifyModelFile(file));
-  const gguf = files.find((_, index) => kinds[index] === "gguf");
-  if (gguf) {
-    useModel(loadGguf(gguf));
-    return;
-  }
-  if (kinds.includes("onnx")) throw new PlaygroundError("ONNX files are recognised, but this build of the playground cannot run them yet. Use a llama2.c .bin checkpoint.");
-  const checkpoint = files.find((_, index) => kinds[index] === "llama2c-checkpoint");
-  const tokenizer = files.find((_, index) => kinds[index] === "llama2c-tokenizer");
-  if (!checkpoint) throw new PlaygroundError("Only a tokenizer file was given. Drop the model checkpoint (.bin) too.");
+  const find = (kind: string) => files.find((_, index) => kinds[index] === kind);
+  const tokenizer = find("llama2c-tokenizer");
+  const gguf = find("gguf");
+  if (gguf) return useLlamaModel(loadGguf(gguf));
   bundledTokenizer ??= await fetchBytes("tok512.bin");
-  useModel(loadLlama2c(checkpoint, tokenizer, bundledTokenizer));
+  const onnx = find("onnx");
+  if (onnx) {
+    progress("load", 0, 1, "Starting ONNX Runtime (WASM)…");
+    return useOnnxModel(await loadOnnxModel(onnx, tokenizer, bundledTokenizer));
+  }
+  const checkpoint = find("llama2c-checkpoint");
+  if (!checkpoint) throw new PlaygroundError("Only a tokenizer file was given. Drop the model checkpoint (.bin) too.");
+  await useLlamaModel(loadLlama2c(checkpoint, tokenizer, bundledTokenizer));
 }
 
 function requireSession(): Session {
@@ -120,28 +167,34 @@ function requireSession(): Session {
 }
 
 async function runGeneration(request: Extract<WorkerRequest, { type: "generate" }>): Promise<void> {
-  const { model, resident, shape, heads } = requireSession();
+  const current = requireSession();
+  const { shape, tokenizer } = current;
   const { sampling, compression } = request;
-  const tokenizer: Tokenizer = model.tokenizer;
   const promptIds = tokenizer.encode(request.prompt, { bos: true });
-  const config = model.weights.config;
-  const totalPositions = Math.min(sampling.steps + 1, config.maxSequenceLength);
+  const totalPositions = Math.min(sampling.steps + 1, current.maxSequenceLength);
   const maxTokens = totalPositions - promptIds.length;
   if (maxTokens < 1) {
     throw new PlaygroundError(`The prompt already uses ${promptIds.length} of the ${totalPositions} positions; raise Steps above ${promptIds.length - 1} or shorten the prompt.`);
   }
   const compressedCache = createCompressedCache(shape, compression);
   const denseCache = new DenseKVCache({ ...shape, capacity: totalPositions });
-  const capture = new KVCapture({ ...shape, heads, capacity: totalPositions });
-  const denseRuntime = new KernelLlamaRuntime(resident, { observer: capture });
-  const compressedRuntime = new KernelLlamaRuntime(resident);
+  let capture: KVCapture | undefined;
+  let denseModel: StepModel;
+  let compressedModel: StepModel;
+  if (current.kind === "llama") {
+    capture = new KVCapture({ ...shape, heads: current.heads, capacity: totalPositions });
+    denseModel = new KernelLlamaRuntime(current.resident, { observer: capture });
+    compressedModel = new KernelLlamaRuntime(current.resident);
+  } else {
+    denseModel = compressedModel = onnxStepModel(current.model);
+  }
   abort = new AbortController();
   const started = performance.now();
   let generated = 0;
   const result = await generateSideBySide(
     tokenizer,
-    { model: denseRuntime, cache: denseCache },
-    { model: compressedRuntime, cache: compressedCache },
+    { model: denseModel, cache: denseCache },
+    { model: compressedModel, cache: compressedCache },
     {
       promptIds,
       maxTokens,
@@ -161,7 +214,7 @@ async function runGeneration(request: Extract<WorkerRequest, { type: "generate" 
   );
   abort = undefined;
   const seconds = (performance.now() - started) / 1000;
-  lastRun = { capture, replay: undefined, replaySettings: undefined, sweep: undefined };
+  lastRun = { capture, denseCache, replay: undefined, sweep: undefined, skipped: [] };
   post({
     type: "generation-done",
     denseText: result.denseText,
@@ -174,20 +227,41 @@ async function runGeneration(request: Extract<WorkerRequest, { type: "generate" 
   applyCompression(compression);
 }
 
-/** Replays the last dense run's KV through the settings' cache and posts the memory report. */
-function applyCompression(settings: CompressionSettings): ReplayResult | undefined {
+/** Re-encodes the last dense run's KV with the settings and posts the memory report. */
+function applyCompression(settings: CompressionSettings): void {
   const { shape } = requireSession();
-  if (!lastRun) return undefined;
-  const replay = replayCapture(lastRun.capture, createCompressedCache(shape, settings));
-  lastRun.replay = replay;
-  lastRun.replaySettings = settings;
-  const report = replay.cache as ReturnType<typeof createCompressedCache>;
-  post({ type: "memory", report: memoryReportFor(report.memoryReport(), settings, shape, lastRun.capture.length) });
-  return replay;
+  const run = lastRun;
+  if (!run) return;
+  const cache = createCompressedCache(shape, settings);
+  let tokens: number;
+  if (run.capture) {
+    run.replay = replayCapture(run.capture, cache);
+    tokens = run.capture.length;
+  } else {
+    // No queries to attend with (ONNX): append the dense keys and values, token by token.
+    tokens = run.denseCache.length(0);
+    const stride = shape.kvHeads * shape.headDim;
+    const keys = new Float32Array(tokens * stride);
+    const values = new Float32Array(tokens * stride);
+    const tokenKeys = new Float32Array(stride);
+    const tokenValues = new Float32Array(stride);
+    for (let layer = 0; layer < shape.layers; layer++) {
+      run.denseCache.readLayer(layer, keys, values);
+      for (let position = 0; position < tokens; position++) {
+        for (let kvHead = 0; kvHead < shape.kvHeads; kvHead++) {
+          const from = (kvHead * tokens + position) * shape.headDim;
+          tokenKeys.set(keys.subarray(from, from + shape.headDim), kvHead * shape.headDim);
+          tokenValues.set(values.subarray(from, from + shape.headDim), kvHead * shape.headDim);
+        }
+        cache.append(layer, tokenKeys, tokenValues);
+      }
+    }
+  }
+  post({ type: "memory", report: memoryReportFor(cache.memoryReport(), settings, shape, tokens) });
 }
 
 function postAttention(): void {
-  if (!lastRun?.replay) return;
+  if (!lastRun?.capture || !lastRun.replay) return;
   const { layer, head } = attentionSelection;
   const dense = lastRun.capture.attentionMatrix(layer, head);
   const compressed = lastRun.replay.capture.attentionMatrix(layer, head);
@@ -198,33 +272,36 @@ async function runFrontier(settings: CompressionSettings): Promise<void> {
   const { shape } = requireSession();
   const run = lastRun;
   if (!run) throw new PlaygroundError("Generate some text first: the frontier is measured on the keys and values of that run.");
+  const capture = run.capture;
+  if (!capture) {
+    post({ type: "unavailable", panel: "frontier", reason: "ONNX Runtime computes attention inside the model, so the queries the frontier needs are not visible. Use a llama2.c or GGUF model for the frontier and heatmaps." });
+    return;
+  }
   if (!run.sweep) {
     const grid = frontierSweep(shape.headDim);
     const sweep: FrontierMeasurement[] = [];
-    const skipped: string[] = [];
     for (const [index, point] of grid.entries()) {
       progress("frontier", index, grid.length, `Frontier: measuring ${index + 1} of ${grid.length} codec settings…`);
       await yieldToEvents();
       if (lastRun !== run) return;
       try {
-        sweep.push(measureFrontierPoint(run.capture, shape, point));
+        sweep.push(measureFrontierPoint(capture, shape, point));
       } catch (error) {
         // A codec this build cannot make is left off the plot, and the page says which.
-        skipped.push(`${compressionLabel(point)}: ${toPlainError(error).detail}`);
+        run.skipped.push(`${compressionLabel(point)}: ${toPlainError(error).detail}`);
       }
     }
     run.sweep = sweep;
-    run.skipped = skipped;
   }
   let current: FrontierMeasurement | undefined;
   let currentError: unknown;
   try {
-    current = measureFrontierPoint(run.capture, shape, settings);
+    current = measureFrontierPoint(capture, shape, settings);
   } catch (error) {
     currentError = error;
   }
   progress("frontier", 1, 1, "Frontier ready");
-  post({ type: "frontier", entries: frontierEntries(run.sweep, current), tokens: run.capture.length, skipped: run.skipped ?? [] });
+  post({ type: "frontier", entries: frontierEntries(run.sweep, current), tokens: capture.length, skipped: run.skipped });
   if (currentError) throw currentError;
 }
 

@@ -95,6 +95,8 @@ export type WorkerResponse =
       readonly stopped: boolean;
     }
   | { readonly type: "memory"; readonly report: MemoryReport }
+  /** A panel that cannot be computed for the loaded model, with the reason in plain words. */
+  | { readonly type: "unavailable"; readonly panel: "frontier" | "attention"; readonly reason: string }
   | { readonly type: "frontier"; readonly entries: readonly FrontierEntry[]; readonly tokens: number; readonly skipped: readonly string[] }
   | {
       readonly type: "attention";
