@@ -34,6 +34,18 @@ describe("shell-pruned nearest codeword", () => {
     }
   });
 
+  test("pruning: a refined-size FibQuant k=2 N=256 search computes few distances per block", () => {
+    const codewords = fibonacciCodebook(256, 64);
+    const shells = prepareShells({ codewords, blockSize: 2 });
+    const blocks = gaussianArray(seededRandom(4), 4000 * 2, 1 / 8);
+    const visits = { count: 0 };
+    for (let index = 0; index < 4000; index++) nearestInShells(shells, blocks, index * 2, 1, visits);
+    const perBlock = visits.count / 4000;
+    console.log(`shell search: ${perBlock.toFixed(1)} of 256 codewords per block`);
+    // Brute force computes 256; the radius bound must rule out most of them.
+    expect(perBlock).toBeLessThan(256 / 4);
+  });
+
   test("radii are sorted and order is a permutation (k = 1: signed levels)", () => {
     const levels = prepareShells({ codewords: new Float32Array([0.5, -1, 0.25, -0.125]), blockSize: 1 });
     expect(Array.from(levels.radii)).toEqual([-1, -0.125, 0.25, 0.5]);

@@ -58,13 +58,15 @@ export function prepareShells(codebook: CodebookInput): CodebookShells {
 
 /**
  * Index (into the sorted order) of the codeword nearest to `block[offset .. offset+blockSize)`
- * scaled by `scale`; searches outward from the block's radius.
+ * scaled by `scale`; searches outward from the block's radius. `visits.count` (optional) adds the
+ * number of codewords whose distance was computed.
  */
 export function nearestInShells(
   shells: CodebookShells,
   block: Float32Array,
   offset: number,
   scale: number,
+  visits?: { count: number },
 ): number {
   const { radii, sortedCodewords, blockSize, size } = shells;
   let radiusSquared = 0;
@@ -89,6 +91,7 @@ export function nearestInShells(
     const gap = takeInner ? innerGap : outerGap;
     if (gap * gap >= bestDistance) break;
     const rank = takeInner ? inner-- : outer++;
+    if (visits) visits.count++;
     let distance = 0;
     for (let j = 0; j < blockSize; j++) {
       const difference = block[offset + j] * scale - sortedCodewords[rank * blockSize + j];

@@ -1,4 +1,6 @@
 import { describe, expect, test } from "vitest";
+import { KernelInputError } from "../kernel-errors.js";
+import { createTypeScriptBackend } from "../ts/typescript-backend.js";
 import { createWasmBackend } from "./wasm-backend.js";
 import { WasmHeap } from "./wasm-heap.js";
 
@@ -25,6 +27,22 @@ describe("wasm backend specifics", () => {
     expect(out[0]).toBe(6);
     big.dispose();
     weights.dispose();
+  });
+
+  test("resident arrays of another backend, wrong types and overflowing writes are typed errors", async () => {
+    const backend = createWasmBackend();
+    await backend.init();
+    const foreign = createTypeScriptBackend().upload(new Float32Array(4));
+    await expect(backend.kernels.matmul({ matrix: foreign, vector: new Float32Array(2), rows: 2, columns: 2 })).rejects.toThrow(
+      /resident on backend "ts", not "wasm"/,
+    );
+    const codes = backend.upload(new Float32Array(2));
+    await expect(
+      backend.kernels.decode({ rows: { codes, norms: new Float32Array(1), codebook: { codewords: new Float32Array(4), blockSize: 2 } }, count: 1, dimension: 2 }),
+    ).rejects.toThrow(KernelInputError);
+    expect(() => codes.write(new Float32Array(3), 0)).toThrow(/overflows/);
+    codes.dispose();
+    await expect(codes.read()).rejects.toThrow(/disposed/);
   });
 
   test("heap reuses freed space and coalesces neighbours", () => {
