@@ -37,8 +37,9 @@ export interface CreatePolicyOptions {
   readonly budget?: TokenBudget;
   /** Model layers (PyramidKV). */
   readonly layers?: number;
-  /** Codec for demoted tokens (MiKV, ZipCache, AnTKV). */
-  readonly lowPrecision?: CodecSpecFor;
+  /** Codecs for demoted tokens (MiKV, ZipCache, AnTKV; default 2-bit KIVI). */
+  readonly lowKeys?: CodecSpecFor;
+  readonly lowValues?: CodecSpecFor;
   /** Saved KVTuner configuration (kvtuner). */
   readonly kvTunerConfig?: KvTunerConfig;
 }
@@ -73,11 +74,11 @@ export function createPolicy(name: string, options: CreatePolicyOptions = {}): P
     case "shadowkv":
       return new ShadowKvPolicy({ budget });
     case "mikv":
-      return new MiKvPolicy({ budget, lowKeys: options.lowPrecision, lowValues: options.lowPrecision });
+      return new MiKvPolicy({ budget, lowKeys: options.lowKeys, lowValues: options.lowValues });
     case "zipcache":
     case "antkv": {
       if (fraction === undefined) throw new PolicyConfigurationError(`${name} needs a fractional budget (the share of tokens kept at high precision)`);
-      const settings = { highPrecisionFraction: fraction, lowKeys: options.lowPrecision, lowValues: options.lowPrecision };
+      const settings = { highPrecisionFraction: fraction, lowKeys: options.lowKeys, lowValues: options.lowValues };
       return name === "zipcache" ? new ZipCachePolicy(settings) : new AnTkvPolicy(settings);
     }
     case "pyramidkv":

@@ -21,7 +21,7 @@ export type { ArkValeOptions, PagingCounters } from "./arkvale-policy.js";
 export { ShadowKvPolicy } from "./shadowkv-policy.js";
 export type { ShadowKvOptions } from "./shadowkv-policy.js";
 export { lowRankBasis, symmetricEigen } from "./symmetric-eigen.js";
-export { twoBitTurboquant } from "./low-precision.js";
+export { twoBitKiviKeys, twoBitKiviValues } from "./low-precision.js";
 export type { CodecSpecFor } from "./low-precision.js";
 export { MiKvPolicy } from "./mikv-policy.js";
 export type { MiKvOptions } from "./mikv-policy.js";

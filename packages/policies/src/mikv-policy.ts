@@ -1,5 +1,5 @@
 import type { FlushContext, FlushSegmentPlan, PolicyAction, PolicyCacheView, AttentionStatistics } from "@kvpack/cache";
-import { type CodecSpecFor, twoBitTurboquant } from "./low-precision.js";
+import { type CodecSpecFor, twoBitKiviKeys, twoBitKiviValues } from "./low-precision.js";
 import { PolicyConfigurationError } from "./policy-errors.js";
 import { TokenEvictionPolicy } from "./token-eviction-policy.js";
 import type { TokenBudget } from "./token-budget.js";
@@ -10,7 +10,7 @@ export interface MiKvOptions {
   readonly budget: TokenBudget;
   /** Newest tokens always at high precision (default 16). */
   readonly recentTokens?: number;
-  /** Codec for evicted tokens (default 2-bit TurboQuant for keys and values). */
+  /** Codec for evicted tokens (default 2-bit KIVI keys and values). */
   readonly lowKeys?: CodecSpecFor;
   readonly lowValues?: CodecSpecFor;
   /** Re-encode a page once this many of its rows wait for demotion (default 4). */
@@ -36,8 +36,8 @@ export class MiKvPolicy extends TokenEvictionPolicy {
 
   constructor(options: MiKvOptions) {
     super({ budget: options.budget, recentTokens: options.recentTokens ?? 16, compactBelow: 0 }, true);
-    this.lowKeys = options.lowKeys ?? twoBitTurboquant;
-    this.lowValues = options.lowValues ?? twoBitTurboquant;
+    this.lowKeys = options.lowKeys ?? twoBitKiviKeys;
+    this.lowValues = options.lowValues ?? twoBitKiviValues;
     this.batch = options.batch ?? 4;
     if (!(Number.isInteger(this.batch) && this.batch > 0)) throw new PolicyConfigurationError(`batch must be a positive integer, got ${this.batch}`);
   }

@@ -1,12 +1,12 @@
 import type { AttentionStatistics, FlushContext, FlushSegmentPlan, Policy, PolicyAction, PolicyCacheView } from "@kvpack/cache";
-import { type CodecSpecFor, twoBitTurboquant } from "./low-precision.js";
+import { type CodecSpecFor, twoBitKiviKeys, twoBitKiviValues } from "./low-precision.js";
 import { PolicyConfigurationError } from "./policy-errors.js";
 import { TokenTrack, addGroupAttention } from "./token-track.js";
 
 export interface SaliencyPrecisionOptions {
   /** Share of each flushed page's rows kept at the cache's (high) precision, in (0, 1]. */
   readonly highPrecisionFraction: number;
-  /** Codec for the other rows (default 2-bit TurboQuant). */
+  /** Codec for the other rows (default 2-bit KIVI). */
   readonly lowKeys?: CodecSpecFor;
   readonly lowValues?: CodecSpecFor;
 }
@@ -39,8 +39,8 @@ export class SaliencyPrecisionPolicy implements Policy {
     this.name = name;
     this.measure = measure;
     this.highPrecisionFraction = options.highPrecisionFraction;
-    this.lowKeys = options.lowKeys ?? twoBitTurboquant;
-    this.lowValues = options.lowValues ?? twoBitTurboquant;
+    this.lowKeys = options.lowKeys ?? twoBitKiviKeys;
+    this.lowValues = options.lowValues ?? twoBitKiviValues;
   }
 
   observe(statistics: AttentionStatistics, cache: PolicyCacheView): void {
