@@ -117,9 +117,42 @@ export function buildBlockTable(
  * byteTable[j][v] = Σ over the codes packed in byte value v at row byte j of blockTable lookups:
  * one load per code byte instead of one per code. Codes ≥ size give NaN, never a plausible score.
  */
+@inline function tableEntry(blockTable: usize, size: i32, block: i32, code: i32): f32 {
+  return code < size ? f32At(blockTable, block * size + code) : NaN;
+}
+
+/** The 16 entries of one block's table as 4 lanes × 4 (codes ≥ size → NaN). */
+@inline function quarter(blockTable: usize, size: i32, block: i32, first: i32): v128 {
+  let lanes = f32x4.splat(tableEntry(blockTable, size, block, first));
+  lanes = f32x4.replace_lane(lanes, 1, tableEntry(blockTable, size, block, first + 1));
+  lanes = f32x4.replace_lane(lanes, 2, tableEntry(blockTable, size, block, first + 2));
+  lanes = f32x4.replace_lane(lanes, 3, tableEntry(blockTable, size, block, first + 3));
+  return lanes;
+}
+
 export function buildByteTable(
   blockTable: usize, size: i32, blocksPerRow: i32, bitWidth: i32, rowLength: i32, byteTable: usize,
 ): void {
+  if (bitWidth == 4) {
+    // byte v = (high << 4) | low: entry = table[2j][low] + table[2j+1][high], 16 lanes at a time.
+    for (let j = 0; j < rowLength; j++) {
+      const low = j * 2;
+      const q0 = quarter(blockTable, size, low, 0);
+      const q1 = quarter(blockTable, size, low, 4);
+      const q2 = quarter(blockTable, size, low, 8);
+      const q3 = quarter(blockTable, size, low, 12);
+      const hasHigh = low + 1 < blocksPerRow;
+      for (let high = 0; high < 16; high++) {
+        const add = f32x4.splat(hasHigh ? tableEntry(blockTable, size, low + 1, high) : 0);
+        const target = byteTable + ((<usize>((j << 8) + (high << 4))) << 2);
+        v128.store(target, f32x4.add(q0, add));
+        v128.store(target, f32x4.add(q1, add), 16);
+        v128.store(target, f32x4.add(q2, add), 32);
+        v128.store(target, f32x4.add(q3, add), 48);
+      }
+    }
+    return;
+  }
   const codesPerByte = bitWidth >= 8 ? 1 : 8 / bitWidth;
   const mask = bitWidth >= 8 ? 255 : (1 << bitWidth) - 1;
   for (let j = 0; j < rowLength; j++) {

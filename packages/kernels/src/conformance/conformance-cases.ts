@@ -74,6 +74,8 @@ export const conformanceCases: readonly ConformanceCase[] = [
   { name: "scores 4-bit k=2", kernel: "scores", seed: 20, count: 50, dimension: 64, rows: { codebook: fib16, bitWidth: 4 } },
   { name: "scores 4-bit scalar d=128", kernel: "scores", seed: 21, count: 30, dimension: 128, rows: { codebook: scalar16, bitWidth: 4 } },
   { name: "scores 2-bit partial byte d=6", kernel: "scores", seed: 22, count: 11, dimension: 6, rows: { codebook: scalar4, bitWidth: 2 } },
+  { name: "scores 4-bit partial last byte (d=6, k=2)", kernel: "scores", seed: 24, count: 9, dimension: 6, rows: { codebook: fib16, bitWidth: 4 } },
+  { name: "scores 4-bit, codebook of 11 (codes < 16 unused)", kernel: "scores", seed: 25, count: 40, dimension: 32, rows: { codebook: { kind: "fibonacci", size: 11, blockSize: 2 }, bitWidth: 4 } },
   { name: "scores uint16 N=300", kernel: "scores", seed: 23, count: 13, dimension: 16, rows: { codebook: { kind: "random", size: 300, blockSize: 2, seed: 42 }, bitWidth: 16 } },
 
   {

@@ -14,6 +14,10 @@ describe("wasm backend specifics", () => {
     expect(Number.isNaN(decoded[2])).toBe(true);
     const scores = await backend.kernels.scores({ query: new Float32Array(4).fill(1), keys: rows, count: 1, dimension: 4 });
     expect(Number.isNaN(scores[0])).toBe(true);
+    // Packed 4-bit: the byte 0x50 holds codes 0 and 5 (5 ≥ size 2).
+    const packed = { ...rows, codes: new Uint8Array([0x50]), bitWidth: 4 as const };
+    const packedScores = await backend.kernels.scores({ query: new Float32Array(4).fill(1), keys: packed, count: 1, dimension: 4 });
+    expect(Number.isNaN(packedScores[0])).toBe(true);
   });
 
   test("resident arrays survive memory growth and can be appended to in place", async () => {
