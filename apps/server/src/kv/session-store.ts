@@ -119,15 +119,17 @@ export class SessionStore {
   checkin(session: Session, cache: KVCache | undefined, tokens: number[]): void {
     session.cache = cache;
     session.tokens = cache ? tokens : [];
-    session.busy = false;
     session.lastUsed = Date.now();
-    if (!cache) return;
-    const bytes = cache.byteLength();
-    if (this.options.budget.tryReserve(bytes)) {
-      session.heldBytes = bytes;
-    } else {
-      this.offload(session);
+    if (!cache) {
+      session.busy = false;
+      return;
     }
+    const bytes = cache.byteLength();
+    // Still marked busy while reserving, so the reclaim this may trigger never picks this session.
+    const fits = this.options.budget.tryReserve(bytes);
+    session.busy = false;
+    if (fits) session.heldBytes = bytes;
+    else this.offload(session);
   }
 
   /** Frees at least `bytesNeeded` by offloading idle sessions, least recently used first. */

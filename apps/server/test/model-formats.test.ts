@@ -1,0 +1,111 @@
+import { copyFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { loadLlama2cCheckpoint, loadLlama2cTokenizer, writeGguf, type GgufWriterTensor } from "@kvpack/adapters";
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { createServer } from "../src/app.js";
+import { parseServerConfig } from "../src/config/load-config.js";
+import { modelsDataDirectory, postJson, readReference, temporaryDirectory } from "./test-server.js";
+
+interface Reference {
+  prompt: string;
+  greedy_text: string;
+  greedy_token_ids: number[];
+  prompt_token_ids: number[];
+}
+
+/** Starts a server on `model`, runs a greedy fp32 completion of the reference prompt, stops it. */
+async function greedyContinuation(model: Record<string, unknown>, reference: Reference): Promise<{ text: string; id: string }> {
+  const config = parseServerConfig({ host: "127.0.0.1", port: 0, logLevel: "silent", model, kv: { diskEnabled: false } });
+  const server = await createServer(config);
+  try {
+    const baseUrl = await server.listen();
+    const generated = reference.greedy_token_ids.length - reference.prompt_token_ids.length;
+    const response = await postJson(baseUrl, "/v1/completions", {
+      model: server.context.model.id,
+      prompt: reference.prompt,
+      max_tokens: generated,
+      temperature: 0,
+      kvpack: { codec: "fp32" },
+    });
+    expect(response.status, JSON.stringify(response.json)).toBe(200);
+    return { text: response.json.choices[0].text, id: server.context.model.id };
+  } finally {
+    await server.close();
+  }
+}
+
+describe("models chosen by configuration", () => {
+  it("serves another llama2.c model with its own tokenizer (BabyLlama tok105) and matches its reference", async () => {
+    const reference = JSON.parse(readFileSync(path.join(modelsDataDirectory, "babyllama-tok105-model5000.reference.json"), "utf8")) as Reference;
+    const result = await greedyContinuation(
+      { path: path.join(modelsDataDirectory, "babyllama-tok105-model5000.bin"), tokenizerPath: path.join(modelsDataDirectory, "tok105.bin") },
+      reference,
+    );
+    expect(result.id).toBe("babyllama-tok105-model5000");
+    expect(result.text).toBe(reference.greedy_text.slice(reference.prompt.length));
+  });
+
+  it("serves a GGUF file (stories260K written as F32 GGUF with its tokenizer) with the same greedy text", async () => {
+    // Same tensor naming and metadata as llama.cpp (and as @kvpack/adapters' GGUF test writer).
+    const weights = loadLlama2cCheckpoint(readFileSync(path.join(modelsDataDirectory, "stories260K.bin")));
+    const tokenizer = loadLlama2cTokenizer(readFileSync(path.join(modelsDataDirectory, "tok512.bin")), weights.config.vocabSize);
+    const c = weights.config;
+    const special: Record<number, string> = { 0: "<unk>", 1: "<s>", 2: "</s>" };
+    const pieces = Array.from({ length: c.vocabSize }, (_, id) => special[id] ?? tokenizer.piece(id).replaceAll(" ", "\u2581"));
+    const matrix = (name: string, data: Float32Array, rows: number, columns: number): GgufWriterTensor => ({ name, dims: [columns, rows], type: "F32", data });
+    const vector = (name: string, data: Float32Array): GgufWriterTensor => ({ name, dims: [data.length], type: "F32", data });
+    const kvDim = c.kvHeads * c.headDim;
+    const tensors: GgufWriterTensor[] = [matrix("token_embd.weight", weights.tokenEmbedding, c.vocabSize, c.dim)];
+    weights.layers.forEach((layer, i) => {
+      tensors.push(
+        vector(`blk.${i}.attn_norm.weight`, layer.attentionNorm),
+        matrix(`blk.${i}.attn_q.weight`, layer.wq, c.dim, c.dim),
+        matrix(`blk.${i}.attn_k.weight`, layer.wk, kvDim, c.dim),
+        matrix(`blk.${i}.attn_v.weight`, layer.wv, kvDim, c.dim),
+        matrix(`blk.${i}.attn_output.weight`, layer.wo, c.dim, c.dim),
+        vector(`blk.${i}.ffn_norm.weight`, layer.ffnNorm),
+        matrix(`blk.${i}.ffn_gate.weight`, layer.w1, c.hiddenDim, c.dim),
+        matrix(`blk.${i}.ffn_down.weight`, layer.w2, c.dim, c.hiddenDim),
+        matrix(`blk.${i}.ffn_up.weight`, layer.w3, c.hiddenDim, c.dim),
+      );
+    });
+    tensors.push(vector("output_norm.weight", weights.finalNorm));
+    const bytes = writeGguf(
+      {
+        "general.architecture": { type: "string", value: "llama" },
+        "llama.context_length": { type: "uint32", value: c.maxSequenceLength },
+        "llama.embedding_length": { type: "uint32", value: c.dim },
+        "llama.block_count": { type: "uint32", value: c.layers },
+        "llama.feed_forward_length": { type: "uint32", value: c.hiddenDim },
+        "llama.attention.head_count": { type: "uint32", value: c.heads },
+        "llama.attention.head_count_kv": { type: "uint32", value: c.kvHeads },
+        "llama.rope.dimension_count": { type: "uint32", value: c.headDim },
+        "llama.rope.freq_base": { type: "float32", value: 10000 },
+        "llama.attention.layer_norm_rms_epsilon": { type: "float32", value: 1e-5 },
+        "tokenizer.ggml.model": { type: "string", value: "llama" },
+        "tokenizer.ggml.tokens": { type: "array", itemType: "string", value: pieces },
+        "tokenizer.ggml.scores": { type: "array", itemType: "float32", value: Array.from({ length: c.vocabSize }, (_, id) => tokenizer.score(id)) },
+        "tokenizer.ggml.bos_token_id": { type: "uint32", value: 1 },
+        "tokenizer.ggml.eos_token_id": { type: "uint32", value: 2 },
+      },
+      tensors,
+    );
+    const file = path.join(temporaryDirectory("gguf"), "stories260K.gguf");
+    writeFileSync(file, bytes);
+    const reference = readReference();
+    const result = await greedyContinuation({ path: file }, reference);
+    expect(result.id).toBe("stories260K");
+    expect(result.text).toBe(reference.greedy_text.slice(reference.prompt.length));
+  });
+
+  it("fails start-up with a clear error for a missing model or a missing tokenizer", async () => {
+    const missing = parseServerConfig({ logLevel: "silent", model: { path: "/nonexistent/model.bin", tokenizerPath: "/nonexistent/tok.bin" } });
+    await expect(createServer(missing)).rejects.toThrow(/cannot read model/);
+    // A model alone in its folder: no --tokenizer and no tokenizer.bin beside it.
+    const lonely = path.join(temporaryDirectory("lonely"), "model.bin");
+    copyFileSync(path.join(modelsDataDirectory, "stories260K.bin"), lonely);
+    const noTokenizer = parseServerConfig({ logLevel: "silent", model: { path: lonely } });
+    await expect(createServer(noTokenizer)).rejects.toThrow(/needs a tokenizer/);
+  });
+});
