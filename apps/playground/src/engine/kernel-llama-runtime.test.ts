@@ -86,4 +86,30 @@ describe("KernelLlamaRuntime on stories260K", () => {
     expect(fp16.capture.attentionMatrix(0, 0).length).toBe(capture.length * capture.length);
     backend.dispose();
   });
+
+  it("a retention policy drops tokens: H2O at a 16-token budget holds fewer live tokens and attends less faithfully", async () => {
+    const backend = createTypeScriptBackend();
+    await backend.init();
+    const resident = new ResidentLlamaWeights(backend, model.weights);
+    const config = model.weights.config;
+    const shape = { layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim };
+    const capture = new KVCapture({ ...shape, heads: config.heads, capacity: reference.steps + 1 });
+    const promptIds = model.tokenizer.encode(reference.prompt, { bos: true });
+    const runtime = new KernelLlamaRuntime(resident, { observer: capture });
+    const cache = new DenseKVCache({ ...shape, capacity: reference.steps + 1 });
+    for (const [position, token] of reference.greedy_token_ids.slice(0, reference.steps).entries()) await runtime.forward(token, position, cache);
+    expect(capture.length).toBe(reference.steps);
+    expect(promptIds.length).toBe(5);
+
+    const keepAll = { codec: "fp16", keyBits: 16, valueBits: 16, blockSize: 2, policy: "none", budget: 16 } as const;
+    const full = replayCapture(capture, createCompressedCache(shape, keepAll));
+    const evicting = replayCapture(capture, createCompressedCache(shape, { ...keepAll, policy: "h2o" }));
+    const liveTokens = (result: typeof full) => (result.cache as ReturnType<typeof createCompressedCache>).memoryReport().totals.liveTokens;
+    // 64 tokens × 5 layers × 4 KV heads without a policy; after the last step's decision H2O holds
+    // exactly its budget of 16 per layer and KV head.
+    expect(liveTokens(full)).toBe(64 * 5 * 4);
+    expect(liveTokens(evicting)).toBe(16 * 5 * 4);
+    expect(evicting.meanCosine).toBeLessThan(full.meanCosine);
+    expect(evicting.meanCosine).toBeGreaterThan(0.5);
+  });
 });

@@ -16,6 +16,9 @@ export function createOutputPanel(): OutputPanel {
   const stats = element("div", { class: "stats", "data-testid": "generation-stats" }, ["Press Generate: both runs use the same prompt, seed and sampling."]);
   let denseGenerated: HTMLSpanElement = element("span");
   let compressedGenerated: HTMLSpanElement = element("span");
+  // After the first step where the two sides add different text, the compressed text is marked.
+  let compressedTarget: HTMLElement = compressedGenerated;
+  let diverged = false;
   const root = element("div", {}, [
     element("div", { class: "outputs" }, [
       panel("Dense KV (fp32)", "dense-panel", [denseText]),
@@ -31,11 +34,18 @@ export function createOutputPanel(): OutputPanel {
       denseText.replaceChildren(element("span", { class: "prompt" }, [prompt]), denseGenerated);
       compressedText.replaceChildren(element("span", { class: "prompt" }, [prompt]), compressedGenerated);
       compressedTitle.textContent = label;
+      compressedTarget = compressedGenerated;
+      diverged = false;
       stats.textContent = "Generating…";
     },
     append(dense, compressed) {
+      if (!diverged && dense !== compressed) {
+        diverged = true;
+        compressedTarget = element("span", { class: "diverged", title: "from here on the compressed run differs from the dense one" });
+        compressedGenerated.append(compressedTarget);
+      }
       denseGenerated.append(dense);
-      compressedGenerated.append(compressed);
+      compressedTarget.append(compressed);
       denseText.scrollTop = denseText.scrollHeight;
       compressedText.scrollTop = compressedText.scrollHeight;
     },
