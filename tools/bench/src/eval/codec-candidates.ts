@@ -1,66 +1,90 @@
-import { createCodec, type Codec, type CodecSpec } from "@kvpack/codecs";
+import { createCodec, type CodecSpec } from "@kvpack/codecs";
+
+export type CodecFamily = "fp16" | "int8" | "fibquant" | "turboquant" | "kivi" | "quarot";
 
 /** A key/value codec pair evaluated as one cache configuration. */
 export interface CacheConfiguration {
   readonly label: string;
-  readonly family: "fp16" | "int8" | "fibquant" | "turboquant" | "kivi" | "quarot";
+  readonly family: CodecFamily;
   readonly keys: CodecSpec;
   readonly values: CodecSpec;
-  /** All-in bits per cached element of full pages (codes + norms + scales + block headers), keys and values averaged. */
+  /** All-in bits per cached element of full pages (codes + norms + means + scales + block headers), keys and values averaged. */
   readonly bitsPerElement: number;
+  readonly keyBitsPerElement: number;
+  readonly valueBitsPerElement: number;
 }
 
-function allInBits(keys: Codec, values: Codec, pageSize: number): number {
-  return (keys.bitsPerElement(pageSize) + values.bitsPerElement(pageSize)) / 2;
+function configuration(label: string, family: CodecFamily, keys: CodecSpec, values: CodecSpec, pageSize: number): CacheConfiguration {
+  const keyBitsPerElement = createCodec(keys).bitsPerElement(pageSize);
+  const valueBitsPerElement = createCodec(values).bitsPerElement(pageSize);
+  return { label, family, keys, values, keyBitsPerElement, valueBitsPerElement, bitsPerElement: (keyBitsPerElement + valueBitsPerElement) / 2 };
 }
 
-function configuration(label: string, family: CacheConfiguration["family"], keys: CodecSpec, values: CodecSpec, pageSize: number): CacheConfiguration {
-  return { label, family, keys, values, bitsPerElement: allInBits(createCodec(keys), createCodec(values), pageSize) };
+function describe(spec: CodecSpec): string {
+  switch (spec.kind) {
+    case "fibquant":
+      return `fq k${spec.blockSize} N${Math.round(2 ** (spec.blockSize * spec.bits))}${spec.center ? " c" : ""}`;
+    case "turboquant":
+      return `tq${spec.bits}${spec.center ? " c" : ""}`;
+    case "kivi":
+      return `kivi${spec.bits}`;
+    case "quarot":
+      return `int${spec.bits ?? 4}`;
+    default:
+      return spec.kind;
+  }
+}
+
+/** The largest FibQuant codebook (block size k) whose all-in bits stay within `target`; undefined when none fits. */
+function largestFibquantWithin(dimension: number, blockSize: number, center: boolean, target: number, pageSize: number, maximumSize: number): CodecSpec | undefined {
+  const framing = createCodec({ kind: "turboquant", dimension, bits: 1, norm: "log8", center }).bitsPerElement(pageSize) - 1;
+  for (let size = Math.min(maximumSize, Math.floor(2 ** (blockSize * (target - framing)))); size >= 2; size--) {
+    const spec: CodecSpec = { kind: "fibquant", dimension, blockSize, bits: Math.log2(size) / blockSize, norm: "log8", center };
+    if (createCodec(spec).bitsPerElement(pageSize) <= target + 1e-9) return spec;
+  }
+  return undefined;
 }
 
 /**
- * The richest configuration of each codec family whose all-in bits stay within `target`.
- * FibQuant spends whatever the norm and header leave on codes: N = the largest codebook that fits
- * (rates are a dense axis), for block sizes 2 and 4. Families that cannot reach the budget are absent.
+ * Every candidate of each family whose all-in bits (keys and values averaged) stay within `target`.
+ * Keys are more sensitive than values (softmax amplifies score errors), so each family may move bits
+ * from values to keys (KVTuner-style split); the evaluation picks each family's best candidate on a
+ * calibration set. Both spherical codecs get the same frame options (block-mean centering, log8 norms).
  */
-export function configurationsAtBudget(dimension: number, target: number, pageSize: number): CacheConfiguration[] {
+export function candidatesAtBudget(dimension: number, target: number, pageSize: number): CacheConfiguration[] {
   const found: CacheConfiguration[] = [];
-  // Norm (log8) and block header cost: measured on the 1-bit scalar codec of the same frame.
-  const overhead = createCodec({ kind: "turboquant", dimension, bits: 1, norm: "log8" }).bitsPerElement(pageSize) - 1;
+  const keep = (candidate: CacheConfiguration) => {
+    if (candidate.bitsPerElement <= target + 1e-9) found.push(candidate);
+  };
   for (const blockSize of [2, 4]) {
     if (dimension % blockSize !== 0) continue;
-    let size = Math.floor(2 ** (blockSize * (target - overhead)));
-    for (; size >= 2; size--) {
-      if (size > 4096) continue;
-      const spec: CodecSpec = { kind: "fibquant", dimension, blockSize, bits: Math.log2(size) / blockSize, norm: "log8" };
-      const codec = createCodec(spec);
-      if (codec.bitsPerElement(pageSize) <= target + 1e-9) {
-        found.push(configuration(`fibquant k=${blockSize} N=${size}`, "fibquant", spec, spec, pageSize));
-        break;
+    for (const shift of [0, 0.5, 1, 1.5]) {
+      const keys = largestFibquantWithin(dimension, blockSize, true, target + shift, pageSize, blockSize === 2 ? 4096 : 512);
+      const values = largestFibquantWithin(dimension, blockSize, false, target - shift, pageSize, blockSize === 2 ? 4096 : 512);
+      if (keys && values) keep(configuration(`K ${describe(keys)} / V ${describe(values)}`, "fibquant", keys, values, pageSize));
+    }
+  }
+  for (let keyBits = 1; keyBits <= 8; keyBits++) {
+    for (let valueBits = 1; valueBits <= keyBits; valueBits++) {
+      for (const center of [false, true]) {
+        const keys: CodecSpec = { kind: "turboquant", dimension, bits: keyBits, norm: "log8", center };
+        const values: CodecSpec = { kind: "turboquant", dimension, bits: valueBits, norm: "log8" };
+        const candidate = configuration(`K ${describe(keys)} / V ${describe(values)}`, "turboquant", keys, values, pageSize);
+        // Only the richest splits: one more value bit must break the budget.
+        const richer = valueBits < 8 ? createCodec({ kind: "turboquant", dimension, bits: valueBits + 1, norm: "log8" }).bitsPerElement(pageSize) : Infinity;
+        if ((candidate.keyBitsPerElement + richer) / 2 > target + 1e-9) keep(candidate);
       }
     }
   }
-  for (let bits = 8; bits >= 1; bits--) {
-    const spec: CodecSpec = { kind: "turboquant", dimension, bits, norm: "log8" };
-    const candidate = configuration(`turboquant b=${bits}`, "turboquant", spec, spec, pageSize);
-    if (candidate.bitsPerElement <= target + 1e-9) {
-      found.push(candidate);
-      break;
+  for (const keyBits of [2, 4] as const) {
+    for (const valueBits of [2, 4] as const) {
+      keep(configuration(`K kivi${keyBits} / V kivi${valueBits}`, "kivi", { kind: "kivi", dimension, bits: keyBits, role: "key" }, { kind: "kivi", dimension, bits: valueBits, role: "value" }, pageSize));
     }
   }
-  for (const bits of [4, 2] as const) {
-    const candidate = configuration(`kivi-${bits}`, "kivi", { kind: "kivi", dimension, bits, role: "key" }, { kind: "kivi", dimension, bits, role: "value" }, pageSize);
-    if (candidate.bitsPerElement <= target + 1e-9) {
-      found.push(candidate);
-      break;
-    }
-  }
-  for (const bits of [4, 3, 2] as const) {
-    const spec: CodecSpec = { kind: "quarot", dimension, bits };
-    const candidate = configuration(`quarot int${bits}`, "quarot", spec, spec, pageSize);
-    if (candidate.bitsPerElement <= target + 1e-9) {
-      found.push(candidate);
-      break;
+  for (const keyBits of [4, 3, 2] as const) {
+    for (const valueBits of [4, 3, 2] as const) {
+      if (valueBits > keyBits) continue;
+      keep(configuration(`K int${keyBits} / V int${valueBits}`, "quarot", { kind: "quarot", dimension, bits: keyBits }, { kind: "quarot", dimension, bits: valueBits }, pageSize));
     }
   }
   return found;
