@@ -384,8 +384,38 @@ export function attentionCompressed(
       const floatsPerByte = dimension / valueRowLength;
       for (let j = 0; j < valueRowLength; j++) {
         const slot = target + ((<usize>j * floatsPerByte) << 2);
+        const bins = histogram + (<usize>(j << 8) << 2);
+        // Σ_v weight[v] · table[v] in f32x4 accumulators. Products of empty bins are masked to 0:
+        // an invalid code's NaN entry must not turn 0 · NaN into NaN.
+        const zero = f32x4.splat(0);
+        if (floatsPerByte == 4) {
+          let even = zero;
+          let odd = zero;
+          for (let value = 0; value < 256; value += 2) {
+            const first = f32x4.splat(load<f32>(bins + (<usize>value << 2)));
+            const second = f32x4.splat(load<f32>(bins + (<usize>value << 2), 4));
+            const entries = valueTable + (<usize>value << 4);
+            even = f32x4.add(even, v128.and(f32x4.mul(first, v128.load(entries)), f32x4.ne(first, zero)));
+            odd = f32x4.add(odd, v128.and(f32x4.mul(second, v128.load(entries, 16)), f32x4.ne(second, zero)));
+          }
+          v128.store(slot, f32x4.add(v128.load(slot), f32x4.add(even, odd)));
+          continue;
+        }
+        if (floatsPerByte == 2) {
+          // Lanes 0–1 accumulate entry v, lanes 2–3 entry v + 1.
+          let sum = zero;
+          for (let value = 0; value < 256; value += 2) {
+            const pair = v128.load64_zero(bins + (<usize>value << 2));
+            const weights = v128.shuffle<f32>(pair, pair, 0, 0, 1, 1);
+            const product = f32x4.mul(weights, v128.load(valueTable + (<usize>value << 3)));
+            sum = f32x4.add(sum, v128.and(product, f32x4.ne(weights, zero)));
+          }
+          store<f32>(slot, load<f32>(slot) + f32x4.extract_lane(sum, 0) + f32x4.extract_lane(sum, 2));
+          store<f32>(slot, load<f32>(slot, 4) + f32x4.extract_lane(sum, 1) + f32x4.extract_lane(sum, 3), 4);
+          continue;
+        }
         for (let value = 0; value < 256; value++) {
-          const weight = f32At(histogram, (j << 8) + value);
+          const weight = load<f32>(bins + (<usize>value << 2));
           if (weight == 0) continue;
           const entry = valueTable + ((<usize>value * floatsPerByte) << 2);
           for (let q = 0; q < floatsPerByte; q++) {

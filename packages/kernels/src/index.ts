@@ -27,7 +27,7 @@ export type {
 export { BackendUnavailableError, KernelInputError, type BackendFailure } from "./kernel-errors.js";
 export { resolveBackend, type BackendHint, type ResolveBackendOptions } from "./resolve-backend.js";
 export { createTypeScriptBackend } from "./ts/typescript-backend.js";
-export { createWasmBackend } from "./wasm/wasm-backend.js";
+export { createWasmBackend, type WasmBackendOptions } from "./wasm/wasm-backend.js";
 export { createWebGpuBackend, type GpuProvider, type WebGpuBackendOptions } from "./webgpu/webgpu-backend.js";
 export {
   bitWidthForSize,

@@ -10,7 +10,11 @@ import { runConformanceCase } from "./run-conformance-case.js";
 // the Chromium test.
 const oracle = createTypeScriptBackend();
 
-describe.each([{ name: "wasm", create: createWasmBackend }])("conformance: $name backend", ({ create }) => {
+describe.each([
+  { name: "wasm", create: () => createWasmBackend() },
+  // The histogram value path on every case, not only those over 4096 tokens.
+  { name: "wasm (value histogram always)", create: () => createWasmBackend({ histogramMinimumTokens: 1 }) },
+])("conformance: $name backend", ({ create }) => {
   let backend: KernelBackend;
   beforeAll(async () => {
     backend = create();
