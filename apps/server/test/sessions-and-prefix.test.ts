@@ -53,6 +53,22 @@ describe("sessions and the prefix cache", () => {
     }
   });
 
+  it("shares the dense cache's prompt pages too (exact rows, same text)", async () => {
+    const cold = await complete(testServer.baseUrl, asA, `${longPrompt} Dense.`, { codec: "fp32" });
+    const warm = await complete(testServer.baseUrl, asA, `${longPrompt} Dense.`, { codec: "fp32" });
+    expect(cold.kvpack.reused_tokens).toBe(0);
+    expect(warm.kvpack.reused_tokens).toBe(32);
+    expect(warm.kvpack.prefix_source).toBe("memory");
+    expect(warm.text).toBe(cold.text);
+  });
+
+  it("lets a later turn without a session reuse pages that hold the earlier completion", async () => {
+    const first = await complete(testServer.baseUrl, asA, "Anna had a small boat.", { codec: "turboquant" }, 70);
+    // Prompt + completion pass 64 tokens, so two full pages were published after decoding.
+    const next = await complete(testServer.baseUrl, asA, `Anna had a small boat.${first.text} The end`, { codec: "turboquant" });
+    expect(next.kvpack.reused_tokens).toBe(64);
+  });
+
   it("never lets one API key read another key's session", async () => {
     await complete(testServer.baseUrl, asA, "Sam found a shiny stone.", { codec: "fp32", session: "same-name" });
     const other = await complete(testServer.baseUrl, asB, "Sam found a shiny stone.", { codec: "fp32", session: "same-name" });

@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { DenseKVCache, type KVCache } from "@kvpack/cache";
+import { CompressedKVCache, DenseKVCache, type KVCache } from "@kvpack/cache";
 import { ApiError } from "../http/api-error.js";
 import { denseBytes, type KvCacheFactory } from "../kv/kv-cache-factory.js";
 import { kvConfigKey, type KvConfig } from "../kv/kv-config.js";
@@ -133,21 +133,26 @@ export class GenerationService {
       }
       const neededTokens = promptTokens.length + maxTokens;
       if (cache instanceof DenseKVCache && cache.capacity < neededTokens) cache = this.factory.growDense(cache, neededTokens);
-      cache ??= this.factory.create(request.kvConfig, neededTokens);
-      if (session && cache !== session.cache) session.cache = undefined;
+      // The scope isolates tenants, models and KV configurations in every prefix key.
       const scope = `${request.keyId}\u0000${this.model.fingerprint}\u0000${kvConfigKey(request.kvConfig)}`;
+      cache ??= this.factory.create(request.kvConfig, neededTokens, scope);
+      if (session && cache !== session.cache) session.cache = undefined;
+      const nativePrefix = this.prefix !== undefined && exactReplay && cache instanceof CompressedKVCache;
       if (reusedTokens === 0 && this.prefix && exactReplay) {
-        const restored = await this.prefix.restore(scope, promptTokens, cache);
+        const restored = cache instanceof CompressedKVCache ? await this.prefix.restoreCompressed(promptTokens, cache) : await this.prefix.restore(scope, promptTokens, cache);
         reusedTokens = restored.reusedTokens;
         prefixSource = restored.source;
         this.metrics.recordPrefixLookup(restored.reusedTokens > 0);
       }
+      // Compressed caches key their pages by the token ids they saw: record every token fed.
+      const tokenRecorder = cache instanceof CompressedKVCache && cache.recordedTokens().length === reusedTokens ? cache : undefined;
+      tokenRecorder?.recordTokens(promptTokens.slice(reusedTokens), reusedTokens);
       for (let i = 0; i < reusedTokens; i++) fedTokens.push(promptTokens[i]);
       this.liveCaches.add(cache);
       this.metrics.promptTokens.inc(promptTokens.length);
 
       // 2. Prefill the rest of the prompt, recording its rows for the prefix cache.
-      const recorder = this.prefix && exactReplay ? new RecordingKVCache(cache) : undefined;
+      const recorder = this.prefix && exactReplay && !nativePrefix ? new RecordingKVCache(cache) : undefined;
       const runCache: KVCache = recorder ?? cache;
       recorder?.startRecording(reusedTokens, promptTokens.length - reusedTokens);
       let logits: Float32Array | undefined;
@@ -163,6 +168,7 @@ export class GenerationService {
         this.prefix!.publish(scope, promptTokens, recorder);
         recorder.stopRecording();
       }
+      if (nativePrefix && tokenRecorder) this.prefix!.publishCompressed(tokenRecorder);
 
       // 3. Decode.
       const sampler = new TokenSampler(request.sampling, model.vocabSize);
@@ -193,12 +199,15 @@ export class GenerationService {
         }
         previous = next;
         if (generated >= maxTokens) break;
+        tokenRecorder?.recordTokens([next], fedTokens.length);
         logits = await model.forward(next, fedTokens.length, runCache);
         fedTokens.push(next);
         await yieldToEventLoop();
         if (request.signal.aborted) return;
         if (this.shutdown.signal.aborted) break;
       }
+      // Pages completed while decoding (prompt + completion) serve a later turn that resends them.
+      if (nativePrefix && tokenRecorder) this.prefix!.publishCompressed(tokenRecorder);
       const tail = stops.push(decoder.decode()) + stops.flush();
       if (tail.length > 0) yield { type: "text", text: tail };
       const decodeSeconds = (performance.now() - decodeStart) / 1000;

@@ -60,7 +60,7 @@ export class KvCacheFactory {
   }
 
   /** A cache for `tokens` tokens at most (dense caches allocate exactly that; compressed ones grow). */
-  create(config: KvConfig, tokens: number = this.contextLength): KVCache {
+  create(config: KvConfig, tokens: number = this.contextLength, namespace?: string): KVCache {
     const capacity = Math.max(1, Math.min(tokens, this.contextLength));
     if (this.isDense(config)) return new DenseKVCache({ ...this.shape, capacity });
     this.checkSupported(config);
@@ -72,6 +72,7 @@ export class KvCacheFactory {
       pageSize: this.pageTokens,
       residualWindow: config.residualWindow,
       maxTokens: this.contextLength,
+      namespace,
       codecs: this.codecs,
       policy: config.policy !== null ? createPolicy(config.policy, config.budget) : undefined,
       keyDigests: policyOffloads(config.policy),

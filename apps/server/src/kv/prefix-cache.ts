@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { KVCache } from "@kvpack/cache";
+import type { CompressedKVCache, KVCache, PageStore, PageTier } from "@kvpack/cache";
 import { decodePrefixPage, encodePrefixPage, type PrefixPage } from "./prefix-page.js";
 import { replayRows, type RecordingKVCache } from "./recording-kv-cache.js";
 import type { TierName, TieredPageStore } from "./tiered-page-store.js";
@@ -13,16 +13,89 @@ export interface PrefixRestore {
 
 const tierOrder: Record<TierName, number> = { memory: 0, disk: 1, redis: 2 };
 
+/** Name of the tier compressed caches publish their prefix pages to. */
+export const prefixTierName = "kvpack-prefix";
+
 /**
- * Shares prompt KV between requests, page by page. Page i's key chains a hash over the scope
+ * The tiered store seen as a @kvpack/cache PageStore, for compressed caches' own prefix pages
+ * (publishPrefix / restorePrefix). It remembers the slowest tier that served a read, so a
+ * response can say where its prefix came from.
+ */
+class PrefixPageStoreAdapter implements PageStore {
+  slowest: TierName | null = null;
+
+  constructor(private readonly store: TieredPageStore) {}
+
+  /** Cache keys look like "kvpack:page:<hex>"; the tiers take [A-Za-z0-9_.-] only. */
+  private key(key: string): string {
+    return `page-${key.replace(/^kvpack:page:/, "").replace(/[^A-Za-z0-9_.-]/g, "_")}`;
+  }
+
+  async put(key: string, bytes: Uint8Array): Promise<void> {
+    // Write-behind: memory now, disk and Redis in the background.
+    this.store.put(this.key(key), bytes);
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const hit = await this.store.get(this.key(key));
+    if (!hit) return undefined;
+    if (this.slowest === null || tierOrder[hit.tier] > tierOrder[this.slowest]) this.slowest = hit.tier;
+    return hit.bytes;
+  }
+
+  has(key: string): Promise<boolean> {
+    return this.store.has(this.key(key));
+  }
+
+  async delete(key: string): Promise<boolean> {
+    await this.store.delete(this.key(key));
+    return true;
+  }
+}
+
+/**
+ * Shares prompt KV between requests, page by page.
+ *
+ * Compressed caches share their own compressed page records: @kvpack/cache chains SHA-256 keys
+ * over the cache namespace (API key id, model fingerprint, KV configuration), the codec ids, the
+ * layer, the KV head and every token up to the page's end. The dense fp32 cache, which has no
+ * pages, shares the exact rows it appended (below). Page i's key chains a hash over the scope
  * (API key id, model fingerprint, KV configuration) and every token up to the end of page i, so a
  * page is only found by a request with the same tenant, model, codec and exact prefix.
  */
 export class PrefixCache {
+  private readonly adapters = new WeakMap<CompressedKVCache, PrefixPageStoreAdapter>();
+
   constructor(
     private readonly store: TieredPageStore,
     readonly pageTokens: number,
   ) {}
+
+  /** Attaches the prefix tier to a compressed cache (once) and returns its adapter. */
+  private adapterFor(cache: CompressedKVCache): PrefixPageStoreAdapter {
+    let adapter = this.adapters.get(cache);
+    if (!adapter) {
+      adapter = new PrefixPageStoreAdapter(this.store);
+      const tier: PageTier = { name: prefixTierName, store: adapter };
+      if (!cache.tierNames().includes(prefixTierName)) cache.addTier(tier);
+      this.adapters.set(cache, adapter);
+    }
+    return adapter;
+  }
+
+  /** Fills an empty compressed cache with the longest run of stored prefix pages (leaving the last prompt token). */
+  async restoreCompressed(tokens: readonly number[], cache: CompressedKVCache): Promise<PrefixRestore> {
+    const adapter = this.adapterFor(cache);
+    adapter.slowest = null;
+    const reusedTokens = await cache.restorePrefix(tokens, { tier: prefixTierName });
+    return { reusedTokens, source: reusedTokens > 0 ? adapter.slowest : null };
+  }
+
+  /** Publishes the compressed cache's complete pages whose tokens it recorded (write-behind, errors ignored). */
+  publishCompressed(cache: CompressedKVCache): void {
+    this.adapterFor(cache);
+    cache.publishPrefix(prefixTierName).catch(() => undefined);
+  }
 
   /** Store keys of the first `pages` pages of `tokens`. */
   pageKeys(scope: string, tokens: readonly number[], pages: number): string[] {

@@ -33,6 +33,19 @@ export class TieredPageStore {
     return ["memory", ...this.options.lowerTiers.map((tier) => tier.name)];
   }
 
+  /** Whether any tier holds `key` (memory first, then the lower tiers; a failing tier counts as absent). */
+  async has(key: string): Promise<boolean> {
+    if (this.memory.has(key) || this.writing.has(key)) return true;
+    for (const tier of this.options.lowerTiers) {
+      try {
+        if (await tier.get(key)) return true;
+      } catch (error) {
+        this.options.onError?.(tier.name, error);
+      }
+    }
+    return false;
+  }
+
   /** Whether the memory tier holds `key` (no I/O). */
   hasInMemory(key: string): boolean {
     return this.memory.has(key);
