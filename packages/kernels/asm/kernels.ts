@@ -533,12 +533,30 @@ export function encodeShells(
       }
       // k = 1: the shells are the signed levels (see src/codebook-shells.ts).
       const radius = blockSize == 1 ? f32At(vectors, offset) * inverse : Mathf.sqrt(radiusSquared);
+      // First shell with radius ≥ the block's radius; branch-free lower bound.
       let low = 0;
-      let high = size;
-      while (low < high) {
-        const middle = (low + high) >>> 1;
-        if (f32At(radii, middle) < radius) low = middle + 1;
-        else high = middle;
+      let length = size;
+      while (length > 0) {
+        const half = length >>> 1;
+        const below = f32At(radii, low + half) < radius;
+        low = select(low + half + 1, low, below);
+        length = select(length - half - 1, half, below);
+      }
+      if (blockSize == 1) {
+        // Sorted signed levels: the nearest is one of the two neighbours of the insertion point.
+        const value = f32At(vectors, offset) * inverse;
+        const lowerRank = max(low - 1, 0);
+        const upperRank = min(low, size - 1);
+        const lowerDistance = Mathf.abs(value - f32At(sortedCodewords, lowerRank));
+        const upperDistance = Mathf.abs(value - f32At(sortedCodewords, upperRank));
+        const lowerOriginal = <i32>load<u16>(order + (<usize>lowerRank << 1));
+        const upperOriginal = <i32>load<u16>(order + (<usize>upperRank << 1));
+        const takeUpper = upperDistance < lowerDistance || (upperDistance == lowerDistance && upperOriginal < lowerOriginal);
+        const chosen = select(upperOriginal, lowerOriginal, takeUpper);
+        const index = row * blocksPerRow + block;
+        if (codeBytes == 1) store<u8>(codes + <usize>index, <u8>chosen);
+        else store<u16>(codes + (<usize>index << 1), <u16>chosen);
+        continue;
       }
       let inner = low - 1;
       let outer = low;
