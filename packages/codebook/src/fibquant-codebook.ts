@@ -154,12 +154,13 @@ export function buildFibQuantCodebookWithReport(options: FibQuantOptions): FibQu
 
   const trainingSamples = Math.max(4096, samplesPerCodeword * size);
   const polishSamples = Math.max(65_536, 2 * trainingSamples);
-  const selectionCount = Math.min(131_072, Math.max(16_384, 32 * size));
+  // With a single restart there is nothing to select, so only the candidate ranking needs a fixed sample.
+  const selectionCount = restarts > 1 ? Math.min(131_072, Math.max(16_384, 32 * size)) : candidateSampleCount(size, Infinity);
   // Work in units of sample × codeword assignments, for the progress fraction.
   const candidatesList = initialCandidates(d, k, size, layoutRandom);
   const totalWork =
     candidatesList.length * candidateSampleCount(size, selectionCount) +
-    restarts * (iterations * trainingSamples + selectionCount) +
+    restarts * (iterations * trainingSamples + (restarts > 1 ? selectionCount : 0)) +
     polishIterations * polishSamples +
     evaluationSamples;
   let doneWork = 0;
@@ -200,8 +201,14 @@ export function buildFibQuantCodebookWithReport(options: FibQuantOptions): FibQu
       updateCentroids(codewords, statistics, random, relaxation);
       report(`restart ${restart + 1}/${restarts}`, trainingSamples);
     }
-    const distortion = measureDistortion(codewords, size, d, k, selectionSamples, selectionCount, statistics);
-    report(`restart ${restart + 1}/${restarts}`, selectionCount);
+    let distortion: number;
+    if (restarts > 1) {
+      distortion = measureDistortion(codewords, size, d, k, selectionSamples, selectionCount, statistics);
+      report(`restart ${restart + 1}/${restarts}`, selectionCount);
+    } else {
+      // The last pass's fresh-sample distortion (before its update) is reported instead; nothing is selected.
+      distortion = statistics.totalCount > 0 ? ((d / k) * statistics.totalSquaredError) / statistics.totalCount : Number.NaN;
+    }
     restartResults.push({ scheme: start.scheme, distortion });
     if (best === undefined || distortion < best.distortion) best = { scheme: start.scheme, distortion, codewords };
   }
