@@ -41,8 +41,6 @@ export function bundledModelsPlugin(): Plugin {
       for (const name of available) {
         this.emitFile({ type: "asset", fileName: `models/${name}`, source: readFileSync(join(directory, name)) });
       }
-      // The page reads this list to know whether a default model exists.
-      this.emitFile({ type: "asset", fileName: "models/index.json", source: JSON.stringify({ files: available }) });
     },
   };
 }

@@ -9,6 +9,15 @@ describe("codecSpecFor", () => {
     expect(codecSpecFor(fibQuant, "value", 8)).toMatchObject({ kind: "fibquant", bits: 0.5 });
   });
 
+  it("centres keys only, and only for FibQuant and TurboQuant", () => {
+    const centred = { ...fibQuant, centerKeys: true };
+    expect(codecSpecFor(centred, "key", 8)).toMatchObject({ kind: "fibquant", center: true });
+    expect(codecSpecFor(centred, "value", 8)).not.toHaveProperty("center");
+    expect(codecSpecFor({ ...centred, codec: "turboquant", keyBits: 2 }, "key", 8)).toMatchObject({ kind: "turboquant", center: true });
+    expect(codecSpecFor({ ...centred, codec: "int8" }, "key", 8)).toEqual({ kind: "int8", dimension: 8 });
+    expect(compressionLabel(centred)).toBe("FibQuant k=2 · K 1.5 b / V 0.5 b · centred K");
+  });
+
   it("gives KIVI its role and rejects rates a codec does not have", () => {
     const kivi: CompressionSettings = { ...fibQuant, codec: "kivi", keyBits: 2, valueBits: 4 };
     expect(codecSpecFor(kivi, "key", 8)).toEqual({ kind: "kivi", dimension: 8, bits: 2, role: "key" });

@@ -13,6 +13,8 @@ export interface CompressionSettings {
   readonly policy: string;
   /** Token budget for the policy (ignored by "none"). */
   readonly budget: number;
+  /** Subtract the per-channel mean of each key block before FibQuant/TurboQuant (real keys carry offsets). */
+  readonly centerKeys?: boolean;
 }
 
 /** Rates each codec accepts, in bits per coordinate (the first is its default). */
@@ -73,10 +75,10 @@ export function codecSpecFor(settings: CompressionSettings, role: "key" | "value
           `FibQuant with block size ${settings.blockSize} at ${bits} bits needs 2^${settings.blockSize * bits} codewords; keep block size × bits ≤ ${maximumFibQuantCodebookBits}.`,
         );
       }
-      return { kind: "fibquant", dimension, bits, blockSize: settings.blockSize, norm: "fp16", seed: 1 };
+      return { kind: "fibquant", dimension, bits, blockSize: settings.blockSize, norm: "fp16", seed: 1, ...centering(settings, role) };
     }
     case "turboquant":
-      return { kind: "turboquant", dimension, bits, norm: "fp16", seed: 1 };
+      return { kind: "turboquant", dimension, bits, norm: "fp16", seed: 1, ...centering(settings, role) };
     case "kivi":
       if (bits !== 2 && bits !== 4) throw new SettingsError(`KIVI supports 2 or 4 bits, got ${bits}.`);
       return { kind: "kivi", dimension, bits, role };
@@ -90,6 +92,10 @@ export function codecSpecFor(settings: CompressionSettings, role: "key" | "value
     case "fp32":
       return { kind: "fp32", dimension };
   }
+}
+
+function centering(settings: CompressionSettings, role: "key" | "value"): { center?: true } {
+  return role === "key" && settings.centerKeys ? { center: true } : {};
 }
 
 /** Short human label, e.g. "FibQuant k=2 · K 1.5 b / V 0.5 b". */
@@ -106,6 +112,7 @@ export function compressionLabel(settings: CompressionSettings): string {
   const fixed = settings.codec === "int8" || settings.codec === "fp16" || settings.codec === "fp32";
   const rates = fixed ? "" : ` · K ${settings.keyBits} b / V ${settings.valueBits} b`;
   const block = settings.codec === "fibquant" ? ` k=${settings.blockSize}` : "";
+  const centered = settings.centerKeys && (settings.codec === "fibquant" || settings.codec === "turboquant") ? " · centred K" : "";
   const policy = settings.policy !== "none" ? ` · ${settings.policy} ${settings.budget} tok` : "";
-  return `${names[settings.codec]}${block}${rates}${policy}`;
+  return `${names[settings.codec]}${block}${rates}${centered}${policy}`;
 }

@@ -5,7 +5,8 @@ import { compressionLabel, type CompressionSettings } from "./compression-settin
 import type { KVCapture } from "./kv-capture.js";
 import { replayCapture } from "./replay.js";
 
-const base = { policy: "none", budget: 0, blockSize: 2 } as const;
+// Keys centred, as the controls default to: real keys carry per-channel offsets (see @kvpack/codecs).
+const base = { policy: "none", budget: 0, blockSize: 2, centerKeys: true } as const;
 
 /** The codec grid swept for the frontier: every family, several rates, FibQuant down to ¼ bit. */
 export function frontierSweep(headDim: number): CompressionSettings[] {
@@ -32,7 +33,7 @@ export function frontierSweep(headDim: number): CompressionSettings[] {
 }
 
 function sameCodec(a: CompressionSettings, b: CompressionSettings): boolean {
-  return a.policy === b.policy && a.codec === b.codec && a.keyBits === b.keyBits && a.valueBits === b.valueBits && (a.codec !== "fibquant" || a.blockSize === b.blockSize);
+  return a.policy === b.policy && Boolean(a.centerKeys) === Boolean(b.centerKeys) && a.codec === b.codec && a.keyBits === b.keyBits && a.valueBits === b.valueBits && (a.codec !== "fibquant" || a.blockSize === b.blockSize);
 }
 
 export interface FrontierMeasurement {

@@ -58,6 +58,8 @@ export function createControlsPanel(onCompressionChange: () => void, onGenerate:
   const budget = numberInput(48, "budget", { min: 4, step: 4 });
   const blockField = field("FibQuant block size k", blockSize, "codewords = 2^(k·bits)");
   const budgetField = field("Token budget", budget, "tokens kept per KV head");
+  const centerKeys = element("input", { type: "checkbox", checked: true, "data-testid": "center-keys" });
+  const centerField = element("label", { class: "checkbox-field" }, [centerKeys, " Centre keys (subtract each page's per-channel key mean)"]);
 
   const refreshRates = () => {
     const kind = codec.value as CodecKind;
@@ -68,13 +70,14 @@ export function createControlsPanel(onCompressionChange: () => void, onGenerate:
       select.disabled = codecRates[kind].length === 1;
     }
     blockField.hidden = kind !== "fibquant";
+    centerField.hidden = kind !== "fibquant" && kind !== "turboquant";
     budgetField.hidden = policy.value === "none";
   };
   codec.addEventListener("change", () => {
     refreshRates();
     onCompressionChange();
   });
-  for (const control of [keyBits, valueBits, blockSize, budget]) control.addEventListener("change", onCompressionChange);
+  for (const control of [keyBits, valueBits, blockSize, budget, centerKeys]) control.addEventListener("change", onCompressionChange);
   policy.addEventListener("change", () => {
     refreshRates();
     onCompressionChange();
@@ -92,6 +95,7 @@ export function createControlsPanel(onCompressionChange: () => void, onGenerate:
     field("Codec", codec),
     element("div", { class: "row" }, [field("Key rate", keyBits), field("Value rate", valueBits)]),
     blockField,
+    centerField,
     field("Policy", policy),
     budgetField,
   ]);
@@ -117,6 +121,7 @@ export function createControlsPanel(onCompressionChange: () => void, onGenerate:
       blockSize: Number(blockSize.value),
       policy: policy.value,
       budget: Math.round(readNumber(budget, 48)),
+      centerKeys: centerKeys.checked,
     }),
   };
 }
