@@ -66,7 +66,7 @@ export class KVCapture implements LayerObserver {
     if (values) this.values[layer].set(values.subarray(0, kvHeads * headDim), position * kvHeads * headDim);
     this.outputs[layer].set(output.subarray(0, heads * headDim), position * heads * headDim);
     if (this.weights && weights) {
-      // With eviction the cache may hold fewer tokens than position + 1; its rows are then left-aligned.
+      // Weights are indexed by position; tokens a policy evicted get weight 0.
       const columns = Math.min(cacheLength, capacity);
       for (let head = 0; head < heads; head++) {
         this.weights[layer].set(weights.subarray(head * cacheLength, head * cacheLength + columns), (head * capacity + position) * capacity);

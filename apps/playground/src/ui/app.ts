@@ -242,5 +242,6 @@ export function createApp(root: HTMLElement): void {
     }
   });
 
+  output.start("", compressionLabel(controls.compression()));
   worker.post({ type: "init", backends: preferredBackends(location.search) });
 }

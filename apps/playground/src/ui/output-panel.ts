@@ -36,7 +36,7 @@ export function createOutputPanel(): OutputPanel {
       compressedTitle.textContent = label;
       compressedTarget = compressedGenerated;
       diverged = false;
-      stats.textContent = "Generating…";
+      stats.textContent = prompt ? "Generating…" : "Press Generate: both runs use the same prompt, seed and sampling.";
     },
     append(dense, compressed) {
       if (!diverged && dense !== compressed) {
