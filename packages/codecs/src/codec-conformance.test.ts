@@ -27,6 +27,8 @@ const specs: CodecSpec[] = [
   { kind: "turboquant", dimension: 24, bits: 1, norm: "fp32" },
   { kind: "turboquant", dimension: 8, bits: 3, norm: "log8", center: true },
   { kind: "fibquant", dimension: 16, bits: 2.5, blockSize: 2, norm: "log8", center: true },
+  { kind: "fibquant", dimension: 8, bits: 2, blockSize: 2, norm: "log6", center: true, rescale: true },
+  { kind: "turboquant", dimension: 12, bits: 2, norm: "log4", rescale: true },
 ];
 
 function label(spec: CodecSpec): string {

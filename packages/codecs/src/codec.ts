@@ -29,8 +29,8 @@ export interface PreparedQuery {
 
 export type CodecKind = "fibquant" | "turboquant" | "kivi" | "quarot" | "int8" | "fp16" | "fp32";
 
-/** How per-vector norms (FibQuant, TurboQuant) are stored. `log8`: 8-bit log-scale code. */
-export type NormFormat = "fp32" | "fp16" | "bf16" | "log8";
+/** How per-vector norms (FibQuant, TurboQuant) are stored. `log8`/`log6`/`log4`: b-bit log-scale code per row. */
+export type NormFormat = "fp32" | "fp16" | "bf16" | "log8" | "log6" | "log4";
 
 /** Plain JSON description from which `createCodec` rebuilds the same codec. */
 export type CodecSpec =
@@ -45,8 +45,10 @@ export type CodecSpec =
       seed?: number;
       /** Subtract each block's per-channel mean (fp16, counted in the bits) before quantizing. */
       center?: boolean;
+      /** Store the least-squares gain ‖x‖·(y·ŷ)/‖ŷ‖² instead of ‖x‖ (same bits, lower error). */
+      rescale?: boolean;
     }
-  | { kind: "turboquant"; dimension: number; bits: number; norm?: NormFormat; seed?: number; center?: boolean }
+  | { kind: "turboquant"; dimension: number; bits: number; norm?: NormFormat; seed?: number; center?: boolean; rescale?: boolean }
   | {
       kind: "kivi";
       dimension: number;

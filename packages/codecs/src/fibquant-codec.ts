@@ -7,7 +7,7 @@ import {
 } from "@kvpack/codebook";
 import type { NormFormat } from "./codec.js";
 import { CodecError } from "./codec-error.js";
-import { checkCenter, checkDimension, checkNormFormat, checkSeed } from "./spec-checks.js";
+import { checkFlag, checkDimension, checkNormFormat, checkSeed } from "./spec-checks.js";
 import { SphericalCodec } from "./spherical-codec.js";
 
 export interface FibquantCodecSpec {
@@ -19,6 +19,8 @@ export interface FibquantCodecSpec {
   seed?: number;
   /** Subtract the block's per-channel mean (stored fp16) before quantizing; see SphericalCodec. */
   center?: boolean;
+  /** Store the least-squares gain instead of the norm; see SphericalCodec. */
+  rescale?: boolean;
 }
 
 /** Largest codebook accepted (N), the codebook package's limit. */
@@ -73,15 +75,16 @@ export class FibquantCodec extends SphericalCodec {
     }
     const norm = checkNormFormat("fibquant", spec.norm);
     const seed = checkSeed("fibquant", spec.seed);
-    const center = checkCenter("fibquant", spec.center);
+    const center = checkFlag("fibquant", "center", spec.center);
+    const rescale = checkFlag("fibquant", "rescale", spec.rescale);
     super(
-      { kind: "fibquant", dimension, bits, blockSize, norm, seed, ...(center ? { center } : {}) },
-      `fibquant:d${dimension}:k${blockSize}:n${size}:${norm}:s${seed}${center ? ":centered" : ""}`,
+      { kind: "fibquant", dimension, bits, blockSize, norm, seed, ...(center ? { center } : {}), ...(rescale ? { rescale } : {}) },
+      `fibquant:d${dimension}:k${blockSize}:n${size}:${norm}:s${seed}${center ? ":centered" : ""}${rescale ? ":rescaled" : ""}`,
       norm,
       seed,
       size,
       dimension / blockSize,
-      center,
+      { center, rescale },
     );
     this.bits = bits;
     this.blockSize = blockSize;

@@ -20,6 +20,24 @@ describe("NormStore", () => {
     expect(data.length).toBe(8 + norms.length);
   });
 
+  it.each([
+    ["log6", 6],
+    ["log4", 4],
+  ] as const)("%s packs %i bits per row and keeps every norm within half a log step", (format, width) => {
+    const store = new NormStore(format);
+    const data = new Uint8Array(store.byteLength(norms.length));
+    expect(data.length).toBe(8 + Math.ceil((norms.length * width) / 8)); // 8-byte fp32 range + packed codes
+    store.encode(norms, norms.length, data, 0);
+    // 2^width − 2 steps over the log2 range: relative error ≤ 2^(range / (2·(2^width − 2))) − 1 (+ fp32 rounding).
+    const range = Math.log2(norms[199] / norms[0]);
+    const bound = 2 ** (range / (2 * (2 ** width - 2))) - 1 + 1e-6;
+    for (let row = 0; row < norms.length; row++) {
+      const value = store.read(data, 0, row);
+      if (norms[row] === 0) expect(value).toBe(0);
+      else expect(Math.abs(value / norms[row] - 1)).toBeLessThanOrEqual(bound);
+    }
+  });
+
   it("fp16 and bf16 round to nearest within half an ulp", () => {
     for (const format of ["fp16", "bf16"] as const) {
       const store = new NormStore(format);

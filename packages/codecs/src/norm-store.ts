@@ -3,28 +3,61 @@ import type { NormFormat } from "./codec.js";
 import { CodecError } from "./codec-error.js";
 import { fromBfloat16Bits, fromHalfBits, maxHalf, toBfloat16Bits, toHalfBits } from "./half-float.js";
 
-const log8Levels = 255;
+/** Bits per row of the log-scale formats. */
+const logBits: Partial<Record<NormFormat, number>> = { log4: 4, log6: 6, log8: 8 };
 
 /**
  * Per-row vector norms of a block, stored in one of the {@link NormFormat}s.
  *
- * `log8`: one byte per row. Code 0 is an exact zero norm; codes 1..255 are uniform in log2 between
- * the block's smallest and largest non-zero norm, which sit in an 8-byte fp32 range header. With a
- * norm spread of 100× within a block the step is 2^(6.64/254) ≈ 1.8 %, so the relative norm error is ≤ 0.9 %.
+ * `log8` (and `log6`, `log4`): b bits per row. Code 0 is an exact zero norm; codes 1..2^b−1 are
+ * uniform in log2 between the block's smallest and largest non-zero norm, which sit in an 8-byte fp32
+ * range header. With a norm spread of 100× within a block the log8 step is 2^(6.64/254) ≈ 1.8 %, so the
+ * relative norm error is ≤ 0.9 % (log6: ≤ 3.7 %, log4: ≤ 16 %). At small head dims the norm is a large
+ * share of the bits (log8 at d = 8 is 1 bit per element); the smaller codes trade precision for codes.
  */
 export class NormStore {
   readonly format: NormFormat;
   readonly headerBytes: number;
-  readonly bytesPerRow: number;
+  /** Bits per row for the log formats, 0 otherwise. */
+  private readonly logWidth: number;
+  private readonly logLevels: number;
+  private readonly bytesPerRow: number;
 
   constructor(format: NormFormat) {
     this.format = format;
-    this.headerBytes = format === "log8" ? 8 : 0;
-    this.bytesPerRow = format === "fp32" ? 4 : format === "log8" ? 1 : 2;
+    this.logWidth = logBits[format] ?? 0;
+    this.logLevels = (1 << this.logWidth) - 1;
+    this.headerBytes = this.logWidth > 0 ? 8 : 0;
+    this.bytesPerRow = format === "fp32" ? 4 : 2;
   }
 
   byteLength(count: number): number {
-    return this.headerBytes + this.bytesPerRow * count;
+    if (this.logWidth > 0) return this.headerBytes + Math.ceil((count * this.logWidth) / 8);
+    return this.bytesPerRow * count;
+  }
+
+  /** Log code of `row`: `logWidth` bits, little-endian bit order, starting right after the range header. */
+  private readLogCode(data: Uint8Array, offset: number, row: number): number {
+    const width = this.logWidth;
+    if (width === 8) return data[offset + 8 + row];
+    const bit = row * width;
+    const byte = offset + 8 + (bit >>> 3);
+    const pair = data[byte] | ((data[byte + 1] ?? 0) << 8);
+    return (pair >>> (bit & 7)) & this.logLevels;
+  }
+
+  private writeLogCode(data: Uint8Array, offset: number, row: number, code: number): void {
+    const width = this.logWidth;
+    if (width === 8) {
+      data[offset + 8 + row] = code;
+      return;
+    }
+    const bit = row * width;
+    const byte = offset + 8 + (bit >>> 3);
+    const shift = bit & 7;
+    const mask = this.logLevels << shift;
+    data[byte] = (data[byte] & ~mask) | ((code << shift) & 0xff);
+    if (shift + width > 8) data[byte + 1] = (data[byte + 1] & ~(mask >>> 8)) | (code >>> (8 - shift));
   }
 
   /** Writes norms[0..count) at data[offset..]. */
@@ -44,7 +77,10 @@ export class NormStore {
       case "bf16":
         for (let row = 0; row < count; row++) writeUint16(data, offset + 2 * row, toBfloat16Bits(norms[row]));
         return;
+      case "log4":
+      case "log6":
       case "log8": {
+        const levels = this.logLevels;
         let low = Infinity;
         let high = -Infinity;
         for (let row = 0; row < count; row++) {
@@ -60,16 +96,16 @@ export class NormStore {
         writeFloat32(data, offset + 4, high);
         low = readFloat32(data, offset);
         high = readFloat32(data, offset + 4);
-        const step = (high - low) / (log8Levels - 1);
+        const step = (high - low) / (levels - 1);
         for (let row = 0; row < count; row++) {
           const norm = norms[row];
           let code = 0;
           if (norm > 0) {
             code = step > 0 ? 1 + Math.round((Math.log2(norm) - low) / step) : 1;
             if (code < 1) code = 1;
-            else if (code > log8Levels) code = log8Levels;
+            else if (code > levels) code = levels;
           }
-          data[offset + 8 + row] = code;
+          this.writeLogCode(data, offset, row, code);
         }
         return;
       }
@@ -85,12 +121,14 @@ export class NormStore {
         return fromHalfBits(readUint16(data, offset + 2 * row));
       case "bf16":
         return fromBfloat16Bits(readUint16(data, offset + 2 * row));
+      case "log4":
+      case "log6":
       case "log8": {
-        const code = data[offset + 8 + row];
+        const code = this.readLogCode(data, offset, row);
         if (code === 0) return 0;
         const low = readFloat32(data, offset);
         const high = readFloat32(data, offset + 4);
-        return Math.fround(2 ** (low + ((code - 1) * (high - low)) / (log8Levels - 1)));
+        return Math.fround(2 ** (low + ((code - 1) * (high - low)) / (this.logLevels - 1)));
       }
     }
   }

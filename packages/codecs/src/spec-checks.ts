@@ -12,8 +12,8 @@ export function checkDimension(kind: string, dimension: number): void {
 
 export function checkNormFormat(kind: string, norm: NormFormat | undefined): NormFormat {
   const format = norm ?? "fp16";
-  if (format !== "fp32" && format !== "fp16" && format !== "bf16" && format !== "log8") {
-    throw new CodecError("invalid-spec", `${kind}: norm must be "fp32", "fp16", "bf16" or "log8", got ${String(norm)}`);
+  if (!["fp32", "fp16", "bf16", "log8", "log6", "log4"].includes(format)) {
+    throw new CodecError("invalid-spec", `${kind}: norm must be "fp32", "fp16", "bf16", "log8", "log6" or "log4", got ${String(norm)}`);
   }
   return format;
 }
@@ -26,9 +26,10 @@ export function checkSeed(kind: string, seed: number | undefined): number {
   return value;
 }
 
-export function checkCenter(kind: string, center: boolean | undefined): boolean {
-  if (center !== undefined && typeof center !== "boolean") {
-    throw new CodecError("invalid-spec", `${kind}: center must be a boolean, got ${String(center)}`);
+/** Optional boolean spec flags (center, rescale). */
+export function checkFlag(kind: string, name: string, value: boolean | undefined): boolean {
+  if (value !== undefined && typeof value !== "boolean") {
+    throw new CodecError("invalid-spec", `${kind}: ${name} must be a boolean, got ${String(value)}`);
   }
-  return center ?? false;
+  return value ?? false;
 }

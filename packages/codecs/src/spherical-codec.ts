@@ -18,12 +18,16 @@ import { NormStore } from "./norm-store.js";
  * token (the reason KIVI quantizes keys per channel); centering quantizes only what varies, so the
  * same bits give a much smaller score error. Scores add q·μ once per block; accumulate adds
  * (Σw)·Rμ in the rotated domain.
+ *
+ * With `rescale`, the stored scalar is the least-squares gain ‖x‖·(y·ŷ)/‖ŷ‖² rather than ‖x‖: for the
+ * chosen codewords it minimizes ‖x − g·Rᵀŷ‖ over g, at no extra bits (gain–shape quantization).
  */
 export abstract class SphericalCodec extends BaseCodec {
   readonly normFormat: NormFormat;
   readonly radix: number;
   readonly codesPerRow: number;
   readonly center: boolean;
+  readonly rescale: boolean;
   protected readonly rotation: HadamardRotation;
   protected readonly norms: NormStore;
   protected readonly layout: CodeLayout;
@@ -32,10 +36,21 @@ export abstract class SphericalCodec extends BaseCodec {
   private readonly mean: Float32Array;
   private readonly residual: Float32Array;
   private readonly rotatedMean: Float64Array;
+  private readonly reconstructed: Float64Array;
 
-  protected constructor(spec: CodecSpec, codecId: string, normFormat: NormFormat, seed: number, radix: number, codesPerRow: number, center = false) {
+  protected constructor(
+    spec: CodecSpec,
+    codecId: string,
+    normFormat: NormFormat,
+    seed: number,
+    radix: number,
+    codesPerRow: number,
+    options: { center?: boolean; rescale?: boolean } = {},
+  ) {
     super(spec, codecId, 1);
-    this.center = center;
+    this.center = options.center ?? false;
+    this.rescale = options.rescale ?? false;
+    this.reconstructed = new Float64Array(spec.dimension);
     this.mean = new Float32Array(spec.dimension);
     this.residual = new Float32Array(spec.dimension);
     this.rotatedMean = new Float64Array(spec.dimension);
@@ -123,6 +138,17 @@ export abstract class SphericalCodec extends BaseCodec {
       }
       this.rotation.forward(source, base, this.rotated, 0, 1 / norm);
       this.quantize(this.rotated, codes, row * perRow);
+      if (this.rescale) {
+        const reconstructed = this.reconstructed;
+        this.reconstruct(codes, row * perRow, reconstructed);
+        let dot = 0;
+        let energy = 0;
+        for (let index = 0; index < dimension; index++) {
+          dot += this.rotated[index] * reconstructed[index];
+          energy += reconstructed[index] * reconstructed[index];
+        }
+        if (energy > 0 && dot > 0) norms[row] = (norm * dot) / energy;
+      }
     }
     this.norms.encode(norms, count, data, blockHeaderBytes);
     this.layout.pack(codes, count * perRow, data, this.codesOffset(count));

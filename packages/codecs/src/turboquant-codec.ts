@@ -1,7 +1,7 @@
 import { buildScalarCodebook, type ScalarCodebook } from "@kvpack/codebook";
 import type { NormFormat } from "./codec.js";
 import { CodecError } from "./codec-error.js";
-import { checkCenter, checkDimension, checkNormFormat, checkSeed } from "./spec-checks.js";
+import { checkFlag, checkDimension, checkNormFormat, checkSeed } from "./spec-checks.js";
 import { SphericalCodec } from "./spherical-codec.js";
 
 export interface TurboquantCodecSpec {
@@ -12,6 +12,8 @@ export interface TurboquantCodecSpec {
   seed?: number;
   /** Subtract the block's per-channel mean (stored fp16) before quantizing; see SphericalCodec. */
   center?: boolean;
+  /** Store the least-squares gain instead of the norm; see SphericalCodec. */
+  rescale?: boolean;
 }
 
 export const maxTurboquantBits = 8;
@@ -47,15 +49,16 @@ export class TurboquantCodec extends SphericalCodec {
     }
     const norm = checkNormFormat("turboquant", spec.norm);
     const seed = checkSeed("turboquant", spec.seed);
-    const center = checkCenter("turboquant", spec.center);
+    const center = checkFlag("turboquant", "center", spec.center);
+    const rescale = checkFlag("turboquant", "rescale", spec.rescale);
     super(
-      { kind: "turboquant", dimension: spec.dimension, bits: spec.bits, norm, seed, ...(center ? { center } : {}) },
-      `turboquant:d${spec.dimension}:b${spec.bits}:${norm}:s${seed}${center ? ":centered" : ""}`,
+      { kind: "turboquant", dimension: spec.dimension, bits: spec.bits, norm, seed, ...(center ? { center } : {}), ...(rescale ? { rescale } : {}) },
+      `turboquant:d${spec.dimension}:b${spec.bits}:${norm}:s${seed}${center ? ":centered" : ""}${rescale ? ":rescaled" : ""}`,
       norm,
       seed,
       2 ** spec.bits,
       spec.dimension,
-      center,
+      { center, rescale },
     );
     this.bits = spec.bits;
     this.codebook = scalarCodebook(spec.dimension, spec.bits);
