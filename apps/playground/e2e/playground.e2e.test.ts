@@ -117,14 +117,14 @@ describe("playground in Chromium", () => {
     // The same weights as a person's own GGUF file (F32 tensors, embedded tokenizer): same greedy text.
     const gguf = storiesGguf(readBytes("stories260K.bin"), readBytes("tok512.bin"), "stories260K-gguf");
     await page.setInputFiles("[data-testid=model-file]", { name: "stories260K.gguf", mimeType: "application/octet-stream", buffer: Buffer.from(gguf) });
-    await page.waitForSelector("#app[data-model='stories260K-gguf']", { timeout: 30_000 });
+    await page.waitForSelector("#app[data-model='stories260K-gguf']", { timeout: 60_000 });
     const fromGguf = await generateGreedy(page);
     expect(fromGguf.dense).toBe(reference.greedy_text);
 
     // And as an ONNX decoder-with-past (tools/export-onnx), run by ONNX Runtime Web with the bundled tok512.
     const onnx = exportLlamaDecoderOnnx(loadLlama2cCheckpoint(readBytes("stories260K.bin")));
     await page.setInputFiles("[data-testid=model-file]", { name: "stories260K-onnx.onnx", mimeType: "application/octet-stream", buffer: Buffer.from(onnx) });
-    await page.waitForSelector("#app[data-model='stories260K-onnx']", { timeout: 30_000 });
+    await page.waitForSelector("#app[data-model='stories260K-onnx']", { timeout: 60_000 });
     const fromOnnx = await generateGreedy(page);
     expect(fromOnnx.dense).toBe(reference.greedy_text);
     expect(fromOnnx.compressed).toBe(reference.greedy_text);
@@ -133,7 +133,7 @@ describe("playground in Chromium", () => {
     await page.screenshot({ path: join(artifacts, "wasm-onnx.png"), fullPage: true });
     expect(problems).toEqual([]);
     await page.close();
-  }, 120_000);
+  }, 180_000);
 
   it("without WebGPU says so in plain words and falls back to WASM", async () => {
     // No --enable-unsafe-webgpu: Chromium's requestAdapter() then returns null on this machine.
