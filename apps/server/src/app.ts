@@ -188,7 +188,10 @@ export async function createServer(config: ServerConfig, options: CreateServerOp
         await Promise.race([generation.whenIdle(), grace]);
         generation.abortAll();
         await generation.whenIdle();
-        await appClosed;
+        // Streams that just ended leave keep-alive sockets behind; close them instead of waiting for their timeout.
+        const sweeper = setInterval(() => app.server.closeIdleConnections?.(), 50);
+        app.server.closeIdleConnections?.();
+        await appClosed.finally(() => clearInterval(sweeper));
         await sessions.offloadAll();
         await store.close();
       })();
