@@ -207,7 +207,7 @@ export function buildFibQuantCodebookWithReport(options: FibQuantOptions): FibQu
       report(`restart ${restart + 1}/${restarts}`, selectionCount);
     } else {
       // The last pass's fresh-sample distortion (before its update) is reported instead; nothing is selected.
-      distortion = statistics.totalCount > 0 ? ((d / k) * statistics.totalSquaredError) / statistics.totalCount : Number.NaN;
+      distortion = iterations > 0 ? ((d / k) * statistics.totalSquaredError) / statistics.totalCount : Number.NaN;
     }
     restartResults.push({ scheme: start.scheme, distortion });
     if (best === undefined || distortion < best.distortion) best = { scheme: start.scheme, distortion, codewords };
