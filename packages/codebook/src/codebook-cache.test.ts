@@ -50,6 +50,15 @@ describe("CodebookCache", () => {
     expect(Buffer.from(serializeCodebook(rebuilt)).equals(Buffer.from(serializeCodebook(built)))).toBe(true);
   });
 
+  it("serves scalar tables asynchronously from the file cache", async () => {
+    const writer = new CodebookCache({ directory });
+    const built = await writer.getScalarAsync({ sourceDimension: 24, bits: 5 });
+    const reader = new CodebookCache({ directory });
+    const loaded = await reader.getScalarAsync({ sourceDimension: 24, bits: 5 });
+    expect(loaded).toEqual(built);
+    expect(reader.stats.fileHits).toBe(1);
+  });
+
   it("passes progress through on a miss and shares one default cache", () => {
     const fractions: number[] = [];
     new CodebookCache().getFibQuant({ sourceDimension: 16, blockSize: 2, bits: 1, ...quick, onProgress: (progress) => fractions.push(progress.fraction) });

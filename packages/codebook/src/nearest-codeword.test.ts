@@ -20,8 +20,8 @@ function checkAgreement(codebook: VectorCodebook, vectors: Float32Array, count: 
 describe("createNearestCodewordSearch", () => {
   it("returns exactly the brute-force index on many source and off-distribution vectors", () => {
     const random = createRandom(42);
-    // Covers both strategies: radial (k=2 N=256, k=3 N=64, k=4 N=64 and 256) and the unrolled scan (k=2 N=4,
-    // k=4 N=16, k=8 N=64, k=5 N=32 through the generic loop).
+    // Covers both strategies: radial (k=2 N=256, k=3 N=64, k=4 N=256) and the unrolled scan (k=2 N=4,
+    // k=4 N=16 and 64, k=8 N=64, k=5 N=32 through the generic loop).
     for (const [blockSize, bits] of [[2, 4], [2, 1], [3, 2], [4, 2], [4, 1.5], [4, 1], [8, 0.75], [5, 1]]) {
       const codebook = buildFibQuantCodebook({ sourceDimension: 64, blockSize, bits, ...quick });
       const count = 20_000;
