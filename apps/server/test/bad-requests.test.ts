@@ -99,4 +99,27 @@ describe("bad input gets a 4xx in the OpenAI error shape", () => {
     const preflight = await fetch(`${baseUrl}/v1/completions`, { method: "OPTIONS", headers: { origin: "http://evil.example", "access-control-request-method": "POST" } });
     expect(preflight.headers.get("access-control-allow-origin")).toBeNull();
   });
+
+  it("sends CORS headers only to configured origins when CORS is on", async () => {
+    const withCors = await startTestServer({ corsOrigins: ["http://127.0.0.1:5173"] });
+    try {
+      const allowed = await fetch(`${withCors.baseUrl}/v1/completions`, {
+        method: "OPTIONS",
+        headers: { origin: "http://127.0.0.1:5173", "access-control-request-method": "POST", "access-control-request-headers": "content-type,authorization" },
+      });
+      expect(allowed.headers.get("access-control-allow-origin")).toBe("http://127.0.0.1:5173");
+      const other = await fetch(`${withCors.baseUrl}/health`, { headers: { origin: "http://evil.example" } });
+      expect(other.headers.get("access-control-allow-origin")).toBeNull();
+      // Streams are written on the raw socket: they must carry the CORS header too.
+      const stream = await fetch(`${withCors.baseUrl}/v1/completions`, {
+        method: "POST",
+        headers: { origin: "http://127.0.0.1:5173", "content-type": "application/json" },
+        body: JSON.stringify({ model: "stories260K", prompt: "Hi", max_tokens: 2, stream: true, kvpack: { codec: "fp32" } }),
+      });
+      expect(stream.headers.get("access-control-allow-origin")).toBe("http://127.0.0.1:5173");
+      expect(await stream.text()).toContain("data: [DONE]");
+    } finally {
+      await withCors.close();
+    }
+  });
 });

@@ -35,4 +35,14 @@ describe("TokenSampler", () => {
     const seen = new Set(Array.from({ length: 500 }, () => sampler.sample(logits)));
     expect(seen).toEqual(new Set([3, 1]));
   });
+
+  it("applies OpenAI frequency and presence penalties to generated tokens", () => {
+    // Greedy: id 3 (logit 3) first; with frequency 1.5 + presence 0 it drops to 1.5 < 2, so id 1 is next.
+    const sampler = new TokenSampler({ temperature: 0, topP: 1, topK: 0, seed: 1, frequencyPenalty: 1.5 }, 5);
+    expect(sampler.sample(logits)).toBe(3);
+    expect(sampler.sample(logits)).toBe(1);
+    // Presence 2.5 removes 2.5 from every seen token once: id 3 → 0.5, id 1 → −0.5, so id 2 (logit 1) wins.
+    const present = new TokenSampler({ temperature: 0, topP: 1, topK: 0, seed: 1, presencePenalty: 2.5 }, 5);
+    expect([present.sample(logits), present.sample(logits), present.sample(logits)]).toEqual([3, 1, 2]);
+  });
 });

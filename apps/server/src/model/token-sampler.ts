@@ -5,6 +5,9 @@ export interface SamplingOptions {
   /** 0: no top-k cut. */
   topK: number;
   seed: number | undefined;
+  /** OpenAI penalties on tokens already generated: logit −= count·frequency + (count > 0)·presence. */
+  presencePenalty?: number;
+  frequencyPenalty?: number;
 }
 
 /** mulberry32: small, fast, seedable; good enough for sampling, never for secrets. */
@@ -28,6 +31,8 @@ export class TokenSampler {
   private readonly random: () => number;
   private probabilities: Float32Array;
   private order: Int32Array;
+  private readonly counts: Uint32Array | undefined;
+  private readonly penalized: Float32Array | undefined;
 
   constructor(
     private readonly options: SamplingOptions,
@@ -37,9 +42,34 @@ export class TokenSampler {
     this.random = createRandom(Number(BigInt.asUintN(32, BigInt(seed))));
     this.probabilities = new Float32Array(vocabSize);
     this.order = new Int32Array(vocabSize);
+    if ((options.presencePenalty ?? 0) !== 0 || (options.frequencyPenalty ?? 0) !== 0) {
+      this.counts = new Uint32Array(vocabSize);
+      this.penalized = new Float32Array(vocabSize);
+    }
   }
 
-  sample(logits: Float32Array): number {
+  /** Picks the next token and counts it for the penalties. */
+  sample(rawLogits: Float32Array): number {
+    const logits = this.applyPenalties(rawLogits);
+    const token = this.pick(logits);
+    if (this.counts && token < this.counts.length) this.counts[token]++;
+    return token;
+  }
+
+  private applyPenalties(logits: Float32Array): Float32Array {
+    const counts = this.counts;
+    const penalized = this.penalized;
+    if (!counts || !penalized || penalized.length !== logits.length) return logits;
+    const presence = this.options.presencePenalty ?? 0;
+    const frequency = this.options.frequencyPenalty ?? 0;
+    for (let i = 0; i < logits.length; i++) {
+      const count = counts[i];
+      penalized[i] = count === 0 ? logits[i] : logits[i] - count * frequency - presence;
+    }
+    return penalized;
+  }
+
+  private pick(logits: Float32Array): number {
     const vocabSize = logits.length;
     if (this.options.temperature === 0) return argmax(logits);
     if (this.probabilities.length < vocabSize) {

@@ -19,6 +19,8 @@ export interface GenerationParameters {
   top_k?: number | null;
   stop?: string | string[] | null;
   seed?: number | null;
+  presence_penalty?: number | null;
+  frequency_penalty?: number | null;
   stream?: boolean | null;
   stream_options?: { include_usage?: boolean } | null;
   kvpack?: KvpackOptions | null;
@@ -81,6 +83,8 @@ export function buildGenerationRequest(
       topP: parameters.top_p ?? 1,
       topK: parameters.top_k ?? 0,
       seed: parameters.seed ?? undefined,
+      presencePenalty: parameters.presence_penalty ?? 0,
+      frequencyPenalty: parameters.frequency_penalty ?? 0,
     },
     stop: stop.filter((sequence) => sequence.length > 0),
     kvConfig,
