@@ -1,4 +1,6 @@
 import { RadialNearestSearch } from "./nearest-codeword.js";
+import type { SeededRandom } from "./random.js";
+import { sampleSphericalBeta } from "./spherical-beta.js";
 
 /**
  * Whether training assignments should use the radial search instead of the packed score kernel (which is cheaper
@@ -10,8 +12,6 @@ function prefersRadialForTraining(size: number, blockSize: number): boolean {
   if (blockSize === 4) return size >= 128;
   return false;
 }
-import type { SeededRandom } from "./random.js";
-import { sampleSphericalBeta } from "./spherical-beta.js";
 
 /** Blocks drawn per chunk: samples are streamed, so a Lloyd iteration can use any number without storing them. */
 export const sampleChunkSize = 4096;
