@@ -22,6 +22,7 @@ export const usage = `Usage: node dist/main.js [options]
   --tokenizer <file>         llama2.c tokenizer.bin for the model (env KVPACK_TOKENIZER)
   --model-format <format>    auto | llama2c | gguf | safetensors | onnx
   --model-id <name>          model name reported by /v1/models
+  --context-length <tokens>  context length override (ONNX models declare none; default 2048 there)
   --api-key <id:key>         accept this bearer token (repeatable; env KVPACK_API_KEYS="id:key,id2:key2")
   --codec <kind>             default KV codec: fibquant turboquant kivi quarot int8 fp16 fp32
   --key-bits <bits>          default bits per key coordinate
@@ -127,6 +128,9 @@ function applyFlags(config: MutableConfig, argv: readonly string[]): void {
         break;
       case "--model-id":
         section(config, "model").id = value();
+        break;
+      case "--context-length":
+        section(config, "model").contextLength = parseNumber(flag, value());
         break;
       case "--api-key":
         apiKeys.push(parseApiKey(value(), flag));
