@@ -1,4 +1,5 @@
 import { performance } from "node:perf_hooks";
+import { rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import cors from "@fastify/cors";
@@ -56,15 +57,17 @@ export async function createServer(config: ServerConfig, options: CreateServerOp
   const metrics = new ServerMetrics();
   const diskDirectory = config.kv.diskEnabled ? (config.kv.diskDirectory ?? path.join(os.tmpdir(), "kvpack-server")) : undefined;
   const budget = new KvMemoryBudget(config.kv.memoryBudgetBytes);
+  const offloadDirectory = diskDirectory === undefined ? undefined : path.join(diskDirectory, "offloaded-pages", String(process.pid));
   const kvCaches = new KvCacheFactory(
     model.cacheShape,
     model.contextLength,
     config.kv.pageTokens,
-    diskDirectory === undefined ? undefined : path.join(diskDirectory, "offloaded-pages", String(process.pid)),
+    offloadDirectory,
   );
   const lowerTiers: ByteStore[] = [];
   const logStoreError = (tier: string, error: unknown): void => app.log.warn({ tier, err: error }, "KV tier operation failed");
-  if (diskDirectory !== undefined) lowerTiers.push(new DiskByteStore(diskDirectory));
+  const diskStore = diskDirectory === undefined ? undefined : new DiskByteStore(diskDirectory);
+  if (diskStore) lowerTiers.push(diskStore);
   let redis: RedisByteStore | undefined;
   if (config.kv.redisUrl) {
     let reported = false;
@@ -164,7 +167,14 @@ export async function createServer(config: ServerConfig, options: CreateServerOp
   registerCompletionsRoute(app, context);
   registerChatCompletionsRoute(app, context);
 
-  const sweep = setInterval(() => sessions.sweep(), 60_000);
+  const sweepDisk = (): void => {
+    diskStore?.sweep(config.kv.sessionTtlSeconds * 1000).catch((error: unknown) => app.log.warn({ err: error }, "disk tier sweep failed"));
+  };
+  sweepDisk();
+  const sweep = setInterval(() => {
+    sessions.sweep();
+    sweepDisk();
+  }, 60_000);
   sweep.unref();
   let closing: Promise<void> | undefined;
 
@@ -194,6 +204,8 @@ export async function createServer(config: ServerConfig, options: CreateServerOp
         await appClosed.finally(() => clearInterval(sweeper));
         await sessions.offloadAll();
         await store.close();
+        // Pages ArkVale paged out belong to caches of this process only.
+        if (offloadDirectory) await rm(offloadDirectory, { recursive: true, force: true }).catch(() => undefined);
       })();
       return closing;
     },

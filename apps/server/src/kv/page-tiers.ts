@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Redis } from "ioredis";
 
@@ -53,6 +53,43 @@ export class DiskByteStore implements ByteStore {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Deletes entries not written for `maxAgeMs` (the disk tier is a cache with the same lifetime as
+   * Redis entries, so it cannot grow without bound). Returns the number of files removed.
+   */
+  async sweep(maxAgeMs: number, now = Date.now()): Promise<number> {
+    let removed = 0;
+    let shards: string[];
+    try {
+      shards = await readdir(this.directory);
+    } catch {
+      return 0;
+    }
+    for (const shard of shards) {
+      if (!/^[A-Za-z0-9_.-]{2}$/.test(shard)) continue;
+      const folder = path.join(this.directory, shard);
+      let files: string[];
+      try {
+        files = await readdir(folder);
+      } catch {
+        continue;
+      }
+      for (const file of files) {
+        if (!file.endsWith(".bin") && !file.endsWith(".tmp")) continue;
+        const full = path.join(folder, file);
+        try {
+          if (now - (await stat(full)).mtimeMs > maxAgeMs) {
+            await rm(full, { force: true });
+            removed++;
+          }
+        } catch {
+          // Removed by another process meanwhile.
+        }
+      }
+    }
+    return removed;
   }
 
   async close(): Promise<void> {}
