@@ -512,6 +512,7 @@ export function attentionDense(
 export function encodeShells(
   vectors: usize, count: i32, dimension: i32, blockSize: i32, size: i32,
   radii: usize, sortedCodewords: usize, order: usize, codeBytes: i32, codes: usize, norms: usize,
+  quadCodewords: usize, quadOrder: usize, quadInnerRadii: usize, quadOuterRadii: usize,
 ): void {
   const blocksPerRow = dimension / blockSize;
   for (let row = 0; row < count; row++) {
@@ -558,29 +559,50 @@ export function encodeShells(
         else store<u16>(codes + (<usize>index << 1), <u16>chosen);
         continue;
       }
-      let inner = low - 1;
-      let outer = low;
-      let best = -1;
-      let bestOriginal = 65536;
+      // k ≥ 2: shells of 4 radius-sorted codewords (structure of arrays, see quadShells in the
+      // glue) are evaluated 4 at a time with f32x4, outward from the shell holding the block's
+      // radius, until the radius gap to the next shell rules it out.
+      const quadCount = (size + 3) >>> 2;
+      let first = min(low >>> 2, quadCount - 1);
+      let bestDistances = f32x4.splat(Infinity);
+      let bestOriginals = i32x4.splat(65536);
       let bestDistance: f32 = Infinity;
-      while (inner >= 0 || outer < size) {
-        const innerGap: f32 = inner >= 0 ? radius - f32At(radii, inner) : Infinity;
-        const outerGap: f32 = outer < size ? f32At(radii, outer) - radius : Infinity;
-        const takeInner = innerGap <= outerGap;
-        const gap = takeInner ? innerGap : outerGap;
-        if (gap * gap >= bestDistance) break;
-        const rank = takeInner ? inner-- : outer++;
-        let distance: f32 = 0;
+      let inner = first - 1;
+      let outer = first + 1;
+      let quad = first;
+      while (true) {
+        let distances = f32x4.splat(0);
+        const lanes = quadCodewords + ((<usize>quad * blockSize) << 4);
         for (let j = 0; j < blockSize; j++) {
-          const difference = f32At(vectors, offset + j) * inverse - f32At(sortedCodewords, rank * blockSize + j);
-          distance += difference * difference;
+          const difference = f32x4.sub(f32x4.splat(f32At(vectors, offset + j) * inverse), v128.load(lanes + (<usize>j << 4)));
+          distances = f32x4.add(distances, f32x4.mul(difference, difference));
         }
-        const original = <i32>load<u16>(order + (<usize>rank << 1));
-        if (distance < bestDistance || (distance == bestDistance && original < bestOriginal)) {
-          bestDistance = distance;
-          best = rank;
-          bestOriginal = original;
-        }
+        const originals = v128.load(quadOrder + (<usize>quad << 4));
+        // Per lane: strictly closer, or equally close with a lower original index.
+        const closer = v128.or(
+          f32x4.lt(distances, bestDistances),
+          v128.and(f32x4.eq(distances, bestDistances), i32x4.lt_s(originals, bestOriginals)),
+        );
+        bestDistances = v128.bitselect(distances, bestDistances, closer);
+        bestOriginals = v128.bitselect(originals, bestOriginals, closer);
+        bestDistance = min(
+          min(f32x4.extract_lane(bestDistances, 0), f32x4.extract_lane(bestDistances, 1)),
+          min(f32x4.extract_lane(bestDistances, 2), f32x4.extract_lane(bestDistances, 3)),
+        );
+        const innerGap: f32 = inner >= 0 ? radius - f32At(quadOuterRadii, inner) : Infinity;
+        const outerGap: f32 = outer < quadCount ? f32At(quadInnerRadii, outer) - radius : Infinity;
+        const takeInner = innerGap <= outerGap;
+        const gap = max<f32>(takeInner ? innerGap : outerGap, 0);
+        if (gap * gap >= bestDistance) break;
+        quad = takeInner ? inner-- : outer++;
+      }
+      let bestOriginal = 65536;
+      for (let lane = 0; lane < 4; lane++) {
+        const distance = f32x4.extract_lane(bestDistances, 0);
+        const original = i32x4.extract_lane(bestOriginals, 0);
+        if (distance == bestDistance && original < bestOriginal) bestOriginal = original;
+        bestDistances = v128.shuffle<f32>(bestDistances, bestDistances, 1, 2, 3, 0);
+        bestOriginals = v128.shuffle<i32>(bestOriginals, bestOriginals, 1, 2, 3, 0);
       }
       const index = row * blocksPerRow + block;
       if (codeBytes == 1) store<u8>(codes + <usize>index, <u8>bestOriginal);

@@ -1,5 +1,5 @@
 import { byteDecodeTable, rowsUseWholeBytes } from "../byte-decode-table.js";
-import { prepareShells } from "../codebook-shells.js";
+import { prepareShells, type CodebookShells } from "../codebook-shells.js";
 import type { DecodeKernel, KernelBackend, KernelSet } from "../kernel-backend.js";
 import { KernelInputError } from "../kernel-errors.js";
 import type { CompressedRows, DecodeInputs, DeviceArray, DeviceArrayType } from "../kernel-inputs.js";
@@ -103,6 +103,44 @@ export interface WasmBackendOptions {
   readonly histogramMinimumTokens?: number;
 }
 
+/** Radius-sorted codewords in shells of 4, as structure of arrays for the f32x4 encode search. */
+interface QuadShells {
+  /** quad × blockSize × 4 lanes; missing lanes hold 1e18 (never nearest). */
+  readonly codewords: Float32Array;
+  /** quad × 4 original indices; missing lanes 65536. */
+  readonly order: Int32Array;
+  /** Smallest and largest radius of each quad. */
+  readonly innerRadii: Float32Array;
+  readonly outerRadii: Float32Array;
+}
+
+const quadCache = new WeakMap<CodebookShells, QuadShells>();
+
+function quadShells(shells: CodebookShells): QuadShells {
+  const cached = quadCache.get(shells);
+  if (cached) return cached;
+  const { size, blockSize, radii, sortedCodewords, order } = shells;
+  const quadCount = Math.ceil(size / 4);
+  const quads: QuadShells = {
+    codewords: new Float32Array(quadCount * blockSize * 4).fill(1e18),
+    order: new Int32Array(quadCount * 4).fill(65536),
+    innerRadii: new Float32Array(quadCount),
+    outerRadii: new Float32Array(quadCount),
+  };
+  for (let rank = 0; rank < size; rank++) {
+    const quad = rank >>> 2;
+    const lane = rank & 3;
+    for (let j = 0; j < blockSize; j++) quads.codewords[(quad * blockSize + j) * 4 + lane] = sortedCodewords[rank * blockSize + j];
+    quads.order[quad * 4 + lane] = order[rank];
+  }
+  for (let quad = 0; quad < quadCount; quad++) {
+    quads.innerRadii[quad] = radii[quad * 4];
+    quads.outerRadii[quad] = radii[Math.min(quad * 4 + 3, size - 1)];
+  }
+  quadCache.set(shells, quads);
+  return quads;
+}
+
 interface RowsPointers {
   readonly codes: number;
   readonly norms: number;
@@ -153,6 +191,7 @@ function createKernels(heap: () => WasmHeap, exports: () => WasmExports, histogr
     encode: async (inputs) => {
       const { size, blockSize } = validateEncode(inputs);
       const shells = prepareShells(inputs.codebook);
+      const quads = quadShells(shells);
       const blockCount = (inputs.count * inputs.dimension) / blockSize;
       const codeBytes = size <= 256 ? 1 : 2;
       return run((scope, wasm, memory) => {
@@ -162,8 +201,13 @@ function createKernels(heap: () => WasmHeap, exports: () => WasmExports, histogr
         const order = scope.input(shells.order);
         const codes = scope.allocate(blockCount * codeBytes);
         const norms = scope.allocate(inputs.count * 4);
+        const quadCodewords = scope.input(quads.codewords);
+        const quadOrder = scope.input(new Uint8Array(quads.order.buffer));
+        const quadInnerRadii = scope.input(quads.innerRadii);
+        const quadOuterRadii = scope.input(quads.outerRadii);
         wasm.encodeShells(
           vectors, inputs.count, inputs.dimension, blockSize, size, radii, sorted, order, codeBytes, codes, norms,
+          quadCodewords, quadOrder, quadInnerRadii, quadOuterRadii,
         );
         return {
           codes: codeBytes === 1 ? memory.uint8(codes, blockCount).slice() : memory.uint16(codes, blockCount).slice(),
