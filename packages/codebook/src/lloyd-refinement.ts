@@ -1,4 +1,5 @@
-import { RadialNearestSearch } from "./nearest-codeword.js";
+import { ClusterNearestSearch } from "./cluster-nearest-search.js";
+import { RadialNearestSearch, prefersClusterSearch, type DistanceReportingSearch } from "./nearest-codeword.js";
 import type { SeededRandom } from "./random.js";
 import { sampleSphericalBeta } from "./spherical-beta.js";
 
@@ -11,6 +12,12 @@ function prefersRadialForTraining(size: number, blockSize: number): boolean {
   if (blockSize <= 3) return size >= 32;
   if (blockSize === 4) return size >= 128;
   return false;
+}
+
+/** The search used for training assignments, or undefined for the packed score kernel. */
+function trainingSearch(codewords: Float64Array, size: number, blockSize: number): DistanceReportingSearch | undefined {
+  if (prefersClusterSearch(size, blockSize)) return new ClusterNearestSearch(codewords, size, blockSize);
+  return prefersRadialForTraining(size, blockSize) ? new RadialNearestSearch(codewords, size, blockSize) : undefined;
 }
 
 /** Blocks drawn per chunk: samples are streamed, so a Lloyd iteration can use any number without storing them. */
@@ -69,7 +76,7 @@ export function accumulateAssignments(
   samples: Float32Array,
   count: number,
   statistics: CellStatistics,
-  search: RadialNearestSearch | undefined,
+  search: DistanceReportingSearch | undefined,
   errorsOut?: Float64Array,
 ): void {
   const { sums, counts, squaredErrors } = statistics;
@@ -161,7 +168,7 @@ export function accumulateFreshSamples(
   statistics: CellStatistics,
   chunk: Float32Array,
 ): void {
-  const search = prefersRadialForTraining(size, blockSize) ? new RadialNearestSearch(codewords, size, blockSize) : undefined;
+  const search = trainingSearch(codewords, size, blockSize);
   const packed = packCodewords(codewords, size, blockSize);
   for (let done = 0; done < sampleCount; done += sampleChunkSize) {
     const count = Math.min(sampleChunkSize, sampleCount - done);
@@ -181,7 +188,7 @@ export function measureDistortion(
   statistics: CellStatistics,
 ): number {
   statistics.reset();
-  const search = prefersRadialForTraining(size, blockSize) ? new RadialNearestSearch(codewords, size, blockSize) : undefined;
+  const search = trainingSearch(codewords, size, blockSize);
   accumulateAssignments(packCodewords(codewords, size, blockSize), size, blockSize, samples, count, statistics, search);
   return ((sourceDimension / blockSize) * statistics.totalSquaredError) / statistics.totalCount;
 }
@@ -251,7 +258,7 @@ export function measureHeldOutDistortion(
   const statistics = new CellStatistics(size, blockSize);
   const chunk = new Float32Array(sampleChunkSize * blockSize);
   const errors = new Float64Array(sampleChunkSize);
-  const search = prefersRadialForTraining(size, blockSize) ? new RadialNearestSearch(codewords, size, blockSize) : undefined;
+  const search = trainingSearch(codewords, size, blockSize);
   const packed = packCodewords(codewords, size, blockSize);
   let sumVector = 0;
   let sumScalar = 0;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildFibQuantCodebook } from "./fibquant-codebook.js";
+import { ClusterNearestSearch } from "./cluster-nearest-search.js";
 import { RadialNearestSearch, createNearestCodewordSearch, nearestCodewordBruteForce } from "./nearest-codeword.js";
 import { createRandom } from "./random.js";
 import { sampleSphericalBeta } from "./spherical-beta.js";
@@ -44,6 +45,28 @@ describe("createNearestCodewordSearch", () => {
         if (radial.nearest(samples, i * blockSize) !== nearestCodewordBruteForce(codebook, samples, i * blockSize)) mismatches++;
       }
       expect(mismatches).toBe(0);
+    }
+  });
+
+  it("cluster search is exact on large synthetic codebooks, with duplicated codewords", () => {
+    const random = createRandom(21);
+    for (const [blockSize, size] of [[4, 4096], [3, 2048], [2, 300], [8, 512], [5, 64]]) {
+      const codewords = sampleSphericalBeta(64, blockSize, size, random);
+      // Duplicate a few codewords so exact ties occur when a probe equals one of them.
+      for (let i = 0; i < 8; i++) codewords.copyWithin((size - 1 - i) * blockSize, i * blockSize, (i + 1) * blockSize);
+      const codebook: VectorCodebook = {
+        kind: "vector", formatVersion: 1, sourceDimension: 64, blockSize, size, bitsPerCoordinate: Math.log2(size) / blockSize,
+        codewords, seed: 0, distortion: 0,
+      };
+      const probes = sampleSphericalBeta(64, blockSize, 4000, random);
+      probes.set(codewords.subarray(0, 8 * blockSize));
+      const cluster = new ClusterNearestSearch(codewords, size, blockSize);
+      let mismatches = 0;
+      for (let i = 0; i < 4000; i++) {
+        if (cluster.nearest(probes, i * blockSize) !== nearestCodewordBruteForce(codebook, probes, i * blockSize)) mismatches++;
+      }
+      expect(mismatches).toBe(0);
+      if (blockSize === 4) checkAgreement(codebook, probes, 4000); // createNearestCodewordSearch picks the cluster search here
     }
   });
 
