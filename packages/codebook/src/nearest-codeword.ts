@@ -215,8 +215,7 @@ export class RadialNearestSearch implements NearestCodewordSearch {
  * only): k=2 N=16 88 vs 154, k=2 N=256 218 vs 1399, k=3 N=512 1143 vs 3613, k=4 N=64 350 vs 486,
  * k=4 N=256 790 vs 878, k=4 N=4096 5029 vs 11830, k=8 N=256 4236 vs 1508, k=8 N=4096 73713 vs 23277 — in 8-D
  * blocks the norm gap prunes almost nothing; a rerun gave k=4 N=64 310 vs 276, so k = 4 switches at N = 128.
- * Also tried and dropped: a one-level ball tree over √N clusters (4× fewer codewords visited at k=4 N=4096, but
- * no faster), and a score scan ½‖c‖² − x·c with exact re-check of near-ties (1.4× slower than this scan).
+ * (Also tried and dropped: a score scan ½‖c‖² − x·c with exact re-check of near-ties, 1.4× slower than the scan.)
  */
 export function prefersRadialSearch(size: number, blockSize: number): boolean {
   if (prefersClusterSearch(size, blockSize)) return false;
