@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,16 +42,24 @@ export interface TestServer {
 
 /** A real server on 127.0.0.1, any free port, quiet logs, its own disk tier folder. */
 export async function startTestServer(overrides: ServerConfigInput = {}): Promise<TestServer> {
+  const ownDisk = overrides.kv?.diskDirectory === undefined ? temporaryDirectory("disk") : undefined;
   const config = parseServerConfig({
     host: "127.0.0.1",
     port: 0,
     logLevel: "silent",
     ...overrides,
-    kv: { diskDirectory: temporaryDirectory("disk"), ...overrides.kv },
+    kv: { diskDirectory: ownDisk, ...overrides.kv },
   });
   const server = await createServer(config, { model: await defaultModel() });
   const baseUrl = await server.listen();
-  return { server, baseUrl, close: () => server.close() };
+  return {
+    server,
+    baseUrl,
+    close: async () => {
+      await server.close();
+      if (ownDisk) rmSync(ownDisk, { recursive: true, force: true });
+    },
+  };
 }
 
 function newestModification(directory: string): number {
