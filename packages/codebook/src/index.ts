@@ -26,6 +26,7 @@ export {
 export { normalQuantile, complementaryErrorFunction } from "./normal-quantile.js";
 export {
   quasiUniformDirections,
+  mapCubeToSphere,
   robertsKroneckerPoint,
   generalizedGoldenRatio,
   goldenRatio,
@@ -56,8 +57,13 @@ export {
   createNearestCodewordSearch,
   nearestCodewordBruteForce,
   RadialNearestSearch,
+  ScanNearestSearch,
+  prefersRadialSearch,
+  prefersClusterSearch,
   type NearestCodewordSearch,
+  type DistanceReportingSearch,
 } from "./nearest-codeword.js";
+export { ClusterNearestSearch } from "./cluster-nearest-search.js";
 export {
   serializeCodebook,
   deserializeCodebook,
