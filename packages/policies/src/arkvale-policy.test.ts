@@ -83,7 +83,7 @@ describe("ArkValePolicy", () => {
   it("offloads the pages with the lowest bounds and recalls the page that holds the best key", async () => {
     const cache = pagedCache();
     // 10 pages; budget 16 tokens = 4 pages: sink page 0, newest page 9, and the two best by bound.
-    const policy = new ArkValePolicy({ budget: { tokens: 16 } });
+    const policy = new ArkValePolicy({ budget: { tokens: 16 }, recentPages: 1 });
     policy.observe(statistics(0, 0, 2, 1, 40, () => 1 / 40, queryAlong(2, 2)));
     const first = await cache.applyActions(policy.decide(cache));
     expect(first.failed).toEqual([]);
@@ -108,7 +108,7 @@ describe("ArkValePolicy", () => {
 
   it("without recall, an offloaded page never comes back", async () => {
     const cache = pagedCache();
-    const policy = new ArkValePolicy({ budget: { tokens: 16 }, recall: false });
+    const policy = new ArkValePolicy({ budget: { tokens: 16 }, recall: false, recentPages: 1 });
     policy.observe(statistics(0, 0, 2, 1, 40, () => 1 / 40, queryAlong(2, 2)));
     await cache.applyActions(policy.decide(cache));
     policy.observe(statistics(0, 1, 2, 1, 40, () => 1 / 40, queryAlong(7, 2)));

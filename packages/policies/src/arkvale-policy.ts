@@ -11,7 +11,7 @@ export interface ArkValeOptions {
   readonly recall?: boolean;
   /** First pages always resident (attention sinks, default 1). */
   readonly sinkPages?: number;
-  /** Newest pages always resident (default 1). */
+  /** Newest complete pages always resident (default 2; the residual window is resident anyway). */
   readonly recentPages?: number;
   /** Tier to offload to (default: the cache's first tier). */
   readonly tier?: string;
@@ -53,7 +53,7 @@ export class ArkValePolicy implements Policy {
     this.budget = options.budget;
     this.recall = options.recall ?? true;
     this.sinkPages = options.sinkPages ?? 1;
-    this.recentPages = options.recentPages ?? 1;
+    this.recentPages = options.recentPages ?? 2;
     this.tier = options.tier;
     checkNonNegativeInteger("sinkPages", this.sinkPages);
     checkNonNegativeInteger("recentPages", this.recentPages);

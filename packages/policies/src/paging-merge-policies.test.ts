@@ -41,7 +41,7 @@ describe("ShadowKvPolicy", () => {
     const headDim = 8;
     const cache = testCache({ layers: 1, kvHeads: 1, headDim });
     // Rank-2 keys (channels 0 and 1 only); page 5 (position 22) has the one key far along channel 1.
-    const policy = new ShadowKvPolicy({ budget: { tokens: 16 }, rank: 2, basisTokens: 8 });
+    const policy = new ShadowKvPolicy({ budget: { tokens: 16 }, rank: 2, basisTokens: 8, recentPages: 1 });
     cache.setPolicy(policy);
     appendTokens(cache, 40, (_layer, position) => {
       const key = new Float32Array(headDim);

@@ -15,7 +15,7 @@
  *   KVPACK_BENCH_QUICK=1 pnpm bench:policies  stories260K only (smoke run)
  *   KVPACK_BENCH_POLICIES=arkvale,streaming-llm KVPACK_BENCH_CODECS=fp16 …   subsets
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type AttentionOptions, CompressedKVCache, DenseKVCache, type KVCache, MemoryPageStore, type Policy } from "@kvpack/cache";
 import type { CodecSpec } from "@kvpack/codecs";
@@ -436,6 +436,7 @@ async function main(): Promise<void> {
       queryStride: 2,
     });
     kvTunerConfigs[modelName] = kvTuner;
+    mkdirSync(benchResultsDirectory(), { recursive: true });
     writeFileSync(join(benchResultsDirectory(), `kvtuner-${modelName}.json`), kvTunerConfigToJson(kvTuner));
     progress.step(`${modelName} KVTuner calibrated: ${kvTuner.layers.map((pair) => `K${pair.keyBits}V${pair.valueBits}`).join(" ")} (avg ${kvTuner.averageBits} bits)`);
     for (const dataset of datasets) {
