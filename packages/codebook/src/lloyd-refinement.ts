@@ -66,8 +66,8 @@ export function packCodewords(codewords: Float64Array, size: number, blockSize: 
 
 /**
  * Assigns `count` blocks of `samples` to their nearest codewords and accumulates cell statistics.
- * Brute force minimizes ½‖c‖² − x·c over packed codewords (kernels unrolled for k = 2, 4, 8); with `search` the
- * radial (norm-sorted) search is used instead, which wins for large codebooks of 2-D blocks.
+ * Brute force minimizes ½‖c‖² − x·c over packed codewords (kernels unrolled for k = 2, 4, 8); with `search` that
+ * search is used instead (radial or cluster pruning, which win for larger codebooks of small blocks).
  */
 export function accumulateAssignments(
   packed: Float64Array,
@@ -82,7 +82,96 @@ export function accumulateAssignments(
   const { sums, counts, squaredErrors } = statistics;
   const stride = blockSize + 1;
   let total = 0;
-  for (let sample = 0; sample < count; sample++) {
+  // Two blocks per codeword pass for k = 4 and 8: each codeword is loaded once for both, which measured 1.7×
+  // faster at k = 8. Each block's score uses exactly the single-block expression, so results are unchanged.
+  const paired = search === undefined && (blockSize === 4 || blockSize === 8);
+  const pairedCount = paired ? count - (count % 2) : 0;
+  for (let sample = 0; sample < pairedCount; sample += 2) {
+    const offset = sample * blockSize;
+    let bestA = 0;
+    let bestB = 0;
+    let scoreA = Infinity;
+    let scoreB = Infinity;
+    if (blockSize === 4) {
+      const a0 = samples[offset];
+      const a1 = samples[offset + 1];
+      const a2 = samples[offset + 2];
+      const a3 = samples[offset + 3];
+      const b0 = samples[offset + 4];
+      const b1 = samples[offset + 5];
+      const b2 = samples[offset + 6];
+      const b3 = samples[offset + 7];
+      for (let index = 0, base = 0; index < size; index++, base += 5) {
+        const h = packed[base];
+        const c0 = packed[base + 1];
+        const c1 = packed[base + 2];
+        const c2 = packed[base + 3];
+        const c3 = packed[base + 4];
+        const first = h - a0 * c0 - a1 * c1 - a2 * c2 - a3 * c3;
+        const second = h - b0 * c0 - b1 * c1 - b2 * c2 - b3 * c3;
+        if (first < scoreA) {
+          scoreA = first;
+          bestA = index;
+        }
+        if (second < scoreB) {
+          scoreB = second;
+          bestB = index;
+        }
+      }
+    } else {
+      const a0 = samples[offset];
+      const a1 = samples[offset + 1];
+      const a2 = samples[offset + 2];
+      const a3 = samples[offset + 3];
+      const a4 = samples[offset + 4];
+      const a5 = samples[offset + 5];
+      const a6 = samples[offset + 6];
+      const a7 = samples[offset + 7];
+      const b0 = samples[offset + 8];
+      const b1 = samples[offset + 9];
+      const b2 = samples[offset + 10];
+      const b3 = samples[offset + 11];
+      const b4 = samples[offset + 12];
+      const b5 = samples[offset + 13];
+      const b6 = samples[offset + 14];
+      const b7 = samples[offset + 15];
+      for (let index = 0, base = 0; index < size; index++, base += 9) {
+        const h = packed[base];
+        const c0 = packed[base + 1];
+        const c1 = packed[base + 2];
+        const c2 = packed[base + 3];
+        const c3 = packed[base + 4];
+        const c4 = packed[base + 5];
+        const c5 = packed[base + 6];
+        const c6 = packed[base + 7];
+        const c7 = packed[base + 8];
+        const first = h - (a0 * c0 + a1 * c1 + a2 * c2 + a3 * c3) - (a4 * c4 + a5 * c5 + a6 * c6 + a7 * c7);
+        const second = h - (b0 * c0 + b1 * c1 + b2 * c2 + b3 * c3) - (b4 * c4 + b5 * c5 + b6 * c6 + b7 * c7);
+        if (first < scoreA) {
+          scoreA = first;
+          bestA = index;
+        }
+        if (second < scoreB) {
+          scoreB = second;
+          bestB = index;
+        }
+      }
+    }
+    for (let member = 0; member < 2; member++) {
+      const memberOffset = offset + member * blockSize;
+      const best = member === 0 ? bestA : bestB;
+      let squaredNorm = 0;
+      for (let j = 0; j < blockSize; j++) squaredNorm += samples[memberOffset + j] * samples[memberOffset + j];
+      const error = Math.max(0, squaredNorm + 2 * (member === 0 ? scoreA : scoreB));
+      if (errorsOut !== undefined) errorsOut[sample + member] = error;
+      counts[best] += 1;
+      squaredErrors[best] += error;
+      total += error;
+      const base = best * blockSize;
+      for (let j = 0; j < blockSize; j++) sums[base + j] += samples[memberOffset + j];
+    }
+  }
+  for (let sample = pairedCount; sample < count; sample++) {
     const offset = sample * blockSize;
     let best = 0;
     let error: number;
