@@ -29,9 +29,9 @@ const quick = process.env.KVPACK_BENCH_QUICK === "1";
 const tokenCounts = quick ? [1024, 16384] : [1024, 4096, 16384, 65536];
 const dimensions = [64, 128];
 const headCount = 8;
-const timingMilliseconds = quick ? 60 : 150;
+const timingMilliseconds = quick ? 60 : 100;
 /** Interleaved trials per attention point; the fastest is kept. */
-const trials = quick ? 3 : 5;
+const trials = quick ? 3 : 7;
 /** SwiftShader through Node's webgpu aborts on buffers ≥ 2 MB (toolchain.md 3a-ii): stay at ≤ 256K floats. */
 const gpuBufferLimitBytes = 256 * 1024 * 4;
 
