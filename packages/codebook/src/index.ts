@@ -61,6 +61,7 @@ export {
   prefersRadialSearch,
   prefersClusterSearch,
   type NearestCodewordSearch,
+  type BlockNearestCodewordSearch,
   type DistanceReportingSearch,
 } from "./nearest-codeword.js";
 export { ClusterNearestSearch } from "./cluster-nearest-search.js";

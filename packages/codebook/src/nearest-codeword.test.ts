@@ -16,6 +16,14 @@ function checkAgreement(codebook: VectorCodebook, vectors: Float32Array, count: 
     if (search.nearest(vectors, offset) !== nearestCodewordBruteForce(codebook, vectors, offset)) mismatches++;
   }
   expect(mismatches).toBe(0);
+  // The batch call, over an odd number of blocks written at an offset, gives the same indices.
+  const batch = Math.min(count, 999);
+  const out = new Int32Array(batch + 3);
+  search.nearestBlocks(vectors, 0, batch, out, 3);
+  for (let i = 0; i < batch; i++) {
+    if (out[3 + i] !== nearestCodewordBruteForce(codebook, vectors, i * codebook.blockSize)) mismatches++;
+  }
+  expect(mismatches).toBe(0);
 }
 
 describe("createNearestCodewordSearch", () => {
@@ -99,6 +107,8 @@ describe("createNearestCodewordSearch", () => {
   it("rejects an offset past the end", () => {
     const codebook = buildFibQuantCodebook({ sourceDimension: 16, blockSize: 2, bits: 1, ...quick });
     expect(() => createNearestCodewordSearch(codebook).nearest(new Float32Array(3), 2)).toThrow(/exceeds/);
+    expect(() => createNearestCodewordSearch(codebook).nearestBlocks(new Float32Array(4), 0, 3, new Int32Array(3))).toThrow(/exceeds/);
+    expect(() => createNearestCodewordSearch(codebook).nearestBlocks(new Float32Array(6), 0, 3, new Int32Array(2))).toThrow(/cannot hold/);
     expect(() => nearestCodewordBruteForce(codebook, new Float32Array(3), 2)).toThrow(/exceeds/);
   });
 });
