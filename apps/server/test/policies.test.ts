@@ -25,8 +25,9 @@ describe("per-request eviction policies and budgets", () => {
     for (const policy of ["streaming-llm", "h2o", "tova", "arkvale"]) {
       const bounded = await run({ codec: "turboquant", keyBits: 4, valueBits: 4, policy, budget: 64 });
       expect(bounded.text.length).toBeGreaterThan(0);
-      // 205 positions against a 64-token budget (+ the 32-token residual window): well under the unbounded cache.
-      expect(bounded.kvBytes, policy).toBeLessThan(unbounded.kvBytes * 0.75);
+      // 205 positions against a 64-token budget (+ the 32-token residual window): well under the
+      // unbounded cache. ArkVale keeps key digests and row metadata of its offloaded pages resident.
+      expect(bounded.kvBytes, policy).toBeLessThan(unbounded.kvBytes * (policy === "arkvale" ? 0.85 : 0.75));
     }
   });
 

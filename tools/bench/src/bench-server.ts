@@ -2,7 +2,8 @@
  * Server benchmark: starts the real kvpack server (apps/server/dist/main.js) on 127.0.0.1 and, for
  * the dense fp32 KV cache (the baseline) and compressed caches in the same run, measures
  *   1. load: N concurrent streaming clients, a bounded number of requests → aggregate tokens/s,
- *      p50/p99 request latency, p50/p99 time to first token, KV bytes per session;
+ *      p50/p99 request latency, p50/p99 time to first token, KV bytes per session, and how far
+ *      a greedy 200-token text stays equal to the dense cache's (a quality check);
  *   2. capacity: one fixed KV memory budget, no queue, M simultaneous long sessions → how many
  *      are admitted (the rest get 429), i.e. how many concurrent sessions fit.
  * Prints tables and writes bench-results/server.json.
@@ -159,12 +160,20 @@ interface LoadRow {
   denseKvBytesPerSession: number;
   compressionVsDense: number;
   wallSeconds: number;
+  /** Greedy text of a fixed prompt (quality check against the dense baseline's text). */
+  greedyText: string;
 }
 
 async function loadPhase(configuration: KvConfiguration): Promise<LoadRow> {
   const server = await startServer([]);
   try {
     await streamCompletion(server.baseUrl, "Warm up", 8, configuration.kvpack); // builds codec tables, JIT
+    const greedy = await fetch(`${server.baseUrl}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "stories260K", prompt: "Once upon a time", max_tokens: 200, temperature: 0, kvpack: configuration.kvpack }),
+    });
+    const greedyText = ((await greedy.json()) as { choices: { text: string }[] }).choices[0].text;
     const results: StreamResult[] = [];
     let next = 0;
     const started = performance.now();
@@ -192,6 +201,7 @@ async function loadPhase(configuration: KvConfiguration): Promise<LoadRow> {
       denseKvBytesPerSession: denseBytes,
       compressionVsDense: kvBytes > 0 ? denseBytes / kvBytes : 0,
       wallSeconds,
+      greedyText,
     };
   } finally {
     await stopServer(server);
@@ -217,16 +227,18 @@ interface CapacityRow {
  */
 async function capacityPhase(configuration: KvConfiguration): Promise<CapacityRow> {
   const budgetBytes = capacityBudgetMiB * 1024 * 1024;
-  const server = await startServer(["--kv-budget-mb", String(capacityBudgetMiB), "--no-disk", "--queue-size", "0", "--max-concurrent", "1000"]);
+  // No prefix pages in memory: they would take budget asynchronously and make the count depend on timing.
+  const server = await startServer(["--kv-budget-mb", String(capacityBudgetMiB), "--no-disk", "--prefix-memory-share", "0", "--queue-size", "0", "--max-concurrent", "1000"]);
   try {
     const full = await streamCompletion(server.baseUrl, prompts[0], capacitySessionTokens, { ...configuration.kvpack });
     const controllers = Array.from({ length: capacityAttempts }, () => new AbortController());
     const statuses = await Promise.all(
-      controllers.map(async (controller, index) => {
+      controllers.map(async (controller) => {
         const response = await fetch(`${server.baseUrl}/v1/completions`, {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ model: "stories260K", prompt: prompts[index % prompts.length], max_tokens: capacitySessionTokens, stream: true, kvpack: configuration.kvpack }),
+          // One prompt for all: every session reserves the same size, so the count does not depend on arrival order.
+          body: JSON.stringify({ model: "stories260K", prompt: prompts[0], max_tokens: capacitySessionTokens, stream: true, kvpack: configuration.kvpack }),
           signal: controller.signal,
         });
         return { status: response.status, response };
@@ -277,6 +289,17 @@ async function main(): Promise<void> {
     { header: "KV B/session", value: (row) => row.kvBytesPerSession, digits: 0 },
     { header: "× vs fp32", value: (row) => row.compressionVsDense, digits: 2 },
   ]);
+  const denseText = loadRows[0].greedyText;
+  const sameCharacters = (text: string): number => {
+    let index = 0;
+    while (index < text.length && index < denseText.length && text[index] === denseText[index]) index++;
+    return index;
+  };
+  printTable(`Quality: greedy 200 tokens of "Once upon a time", characters equal to the fp32 text before the first difference`, loadRows, [
+    { header: "KV cache", value: (row) => row.configuration },
+    { header: "same chars", value: (row) => `${sameCharacters(row.greedyText)}/${denseText.length}` },
+    { header: "text starts", value: (row) => JSON.stringify(row.greedyText.slice(0, 60)) },
+  ]);
   const dense = capacityRows[0];
   printTable(`Capacity: ${capacityBudgetMiB} MiB KV budget, sessions of ${capacitySessionTokens} generated tokens, ${capacityAttempts} at once, no queue`, capacityRows, [
     { header: "KV cache", value: (row) => row.configuration },
@@ -293,7 +316,7 @@ async function main(): Promise<void> {
   const path = writeBenchJson("server", {
     quick,
     model: "stories260K",
-    load: { concurrency, requests: loadRequests, maxTokens: loadMaxTokens, rows: loadRows },
+    load: { concurrency, requests: loadRequests, maxTokens: loadMaxTokens, rows: loadRows.map((row) => ({ ...row, greedyCharactersEqualToDense: sameCharacters(row.greedyText) })) },
     capacity: { budgetBytes: capacityBudgetMiB * 1024 * 1024, sessionTokens: capacitySessionTokens, attempts: capacityAttempts, rows: capacityRows },
     summary: { bestCompressed: best.configuration, concurrentSessionsRatio: ratio, goalMet: ratio >= 4 },
   });

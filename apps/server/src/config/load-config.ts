@@ -28,6 +28,7 @@ export const usage = `Usage: node dist/main.js [options]
   --key-bits <bits>          default bits per key coordinate
   --value-bits <bits>        default bits per value coordinate
   --kv-budget-mb <MiB>       global resident KV memory budget (env KVPACK_KV_BUDGET_MB)
+  --prefix-memory-share <f>  share of the KV budget in-memory prefix pages may use (0–1, default 0.25)
   --disk-dir <dir>           disk tier for offloaded sessions and prefix pages (env KVPACK_DISK_DIR)
   --no-disk                  no disk tier
   --redis-url <url>          Redis tier shared between server processes (env KVPACK_REDIS_URL)
@@ -146,6 +147,9 @@ function applyFlags(config: MutableConfig, argv: readonly string[]): void {
         break;
       case "--kv-budget-mb":
         section(config, "kv").memoryBudgetBytes = Math.round(parseNumber(flag, value()) * 1024 * 1024);
+        break;
+      case "--prefix-memory-share":
+        section(config, "kv").prefixMemoryShare = parseNumber(flag, value());
         break;
       case "--disk-dir":
         section(config, "kv").diskDirectory = value();

@@ -124,14 +124,24 @@ export class KvCacheFactory {
     if (this.isDense(config)) return denseBytes(this.shape, tokens);
     const kept = config.budget === null ? tokens : Math.min(tokens, config.budget + config.residualWindow + this.pageTokens);
     const specs = codecSpecsFor(config, headDim, this.pageTokens);
-    // The residual window flushes when it holds max(R, pageSize) rows, so it never holds more than that minus one.
-    const residualRows = Math.min(kept, Math.max(config.residualWindow, this.pageTokens) - 1);
-    const pages = Math.floor(kept / this.pageTokens);
     const keyCodec = this.codecs.get(specs.keys);
     const valueCodec = this.codecs.get(specs.values);
     const digestBytes = policyOffloads(config.policy) ? 2 * headDim * 4 : 0;
-    // Per page and KV head: both blocks, the key digest, positions (int32) and live flags (byte) per row.
-    const perPageHead = keyCodec.encodedByteLength(this.pageTokens) + valueCodec.encodedByteLength(this.pageTokens) + digestBytes + this.pageTokens * 5;
-    return layers * kvHeads * (pages * perPageHead + residualRows * headDim * 8);
+    // Per page and KV head: both blocks, the key digest, and once a policy drops rows, explicit
+    // positions (int32) and live flags (byte) per row (untouched pages keep them implicit).
+    const rowMetadata = config.policy !== null ? this.pageTokens * 5 : 0;
+    const perPageHead = keyCodec.encodedByteLength(this.pageTokens) + valueCodec.encodedByteLength(this.pageTokens) + digestBytes + rowMetadata;
+    const perResidualRow = headDim * 8;
+    // The fp32 residual window fills up to max(R, pageSize) rows, then flushes them all into pages,
+    // so the size peaks just before a flush: take the largest size over the last flush cycle.
+    const flushAt = Math.max(config.residualWindow, this.pageTokens);
+    let peak = 0;
+    for (let length = Math.max(0, kept - flushAt + 1); length <= kept; length++) {
+      const pages = Math.floor(length / flushAt) * (flushAt / this.pageTokens);
+      peak = Math.max(peak, pages * perPageHead + (length % flushAt) * perResidualRow);
+    }
+    // Eviction leaves partly dead pages until the policy compacts them: allow two more pages.
+    const policySlack = config.policy !== null ? 2 * perPageHead : 0;
+    return layers * kvHeads * (peak + policySlack);
   }
 }

@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { KvCacheFactory, denseBytes } from "./kv-cache-factory.js";
+import type { KvConfig } from "./kv-config.js";
+
+// stories260K's cache shape: 5 layers × 4 KV heads × head dim 8.
+const shape = { layers: 5, kvHeads: 4, headDim: 8 };
+
+function config(overrides: Partial<KvConfig>): KvConfig {
+  return { codec: "turboquant", keyBits: 4, valueBits: 4, policy: null, budget: null, residualWindow: 32, norm: "log8", ...overrides };
+}
+
+describe("KvCacheFactory.estimateBytes", () => {
+  it("is exact for the dense cache (1,280 bytes per token on this shape)", () => {
+    const factory = new KvCacheFactory(shape, 512, 32, undefined);
+    expect(factory.estimateBytes(config({ codec: "fp32", keyBits: 32, valueBits: 32 }), 100)).toBe(128_000);
+    expect(denseBytes(shape, 100)).toBe(128_000);
+  });
+
+  it("bounds the compressed cache's real size at every step, within one flush cycle of the peak", () => {
+    const factory = new KvCacheFactory(shape, 512, 32, undefined);
+    const row = new Float32Array(shape.kvHeads * shape.headDim);
+    let seed = 1;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+    for (const kv of [config({}), config({ keyBits: 2, valueBits: 2 }), config({ codec: "kivi", keyBits: 2, valueBits: 2 }), config({ codec: "int8", keyBits: 8, valueBits: 8, residualWindow: 64 })]) {
+      const tokens = 200;
+      const cache = factory.create(kv, tokens);
+      let peak = 0;
+      for (let position = 0; position < tokens; position++) {
+        for (let layer = 0; layer < shape.layers; layer++) {
+          for (let i = 0; i < row.length; i++) row[i] = random();
+          cache.append(layer, row, row);
+        }
+        peak = Math.max(peak, cache.byteLength());
+      }
+      const estimate = factory.estimateBytes(kv, tokens);
+      expect(estimate, kv.codec).toBeGreaterThanOrEqual(peak);
+      // Block headers are the only slack: the bound stays within 10 % of the real peak.
+      expect(estimate, kv.codec).toBeLessThan(peak * 1.1);
+    }
+  });
+});
