@@ -23,9 +23,9 @@ function configuration(label: string, family: CodecFamily, keys: CodecSpec, valu
 function describe(spec: CodecSpec): string {
   switch (spec.kind) {
     case "fibquant":
-      return `fq k${spec.blockSize} N${Math.round(2 ** (spec.blockSize * spec.bits))}${spec.center ? " c" : ""}`;
+      return `fq k${spec.blockSize} N${Math.round(2 ** (spec.blockSize * spec.bits))} ${spec.norm}${spec.center ? " c" : ""}`;
     case "turboquant":
-      return `tq${spec.bits}${spec.center ? " c" : ""}`;
+      return `tq${spec.bits} ${spec.norm}${spec.center ? " c" : ""}`;
     case "kivi":
       return `kivi${spec.bits}`;
     case "quarot":
@@ -35,11 +35,19 @@ function describe(spec: CodecSpec): string {
   }
 }
 
+type NormFormat = "log8" | "log6" | "log4";
+
+/** Frame options shared by both spherical codecs: keys centered, both rescaled (least-squares gain). */
+function sphericalFrame(role: "key" | "value", norm: NormFormat) {
+  return role === "key" ? { norm, center: true, rescale: true } : { norm, rescale: true };
+}
+
 /** The largest FibQuant codebook (block size k) whose all-in bits stay within `target`; undefined when none fits. */
-function largestFibquantWithin(dimension: number, blockSize: number, center: boolean, target: number, pageSize: number, maximumSize: number): CodecSpec | undefined {
-  const framing = createCodec({ kind: "turboquant", dimension, bits: 1, norm: "log8", center }).bitsPerElement(pageSize) - 1;
+function largestFibquantWithin(dimension: number, blockSize: number, role: "key" | "value", norm: NormFormat, target: number, pageSize: number, maximumSize: number): CodecSpec | undefined {
+  const frame = sphericalFrame(role, norm);
+  const framing = createCodec({ kind: "turboquant", dimension, bits: 1, ...frame }).bitsPerElement(pageSize) - 1;
   for (let size = Math.min(maximumSize, Math.floor(2 ** (blockSize * (target - framing)))); size >= 2; size--) {
-    const spec: CodecSpec = { kind: "fibquant", dimension, blockSize, bits: Math.log2(size) / blockSize, norm: "log8", center };
+    const spec: CodecSpec = { kind: "fibquant", dimension, blockSize, bits: Math.log2(size) / blockSize, ...frame };
     if (createCodec(spec).bitsPerElement(pageSize) <= target + 1e-9) return spec;
   }
   return undefined;
@@ -49,29 +57,30 @@ function largestFibquantWithin(dimension: number, blockSize: number, center: boo
  * Every candidate of each family whose all-in bits (keys and values averaged) stay within `target`.
  * Keys are more sensitive than values (softmax amplifies score errors), so each family may move bits
  * from values to keys (KVTuner-style split); the evaluation picks each family's best candidate on a
- * calibration set. Both spherical codecs get the same frame options (block-mean centering, log8 norms).
+ * calibration set. Both spherical codecs (FibQuant, TurboQuant) get the same frame: keys centered on
+ * the block mean, least-squares gains, log8, log6 or log4 norms.
  */
 export function candidatesAtBudget(dimension: number, target: number, pageSize: number): CacheConfiguration[] {
   const found: CacheConfiguration[] = [];
   const keep = (candidate: CacheConfiguration) => {
     if (candidate.bitsPerElement <= target + 1e-9) found.push(candidate);
   };
-  for (const blockSize of [2, 4]) {
-    if (dimension % blockSize !== 0) continue;
-    for (const shift of [0, 0.5, 1, 1.5]) {
-      const keys = largestFibquantWithin(dimension, blockSize, true, target + shift, pageSize, blockSize === 2 ? 4096 : 512);
-      const values = largestFibquantWithin(dimension, blockSize, false, target - shift, pageSize, blockSize === 2 ? 4096 : 512);
-      if (keys && values) keep(configuration(`K ${describe(keys)} / V ${describe(values)}`, "fibquant", keys, values, pageSize));
+  for (const norm of ["log8", "log6", "log4"] as const) {
+    for (const blockSize of [2, 4]) {
+      if (dimension % blockSize !== 0) continue;
+      for (const shift of [0.5, 1, 1.5]) {
+        const keys = largestFibquantWithin(dimension, blockSize, "key", norm, target + shift, pageSize, blockSize === 2 ? 4096 : 512);
+        const values = largestFibquantWithin(dimension, blockSize, "value", norm, target - shift, pageSize, blockSize === 2 ? 4096 : 512);
+        if (keys && values) keep(configuration(`K ${describe(keys)} / V ${describe(values)}`, "fibquant", keys, values, pageSize));
+      }
     }
-  }
-  for (let keyBits = 1; keyBits <= 8; keyBits++) {
-    for (let valueBits = 1; valueBits <= keyBits; valueBits++) {
-      for (const center of [false, true]) {
-        const keys: CodecSpec = { kind: "turboquant", dimension, bits: keyBits, norm: "log8", center };
-        const values: CodecSpec = { kind: "turboquant", dimension, bits: valueBits, norm: "log8" };
+    for (let keyBits = 1; keyBits <= 8; keyBits++) {
+      for (let valueBits = 1; valueBits <= keyBits; valueBits++) {
+        const keys: CodecSpec = { kind: "turboquant", dimension, bits: keyBits, ...sphericalFrame("key", norm) };
+        const values: CodecSpec = { kind: "turboquant", dimension, bits: valueBits, ...sphericalFrame("value", norm) };
         const candidate = configuration(`K ${describe(keys)} / V ${describe(values)}`, "turboquant", keys, values, pageSize);
         // Only the richest splits: one more value bit must break the budget.
-        const richer = valueBits < 8 ? createCodec({ kind: "turboquant", dimension, bits: valueBits + 1, norm: "log8" }).bitsPerElement(pageSize) : Infinity;
+        const richer = valueBits < 8 ? createCodec({ ...values, bits: valueBits + 1 }).bitsPerElement(pageSize) : Infinity;
         if ((candidate.keyBitsPerElement + richer) / 2 > target + 1e-9) keep(candidate);
       }
     }
