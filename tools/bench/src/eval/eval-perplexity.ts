@@ -3,12 +3,12 @@
  * on real models (stories260K, BabyLlama) over TinyStories validation stories, for each codec family
  * at matched all-in bit budgets. Writes bench-results/perplexity.json.
  *
- * Usage: pnpm eval:perplexity [--stories N] [--dense-stories N] [--models stories260K,babyllama]
+ * Usage: pnpm eval:perplexity [--calibration-stories N] [--stories N] [--dense-stories N] [--models stories260K,babyllama]
  */
 import { CompressedKVCache, DenseKVCache } from "@kvpack/cache";
 import type { EvaluationModel, EvaluationModelName } from "./models-data.js";
 import { loadEvaluationModel, tinyStoriesSequences } from "./models-data.js";
-import { baselineConfigurations, configurationsAtBudget, type CacheConfiguration } from "./codec-candidates.js";
+import { baselineConfigurations, candidatesAtBudget, type CacheConfiguration } from "./codec-candidates.js";
 import { printTable } from "../bench-table.js";
 import { writeBenchJson } from "../bench-output.js";
 
@@ -120,66 +120,91 @@ function evaluateConfiguration(model: EvaluationModel, references: SequenceRefer
 }
 
 function main(): void {
-  const storyCount = Number(argument("stories", "40"));
+  const calibrationCount = Number(argument("calibration-stories", "8"));
+  const heldOutCount = Number(argument("stories", "40"));
   const denseStoryCount = Number(argument("dense-stories", "200"));
   const modelNames = argument("models", "stories260K,babyllama").split(",") as EvaluationModelName[];
   const results: PerplexityRow[] = [];
+  const calibration: PerplexityRow[] = [];
   const dense: { model: string; stories: number; tokens: number; perplexity: number; meanNll: number }[] = [];
   const comparisons: Record<string, unknown>[] = [];
   for (const name of modelNames) {
     const model = loadEvaluationModel(name);
     const { runtime } = model;
+    const vocab = runtime.vocabSize;
     const dimension = runtime.cacheShape.headDim;
+    const perplexityOf = (references: SequenceReference[]) => {
+      let nll = 0;
+      let tokens = 0;
+      for (const reference of references) {
+        for (let i = 0; i < reference.tokens.length - 1; i++) nll -= reference.logProbabilities[i * vocab + reference.tokens[i + 1]];
+        tokens += reference.tokens.length - 1;
+      }
+      return { nll, tokens, perplexity: Math.exp(nll / tokens) };
+    };
 
-    // Dense perplexity on stories 1..denseStoryCount (SOURCES.md reference: 3.62 for stories260K on 1–200).
+    // Dense perplexity on stories 1..denseStoryCount (SOURCES.md: 3.62 for stories260K on 1–200).
+    // Stories 1..calibrationCount pick each family's best split; the next heldOutCount are reported.
     let started = performance.now();
-    const denseSequences = tinyStoriesSequences(model, 1, denseStoryCount);
+    const sequences = tinyStoriesSequences(model, 1, Math.max(denseStoryCount, calibrationCount + heldOutCount));
+    const references: SequenceReference[] = [];
     let denseNll = 0;
     let denseTokens = 0;
-    const references: SequenceReference[] = [];
-    denseSequences.forEach((tokens, index) => {
+    sequences.forEach((tokens, index) => {
       const reference = denseReference(model, tokens);
-      for (let i = 0; i < tokens.length - 1; i++) denseNll -= reference.logProbabilities[i * runtime.vocabSize + tokens[i + 1]];
-      denseTokens += tokens.length - 1;
-      if (index < storyCount) references.push(reference);
-      if (index % 20 === 19) process.stderr.write(`[${name}] dense ${index + 1}/${denseSequences.length} stories, ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+      if (index < calibrationCount + heldOutCount) references.push(reference);
+      if (index < denseStoryCount) {
+        const scored = perplexityOf([reference]);
+        denseNll += scored.nll;
+        denseTokens += scored.tokens;
+      }
+      if (index % 25 === 24) process.stderr.write(`[${name}] dense ${index + 1}/${sequences.length} stories, ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
     });
-    dense.push({ model: name, stories: denseSequences.length, tokens: denseTokens, meanNll: denseNll / denseTokens, perplexity: Math.exp(denseNll / denseTokens) });
-    let subsetNll = 0;
-    let subsetTokens = 0;
-    for (const reference of references) {
-      for (let i = 0; i < reference.tokens.length - 1; i++) subsetNll -= reference.logProbabilities[i * runtime.vocabSize + reference.tokens[i + 1]];
-      subsetTokens += reference.tokens.length - 1;
-    }
-    const subsetPerplexity = Math.exp(subsetNll / subsetTokens);
+    dense.push({ model: name, stories: denseStoryCount, tokens: denseTokens, meanNll: denseNll / denseTokens, perplexity: Math.exp(denseNll / denseTokens) });
+    const calibrationReferences = references.slice(0, calibrationCount);
+    const heldOutReferences = references.slice(calibrationCount, calibrationCount + heldOutCount);
+    const calibrationPerplexity = perplexityOf(calibrationReferences).perplexity;
+    const heldOutPerplexity = perplexityOf(heldOutReferences).perplexity;
 
-    const configurations: { configuration: CacheConfiguration; budget: number | null }[] = baselineConfigurations(dimension, pageSize).map((configuration) => ({ configuration, budget: null }));
+    const chosen: { configuration: CacheConfiguration; budget: number | null }[] = baselineConfigurations(dimension, pageSize).map((configuration) => ({ configuration, budget: null }));
     for (const budget of budgets) {
-      process.stderr.write(`[${name}] building codecs for ${budget} bits all-in (codebooks are built once per process)\n`);
-      for (const configuration of configurationsAtBudget(dimension, budget, pageSize)) configurations.push({ configuration, budget });
+      process.stderr.write(`[${name}] ${budget} bits all-in: building candidates (codebooks are built once per process)\n`);
+      const candidates = candidatesAtBudget(dimension, budget, pageSize);
+      started = performance.now();
+      const scored = candidates.map((configuration, index) => {
+        const row = evaluateConfiguration(model, calibrationReferences, configuration, calibrationPerplexity, budget);
+        calibration.push(row);
+        process.stderr.write(`[${name}] calibration ${budget} bits ${index + 1}/${candidates.length} ${configuration.label}: Δppl ${row.perplexityDelta.toFixed(4)}, ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+        return { configuration, row };
+      });
+      for (const family of ["fibquant", "turboquant", "kivi", "quarot"]) {
+        const best = scored.filter((entry) => entry.configuration.family === family).sort((a, b) => a.row.perplexityDelta - b.row.perplexityDelta)[0];
+        if (best) chosen.push({ configuration: best.configuration, budget });
+      }
     }
     started = performance.now();
-    configurations.forEach(({ configuration, budget }, index) => {
-      const row = evaluateConfiguration(model, references, configuration, subsetPerplexity, budget);
+    chosen.forEach(({ configuration, budget }, index) => {
+      const row = evaluateConfiguration(model, heldOutReferences, configuration, heldOutPerplexity, budget);
       results.push(row);
-      process.stderr.write(`[${name}] ${index + 1}/${configurations.length} ${configuration.label} @${budget ?? "-"}: ppl ${row.perplexity.toFixed(4)} (Δ ${row.perplexityDelta.toFixed(4)}), ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+      process.stderr.write(`[${name}] held-out ${index + 1}/${chosen.length} ${configuration.label} @${budget ?? "-"}: ppl ${row.perplexity.toFixed(4)} (Δ ${row.perplexityDelta.toFixed(4)}), ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
     });
     for (const budget of budgets) {
       const atBudget = results.filter((row) => row.model === name && row.budget === budget);
-      const bestOf = (family: string) => atBudget.filter((row) => row.family === family).sort((a, b) => a.perplexityDelta - b.perplexityDelta)[0];
-      const fibquant = bestOf("fibquant");
-      const others = ["turboquant", "kivi", "quarot"].map(bestOf).filter((row): row is PerplexityRow => row !== undefined);
+      const fibquant = atBudget.find((row) => row.family === "fibquant");
+      const others = atBudget.filter((row) => row.family !== "fibquant");
       comparisons.push({
         model: name,
         budgetBitsPerElement: budget,
         fibquant: fibquant && { label: fibquant.label, bitsPerElement: fibquant.bitsPerElement, perplexityDelta: fibquant.perplexityDelta },
         others: others.map((row) => ({ family: row.family, label: row.label, bitsPerElement: row.bitsPerElement, perplexityDelta: row.perplexityDelta })),
+        familiesWithoutAConfigurationWithinBudget: ["turboquant", "kivi", "quarot"].filter((family) => !others.some((row) => row.family === family)),
         fibquantBest: fibquant !== undefined && others.every((row) => fibquant.perplexityDelta < row.perplexityDelta),
       });
     }
-    printTable(`${name}: dense perplexity ${subsetPerplexity.toFixed(4)} on stories 1–${references.length} (page ${pageSize}, residual window ${residualWindow})`, results.filter((row) => row.model === name), [
+    printTable(`${name}: held-out stories ${calibrationCount + 1}–${calibrationCount + heldOutReferences.length}, dense perplexity ${heldOutPerplexity.toFixed(4)} (page ${pageSize}, residual window ${residualWindow})`, results.filter((row) => row.model === name), [
       { header: "budget", value: (row) => (row.budget === null ? "-" : String(row.budget)) },
-      { header: "codec (K=V)", value: (row) => row.label },
+      { header: "family", value: (row) => row.family },
+      { header: "keys / values", value: (row) => row.label },
       { header: "bits all-in", value: (row) => row.bitsPerElement, digits: 3 },
       { header: "× vs fp16", value: (row) => row.compressionVsFp16, digits: 2 },
       { header: "cache bits", value: (row) => row.cacheBitsPerElement, digits: 2 },
@@ -197,10 +222,18 @@ function main(): void {
     { header: "perplexity", value: (row) => row.perplexity, digits: 4 },
   ]);
   const path = writeBenchJson("perplexity", {
-    settings: { pageSize, residualWindow, stories: storyCount, budgets, note: "bitsPerElement is all-in for full pages (codes, norms, scales, block headers); cacheBitsPerElement includes the fp32 tail of the last partial page" },
+    settings: {
+      pageSize,
+      residualWindow,
+      calibrationStories: calibrationCount,
+      heldOutStories: heldOutCount,
+      budgets,
+      note: "bitsPerElement is all-in for full pages (codes, norms, means, scales, block headers), keys and values averaged; each family's key/value split is chosen on the calibration stories and reported on the held-out stories; cacheBitsPerElement includes the fp32 tail of the last partial page",
+    },
     dense,
     results,
     comparisons,
+    calibration,
   });
   process.stdout.write(`\nwrote ${path}\n`);
 }
