@@ -20,6 +20,7 @@ import { loadServedModel, type ServedModel } from "./model/load-served-model.js"
 import { registerChatCompletionsRoute } from "./routes/chat-completions-route.js";
 import { registerCompletionsRoute } from "./routes/completions-route.js";
 import { registerInfoRoutes } from "./routes/info-routes.js";
+import { registerSessionRoutes } from "./routes/session-routes.js";
 import { AdmissionQueue } from "./scheduling/admission-queue.js";
 import { KvMemoryBudget } from "./scheduling/kv-memory-budget.js";
 import type { MemorySnapshot, ServerContext } from "./server-context.js";
@@ -166,6 +167,7 @@ export async function createServer(config: ServerConfig, options: CreateServerOp
   registerInfoRoutes(app, context);
   registerCompletionsRoute(app, context);
   registerChatCompletionsRoute(app, context);
+  registerSessionRoutes(app, context);
 
   const sweepDisk = (): void => {
     diskStore?.sweep(config.kv.sessionTtlSeconds * 1000).catch((error: unknown) => app.log.warn({ err: error }, "disk tier sweep failed"));

@@ -79,6 +79,23 @@ describe("sessions and the prefix cache", () => {
     expect(again.kvpack.prefix_source).toBe("session");
   });
 
+  it("shows and deletes a session for its own key only", async () => {
+    await complete(testServer.baseUrl, asA, "Ben had a green hat.", { codec: "kivi", session: "to-delete" });
+    const shown = await fetch(`${testServer.baseUrl}/v1/kvpack/sessions/to-delete`, { headers: asA });
+    expect(shown.status).toBe(200);
+    const info = (await shown.json()) as { tokens: number; kv_bytes: number; codec: string };
+    expect(info.codec).toBe("kivi");
+    expect(info.tokens).toBeGreaterThan(5);
+    expect(info.kv_bytes).toBeGreaterThan(0);
+    expect((await fetch(`${testServer.baseUrl}/v1/kvpack/sessions/to-delete`, { headers: asB })).status).toBe(404);
+    expect((await fetch(`${testServer.baseUrl}/v1/kvpack/sessions/to-delete`, { method: "DELETE", headers: asB })).status).toBe(404);
+    expect((await fetch(`${testServer.baseUrl}/v1/kvpack/sessions/to-delete`, { method: "DELETE", headers: asA })).status).toBe(200);
+    expect((await fetch(`${testServer.baseUrl}/v1/kvpack/sessions/to-delete`, { headers: asA })).status).toBe(404);
+    const fresh = await complete(testServer.baseUrl, asA, "Ben had a green hat. He", { codec: "kivi", session: "to-delete" });
+    expect(fresh.kvpack.prefix_source).not.toBe("session");
+    expect((await fetch(`${testServer.baseUrl}/v1/kvpack/sessions/bad%20id`, { headers: asA })).status).toBe(400);
+  });
+
   it("shares prompt pages between requests of one key only, and finds them on disk from a new process state", async () => {
     const cold = await complete(testServer.baseUrl, asA, longPrompt, { codec: "kivi" });
     expect(cold.kvpack.reused_tokens).toBe(0);

@@ -143,6 +143,37 @@ export class SessionStore {
     return freed;
   }
 
+  /** What a client may see of its own session (undefined when it has none by that id in memory). */
+  describe(keyId: string, id: string): { tokens: number; kvBytes: number; codec: string; policy: string | null; busy: boolean; resident: boolean } | undefined {
+    const session = this.sessions.get(this.mapKey(keyId, id));
+    if (!session) return undefined;
+    return {
+      tokens: session.tokens.length,
+      kvBytes: session.cache?.byteLength() ?? 0,
+      codec: session.kvConfig.codec,
+      policy: session.kvConfig.policy,
+      busy: session.busy,
+      resident: session.cache !== undefined,
+    };
+  }
+
+  /** Forgets a session everywhere (memory, disk, Redis). A session in use is a 409. */
+  async delete(keyId: string, id: string): Promise<boolean> {
+    const mapKey = this.mapKey(keyId, id);
+    const session = this.sessions.get(mapKey);
+    if (session?.busy) throw new ApiError(409, `session ${id} is in use by another request`, { param: "session", code: "session_busy" });
+    if (session) {
+      this.options.budget.release(session.heldBytes);
+      this.sessions.delete(mapKey);
+      this.options.onChange?.(this.sessions.size);
+    }
+    const storageKey = this.storageKeyFor(keyId, id);
+    await this.pendingOffloads.get(storageKey);
+    const stored = this.options.store ? await this.options.store.has(storageKey) : false;
+    if (stored) await this.options.store!.delete(storageKey);
+    return session !== undefined || stored;
+  }
+
   /** Drops sessions idle for longer than the TTL (their stored copies expire on their own). */
   sweep(now = Date.now()): void {
     for (const [mapKey, session] of this.sessions) {
