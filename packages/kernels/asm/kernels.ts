@@ -199,14 +199,14 @@ export function buildByteTable(
   return sum;
 }
 
-/** scores[t] = scale · norm[row] · Σ lookups for rows firstRow .. firstRow+count; returns the max. */
+/** scores[t] = scale · norm[row] · Σ lookups, row = firstRow + t · tokenStride; returns the max. */
 function tableScores(
   codes: usize, norms: usize, bitWidth: i32, rowLength: i32, blocksPerRow: i32, size: i32,
-  firstRow: i32, count: i32, scale: f32, useBytes: bool, blockTable: usize, byteTable: usize, scores: usize,
+  firstRow: i32, tokenStride: i32, count: i32, scale: f32, useBytes: bool, blockTable: usize, byteTable: usize, scores: usize,
 ): f32 {
   let maximum: f32 = -Infinity;
   for (let t = 0; t < count; t++) {
-    const row = firstRow + t;
+    const row = firstRow + t * tokenStride;
     const sum = useBytes
       ? rowScoreBytes(codes + <usize>row * rowLength, rowLength, byteTable)
       : rowScoreGeneric(codes, bitWidth, rowLength, row, blocksPerRow, size, blockTable);
@@ -225,7 +225,7 @@ export function scores(
   buildBlockTable(query, codewords, size, blockSize, blocksPerRow, blockTable);
   const useBytes = bitWidth <= 8;
   if (useBytes) buildByteTable(blockTable, size, blocksPerRow, bitWidth, rowLength, byteTable);
-  tableScores(codes, norms, bitWidth, rowLength, blocksPerRow, size, 0, count, 1, useBytes, blockTable, byteTable, out);
+  tableScores(codes, norms, bitWidth, rowLength, blocksPerRow, size, 0, 1, count, 1, useBytes, blockTable, byteTable, out);
 }
 
 // ---- softmax ------------------------------------------------------------------------------
@@ -326,7 +326,8 @@ function exponentiate(scores: usize, count: i32, maximum: f32): f32 {
  * through the value byte table at the end; valueMode 0: one code at a time (any layout).
  */
 export function attentionCompressed(
-  queries: usize, headCount: i32, groupSize: i32, tokenCount: i32, capacity: i32, dimension: i32, scale: f32,
+  queries: usize, headCount: i32, groupSize: i32, tokenCount: i32, headStride: i32, tokenStride: i32,
+  dimension: i32, scale: f32,
   keyCodes: usize, keyNorms: usize, keyCodewords: usize, keySize: i32, keyBlockSize: i32, keyBitWidth: i32, keyRowLength: i32,
   valueCodes: usize, valueNorms: usize, valueTable: usize, valueSize: i32, valueBlockSize: i32, valueBitWidth: i32,
   valueRowLength: i32, valueMode: i32,
@@ -336,21 +337,21 @@ export function attentionCompressed(
   const valueBlocks = dimension / valueBlockSize;
   const keyBytes = keyBitWidth <= 8;
   for (let head = 0; head < headCount; head++) {
-    const firstRow = (head / groupSize) * capacity;
+    const firstRow = (head / groupSize) * headStride;
     const query = queries + ((<usize>head * dimension) << 2);
     const target = out + ((<usize>head * dimension) << 2);
     buildBlockTable(query, keyCodewords, keySize, keyBlockSize, keyBlocks, blockTable);
     if (keyBytes) buildByteTable(blockTable, keySize, keyBlocks, keyBitWidth, keyRowLength, byteTable);
     const maximum = tableScores(
       keyCodes, keyNorms, keyBitWidth, keyRowLength, keyBlocks, keySize,
-      firstRow, tokenCount, scale, keyBytes, blockTable, byteTable, scoreBuffer,
+      firstRow, tokenStride, tokenCount, scale, keyBytes, blockTable, byteTable, scoreBuffer,
     );
     const sum = exponentiate(scoreBuffer, tokenCount, maximum);
     memory.fill(target, 0, <usize>dimension << 2);
     if (valueMode == 1) {
       const floatsPerByte = dimension / valueRowLength;
       for (let t = 0; t < tokenCount; t++) {
-        const row = firstRow + t;
+        const row = firstRow + t * tokenStride;
         const weight = f32At(scoreBuffer, t) * f32At(valueNorms, row);
         accumulateRowBytes(valueCodes + <usize>row * valueRowLength, valueRowLength, valueTable, floatsPerByte, weight, target);
       }
@@ -358,7 +359,7 @@ export function attentionCompressed(
       const histogramFloats = valueRowLength << 8;
       memory.fill(histogram, 0, <usize>histogramFloats << 2);
       for (let t = 0; t < tokenCount; t++) {
-        const row = firstRow + t;
+        const row = firstRow + t * tokenStride;
         const weight = f32At(scoreBuffer, t) * f32At(valueNorms, row);
         const source = valueCodes + <usize>row * valueRowLength;
         let bins = histogram;
@@ -426,7 +427,7 @@ export function attentionCompressed(
       }
     } else {
       for (let t = 0; t < tokenCount; t++) {
-        const row = firstRow + t;
+        const row = firstRow + t * tokenStride;
         const weight = f32At(scoreBuffer, t) * f32At(valueNorms, row);
         for (let block = 0; block < valueBlocks; block++) {
           const code = readCode(valueCodes, valueBitWidth, valueRowLength, row, block);
@@ -474,17 +475,17 @@ export function attentionCompressed(
 }
 
 export function attentionDense(
-  queries: usize, headCount: i32, groupSize: i32, tokenCount: i32, capacity: i32, dimension: i32, scale: f32,
-  keys: usize, values: usize, scoreBuffer: usize, out: usize,
+  queries: usize, headCount: i32, groupSize: i32, tokenCount: i32, headStride: i32, tokenStride: i32,
+  dimension: i32, scale: f32, keys: usize, values: usize, scoreBuffer: usize, out: usize,
 ): void {
   const rowBytes = <usize>dimension << 2;
   for (let head = 0; head < headCount; head++) {
-    const firstRow = (head / groupSize) * capacity;
+    const firstRow = (head / groupSize) * headStride;
     const query = queries + <usize>head * rowBytes;
     const target = out + <usize>head * rowBytes;
     let maximum: f32 = -Infinity;
     for (let t = 0; t < tokenCount; t++) {
-      const score = dot(query, keys + <usize>(firstRow + t) * rowBytes, dimension) * scale;
+      const score = dot(query, keys + <usize>(firstRow + t * tokenStride) * rowBytes, dimension) * scale;
       storeF32(scoreBuffer, t, score);
       maximum = max(maximum, score);
     }
@@ -493,7 +494,7 @@ export function attentionDense(
     for (let t = 0; t < tokenCount; t++) {
       const weight = f32At(scoreBuffer, t);
       const splat = f32x4.splat(weight);
-      const row = values + <usize>(firstRow + t) * rowBytes;
+      const row = values + <usize>(firstRow + t * tokenStride) * rowBytes;
       let i = 0;
       for (; i + 4 <= dimension; i += 4) {
         const offset = <usize>i << 2;

@@ -82,8 +82,8 @@ export interface ScoresInputs {
 }
 
 /**
- * Shape of one decoding step. Rows of KV head h, token t sit at row `h · capacity + t`, so a cache
- * can preallocate `capacity` rows per head and append in place.
+ * Shape of one decoding step. Rows of KV head h, token t sit at row `h · capacity + t` (or, with
+ * `layout: "token-major"`, `t · kvHeadCount + h`), so a cache can preallocate and append in place.
  */
 export interface AttentionShape {
   /** `headCount × dimension` floats. */
@@ -93,8 +93,13 @@ export interface AttentionShape {
   /** GQA: query head h reads KV head ⌊h / (headCount / kvHeadCount)⌋. */
   readonly kvHeadCount: number;
   readonly dimension: number;
-  /** Rows reserved per KV head (≥ tokenCount); defaults to tokenCount. */
+  /** Rows reserved per KV head (≥ tokenCount) in the head-major layout; defaults to tokenCount. */
   readonly capacity?: number;
+  /**
+   * "head-major" (default): KV head h, token t is row `h · capacity + t`. "token-major": row
+   * `t · kvHeadCount + h`, the llama2.c cache layout (all heads of a token together).
+   */
+  readonly layout?: "head-major" | "token-major";
   /** Score scale; defaults to 1/√dimension. */
   readonly scale?: number;
 }
@@ -105,7 +110,7 @@ export interface CompressedAttentionInputs extends AttentionShape {
 }
 
 export interface DenseAttentionInputs extends AttentionShape {
-  /** `kvHeadCount × capacity × dimension` floats. */
+  /** `kvHeadCount × capacity × dimension` floats (token-major: `tokenCount × kvHeadCount × dimension`). */
   readonly keys: FloatInput;
   readonly values: FloatInput;
 }

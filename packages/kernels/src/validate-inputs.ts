@@ -159,7 +159,11 @@ export function describeRows(
 
 export interface AttentionLayout {
   readonly groupSize: number;
-  readonly capacity: number;
+  /** Row of KV head h, token t = h · headStride + t · tokenStride. */
+  readonly headStride: number;
+  readonly tokenStride: number;
+  /** Rows the keys and values must hold. */
+  readonly rowCount: number;
   readonly scale: number;
 }
 
@@ -183,5 +187,13 @@ export function describeAttention(kernel: string, shape: AttentionShape): Attent
   if (!(shape.queries instanceof Float32Array)) throw new KernelInputError(kernel, "queries must be a Float32Array");
   requireLength(kernel, "queries", shape.queries.length, shape.headCount * shape.dimension);
   requireFinite(kernel, "queries", shape.queries);
-  return { groupSize: shape.headCount / shape.kvHeadCount, capacity, scale };
+  const layout = shape.layout ?? "head-major";
+  if (layout !== "head-major" && layout !== "token-major") {
+    throw new KernelInputError(kernel, `layout "${layout as string}" is not "head-major" or "token-major"`);
+  }
+  const tokenMajor = layout === "token-major";
+  const headStride = tokenMajor ? 1 : capacity;
+  const tokenStride = tokenMajor ? shape.kvHeadCount : 1;
+  const rowCount = tokenMajor ? shape.tokenCount * shape.kvHeadCount : shape.kvHeadCount * capacity;
+  return { groupSize: shape.headCount / shape.kvHeadCount, headStride, tokenStride, rowCount, scale };
 }

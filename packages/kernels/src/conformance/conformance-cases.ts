@@ -36,6 +36,7 @@ export type ConformanceCase =
       readonly keys: RowsSpec;
       readonly values: RowsSpec;
       readonly resident?: boolean;
+      readonly layout?: "head-major" | "token-major";
     })
   | (CaseBase & {
       readonly kernel: "denseAttention";
@@ -45,6 +46,7 @@ export type ConformanceCase =
       readonly capacity?: number;
       readonly dimension: number;
       readonly resident?: boolean;
+      readonly layout?: "head-major" | "token-major";
     })
   | (CaseBase & { readonly kernel: "matmul"; readonly rows: number; readonly columns: number; readonly resident?: boolean })
   | (CaseBase & { readonly kernel: "rmsNorm"; readonly length: number })
@@ -113,10 +115,17 @@ export const conformanceCases: readonly ConformanceCase[] = [
     kernel: "attention", seed: 36, headCount: 1, kvHeadCount: 1, tokenCount: 4100, dimension: 8,
     keys: { codebook: fib16, bitWidth: 4 }, values: { codebook: scalar4, bitWidth: 2 },
   },
+  {
+    name: "attention token-major layout (llama2.c), GQA 4/2",
+    kernel: "attention", seed: 37, headCount: 4, kvHeadCount: 2, tokenCount: 29, dimension: 16, layout: "token-major",
+    keys: { codebook: fib16, bitWidth: 4 }, values: { codebook: scalar16, bitWidth: 4 },
+  },
 
   { name: "dense attention MHA d=64", kernel: "denseAttention", seed: 40, headCount: 2, kvHeadCount: 2, tokenCount: 90, dimension: 64 },
   { name: "dense attention GQA d=12 (SIMD tail)", kernel: "denseAttention", seed: 41, headCount: 6, kvHeadCount: 2, tokenCount: 33, capacity: 40, dimension: 12 },
   { name: "dense attention resident d=32", kernel: "denseAttention", seed: 42, headCount: 4, kvHeadCount: 1, tokenCount: 20, dimension: 32, resident: true },
+
+  { name: "dense attention token-major layout (llama2.c), GQA 8/4, d=8", kernel: "denseAttention", seed: 43, headCount: 8, kvHeadCount: 4, tokenCount: 31, dimension: 8, layout: "token-major" },
 
   { name: "matmul 7×13", kernel: "matmul", seed: 50, rows: 7, columns: 13 },
   { name: "matmul 64×64 resident", kernel: "matmul", seed: 51, rows: 64, columns: 64, resident: true },

@@ -138,6 +138,7 @@ export async function runConformanceCase(
         const capacity = testCase.capacity ?? testCase.tokenCount;
         const rowCount = testCase.kvHeadCount * capacity;
         const shape = {
+          layout: testCase.layout,
           queries: gaussianArray(random, testCase.headCount * testCase.dimension, 2),
           tokenCount: testCase.tokenCount,
           headCount: testCase.headCount,
@@ -159,6 +160,7 @@ export async function runConformanceCase(
         const capacity = testCase.capacity ?? testCase.tokenCount;
         const length = testCase.kvHeadCount * capacity * testCase.dimension;
         const shape = {
+          layout: testCase.layout,
           queries: gaussianArray(random, testCase.headCount * testCase.dimension),
           tokenCount: testCase.tokenCount,
           headCount: testCase.headCount,

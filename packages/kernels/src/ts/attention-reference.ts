@@ -34,14 +34,14 @@ export function compressedAttentionReference(
   const accumulator = new Float64Array(dimension);
   const { blockSize, blocksPerRow, bitWidth, rowLength, size } = values.layout;
   for (let head = 0; head < headCount; head++) {
-    const firstRow = Math.floor(head / layout.groupSize) * layout.capacity;
+    const firstRow = Math.floor(head / layout.groupSize) * layout.headStride;
     const table = blockTables(queries, head * dimension, keys.codewords, keys.layout);
-    tableScores("attention", table, keys, firstRow, tokenCount, weights);
+    tableScores("attention", table, keys, firstRow, tokenCount, weights, layout.tokenStride);
     for (let t = 0; t < tokenCount; t++) weights[t] *= layout.scale;
     softmaxInPlace(weights, tokenCount);
     accumulator.fill(0);
     for (let t = 0; t < tokenCount; t++) {
-      const row = firstRow + t;
+      const row = firstRow + t * layout.tokenStride;
       const weight = weights[t] * values.norms[row];
       for (let block = 0; block < blocksPerRow; block++) {
         const code = checkCode("attention", readCode(values.codes, bitWidth, rowLength, row, block), size, row);
@@ -66,16 +66,17 @@ export function denseAttentionReference(
   const weights = new Float64Array(tokenCount);
   const accumulator = new Float64Array(dimension);
   for (let head = 0; head < headCount; head++) {
-    const firstRow = Math.floor(head / layout.groupSize) * layout.capacity;
+    const firstRow = Math.floor(head / layout.groupSize) * layout.headStride;
+    const { tokenStride } = layout;
     for (let t = 0; t < tokenCount; t++) {
       let dot = 0;
-      for (let i = 0; i < dimension; i++) dot += queries[head * dimension + i] * keys[(firstRow + t) * dimension + i];
+      for (let i = 0; i < dimension; i++) dot += queries[head * dimension + i] * keys[(firstRow + t * tokenStride) * dimension + i];
       weights[t] = dot * layout.scale;
     }
     softmaxInPlace(weights, tokenCount);
     accumulator.fill(0);
     for (let t = 0; t < tokenCount; t++) {
-      for (let i = 0; i < dimension; i++) accumulator[i] += weights[t] * values[(firstRow + t) * dimension + i];
+      for (let i = 0; i < dimension; i++) accumulator[i] += weights[t] * values[(firstRow + t * tokenStride) * dimension + i];
     }
     for (let i = 0; i < dimension; i++) out[head * dimension + i] = accumulator[i];
   }

@@ -87,14 +87,13 @@ function createKernels(): KernelSet {
     },
     attention: async (inputs) => {
       const layout = describeAttention("attention", inputs);
-      const rowCount = inputs.kvHeadCount * layout.capacity;
-      const keys = describeRows("attention", "keys", inputs.keys, rowCount, inputs.dimension, "ts");
-      const values = describeRows("attention", "values", inputs.values, rowCount, inputs.dimension, "ts");
+      const keys = describeRows("attention", "keys", inputs.keys, layout.rowCount, inputs.dimension, "ts");
+      const values = describeRows("attention", "values", inputs.values, layout.rowCount, inputs.dimension, "ts");
       return compressedAttentionReference(inputs, layout, plainRows(inputs.keys, keys), plainRows(inputs.values, values));
     },
     denseAttention: async (inputs) => {
       const layout = describeAttention("denseAttention", inputs);
-      const length = inputs.kvHeadCount * layout.capacity * inputs.dimension;
+      const length = layout.rowCount * inputs.dimension;
       requireFloatArray("denseAttention", "keys", inputs.keys, length, "ts", false);
       requireFloatArray("denseAttention", "values", inputs.values, length, "ts", false);
       return denseAttentionReference(inputs, layout, plain(inputs.keys), plain(inputs.values));

@@ -90,7 +90,7 @@ export function blockTables(query: Float32Array, queryOffset: number, codewords:
   return table;
 }
 
-/** Σ over blocks of table lookups, times the row norm, for rows [firstRow, firstRow + count). */
+/** Σ over blocks of table lookups, times the row norm, for rows firstRow + index · rowStride. */
 export function tableScores(
   kernel: string,
   table: Float64Array,
@@ -98,11 +98,12 @@ export function tableScores(
   firstRow: number,
   count: number,
   out: Float64Array,
+  rowStride = 1,
 ): void {
   const { codes, norms, layout } = rows;
   const { blocksPerRow, bitWidth, rowLength, size } = layout;
   for (let index = 0; index < count; index++) {
-    const row = firstRow + index;
+    const row = firstRow + index * rowStride;
     let sum = 0;
     for (let block = 0; block < blocksPerRow; block++) {
       const code = checkCode(kernel, readCode(codes, bitWidth, rowLength, row, block), size, row);

@@ -234,9 +234,8 @@ function createKernels(heap: () => WasmHeap, exports: () => WasmExports, histogr
     },
     attention: async (inputs) => {
       const shape = describeAttention("attention", inputs);
-      const rowCount = inputs.kvHeadCount * shape.capacity;
-      const keyLayout = describeRows("attention", "keys", inputs.keys, rowCount, inputs.dimension, "wasm");
-      const valueLayout = describeRows("attention", "values", inputs.values, rowCount, inputs.dimension, "wasm");
+      const keyLayout = describeRows("attention", "keys", inputs.keys, shape.rowCount, inputs.dimension, "wasm");
+      const valueLayout = describeRows("attention", "values", inputs.values, shape.rowCount, inputs.dimension, "wasm");
       const valueBytes = rowsUseWholeBytes(valueLayout.blocksPerRow, valueLayout.bitWidth);
       const valueTable = valueBytes
         ? byteDecodeTable(inputs.values.codebook.codewords, valueLayout.blockSize, valueLayout.bitWidth as 1 | 2 | 4 | 8)
@@ -255,7 +254,8 @@ function createKernels(heap: () => WasmHeap, exports: () => WasmExports, histogr
         const histogram = scope.allocate(valueMode === 2 ? valueLayout.rowLength * 256 * 4 : 16);
         const out = scope.allocate(length * 4);
         wasm.attentionCompressed(
-          queries, inputs.headCount, shape.groupSize, inputs.tokenCount, shape.capacity, inputs.dimension, shape.scale,
+          queries, inputs.headCount, shape.groupSize, inputs.tokenCount, shape.headStride, shape.tokenStride,
+          inputs.dimension, shape.scale,
           keys.codes, keys.norms, keyCodewords, keyLayout.size, keyLayout.blockSize, keyLayout.bitWidth, keyLayout.rowLength,
           values.codes, values.norms, valueTablePointer, valueLayout.size, valueLayout.blockSize, valueLayout.bitWidth,
           valueLayout.rowLength, valueMode,
@@ -266,7 +266,7 @@ function createKernels(heap: () => WasmHeap, exports: () => WasmExports, histogr
     },
     denseAttention: async (inputs) => {
       const shape = describeAttention("denseAttention", inputs);
-      const rows = inputs.kvHeadCount * shape.capacity * inputs.dimension;
+      const rows = shape.rowCount * inputs.dimension;
       requireFloatArray("denseAttention", "keys", inputs.keys, rows, "wasm", false);
       requireFloatArray("denseAttention", "values", inputs.values, rows, "wasm", false);
       const length = inputs.headCount * inputs.dimension;
@@ -277,8 +277,8 @@ function createKernels(heap: () => WasmHeap, exports: () => WasmExports, histogr
         const scoreBuffer = scope.allocate(inputs.tokenCount * 4);
         const out = scope.allocate(length * 4);
         wasm.attentionDense(
-          queries, inputs.headCount, shape.groupSize, inputs.tokenCount, shape.capacity, inputs.dimension, shape.scale,
-          keys, values, scoreBuffer, out,
+          queries, inputs.headCount, shape.groupSize, inputs.tokenCount, shape.headStride, shape.tokenStride,
+          inputs.dimension, shape.scale, keys, values, scoreBuffer, out,
         );
         return memory.float32(out, length).slice();
       });

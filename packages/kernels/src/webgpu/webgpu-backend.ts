@@ -226,7 +226,7 @@ function createKernels(context: () => GpuContext): KernelSet {
   };
   const attentionPasses = (
     scope: CallScope,
-    shape: { headCount: number; tokenCount: number; dimension: number; groupSize: number; capacity: number },
+    shape: { headCount: number; tokenCount: number },
     scores: GPUBuffer,
   ): Pass => ({ shader: softmaxShader, buffers: [scope.params([shape.tokenCount]), scores], groups: shape.headCount });
   return {
@@ -281,7 +281,7 @@ function createKernels(context: () => GpuContext): KernelSet {
           {
             shader: tableScoresShader,
             buffers: [
-              scope.params([inputs.count, inputs.count, 1, inputs.count, layout.blocksPerRow, layout.size, layout.bitWidth, layout.rowLength, { float: 1 }]),
+              scope.params([inputs.count, inputs.count, 1, inputs.count, layout.blocksPerRow, layout.size, layout.bitWidth, layout.rowLength, { float: 1 }, 1]),
               tables,
               codesBuffer(scope, inputs.keys),
               scope.input(inputs.keys.norms),
@@ -295,9 +295,8 @@ function createKernels(context: () => GpuContext): KernelSet {
     },
     attention: async (inputs) => {
       const shape = describeAttention("attention", inputs);
-      const rowCount = inputs.kvHeadCount * shape.capacity;
-      const keys = describeRows("attention", "keys", inputs.keys, rowCount, inputs.dimension, "webgpu");
-      const values = describeRows("attention", "values", inputs.values, rowCount, inputs.dimension, "webgpu");
+      const keys = describeRows("attention", "keys", inputs.keys, shape.rowCount, inputs.dimension, "webgpu");
+      const values = describeRows("attention", "values", inputs.values, shape.rowCount, inputs.dimension, "webgpu");
       const { headCount, tokenCount, dimension } = inputs;
       return run(async (scope) => {
         const tableCount = headCount * keys.blocksPerRow * keys.size;
@@ -319,8 +318,8 @@ function createKernels(context: () => GpuContext): KernelSet {
             shader: tableScoresShader,
             buffers: [
               scope.params([
-                headCount * tokenCount, tokenCount, shape.groupSize, shape.capacity, keys.blocksPerRow,
-                keys.size, keys.bitWidth, keys.rowLength, { float: shape.scale },
+                headCount * tokenCount, tokenCount, shape.groupSize, shape.headStride, keys.blocksPerRow,
+                keys.size, keys.bitWidth, keys.rowLength, { float: shape.scale }, shape.tokenStride,
               ]),
               tables,
               codesBuffer(scope, inputs.keys),
@@ -329,13 +328,13 @@ function createKernels(context: () => GpuContext): KernelSet {
             ],
             threads: headCount * tokenCount,
           },
-          attentionPasses(scope, { ...inputs, ...shape }, scores),
+          attentionPasses(scope, inputs, scores),
           {
             shader: compressedValuesShader,
             buffers: [
               scope.params([
-                headCount * dimension, tokenCount, shape.groupSize, shape.capacity, dimension,
-                values.blockSize, values.size, values.bitWidth, values.rowLength,
+                headCount * dimension, tokenCount, shape.groupSize, shape.headStride, dimension,
+                values.blockSize, values.size, values.bitWidth, values.rowLength, shape.tokenStride,
               ]),
               scores,
               codesBuffer(scope, inputs.values),
@@ -351,7 +350,7 @@ function createKernels(context: () => GpuContext): KernelSet {
     },
     denseAttention: async (inputs) => {
       const shape = describeAttention("denseAttention", inputs);
-      const length = inputs.kvHeadCount * shape.capacity * inputs.dimension;
+      const length = shape.rowCount * inputs.dimension;
       requireFloatArray("denseAttention", "keys", inputs.keys, length, "webgpu", false);
       requireFloatArray("denseAttention", "values", inputs.values, length, "webgpu", false);
       const { headCount, tokenCount, dimension } = inputs;
@@ -362,18 +361,18 @@ function createKernels(context: () => GpuContext): KernelSet {
           {
             shader: denseScoresShader,
             buffers: [
-              scope.params([headCount * tokenCount, tokenCount, shape.groupSize, shape.capacity, dimension, { float: shape.scale }]),
+              scope.params([headCount * tokenCount, tokenCount, shape.groupSize, shape.headStride, dimension, { float: shape.scale }, shape.tokenStride]),
               scope.input(inputs.queries),
               scope.input(inputs.keys),
               scores,
             ],
             threads: headCount * tokenCount,
           },
-          attentionPasses(scope, { ...inputs, ...shape }, scores),
+          attentionPasses(scope, inputs, scores),
           {
             shader: denseValuesShader,
             buffers: [
-              scope.params([headCount * dimension, tokenCount, shape.groupSize, shape.capacity, dimension]),
+              scope.params([headCount * dimension, tokenCount, shape.groupSize, shape.headStride, dimension, shape.tokenStride]),
               scores,
               scope.input(inputs.values),
               out,

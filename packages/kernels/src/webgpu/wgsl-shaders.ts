@@ -150,7 +150,8 @@ ${entry} {
   tables[index] = dot;
 }`;
 
-// params: headCount·tokenCount, tokenCount, groupSize, capacity, blocksPerRow, size, bitWidth, rowLength, scale
+// params: headCount·tokenCount, tokenCount, groupSize, headStride, blocksPerRow, size, bitWidth, rowLength, scale,
+// tokenStride
 export const tableScoresShader = `${prelude}
 ${binding(1, "tables", "f32")}
 ${binding(2, "codes", "u32")}
@@ -162,7 +163,7 @@ ${entry} {
   if (index >= u(0)) { return; }
   let tokenCount = u(1);
   let head = index / tokenCount;
-  let row = (head / u(2)) * u(3) + index % tokenCount;
+  let row = (head / u(2)) * u(3) + (index % tokenCount) * u(9);
   let blocksPerRow = u(4);
   let size = u(5);
   let table = head * blocksPerRow * size;
@@ -174,7 +175,7 @@ ${entry} {
   scores[index] = sum * norms[row] * f(8);
 }`;
 
-// params: headCount·tokenCount, tokenCount, groupSize, capacity, dimension, scale
+// params: headCount·tokenCount, tokenCount, groupSize, headStride, dimension, scale, tokenStride
 export const denseScoresShader = `${prelude}
 ${binding(1, "queries", "f32")}
 ${binding(2, "keys", "f32")}
@@ -185,7 +186,7 @@ ${entry} {
   let tokenCount = u(1);
   let dimension = u(4);
   let head = index / tokenCount;
-  let row = (head / u(2)) * u(3) + index % tokenCount;
+  let row = (head / u(2)) * u(3) + (index % tokenCount) * u(6);
   var sum = 0.0;
   for (var i = 0u; i < dimension; i++) { sum += queries[head * dimension + i] * keys[row * dimension + i]; }
   scores[index] = sum * f(5);
@@ -225,7 +226,8 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   for (var t = lane; t < tokenCount; t += 64u) { scores[base + t] /= total; }
 }`;
 
-// params: headCount·dimension, tokenCount, groupSize, capacity, dimension, blockSize, size, bitWidth, rowLength
+// params: headCount·dimension, tokenCount, groupSize, headStride, dimension, blockSize, size, bitWidth, rowLength,
+// tokenStride
 export const compressedValuesShader = `${prelude}
 ${binding(1, "weights", "f32")}
 ${binding(2, "codes", "u32")}
@@ -244,14 +246,14 @@ ${entry} {
   let firstRow = (head / u(2)) * u(3);
   var sum = 0.0;
   for (var t = 0u; t < tokenCount; t++) {
-    let row = firstRow + t;
+    let row = firstRow + t * u(9);
     let code = min(readCode_codes(row, coordinate / blockSize, u(7), u(8)), u(6) - 1u);
     sum += weights[head * tokenCount + t] * norms[row] * codewords[code * blockSize + coordinate % blockSize];
   }
   out[index] = sum;
 }`;
 
-// params: headCount·dimension, tokenCount, groupSize, capacity, dimension
+// params: headCount·dimension, tokenCount, groupSize, headStride, dimension, tokenStride
 export const denseValuesShader = `${prelude}
 ${binding(1, "weights", "f32")}
 ${binding(2, "values", "f32")}
@@ -265,7 +267,7 @@ ${entry} {
   let firstRow = (head / u(2)) * u(3);
   var sum = 0.0;
   for (var t = 0u; t < tokenCount; t++) {
-    sum += weights[head * tokenCount + t] * values[(firstRow + t) * dimension + index % dimension];
+    sum += weights[head * tokenCount + t] * values[(firstRow + t * u(5)) * dimension + index % dimension];
   }
   out[index] = sum;
 }`;
