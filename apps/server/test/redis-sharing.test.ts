@@ -73,4 +73,21 @@ describe.skipIf(!canRun)("two server processes share prefix pages through Redis"
     const otherKey = await postJson(servers[1].baseUrl, "/v1/completions", body, { authorization: "Bearer sk-beta-0000000000" });
     expect(otherKey.json.kvpack.reused_tokens).toBe(0);
   });
+
+  it("a session written to Redis when process A shuts down continues on process B", async () => {
+    const alpha = { authorization: "Bearer sk-alpha-000000000" };
+    const session = `handover-${Date.now()}`;
+    const first = await postJson(servers[0].baseUrl, "/v1/completions", { model: "stories260K", prompt: "Kim had a blue car.", max_tokens: 20, temperature: 0, kvpack: { codec: "kivi", session } }, alpha);
+    expect(first.status).toBe(200);
+    expect(await servers[0].stop()).toBe(0);
+    const next = await postJson(
+      servers[1].baseUrl,
+      "/v1/completions",
+      { model: "stories260K", prompt: `Kim had a blue car.${first.json.choices[0].text} Then`, max_tokens: 8, temperature: 0, kvpack: { codec: "kivi", session } },
+      alpha,
+    );
+    expect(next.status).toBe(200);
+    expect(next.json.kvpack.prefix_source).toBe("session");
+    expect(next.json.kvpack.reused_tokens).toBeGreaterThan(20);
+  });
 });
