@@ -144,6 +144,7 @@ export async function createServer(config: ServerConfig, options: CreateServerOp
       metrics.compressionRatio.set(compressionRatio);
       metrics.queueDepth.set(queue.depth);
       metrics.sessions.set(sessions.size);
+      metrics.residentSessions.set(sessions.residentCount);
       return { residentBytes: resident, compressionRatio };
     },
   };

@@ -15,6 +15,7 @@ export class ServerMetrics {
   readonly queueDepth: Gauge;
   readonly activeGenerations: Gauge;
   readonly sessions: Gauge;
+  readonly residentSessions: Gauge;
   readonly rejected: Counter<"reason">;
   readonly timeToFirstToken: Histogram;
   readonly requestDuration: Histogram<"route">;
@@ -36,6 +37,7 @@ export class ServerMetrics {
     this.queueDepth = new Gauge({ name: "kvpack_queue_depth", help: "Requests waiting for a generation slot or KV memory", registers });
     this.activeGenerations = new Gauge({ name: "kvpack_active_generations", help: "Generations being decoded", registers });
     this.sessions = new Gauge({ name: "kvpack_sessions", help: "Sessions held in memory", registers });
+    this.residentSessions = new Gauge({ name: "kvpack_sessions_resident", help: "Sessions whose KV is in memory (the rest are offloaded)", registers });
     this.rejected = new Counter({ name: "kvpack_rejected_requests_total", help: "Requests refused with 429 by reason", labelNames: ["reason"], registers });
     this.timeToFirstToken = new Histogram({
       name: "kvpack_time_to_first_token_seconds",
