@@ -39,6 +39,11 @@ main().catch((error: unknown) => {
     console.error(`kvpack server: ${error.message}`);
     process.exit(2);
   }
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
+    console.error(`kvpack server: cannot listen (${code}): ${(error as Error).message}; choose another --host/--port`);
+    process.exit(2);
+  }
   console.error(error);
   process.exit(1);
 });
