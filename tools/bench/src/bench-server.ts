@@ -40,7 +40,7 @@ interface KvConfiguration {
 
 const configurations: KvConfiguration[] = [
   { name: "dense fp32 (baseline)", kvpack: { codec: "fp32" } },
-  { name: "turboquant k4/v4", kvpack: { codec: "turboquant", keyBits: 4, valueBits: 4 } },
+  { name: "turboquant k6/v4 (default)", kvpack: { codec: "turboquant", keyBits: 6, valueBits: 4 } },
   { name: "turboquant k2/v2", kvpack: { codec: "turboquant", keyBits: 2, valueBits: 2 } },
   { name: "kivi 2-bit", kvpack: { codec: "kivi", keyBits: 2, valueBits: 2 } },
 ];
