@@ -4,7 +4,6 @@ import type { WebGpuBackendOptions } from "../webgpu/webgpu-backend.js";
 /** `create` of the `webgpu` package (Dawn for Node). */
 export type CreateGpu = (flags: string[]) => GPU;
 
-
 export interface NodeGpu {
   readonly options: WebGpuBackendOptions;
   /** Which route found an adapter, for logs. */
@@ -15,7 +14,7 @@ export interface NodeGpu {
  * A WebGPU adapter for Node tests and benchmarks (not part of the published API: the package never
  * imports `webgpu`). Route A: Vulkan through Chromium's SwiftShader ICD (VK_ICD_FILENAMES, needs
  * libvulkan1). Route B: Mesa llvmpipe through Dawn's OpenGL ES backend (compatibility level).
- * Returns undefined with the reasons when neither finds an adapter.
+ * Returns `{ failure }` with the reasons when neither finds an adapter.
  */
 export async function findNodeGpu(create: CreateGpu): Promise<NodeGpu | { readonly failure: string }> {
   process.env.VK_ICD_FILENAMES ??= "/usr/lib/chromium/vk_swiftshader_icd.json";
