@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive ONNXRUNTIME_NODE_INSTALL=skip ORT_DISABLE_TELEMETRY=1 TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 
-system_packages=(chromium redis-server libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri)
+system_packages=(chromium redis-server libvulkan1 libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri)
 missing=()
 for package in "${system_packages[@]}"; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
 if ((${#missing[@]})); then
