@@ -106,6 +106,25 @@ describe("ArkValePolicy", () => {
     expect(policy.counters.recalls).toBe(1);
   });
 
+  it("keeps protected pages within the budget unless told otherwise", async () => {
+    // Budget 8 tokens = 2 pages: the newest pages rank first (9, then 8), the sink page 0 no longer fits.
+    const strict = pagedCache();
+    const policy = new ArkValePolicy({ budget: { tokens: 8 }, recentPages: 2 });
+    policy.observe(statistics(0, 0, 2, 1, 40, () => 1 / 40, queryAlong(2, 2)));
+    await strict.applyActions(policy.decide(strict));
+    const resident = (cache: CompressedKVCache) =>
+      cache
+        .pageDigests(0, 0)
+        .filter((digest) => digest.location === "memory")
+        .map((digest) => digest.firstPosition / 4);
+    expect(resident(strict)).toEqual([8, 9]);
+    const loose = pagedCache();
+    const over = new ArkValePolicy({ budget: { tokens: 8 }, recentPages: 2, protectedOverBudget: true });
+    over.observe(statistics(0, 0, 2, 1, 40, () => 1 / 40, queryAlong(2, 2)));
+    await loose.applyActions(over.decide(loose));
+    expect(resident(loose)).toEqual([0, 8, 9]);
+  });
+
   it("without recall, an offloaded page never comes back", async () => {
     const cache = pagedCache();
     const policy = new ArkValePolicy({ budget: { tokens: 16 }, recall: false, recentPages: 1 });

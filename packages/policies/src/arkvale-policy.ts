@@ -9,12 +9,14 @@ export interface ArkValeOptions {
   readonly budget: TokenBudget;
   /** Recall offloaded pages whose bound ranks in the budget (default true; false = offload only). */
   readonly recall?: boolean;
-  /** First pages always resident (attention sinks, default 1). */
+  /** First pages resident whenever they fit (attention sinks, default 1). */
   readonly sinkPages?: number;
-  /** Newest complete pages always resident (default 2; the residual window is resident anyway). */
+  /** Newest complete pages resident whenever they fit (default 2; the residual window is resident anyway). */
   readonly recentPages?: number;
   /** Tier to offload to (default: the cache's first tier). */
   readonly tier?: string;
+  /** Keep sink and recent pages even when they exceed the budget (default false). */
+  readonly protectedOverBudget?: boolean;
 }
 
 /** Offload / recall counts of a paging policy, for benchmarks and logs. */
@@ -41,6 +43,8 @@ export class ArkValePolicy implements Policy {
   readonly sinkPages: number;
   readonly recentPages: number;
   readonly tier: string | undefined;
+  /** Protected pages stay even when they exceed the budget (default false: protected pages rank first but must fit). */
+  readonly protectedOverBudget: boolean;
   readonly counters: PagingCounters = { offloads: 0, recalls: 0, steps: 0 };
   /** Last queries per layer (heads × headDim). */
   protected queries: Float32Array[] = [];
@@ -55,6 +59,7 @@ export class ArkValePolicy implements Policy {
     this.sinkPages = options.sinkPages ?? 1;
     this.recentPages = options.recentPages ?? 2;
     this.tier = options.tier;
+    this.protectedOverBudget = options.protectedOverBudget ?? false;
     checkNonNegativeInteger("sinkPages", this.sinkPages);
     checkNonNegativeInteger("recentPages", this.recentPages);
     this.name = name ?? (this.recall ? "arkvale" : "arkvale-no-recall");
@@ -127,7 +132,7 @@ export class ArkValePolicy implements Policy {
     for (let index = 0; index < count; index++) {
       const digest = digests[index];
       const isProtected = index < this.sinkPages || index >= count - this.recentPages;
-      // Protected pages rank first; without recall, offloaded pages cannot come back.
+      // Protected pages rank first (newest first, then sinks); without recall, offloaded pages cannot come back.
       this.bounds[index] = isProtected ? Infinity : !this.recall && digest.location === "offloaded" ? -Infinity : this.pageScore(digest, layer, cache);
       order.push(index);
     }
@@ -135,7 +140,7 @@ export class ArkValePolicy implements Policy {
     let used = 0;
     for (const index of order) {
       const digest = digests[index];
-      const fits = used + digest.liveCount <= pageTokens || this.bounds[index] === Infinity;
+      const fits = used + digest.liveCount <= pageTokens || (this.protectedOverBudget && this.bounds[index] === Infinity);
       const eligible = this.bounds[index] !== -Infinity;
       if (fits && eligible) {
         used += digest.liveCount;

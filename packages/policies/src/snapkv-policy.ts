@@ -34,6 +34,7 @@ export class SnapKvPolicy extends TokenEvictionPolicy {
   private windows: Float32Array[] = [];
   private capacity = 0;
   private pooled = new Float64Array(0);
+  private raw = new Float64Array(0);
   private compressedOnce = false;
 
   constructor(options: SnapKvOptions) {
@@ -95,9 +96,11 @@ export class SnapKvPolicy extends TokenEvictionPolicy {
       const offset = slot * this.capacity;
       for (let position = 0; position < length; position++) votes[position] += window[offset + position];
     }
-    // Max-pool in place with a sliding buffer of the unpooled values.
+    // Max-pool into `votes` from a copy of the unpooled values.
     const half = (this.kernelSize - 1) / 2;
-    const raw = Float64Array.from(votes.subarray(0, length));
+    if (this.raw.length < length) this.raw = new Float64Array(this.pooled.length);
+    const raw = this.raw;
+    raw.set(votes.subarray(0, length));
     for (let position = 0; position < length; position++) {
       let best = 0;
       for (let j = Math.max(0, position - half); j <= Math.min(length - 1, position + half); j++) if (raw[j] > best) best = raw[j];
