@@ -114,6 +114,7 @@ export class GenerationService {
     let cache: KVCache | undefined;
     const fedTokens: number[] = [];
     let completed = false;
+    let failed = false;
     try {
       if (request.sessionId !== null) session = await this.sessions.checkout(request.keyId, request.sessionId, request.kvConfig);
       // 1. Reuse: the session's KV (longest common token prefix), else shared prefix pages.
@@ -236,11 +237,15 @@ export class GenerationService {
           tokens_per_second: tokensPerSecond,
         },
       };
+    } catch (error) {
+      // A failure inside a forward step can leave layers of unequal length: never keep that cache.
+      failed = true;
+      throw error;
     } finally {
       if (cache) this.liveCaches.delete(cache);
       ticket.release();
-      // The cache holds exactly fedTokens (an abort mid-prefill keeps what was computed).
-      if (session) this.sessions.checkin(session, cache && (completed || fedTokens.length > 0) ? cache : undefined, fedTokens);
+      // The cache holds exactly fedTokens (an abort between tokens keeps what was computed).
+      if (session) this.sessions.checkin(session, cache && !failed && (completed || fedTokens.length > 0) ? cache : undefined, fedTokens);
       this.running--;
       this.metrics.activeGenerations.set(this.running);
       if (this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
