@@ -43,8 +43,13 @@ class PrefixPageStoreAdapter implements PageStore {
     return hit.bytes;
   }
 
-  has(key: string): Promise<boolean> {
-    return this.store.has(this.key(key));
+  /**
+   * Memory only, answered at once: publishing then completes within the same tick, before the
+   * response goes out, so the very next request finds the pages. A page that left memory is
+   * simply written again.
+   */
+  async has(key: string): Promise<boolean> {
+    return this.store.hasInMemory(this.key(key));
   }
 
   async delete(key: string): Promise<boolean> {

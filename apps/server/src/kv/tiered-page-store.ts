@@ -48,7 +48,7 @@ export class TieredPageStore {
 
   /** Whether the memory tier holds `key` (no I/O). */
   hasInMemory(key: string): boolean {
-    return this.memory.has(key);
+    return this.memory.has(key) || this.writing.has(key);
   }
 
   /** Looks tier by tier; `promote: false` leaves a lower-tier hit out of the memory tier (sessions). */
