@@ -133,6 +133,15 @@ describe("ArkValePolicy", () => {
     policy.observe(statistics(0, 1, 2, 1, 40, () => 1 / 40, queryAlong(7, 2)));
     const actions = policy.decide(cache);
     expect(actions.some((action) => action.kind === "recall")).toBe(false);
+    // Not even a protected page: with an 8-token budget the sink page 0 is offloaded and stays so when it would fit again.
+    const small = pagedCache();
+    const strict = new ArkValePolicy({ budget: { tokens: 8 }, recall: false, recentPages: 2 });
+    strict.observe(statistics(0, 0, 2, 1, 40, () => 1 / 40, queryAlong(2, 2)));
+    await small.applyActions(strict.decide(small));
+    const widened = new ArkValePolicy({ budget: { tokens: 40 }, recall: false, recentPages: 2 });
+    widened.observe(statistics(0, 1, 2, 1, 40, () => 1 / 40, queryAlong(2, 2)));
+    expect(widened.decide(small).some((action) => action.kind === "recall")).toBe(false);
+    expect(strict.counters.recalls + widened.counters.recalls).toBe(0);
   });
 
   it("needs key digests and a tier to offload to", () => {

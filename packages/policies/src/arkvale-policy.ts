@@ -132,8 +132,8 @@ export class ArkValePolicy implements Policy {
     for (let index = 0; index < count; index++) {
       const digest = digests[index];
       const isProtected = index < this.sinkPages || index >= count - this.recentPages;
-      // Protected pages rank first (newest first, then sinks); without recall, offloaded pages cannot come back.
-      this.bounds[index] = isProtected ? Infinity : !this.recall && digest.location === "offloaded" ? -Infinity : this.pageScore(digest, layer, cache);
+      // Without recall, offloaded pages never come back (protected or not); protected pages rank first (newest first, then sinks).
+      this.bounds[index] = !this.recall && digest.location === "offloaded" ? -Infinity : isProtected ? Infinity : this.pageScore(digest, layer, cache);
       order.push(index);
     }
     order.sort((a, b) => this.bounds[b] - this.bounds[a] || b - a);
