@@ -22,7 +22,8 @@ describe("SVG scatter plot", () => {
     expect(axisTicks("log2", 0, 5)).toEqual([1, 2, 4, 8, 16, 32]);
     // −log10(1 − 0.99) = 2: the nines count.
     expect(axisTransform("complement-log", 0.99)).toBeCloseTo(2, 12);
-    expect(axisTicks("complement-log", 0.5, 3.2).map((tick) => Number(tick.toFixed(6)))).toEqual([0.9, 0.99, 0.999]);
+    expect(axisTicks("complement-log", 0.5, 3.2)).toEqual([0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999]);
+    expect(axisTicks("complement-log", 0.1, 6.2)).toEqual([0.5, 0.8, 0.9, 0.99, 0.999, 0.9999, 0.99999, 0.999999]);
     expect(axisTicks("linear", 0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
     expect(() => axisTransform("log2", 0)).toThrow(RangeError);
   });

@@ -89,7 +89,17 @@ export function axisTicks(scale: AxisScale, low: number, high: number): number[]
   if (scale === "log2") {
     for (let exponent = Math.ceil(low - 1e-9); exponent <= Math.floor(high + 1e-9); exponent++) ticks.push(2 ** exponent);
   } else if (scale === "complement-log") {
-    for (let nines = Math.ceil(low - 1e-9); nines <= Math.floor(high + 1e-9); nines++) ticks.push(1 - 10 ** -nines);
+    // 1 − m·10^−n: every decade (0.9, 0.99, …); 0.5 and 0.8 below 0.9 always, and the 0.95/0.98-style
+    // steps between decades when few decades show.
+    const dense = high - low <= 4;
+    for (let nines = Math.floor(low) - 1; nines <= Math.ceil(high); nines++) {
+      for (const multiplier of dense || nines <= 1 ? [5, 2, 1] : [1]) {
+        const complement = multiplier * 10 ** -nines;
+        if (complement >= 1) continue;
+        const at = -Math.log10(complement);
+        if (at >= low - 1e-9 && at <= high + 1e-9) ticks.push(Number((1 - complement).toPrecision(12)));
+      }
+    }
   } else {
     const step = niceStep(high - low, 6);
     for (let value = Math.ceil(low / step - 1e-9) * step; value <= high + step * 1e-9; value += step) ticks.push(Number(value.toPrecision(12)));
@@ -134,7 +144,7 @@ function marker(shape: MarkerShape, cx: number, cy: number, color: string, hollo
 export function renderScatterPlotSvg(options: ScatterPlotOptions): string {
   const width = options.width ?? 900;
   const height = options.height ?? 600;
-  const margin = { left: 78, right: 230, top: options.subtitle ? 64 : 46, bottom: 62 };
+  const margin = { left: 84, right: 230, top: options.subtitle ? 64 : 46, bottom: 62 };
   const plotWidth = width - margin.left - margin.right;
   const plotHeight = height - margin.top - margin.bottom;
   const allPoints = [...options.series.flatMap((series) => series.points), ...(options.lines ?? []).flatMap((line) => line.points)];
@@ -143,6 +153,9 @@ export function renderScatterPlotSvg(options: ScatterPlotOptions): string {
   const [yLow, yHigh] = extent(allPoints.map((point) => axisTransform(options.y.scale, point.y)), options.y);
   const px = (value: number) => margin.left + ((axisTransform(options.x.scale, value) - xLow) / (xHigh - xLow)) * plotWidth;
   const py = (value: number) => margin.top + plotHeight - ((axisTransform(options.y.scale, value) - yLow) / (yHigh - yLow)) * plotHeight;
+  // Markers outside a fixed axis range sit on its edge (their tooltip keeps the true value).
+  const clampX = (value: number) => Math.min(margin.left + plotWidth, Math.max(margin.left, value));
+  const clampY = (value: number) => Math.min(margin.top + plotHeight, Math.max(margin.top, value));
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`);
   parts.push(`<rect width="${width}" height="${height}" fill="white"/>`);
@@ -163,20 +176,20 @@ export function renderScatterPlotSvg(options: ScatterPlotOptions): string {
   }
   parts.push(`<rect x="${margin.left}" y="${margin.top}" width="${plotWidth}" height="${plotHeight}" fill="none" stroke="#333"/>`);
   parts.push(`<text x="${margin.left + plotWidth / 2}" y="${height - 18}" font-size="13" text-anchor="middle">${escapeXml(options.x.label)}</text>`);
-  parts.push(`<text transform="translate(20 ${margin.top + plotHeight / 2}) rotate(-90)" font-size="13" text-anchor="middle">${escapeXml(options.y.label)}</text>`);
+  parts.push(`<text transform="translate(18 ${margin.top + plotHeight / 2}) rotate(-90)" font-size="13" text-anchor="middle">${escapeXml(options.y.label)}</text>`);
 
   parts.push(`<g clip-path="url(#plot-area)">`);
   for (const line of options.lines ?? []) {
     const path = line.points.map((point, index) => `${index === 0 ? "M" : "L"}${px(point.x).toFixed(1)},${py(point.y).toFixed(1)}`).join("");
     parts.push(`<path d="${path}" fill="none" stroke="${line.color}" stroke-width="1.8"${line.dashed ? ` stroke-dasharray="6 4"` : ""}/>`);
   }
+  parts.push(`</g>`);
   for (const series of options.series) {
     for (const point of series.points) {
-      const shape = marker(series.marker, px(point.x), py(point.y), series.color, point.hollow ?? false);
+      const shape = marker(series.marker, clampX(px(point.x)), clampY(py(point.y)), series.color, point.hollow ?? false);
       parts.push(point.label ? `<g><title>${escapeXml(point.label)}</title>${shape}</g>` : shape);
     }
   }
-  parts.push(`</g>`);
 
   // Legend.
   const legendX = margin.left + plotWidth + 18;
