@@ -6,8 +6,8 @@
  * percentile), score MSE and KL per configuration, the Pareto frontier of compression ratio vs
  * cosine per model, and an SVG plot per model.
  *
- * Usage: pnpm eval:fidelity [--models stories260K,babyllama] [--capture <file.kvpk>] [--positions 32]
- * Without --capture the KV is captured on the fly (4 TinyStories stories + 1 wikitext window per model).
+ * Usage: pnpm eval:fidelity [--models stories260K,babyllama] [--capture a.kvpk,b.kvpk] [--positions 32]
+ * Models without a --capture file (see capture-kv.ts) are captured on the fly: 4 TinyStories stories + 1 wikitext window.
  * Writes bench-results/frontier.json and bench-results/frontier-<model>.svg.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -177,12 +177,18 @@ function evaluate(capture: KvCapture, configuration: SweepConfiguration, keyCode
   return metrics.summary();
 }
 
-function loadCapture(name: EvaluationModelName, capturePath: string | undefined): KvCapture {
-  if (capturePath) {
-    const capture = readKvCapture(resolve(capturePath));
-    if (capture.model !== name) throw new Error(`capture ${capturePath} is of model ${capture.model}, not ${name}`);
-    return capture;
+/** Captures given with --capture (comma-separated KVPK files), keyed by the model each was taken from. */
+function capturesFromFiles(paths: string[]): Map<string, { path: string; capture: KvCapture }> {
+  const byModel = new Map<string, { path: string; capture: KvCapture }>();
+  for (const path of paths) {
+    const capture = readKvCapture(resolve(path));
+    if (byModel.has(capture.model)) throw new Error(`--capture: two files hold model ${capture.model}`);
+    byModel.set(capture.model, { path, capture });
   }
+  return byModel;
+}
+
+function captureOnTheFly(name: EvaluationModelName): KvCapture {
   const model = loadEvaluationModel(name);
   return captureKv(model, defaultCaptureText(model, 4, 1));
 }
@@ -224,7 +230,10 @@ function writePlot(model: string, capture: KvCapture, points: FrontierPoint[], f
 
 function main(): void {
   const modelNames = argument("models", "stories260K,babyllama").split(",") as EvaluationModelName[];
-  const capturePath = process.argv.includes("--capture") ? argument("capture", "") : undefined;
+  const fromFiles = capturesFromFiles(process.argv.includes("--capture") ? argument("capture", "").split(",").filter((path) => path.length > 0) : []);
+  for (const model of fromFiles.keys()) {
+    if (!modelNames.includes(model as EvaluationModelName)) throw new Error(`--capture holds model ${model}, which is not in --models ${modelNames.join(",")}`);
+  }
   const positionsPerSequence = Number(argument("positions", "32"));
   const centering = codecsSupportCentering();
   process.stderr.write(`key centering ${centering ? "supported: centered variants included" : "not supported by this @kvpack/codecs build: skipped"}\n`);
@@ -235,10 +244,11 @@ function main(): void {
   const plots: string[] = [];
   for (const name of modelNames) {
     let started = performance.now();
-    const capture = loadCapture(name, modelNames.length === 1 ? capturePath : undefined);
+    const given = fromFiles.get(name);
+    const capture = given?.capture ?? captureOnTheFly(name);
     const { headDim } = capture.shape;
     captures.push({ model: name, shape: capture.shape, sequences: capture.sequences.map((sequence) => ({ source: sequence.source, tokens: sequence.tokens.length })) });
-    process.stderr.write(`[${name}] KV ${capturePath ? "loaded" : "captured"} in ${((performance.now() - started) / 1000).toFixed(1)} s: ${capture.sequences.length} sequences, head_dim ${headDim}\n`);
+    process.stderr.write(`[${name}] KV ${given ? `loaded from ${given.path}` : "captured"} in ${((performance.now() - started) / 1000).toFixed(1)} s: ${capture.sequences.length} sequences, head_dim ${headDim}\n`);
     const configurations = sweep(headDim, centering);
     const progress = new BenchProgress(configurations.length);
     const points: FrontierPoint[] = [];
