@@ -13,7 +13,12 @@ import { printTable } from "../bench-table.js";
 import { writeBenchJson } from "../bench-output.js";
 
 const pageSize = 32;
-const residualWindow = 0;
+/**
+ * Calibration uses no full-precision window (the strictest setting: only the partial last page is fp32);
+ * held-out results are reported without it and with the cache's default window of 32 tokens (KIVI's R).
+ */
+const calibrationResidualWindow = 0;
+const residualWindows = [0, 32];
 const budgets = [2.5, 3, 4];
 
 function argument(name: string, fallback: string): string {
@@ -61,6 +66,7 @@ export interface PerplexityRow {
   label: string;
   family: string;
   budget: number | null;
+  residualWindow: number;
   bitsPerElement: number;
   compressionVsFp16: number;
   /** All-in bytes of the cache at the end of each sequence (pages + fp32 tail), as bits per element. */
@@ -72,7 +78,14 @@ export interface PerplexityRow {
   tokens: number;
 }
 
-function evaluateConfiguration(model: EvaluationModel, references: SequenceReference[], configuration: CacheConfiguration, densePerplexity: number, budget: number | null): PerplexityRow {
+function evaluateConfiguration(
+  model: EvaluationModel,
+  references: SequenceReference[],
+  configuration: CacheConfiguration,
+  densePerplexity: number,
+  budget: number | null,
+  residualWindow: number,
+): PerplexityRow {
   const { runtime } = model;
   const vocab = runtime.vocabSize;
   const row = new Float64Array(vocab);
@@ -108,6 +121,7 @@ function evaluateConfiguration(model: EvaluationModel, references: SequenceRefer
     label: configuration.label,
     family: configuration.family,
     budget,
+    residualWindow,
     bitsPerElement: configuration.bitsPerElement,
     compressionVsFp16: 16 / configuration.bitsPerElement,
     cacheBitsPerElement: (cacheBytes * 8) / cacheElements,
@@ -172,7 +186,7 @@ function main(): void {
       const candidates = candidatesAtBudget(dimension, budget, pageSize);
       started = performance.now();
       const scored = candidates.map((configuration, index) => {
-        const row = evaluateConfiguration(model, calibrationReferences, configuration, calibrationPerplexity, budget);
+        const row = evaluateConfiguration(model, calibrationReferences, configuration, calibrationPerplexity, budget, calibrationResidualWindow);
         calibration.push(row);
         process.stderr.write(`[${name}] calibration ${budget} bits ${index + 1}/${candidates.length} ${configuration.label}: Δppl ${row.perplexityDelta.toFixed(4)}, ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
         return { configuration, row };
@@ -183,17 +197,20 @@ function main(): void {
       }
     }
     started = performance.now();
-    chosen.forEach(({ configuration, budget }, index) => {
-      const row = evaluateConfiguration(model, heldOutReferences, configuration, heldOutPerplexity, budget);
-      results.push(row);
-      process.stderr.write(`[${name}] held-out ${index + 1}/${chosen.length} ${configuration.label} @${budget ?? "-"}: ppl ${row.perplexity.toFixed(4)} (Δ ${row.perplexityDelta.toFixed(4)}), ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
-    });
-    for (const budget of budgets) {
-      const atBudget = results.filter((row) => row.model === name && row.budget === budget);
+    for (const residualWindow of residualWindows) {
+      chosen.forEach(({ configuration, budget }, index) => {
+        const row = evaluateConfiguration(model, heldOutReferences, configuration, heldOutPerplexity, budget, residualWindow);
+        results.push(row);
+        process.stderr.write(`[${name}] held-out R=${residualWindow} ${index + 1}/${chosen.length} ${configuration.label} @${budget ?? "-"}: ppl ${row.perplexity.toFixed(4)} (Δ ${row.perplexityDelta.toFixed(4)}), ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+      });
+    }
+    for (const residualWindow of residualWindows) for (const budget of budgets) {
+      const atBudget = results.filter((row) => row.model === name && row.budget === budget && row.residualWindow === residualWindow);
       const fibquant = atBudget.find((row) => row.family === "fibquant");
       const others = atBudget.filter((row) => row.family !== "fibquant");
       comparisons.push({
         model: name,
+        residualWindow,
         budgetBitsPerElement: budget,
         fibquant: fibquant && { label: fibquant.label, bitsPerElement: fibquant.bitsPerElement, perplexityDelta: fibquant.perplexityDelta },
         others: others.map((row) => ({ family: row.family, label: row.label, bitsPerElement: row.bitsPerElement, perplexityDelta: row.perplexityDelta })),
@@ -201,7 +218,7 @@ function main(): void {
         fibquantBest: fibquant !== undefined && others.every((row) => fibquant.perplexityDelta < row.perplexityDelta),
       });
     }
-    printTable(`${name}: held-out stories ${calibrationCount + 1}–${calibrationCount + heldOutReferences.length}, dense perplexity ${heldOutPerplexity.toFixed(4)} (page ${pageSize}, residual window ${residualWindow})`, results.filter((row) => row.model === name), [
+    for (const residualWindow of residualWindows) printTable(`${name}: held-out stories ${calibrationCount + 1}–${calibrationCount + heldOutReferences.length}, dense perplexity ${heldOutPerplexity.toFixed(4)} (page ${pageSize}, full-precision window ${residualWindow})`, results.filter((row) => row.model === name && row.residualWindow === residualWindow), [
       { header: "budget", value: (row) => (row.budget === null ? "-" : String(row.budget)) },
       { header: "family", value: (row) => row.family },
       { header: "keys / values", value: (row) => row.label },
@@ -224,11 +241,12 @@ function main(): void {
   const path = writeBenchJson("perplexity", {
     settings: {
       pageSize,
-      residualWindow,
+      calibrationResidualWindow,
+      residualWindows,
       calibrationStories: calibrationCount,
       heldOutStories: heldOutCount,
       budgets,
-      note: "bitsPerElement is all-in for full pages (codes, norms, means, scales, block headers), keys and values averaged; each family's key/value split is chosen on the calibration stories and reported on the held-out stories; cacheBitsPerElement includes the fp32 tail of the last partial page",
+      note: "bitsPerElement is all-in for full pages (codes, norms, means, scales, block headers), keys and values averaged; each family's key/value split is chosen on the calibration stories (no full-precision window) and reported on the held-out stories without and with the cache's default 32-token full-precision window; cacheBitsPerElement includes the fp32 window and the fp32 tail of the last partial page",
     },
     dense,
     results,
