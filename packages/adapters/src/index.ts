@@ -8,6 +8,8 @@ export { SentencePieceBpeTokenizer } from "./tokenizers/sentencepiece-bpe-tokeni
 export type { SentencePieceVocabulary } from "./tokenizers/sentencepiece-bpe-tokenizer.js";
 export type { LanguageModelRuntime, LayerActivations, LayerObserver } from "./runtime/language-model-runtime.js";
 export { LlamaRuntime } from "./runtime/llama-runtime.js";
+export { KernelLlamaRuntime, ResidentLlamaWeights } from "./runtime/kernel-llama-runtime.js";
+export type { KernelLlamaRuntimeOptions } from "./runtime/kernel-llama-runtime.js";
 export { createDenseCache } from "./runtime/create-dense-cache.js";
 export { createOnnxDecoder, OnnxDecoder } from "./onnx/onnx-decoder.js";
 export type { OnnxDecoderOptions, OnnxForwardOptions, OnnxGreedyOptions } from "./onnx/onnx-decoder.js";
