@@ -1,11 +1,10 @@
-import type { Tokenizer } from "@kvpack/adapters";
+import { KernelLlamaRuntime, ResidentLlamaWeights, type Tokenizer } from "@kvpack/adapters";
 import { DenseKVCache, type KVCacheShape } from "@kvpack/cache";
 import { createCompressedCache, memoryReportFor } from "../engine/compressed-cache.js";
 import { compressionLabel, type CompressionSettings } from "../engine/compression-settings.js";
 import { generateSideBySide, type StepModel } from "../engine/dual-generation.js";
 import { frontierEntries, frontierSweep, measureFrontierPoint, type FrontierMeasurement } from "../engine/frontier.js";
 import { resolvePlaygroundBackend, type PlaygroundBackend } from "../engine/kernel-backend.js";
-import { KernelLlamaRuntime, ResidentLlamaWeights } from "../engine/kernel-llama-runtime.js";
 import { KVCapture } from "../engine/kv-capture.js";
 import { classifyModelFile, loadGguf, loadLlama2c, parameterCount, type LoadedModel, type NamedBytes } from "../engine/model-loader.js";
 import { loadOnnxModel, onnxStepModel, type LoadedOnnxModel } from "../engine/onnx-model.js";
@@ -183,8 +182,9 @@ async function runGeneration(request: Extract<WorkerRequest, { type: "generate" 
   let compressedModel: StepModel;
   if (current.kind === "llama") {
     capture = new KVCapture({ ...shape, heads: current.heads, capacity: totalPositions });
-    denseModel = new KernelLlamaRuntime(current.resident, { observer: capture });
-    compressedModel = new KernelLlamaRuntime(current.resident);
+    // Norms, RoPE and SwiGLU are a few hundred floats: on the CPU they save a GPU round trip each.
+    denseModel = new KernelLlamaRuntime(current.resident, { observer: capture, vectorKernels: "host" });
+    compressedModel = new KernelLlamaRuntime(current.resident, { vectorKernels: "host" });
   } else {
     denseModel = compressedModel = onnxStepModel(current.model);
   }
