@@ -4,6 +4,7 @@ import { PolicyConfigurationError } from "./policy-errors.js";
 import { SnapKvPolicy } from "./snapkv-policy.js";
 import { StreamingLlmPolicy } from "./streaming-llm-policy.js";
 import { appendTokens, livePositions, statistics, testCache } from "./test-support/policy-fixtures.js";
+import { budgetTokens, checkTokenBudget } from "./token-budget.js";
 import { TovaPolicy } from "./tova-policy.js";
 
 describe("StreamingLlmPolicy", () => {
@@ -122,6 +123,17 @@ describe("SnapKvPolicy", () => {
 });
 
 describe("budgets", () => {
+  it("resolves counts, fractions, minimums and layer weights, never above the tokens cached", () => {
+    // ceil(0.25 × 10) = 3; the minimum 4 wins; capped at the 2 tokens cached.
+    expect(budgetTokens({ fraction: 0.25 }, 0, 10)).toBe(3);
+    expect(budgetTokens({ fraction: 0.25, minimum: 4 }, 0, 10)).toBe(4);
+    expect(budgetTokens({ fraction: 0.25, minimum: 4 }, 0, 2)).toBe(2);
+    // Layer weights scale either kind: round(10 × 1.5) = 15, ceil(0.5 × 0.5 × 100) = 25.
+    expect(budgetTokens({ tokens: 10, layerWeights: [1, 1.5] }, 1, 100)).toBe(15);
+    expect(budgetTokens({ fraction: 0.5, layerWeights: [0.5, 1.5] }, 0, 100)).toBe(25);
+    expect(() => checkTokenBudget({ tokens: 10, layerWeights: [1, 1] }, 3)).toThrow(PolicyConfigurationError);
+  });
+
   it("rejects fractions outside (0, 1] and NaN", () => {
     expect(() => new H2oPolicy({ budget: { fraction: 1.5 } })).toThrow(PolicyConfigurationError);
     expect(() => new H2oPolicy({ budget: { fraction: Number.NaN } })).toThrow(PolicyConfigurationError);
