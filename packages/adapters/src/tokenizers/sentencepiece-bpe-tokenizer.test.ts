@@ -1,9 +1,15 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { SeededRandom } from "../generation/seeded-random.js";
 import { loadLlama2cTokenizer } from "../llama2c/load-llama2c-tokenizer.js";
-import { readModelsData, readTinyStories } from "../model/test-models-data.js";
-import type { SentencePieceBpeTokenizer } from "./sentencepiece-bpe-tokenizer.js";
+import { modelsDataDirectory, readModelsData, readTinyStories } from "../model/test-models-data.js";
+import { SentencePieceBpeTokenizer } from "./sentencepiece-bpe-tokenizer.js";
 
-/** A direct transcription of llama2.c run.c encode(): rescans every pair with a string lookup each round. */
+/**
+ * A direct transcription of llama2.c run.c encode(): rescans every pair with a string lookup each
+ * round (quadratic; the reference the heap-based encode must match token for token).
+ */
 function runCEncode(tokenizer: SentencePieceBpeTokenizer, text: string): number[] {
   const lookup = new Map<string, number>();
   for (let id = tokenizer.vocabSize - 1; id >= 0; id--) lookup.set(tokenizer.piece(id), id);
@@ -38,8 +44,8 @@ describe.each([
 ])("SentencePieceBpeTokenizer $file", ({ file, vocabSize, roundTrips }) => {
   const tokenizer = loadLlama2cTokenizer(readModelsData(file), vocabSize);
 
-  it("encodes like run.c on TinyStories validation stories 1–20 and round-trips the text", () => {
-    for (const story of readTinyStories().slice(1, 21)) {
+  it("encodes like run.c on TinyStories validation stories 1–50 and round-trips the text", () => {
+    for (const story of readTinyStories().slice(1, 51)) {
       const ids = tokenizer.encode(story, { bos: true });
       expect(ids).toEqual(runCEncode(tokenizer, story));
       if (roundTrips) expect(tokenizer.decode(ids)).toBe(story);
@@ -63,5 +69,59 @@ describe("byte fallback", () => {
     // One byte token alone is not valid UTF-8; decodeToken gives U+FFFD, tokenBytes the raw byte.
     expect(Array.from(tokenizer.tokenBytes(ids[0], 0xe4 + 3))).toEqual([0xe4]);
     expect(tokenizer.decodeToken(ids[0], 0xe4 + 3)).toBe("\uFFFD");
+  });
+});
+
+/** Random text mixing ASCII words, punctuation, accented letters, CJK, emoji (surrogate pairs) and controls. */
+function randomText(random: SeededRandom, length: number): string {
+  const alphabet = ["a", "e", "t", "o", "n", "s", " ", " ", "  ", ".", ",", "\n", "\t", "é", "ü", "ß", "你", "好", "日", "😀", "🦙", "\u0000", "\u00a0", "Ω", "ж"];
+  let text = "";
+  for (let i = 0; i < length; i++) text += alphabet[random.nextUint32() % alphabet.length];
+  return text;
+}
+
+describe("heap-based merge order equals run.c", () => {
+  const tok512 = loadLlama2cTokenizer(readModelsData("tok512.bin"), 512);
+  const llama = loadLlama2cTokenizer(readModelsData("tokenizer.bin"), 32000);
+
+  it("on wikitext-2 test lines with the 32000-token llama2.c tokenizer.bin", () => {
+    const lines = readFileSync(path.join(modelsDataDirectory, "wikitext-2-raw-test.raw"), "utf8")
+      .split("\n")
+      .filter((line) => line.trim().length > 0)
+      .slice(0, 60);
+    for (const line of lines) {
+      const ids = llama.encode(line, { bos: true });
+      expect(ids).toEqual(runCEncode(llama, line));
+      expect(llama.decode(ids)).toBe(line);
+    }
+  });
+
+  it("on random unicode text that needs byte fallback, with tok512.bin and tokenizer.bin", () => {
+    const random = new SeededRandom(20261123);
+    for (let sample = 0; sample < 40; sample++) {
+      const text = randomText(random, 1 + (random.nextUint32() % 300));
+      for (const tokenizer of [tok512, llama]) {
+        const ids = tokenizer.encode(text, { bos: true });
+        expect(ids).toEqual(runCEncode(tokenizer, text));
+        expect(tokenizer.decode(ids)).toBe(text);
+      }
+    }
+  });
+
+  it("breaks score ties toward the leftmost pair and never merges at or below run.c's -1e10 floor", () => {
+    // Hand-built vocabulary: "aa" and "ab" tie at score 1, "ba" (score 2) beats both, "bb" sits at -1e10.
+    const pieces = ["<unk>", "<s>", "</s>", " ", "a", "b", "aa", "ab", "ba", "bb"];
+    const scores = Float32Array.of(0, 0, 0, 0, 0, 0, 1, 1, 2, -1e10);
+    const tokenizer = new SentencePieceBpeTokenizer({ pieces, scores });
+    const id = (piece: string): number => pieces.indexOf(piece);
+    // " aaa": pairs aa@1 and aa@2 tie, so the left one merges first: " " "aa" "a".
+    expect(tokenizer.encode("aaa")).toEqual([id(" "), id("aa"), id("a")]);
+    // " aab": aa@1 and ab@2 tie at 1 → aa wins (leftmost), leaving " " "aa" "b".
+    expect(tokenizer.encode("aab")).toEqual([id(" "), id("aa"), id("b")]);
+    // " aba": ba@2 (score 2) beats ab@1 (score 1) although it lies to the right.
+    expect(tokenizer.encode("aba")).toEqual([id(" "), id("a"), id("ba")]);
+    // " bb": the only pair scores exactly -1e10, which run.c's strict > never accepts.
+    expect(tokenizer.encode("bb")).toEqual([id(" "), id("b"), id("b")]);
+    for (const text of ["aaa", "aab", "aba", "bb", "abababaabba", "aaaaaaaa"]) expect(tokenizer.encode(text, { bos: true })).toEqual(runCEncode(tokenizer, text));
   });
 });

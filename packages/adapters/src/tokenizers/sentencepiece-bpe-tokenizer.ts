@@ -12,6 +12,8 @@ export interface SentencePieceVocabulary {
 const utf8Encoder = new TextEncoder();
 const bytePiecePattern = /^<0x([0-9A-Fa-f]{2})>/;
 const emptyBytes = new Uint8Array(0);
+// run.c starts its best-score search at -1e10 and needs a strictly greater score to merge.
+const minimumScore = -1e10;
 
 /**
  * SentencePiece-style BPE as llama2.c run.c implements it: a dummy prefix space, one token per
@@ -91,41 +93,90 @@ export class SentencePieceBpeTokenizer implements Tokenizer {
     return tokens;
   }
 
+  /**
+   * run.c's merge loop in O(n log n): symbols form a linked list (each merge keeps the left node, so
+   * node order is text order) and candidate pairs sit in a max-heap keyed by (score, leftmost node).
+   * A heap entry is live while it is its node's current candidate; entries made stale by a neighbour's
+   * merge are skipped when popped. run.c keeps the first pair with a strictly greater score than
+   * -1e10, so equal scores go to the leftmost pair and scores at or below -1e10 never merge.
+   */
   private mergePairs(tokens: number[], start: number): void {
-    // pairIds[i] / pairScores[i]: the merge of tokens[i] and tokens[i + 1] (−1 when not in the vocabulary).
-    // Cached so each round is a numeric scan; only the two pairs touching a merge are looked up again.
-    const pairIds: number[] = [];
-    const pairScores: number[] = [];
-    for (let i = start; i < tokens.length - 1; i++) this.pushPair(pairIds, pairScores, tokens[i], tokens[i + 1]);
-    for (;;) {
-      let bestScore = -1e10;
-      let best = -1;
-      for (let i = 0; i < pairIds.length; i++) {
-        if (pairIds[i] >= 0 && pairScores[i] > bestScore) {
-          bestScore = pairScores[i];
-          best = i;
-        }
-      }
-      if (best < 0) return;
-      const index = start + best;
-      tokens.splice(index, 2, pairIds[best]);
-      pairIds.splice(best, 1);
-      pairScores.splice(best, 1);
-      if (best < pairIds.length) this.setPair(pairIds, pairScores, best, tokens[index], tokens[index + 1]);
-      if (best > 0) this.setPair(pairIds, pairScores, best - 1, tokens[index - 1], tokens[index]);
+    const count = tokens.length - start;
+    if (count < 2) return;
+    const ids = Int32Array.from(tokens.slice(start));
+    const next = new Int32Array(count);
+    const previous = new Int32Array(count);
+    for (let node = 0; node < count; node++) {
+      next[node] = node + 1 < count ? node + 1 : -1;
+      previous[node] = node - 1;
     }
-  }
+    // The merged id of each node with its right neighbour, and the heap entry that offers it (−1: none).
+    const pairIds = new Int32Array(count);
+    const liveEntry = new Int32Array(count).fill(-1);
+    // At most count − 1 initial pairs plus two new pairs per merge (and at most count − 1 merges).
+    const capacity = 3 * count;
+    const entryNodes = new Int32Array(capacity);
+    const entryScores = new Float64Array(capacity);
+    const heap = new Int32Array(capacity);
+    let entries = 0;
+    let heapSize = 0;
 
-  private pushPair(pairIds: number[], pairScores: number[], left: number, right: number): void {
-    const id = this.lookup.get(this.pieces[left] + this.pieces[right]) ?? -1;
-    pairIds.push(id);
-    pairScores.push(id >= 0 ? this.scores[id] : 0);
-  }
+    const before = (a: number, b: number): boolean =>
+      entryScores[a] > entryScores[b] || (entryScores[a] === entryScores[b] && entryNodes[a] < entryNodes[b]);
 
-  private setPair(pairIds: number[], pairScores: number[], at: number, left: number, right: number): void {
-    const id = this.lookup.get(this.pieces[left] + this.pieces[right]) ?? -1;
-    pairIds[at] = id;
-    pairScores[at] = id >= 0 ? this.scores[id] : 0;
+    const offer = (node: number): void => {
+      liveEntry[node] = -1;
+      const right = next[node];
+      if (right < 0) return;
+      const id = this.lookup.get(this.pieces[ids[node]] + this.pieces[ids[right]]);
+      if (id === undefined || !(this.scores[id] > minimumScore)) return;
+      const entry = entries++;
+      entryNodes[entry] = node;
+      entryScores[entry] = this.scores[id];
+      pairIds[node] = id;
+      liveEntry[node] = entry;
+      let at = heapSize++;
+      while (at > 0) {
+        const parent = (at - 1) >> 1;
+        if (!before(entry, heap[parent])) break;
+        heap[at] = heap[parent];
+        at = parent;
+      }
+      heap[at] = entry;
+    };
+
+    const popTop = (): number => {
+      const top = heap[0];
+      const last = heap[--heapSize];
+      let at = 0;
+      for (;;) {
+        let child = 2 * at + 1;
+        if (child >= heapSize) break;
+        if (child + 1 < heapSize && before(heap[child + 1], heap[child])) child++;
+        if (!before(heap[child], last)) break;
+        heap[at] = heap[child];
+        at = child;
+      }
+      if (heapSize > 0) heap[at] = last;
+      return top;
+    };
+
+    for (let node = 0; node < count - 1; node++) offer(node);
+    while (heapSize > 0) {
+      const entry = popTop();
+      const node = entryNodes[entry];
+      if (liveEntry[node] !== entry) continue;
+      const right = next[node];
+      ids[node] = pairIds[node];
+      liveEntry[right] = -1;
+      next[node] = next[right];
+      if (next[right] >= 0) previous[next[right]] = node;
+      offer(node);
+      if (previous[node] >= 0) offer(previous[node]);
+    }
+
+    tokens.length = start;
+    for (let node = 0; node >= 0; node = next[node]) tokens.push(ids[node]);
   }
 
   tokenBytes(previous: number, id: number): Uint8Array {
