@@ -182,13 +182,16 @@ export async function loadServedModel(modelConfig: ServerConfig["model"]): Promi
     // ONNX decoder-with-past: ONNX Runtime runs the graph, kvpack holds the KV between steps.
     const modelBytes = await readBytes(modelPath, "model");
     const decoder = await createOnnxDecoder({ ort: await loadOnnxRuntimeNode(), model: modelBytes });
-    const { tokenizer, bytes } = await llama2cTokenizerFor(tokenizerPath, modelPath, decoder.vocabSize ?? 0);
+    if (decoder.vocabSize === undefined) {
+      throw new ModelLoadError("the ONNX model's logits output has no fixed vocabulary size, so its llama2.c tokenizer cannot be checked against it; export the model with a static vocab dimension");
+    }
+    const { tokenizer, bytes } = await llama2cTokenizerFor(tokenizerPath, modelPath, decoder.vocabSize);
     const cacheShape = { layers: decoder.layers, kvHeads: decoder.kvHeads, headDim: decoder.headDim };
     return {
       id,
       format,
       architecture: "onnx-decoder",
-      vocabSize: decoder.vocabSize ?? tokenizer.vocabSize,
+      vocabSize: decoder.vocabSize,
       cacheShape,
       forward: (token, position, cache) => decoder.forward([token], cache, { position }),
       tokenizer,
