@@ -24,7 +24,7 @@ function largestDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 async function promptLogits(runtime: KernelLlamaRuntime, cache: KVCache): Promise<Float32Array> {
-  let logits = new Float32Array(0);
+  let logits: Float32Array = new Float32Array(0);
   for (const [position, token] of reference.prompt_token_ids.entries()) logits = await runtime.forward(token, position, cache);
   return logits;
 }
