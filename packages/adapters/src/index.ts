@@ -52,3 +52,5 @@ export type { GgufWriterTensor, GgufWriterValue } from "./gguf/gguf-writer.js";
 export { ggufSentencePieceTokenizer, loadGgufLlama } from "./gguf/load-gguf-llama.js";
 export type { GgufLlamaModel } from "./gguf/load-gguf-llama.js";
 export { loadGgufLlamaModel } from "./gguf/load-gguf-llama-model.js";
+export { writeLlamaGguf } from "./gguf/write-llama-gguf.js";
+export type { LlamaGgufTensorType, WriteLlamaGgufOptions } from "./gguf/write-llama-gguf.js";

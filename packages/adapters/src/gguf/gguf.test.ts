@@ -6,13 +6,12 @@ import { ModelFormatError } from "../model/model-format-error.js";
 import { type ModelReference, readModelsData, readModelsDataJson } from "../model/test-models-data.js";
 import { createDenseCache } from "../runtime/create-dense-cache.js";
 import { LlamaRuntime } from "../runtime/llama-runtime.js";
-import type { SentencePieceBpeTokenizer } from "../tokenizers/sentencepiece-bpe-tokenizer.js";
 import { dequantizeGgml } from "./ggml-dequantize.js";
 import { GgufFile } from "./gguf-file.js";
-import type { GgmlTypeName } from "./gguf-types.js";
-import { type GgufWriterTensor, quantizeQ4_0, quantizeQ8_0, writeGguf } from "./gguf-writer.js";
+import { quantizeQ4_0, quantizeQ8_0, writeGguf } from "./gguf-writer.js";
 import { loadGgufLlama } from "./load-gguf-llama.js";
 import { loadGgufLlamaModel } from "./load-gguf-llama-model.js";
+import { writeLlamaGguf } from "./write-llama-gguf.js";
 import { generateText } from "../generation/generate.js";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,52 +20,6 @@ import path from "node:path";
 const reference = readModelsDataJson<ModelReference>("stories260K.reference.json");
 const llama2c = loadLlama2cCheckpoint(readModelsData("stories260K.bin"));
 const tok512 = loadLlama2cTokenizer(readModelsData("tok512.bin"), llama2c.config.vocabSize);
-
-/** stories260K + tok512 as a llama.cpp-style GGUF: llama.* metadata, "▁" pieces, blk.N.* tensors (norms stay F32, as llama.cpp keeps them). */
-function storiesGguf(weights: LlamaWeights, tokenizer: SentencePieceBpeTokenizer, matrixType: GgmlTypeName): Uint8Array {
-  const c = weights.config;
-  const special: Record<number, string> = { 0: "<unk>", 1: "<s>", 2: "</s>" };
-  const pieces = Array.from({ length: c.vocabSize }, (_, id) => special[id] ?? tokenizer.piece(id).replaceAll(" ", "\u2581"));
-  const matrix = (name: string, data: Float32Array, rows: number, columns: number): GgufWriterTensor => ({ name, dims: [columns, rows], type: matrixType, data });
-  const vector = (name: string, data: Float32Array): GgufWriterTensor => ({ name, dims: [data.length], type: "F32", data });
-  const tensors: GgufWriterTensor[] = [matrix("token_embd.weight", weights.tokenEmbedding, c.vocabSize, c.dim)];
-  weights.layers.forEach((layer, i) => {
-    const kvDim = c.kvHeads * c.headDim;
-    tensors.push(
-      vector(`blk.${i}.attn_norm.weight`, layer.attentionNorm),
-      matrix(`blk.${i}.attn_q.weight`, layer.wq, c.dim, c.dim),
-      matrix(`blk.${i}.attn_k.weight`, layer.wk, kvDim, c.dim),
-      matrix(`blk.${i}.attn_v.weight`, layer.wv, kvDim, c.dim),
-      matrix(`blk.${i}.attn_output.weight`, layer.wo, c.dim, c.dim),
-      vector(`blk.${i}.ffn_norm.weight`, layer.ffnNorm),
-      matrix(`blk.${i}.ffn_gate.weight`, layer.w1, c.hiddenDim, c.dim),
-      matrix(`blk.${i}.ffn_down.weight`, layer.w2, c.dim, c.hiddenDim),
-      matrix(`blk.${i}.ffn_up.weight`, layer.w3, c.hiddenDim, c.dim),
-    );
-  });
-  tensors.push(vector("output_norm.weight", weights.finalNorm));
-  return writeGguf(
-    {
-      "general.architecture": { type: "string", value: "llama" },
-      "general.name": { type: "string", value: "stories260K" },
-      "llama.context_length": { type: "uint32", value: c.maxSequenceLength },
-      "llama.embedding_length": { type: "uint32", value: c.dim },
-      "llama.block_count": { type: "uint32", value: c.layers },
-      "llama.feed_forward_length": { type: "uint32", value: c.hiddenDim },
-      "llama.attention.head_count": { type: "uint32", value: c.heads },
-      "llama.attention.head_count_kv": { type: "uint32", value: c.kvHeads },
-      "llama.rope.dimension_count": { type: "uint32", value: c.headDim },
-      "llama.rope.freq_base": { type: "float32", value: 10000 },
-      "llama.attention.layer_norm_rms_epsilon": { type: "float32", value: 1e-5 },
-      "tokenizer.ggml.model": { type: "string", value: "llama" },
-      "tokenizer.ggml.tokens": { type: "array", itemType: "string", value: pieces },
-      "tokenizer.ggml.scores": { type: "array", itemType: "float32", value: Array.from({ length: c.vocabSize }, (_, id) => tokenizer.score(id)) },
-      "tokenizer.ggml.bos_token_id": { type: "uint32", value: 1 },
-      "tokenizer.ggml.eos_token_id": { type: "uint32", value: 2 },
-    },
-    tensors,
-  );
-}
 
 function promptLogits(weights: LlamaWeights): Float32Array {
   const runtime = new LlamaRuntime(weights);
@@ -84,7 +37,7 @@ function maxAbsoluteDifference(a: ArrayLike<number>, b: ArrayLike<number>): numb
 
 describe("GGUF Llama", () => {
   it("F32 file reproduces the config, the embedded tokenizer's prompt ids and the reference logits within 1e-4", () => {
-    const { weights, tokenizer } = loadGgufLlama(storiesGguf(llama2c, tok512, "F32"));
+    const { weights, tokenizer } = loadGgufLlama(writeLlamaGguf(llama2c, tok512, { name: "stories260K", tensorType: "F32" }));
     expect(weights.config).toEqual(llama2c.config);
     expect(tokenizer).toBeDefined();
     // stories260K.reference.json prompt_token_ids and greedy_text decode through the GGUF vocabulary.
@@ -97,7 +50,7 @@ describe("GGUF Llama", () => {
     const directory = mkdtempSync(path.join(tmpdir(), "kvpack-gguf-"));
     try {
       const file = path.join(directory, "stories260K.gguf");
-      writeFileSync(file, storiesGguf(llama2c, tok512, "F32"));
+      writeFileSync(file, writeLlamaGguf(llama2c, tok512, { name: "stories260K", tensorType: "F32" }));
       const { runtime, tokenizer } = await loadGgufLlamaModel(file);
       const steps = reference.steps + 1 - reference.prompt_token_ids.length;
       const { tokens, text } = await generateText(runtime, tokenizer, reference.prompt, { temperature: 0, maxTokens: steps });
@@ -115,7 +68,7 @@ describe("GGUF Llama", () => {
     { type: "Q8_0" as const, tolerance: 0.4 },
     { type: "Q4_0" as const, tolerance: 8 },
   ])("$type matrices dequantize to logits near the reference", ({ type, tolerance }) => {
-    const { weights } = loadGgufLlama(storiesGguf(llama2c, tok512, type));
+    const { weights } = loadGgufLlama(writeLlamaGguf(llama2c, tok512, { name: "stories260K", tensorType: type }));
     const difference = maxAbsoluteDifference(promptLogits(weights), reference.last_position_logits_for_prompt);
     expect(difference).toBeLessThan(tolerance);
     expect(difference).toBeGreaterThan(0);
@@ -160,7 +113,7 @@ describe("GGUF Llama", () => {
   });
 
   it("names what is wrong: bad magic, truncation, unsupported type and architecture", () => {
-    const file = storiesGguf(llama2c, tok512, "F32");
+    const file = writeLlamaGguf(llama2c, tok512, { name: "stories260K", tensorType: "F32" });
     const badMagic = file.slice();
     badMagic[0] = 0x47 + 1;
     expect(() => new GgufFile(badMagic)).toThrowError(/not a GGUF file: magic is 0x46554748/);
