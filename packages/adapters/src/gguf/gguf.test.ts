@@ -1,11 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { loadLlama2cCheckpoint } from "../llama2c/load-llama2c-checkpoint.js";
 import { loadLlama2cTokenizer } from "../llama2c/load-llama2c-tokenizer.js";
-import type { LlamaWeights } from "../model/llama-weights.js";
 import { ModelFormatError } from "../model/model-format-error.js";
 import { type ModelReference, readModelsData, readModelsDataJson } from "../model/test-models-data.js";
-import { createDenseCache } from "../runtime/create-dense-cache.js";
-import { LlamaRuntime } from "../runtime/llama-runtime.js";
+import { maxAbsoluteDifference, promptLogits } from "../runtime/test-prompt-logits.js";
 import { dequantizeGgml } from "./ggml-dequantize.js";
 import { GgufFile } from "./gguf-file.js";
 import { quantizeQ4_0, quantizeQ8_0, writeGguf } from "./gguf-writer.js";
@@ -21,20 +19,6 @@ const reference = readModelsDataJson<ModelReference>("stories260K.reference.json
 const llama2c = loadLlama2cCheckpoint(readModelsData("stories260K.bin"));
 const tok512 = loadLlama2cTokenizer(readModelsData("tok512.bin"), llama2c.config.vocabSize);
 
-function promptLogits(weights: LlamaWeights): Float32Array {
-  const runtime = new LlamaRuntime(weights);
-  const cache = createDenseCache(runtime);
-  let logits: Float32Array = new Float32Array(0);
-  reference.prompt_token_ids.forEach((token, position) => (logits = runtime.forward(token, position, cache)));
-  return logits.slice();
-}
-
-function maxAbsoluteDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst;
-}
-
 describe("GGUF Llama", () => {
   it("F32 file reproduces the config, the embedded tokenizer's prompt ids and the reference logits within 1e-4", () => {
     const { weights, tokenizer } = loadGgufLlama(writeLlamaGguf(llama2c, tok512, { name: "stories260K", tensorType: "F32" }));
@@ -43,7 +27,7 @@ describe("GGUF Llama", () => {
     // stories260K.reference.json prompt_token_ids and greedy_text decode through the GGUF vocabulary.
     expect(tokenizer!.encode(reference.prompt, { bos: true })).toEqual(reference.prompt_token_ids);
     expect(tokenizer!.decode(reference.greedy_token_ids)).toBe(reference.greedy_text);
-    expect(maxAbsoluteDifference(promptLogits(weights), reference.last_position_logits_for_prompt)).toBeLessThan(1e-4);
+    expect(maxAbsoluteDifference(promptLogits(weights, reference.prompt_token_ids), reference.last_position_logits_for_prompt)).toBeLessThan(1e-4);
   });
 
   it("loads from a file path and greedy-decodes the reference text with the embedded tokenizer", async () => {
@@ -69,7 +53,7 @@ describe("GGUF Llama", () => {
     { type: "Q4_0" as const, tolerance: 8 },
   ])("$type matrices dequantize to logits near the reference", ({ type, tolerance }) => {
     const { weights } = loadGgufLlama(writeLlamaGguf(llama2c, tok512, { name: "stories260K", tensorType: type }));
-    const difference = maxAbsoluteDifference(promptLogits(weights), reference.last_position_logits_for_prompt);
+    const difference = maxAbsoluteDifference(promptLogits(weights, reference.prompt_token_ids), reference.last_position_logits_for_prompt);
     expect(difference).toBeLessThan(tolerance);
     expect(difference).toBeGreaterThan(0);
   });

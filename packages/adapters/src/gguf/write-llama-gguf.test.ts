@@ -5,8 +5,7 @@ import { loadLlama2cCheckpoint } from "../llama2c/load-llama2c-checkpoint.js";
 import { loadLlama2cTokenizer } from "../llama2c/load-llama2c-tokenizer.js";
 import { ModelArgumentError } from "../model/model-format-error.js";
 import { type ModelReference, readModelsData, readModelsDataJson } from "../model/test-models-data.js";
-import { createDenseCache } from "../runtime/create-dense-cache.js";
-import { LlamaRuntime } from "../runtime/llama-runtime.js";
+import { promptLogits } from "../runtime/test-prompt-logits.js";
 import { SentencePieceBpeTokenizer } from "../tokenizers/sentencepiece-bpe-tokenizer.js";
 import { GgmlType } from "./gguf-types.js";
 import { loadGgufLlama } from "./load-gguf-llama.js";
@@ -49,10 +48,7 @@ describe("writeLlamaGguf", () => {
     expect(file.tensors.get("token_embd.weight")?.type).toBe(GgmlType[type]);
     expect(file.tensors.get("blk.0.attn_norm.weight")?.type).toBe(GgmlType.F32);
     expect(weights.layers[0].attentionNorm).toEqual(llama2c.layers[0].attentionNorm);
-    const runtime = new LlamaRuntime(weights);
-    const cache = createDenseCache(runtime);
-    let logits: Float32Array = new Float32Array(0);
-    reference.prompt_token_ids.forEach((token, position) => (logits = runtime.forward(token, position, cache)));
+    const logits = promptLogits(weights, reference.prompt_token_ids);
     // The reference's first generated id: F16/Q8_0 rounding moves logits by ≤ 0.14 (gguf.test.ts), below the top-1 margin.
     expect(argmax(logits)).toBe(reference.greedy_token_ids[reference.prompt_token_ids.length]);
   });

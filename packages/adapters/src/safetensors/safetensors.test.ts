@@ -4,8 +4,7 @@ import { bfloat16BitsToNumber, float16BitsToNumber, numberToBfloat16Bits, number
 import type { LlamaWeights } from "../model/llama-weights.js";
 import { ModelFormatError } from "../model/model-format-error.js";
 import { type ModelReference, readModelsData, readModelsDataJson } from "../model/test-models-data.js";
-import { createDenseCache } from "../runtime/create-dense-cache.js";
-import { LlamaRuntime } from "../runtime/llama-runtime.js";
+import { maxAbsoluteDifference, promptLogits } from "../runtime/test-prompt-logits.js";
 import { loadSafetensorsLlama, permuteRotaryRows } from "./load-safetensors-llama.js";
 import { SafetensorsFile, type SafetensorsFloatType, type SafetensorsWriterTensor, writeSafetensors } from "./safetensors-file.js";
 
@@ -47,20 +46,6 @@ function huggingFaceLlama(weights: LlamaWeights, dtype: SafetensorsFloatType): {
   return { file: writeSafetensors(tensors, { format: "pt" }), config };
 }
 
-function promptLogits(weights: LlamaWeights): Float32Array {
-  const runtime = new LlamaRuntime(weights);
-  const cache = createDenseCache(runtime);
-  let logits: Float32Array = new Float32Array(0);
-  reference.prompt_token_ids.forEach((token, position) => (logits = runtime.forward(token, position, cache)));
-  return logits.slice();
-}
-
-function maxAbsoluteDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst;
-}
-
 describe("safetensors Llama", () => {
   it("F32 round trip gives the llama2.c weights back and the reference prompt logits within 1e-4", () => {
     const { file, config } = huggingFaceLlama(llama2c, "F32");
@@ -70,7 +55,7 @@ describe("safetensors Llama", () => {
     expect(loaded.layers[3].wq).toEqual(llama2c.layers[3].wq);
     expect(loaded.layers[3].wk).toEqual(llama2c.layers[3].wk);
     // stories260K.reference.json last_position_logits_for_prompt, 1e-4 absolute as for llama2.c.
-    expect(maxAbsoluteDifference(promptLogits(loaded), reference.last_position_logits_for_prompt)).toBeLessThan(1e-4);
+    expect(maxAbsoluteDifference(promptLogits(loaded, reference.prompt_token_ids), reference.last_position_logits_for_prompt)).toBeLessThan(1e-4);
   });
 
   it.each(["F16", "BF16"] as const)("%s weights stay close to the reference logits", (dtype) => {
@@ -79,7 +64,7 @@ describe("safetensors Llama", () => {
     // Rounding every weight to F16 (2^-11 relative) or BF16 (2^-8 relative) moves logits of magnitude ~10 by
     // about that relative amount. Measured: 0.0079 (F16), 0.072 (BF16); bounds with ~4x margin.
     const tolerance = dtype === "F16" ? 0.03 : 0.3;
-    const logits = promptLogits(loaded);
+    const logits = promptLogits(loaded, reference.prompt_token_ids);
     expect(maxAbsoluteDifference(logits, reference.last_position_logits_for_prompt)).toBeLessThan(tolerance);
     let best = 0;
     for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
