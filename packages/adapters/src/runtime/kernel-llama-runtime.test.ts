@@ -7,6 +7,7 @@ import { readModelsData, readModelsDataJson, type ModelReference } from "../mode
 import { KernelLlamaRuntime, ResidentLlamaWeights, type KernelLlamaRuntimeOptions } from "./kernel-llama-runtime.js";
 import type { LayerActivations } from "./language-model-runtime.js";
 import { LlamaRuntime } from "./llama-runtime.js";
+import { maxAbsoluteDifference } from "./test-prompt-logits.js";
 
 /**
  * KernelLlamaRuntime on stories260K (dim 64, 5 layers, 8 heads, 4 KV heads, head_dim 8) against
@@ -15,13 +16,6 @@ import { LlamaRuntime } from "./llama-runtime.js";
 const weights = loadLlama2cCheckpoint(readModelsData("stories260K.bin"));
 const reference = readModelsDataJson<ModelReference>("stories260K.reference.json");
 const shape = { layers: weights.config.layers, kvHeads: weights.config.kvHeads, headDim: weights.config.headDim };
-
-function largestDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let largest = 0;
-  for (let i = 0; i < a.length; i++) largest = Math.max(largest, Math.abs(a[i] - b[i]));
-  return largest;
-}
 
 async function promptLogits(runtime: KernelLlamaRuntime, cache: KVCache): Promise<Float32Array> {
   let logits: Float32Array = new Float32Array(0);
@@ -65,7 +59,7 @@ for (const { name, create, tolerance, why } of cases) {
         const runtime = new KernelLlamaRuntime(resident, { vectorKernels });
         const logits = await promptLogits(runtime, new DenseKVCache({ ...shape, capacity: 8 }));
         expect(logits.length).toBe(512);
-        expect(largestDifference(logits, reference.last_position_logits_for_prompt)).toBeLessThan(tolerance);
+        expect(maxAbsoluteDifference(logits, reference.last_position_logits_for_prompt)).toBeLessThan(tolerance);
       });
     }
 
@@ -101,7 +95,7 @@ describe("KernelLlamaRuntime against LlamaRuntime", () => {
     let largest = 0;
     for (const [position, token] of reference.greedy_token_ids.entries()) {
       const expected = synchronous.forward(token, position, referenceCache);
-      largest = Math.max(largest, largestDifference(await runtime.forward(token, position, kernelCache), expected));
+      largest = Math.max(largest, maxAbsoluteDifference(await runtime.forward(token, position, kernelCache), expected));
     }
     // Both runtimes feed the same codec; keys differ only by float32 rounding (≈1e-6), which could flip a
     // 4-bit code at a decision boundary: 1e-3 leaves room for that (measured 5.7e-6, i.e. no flip).
