@@ -78,7 +78,8 @@ type MutableLayerActivations = { -readonly [K in keyof LayerActivations]: LayerA
  * The Llama forward pass with llama2.c run.c semantics (as LlamaRuntime) on a kernel backend: the
  * matmuls, RMSNorm, RoPE and SwiGLU are backend kernels; attention goes through `cache.attend`, so
  * any kvpack cache (dense, compressed, with a retention policy) plugs in. Kernels are async, so
- * `forward` is too; it returns a fresh logits array per call.
+ * `forward` is too; it returns a fresh logits array per call. Await each call before the next on the
+ * same runtime (its residual buffer is reused); separate runtimes may share one ResidentLlamaWeights.
  */
 export class KernelLlamaRuntime {
   readonly architecture = "llama" as const;
