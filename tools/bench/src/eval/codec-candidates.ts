@@ -35,7 +35,7 @@ function describe(spec: CodecSpec): string {
   }
 }
 
-type NormFormat = "log8" | "log6" | "log4";
+export type NormFormat = "log8" | "log6" | "log4";
 
 /** Frame options shared by both spherical codecs: keys centered, both rescaled (least-squares gain). */
 function sphericalFrame(role: "key" | "value", norm: NormFormat) {
@@ -60,15 +60,23 @@ function largestFibquantWithin(dimension: number, blockSize: number, role: "key"
  * calibration set. Both spherical codecs (FibQuant, TurboQuant) get the same frame: keys centered on
  * the block mean, least-squares gains, log8, log6 or log4 norms.
  */
-export function candidatesAtBudget(dimension: number, target: number, pageSize: number): CacheConfiguration[] {
+export interface CandidateGrid {
+  /** Bits moved from values to keys (FibQuant's dense rate axis allows any fraction). */
+  readonly keyShifts: readonly number[];
+  readonly norms: readonly NormFormat[];
+}
+
+export const defaultCandidateGrid: CandidateGrid = { keyShifts: [0.5, 1, 1.5], norms: ["log8", "log6", "log4"] };
+
+export function candidatesAtBudget(dimension: number, target: number, pageSize: number, grid: CandidateGrid = defaultCandidateGrid): CacheConfiguration[] {
   const found: CacheConfiguration[] = [];
   const keep = (candidate: CacheConfiguration) => {
     if (candidate.bitsPerElement <= target + 1e-9) found.push(candidate);
   };
-  for (const norm of ["log8", "log6", "log4"] as const) {
+  for (const norm of grid.norms) {
     for (const blockSize of [2, 4]) {
       if (dimension % blockSize !== 0) continue;
-      for (const shift of [0.5, 1, 1.5]) {
+      for (const shift of grid.keyShifts) {
         const keys = largestFibquantWithin(dimension, blockSize, "key", norm, target + shift, pageSize, blockSize === 2 ? 4096 : 512);
         const values = largestFibquantWithin(dimension, blockSize, "value", norm, target - shift, pageSize, blockSize === 2 ? 4096 : 512);
         if (keys && values) keep(configuration(`K ${describe(keys)} / V ${describe(values)}`, "fibquant", keys, values, pageSize));

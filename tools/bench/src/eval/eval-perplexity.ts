@@ -3,12 +3,12 @@
  * on real models (stories260K, BabyLlama) over TinyStories validation stories, for each codec family
  * at matched all-in bit budgets. Writes bench-results/perplexity.json.
  *
- * Usage: pnpm eval:perplexity [--calibration-stories N] [--stories N] [--dense-stories N] [--models stories260K,babyllama] [--residual-windows 0,64]
+ * Usage: pnpm eval:perplexity [--calibration-stories N] [--stories N] [--dense-stories N] [--models stories260K,babyllama] [--residual-windows 0,64] [--key-shifts 0.5,1,1.5] [--norms log8,log6,log4] [--out perplexity]
  */
 import { CompressedKVCache, DenseKVCache } from "@kvpack/cache";
 import type { EvaluationModel, EvaluationModelName } from "./models-data.js";
 import { loadEvaluationModel, tinyStoriesSequences } from "./models-data.js";
-import { baselineConfigurations, candidatesAtBudget, type CacheConfiguration } from "./codec-candidates.js";
+import { baselineConfigurations, candidatesAtBudget, defaultCandidateGrid, type CacheConfiguration, type CandidateGrid, type NormFormat } from "./codec-candidates.js";
 import { printTable } from "../bench-table.js";
 import { writeBenchJson } from "../bench-output.js";
 
@@ -139,6 +139,11 @@ function main(): void {
   const denseStoryCount = Number(argument("dense-stories", "200"));
   const modelNames = argument("models", "stories260K,babyllama").split(",") as EvaluationModelName[];
   const residualWindows = argument("residual-windows", "0").split(",").map(Number);
+  const grid: CandidateGrid = {
+    keyShifts: argument("key-shifts", defaultCandidateGrid.keyShifts.join(",")).split(",").map(Number),
+    norms: argument("norms", defaultCandidateGrid.norms.join(",")).split(",") as NormFormat[],
+  };
+  const outputName = argument("out", "perplexity");
   const results: PerplexityRow[] = [];
   const calibration: PerplexityRow[] = [];
   const dense: { model: string; stories: number; tokens: number; perplexity: number; meanNll: number }[] = [];
@@ -184,7 +189,7 @@ function main(): void {
     const chosen: { configuration: CacheConfiguration; budget: number | null }[] = baselineConfigurations(dimension, pageSize).map((configuration) => ({ configuration, budget: null }));
     for (const budget of budgets) {
       process.stderr.write(`[${name}] ${budget} bits all-in: building candidates (codebooks are built once per process)\n`);
-      const candidates = candidatesAtBudget(dimension, budget, pageSize);
+      const candidates = candidatesAtBudget(dimension, budget, pageSize, grid);
       started = performance.now();
       const scored = candidates.map((configuration, index) => {
         const row = evaluateConfiguration(model, calibrationReferences, configuration, calibrationPerplexity, budget, calibrationResidualWindow);
@@ -239,10 +244,11 @@ function main(): void {
     { header: "mean NLL", value: (row) => row.meanNll, digits: 4 },
     { header: "perplexity", value: (row) => row.perplexity, digits: 4 },
   ]);
-  const path = writeBenchJson("perplexity", {
+  const path = writeBenchJson(outputName, {
     settings: {
       pageSize,
       calibrationResidualWindow,
+      candidateGrid: grid,
       residualWindows,
       calibrationStories: calibrationCount,
       heldOutStories: heldOutCount,
