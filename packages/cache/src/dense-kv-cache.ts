@@ -62,9 +62,11 @@ export class DenseKVCache implements KVCache {
         const keyOffset = t * stride + kvHead * headDim;
         let dot = 0;
         for (let i = 0; i < headDim; i++) dot += queries[queryOffset + i] * keys[keyOffset + i];
-        dot *= scale;
+        // Same rounding steps as CompressedKVCache (float32 dot, then scaled), so a dense-equivalent
+        // compressed configuration reproduces this cache exactly rather than to float32 noise.
         scores[t] = dot;
-        if (dot > maximum) maximum = dot;
+        scores[t] *= scale;
+        if (scores[t] > maximum) maximum = scores[t];
       }
       let sum = 0;
       for (let t = 0; t < length; t++) {
@@ -72,10 +74,12 @@ export class DenseKVCache implements KVCache {
         scores[t] = weight;
         sum += weight;
       }
+      const inverse = 1 / sum;
+      for (let t = 0; t < length; t++) scores[t] *= inverse;
       const outOffset = head * headDim;
       out.fill(0, outOffset, outOffset + headDim);
       for (let t = 0; t < length; t++) {
-        const weight = scores[t] / sum;
+        const weight = scores[t];
         if (options.weightsOut) options.weightsOut[head * length + t] = weight;
         const valueOffset = t * stride + kvHead * headDim;
         for (let i = 0; i < headDim; i++) out[outOffset + i] += weight * values[valueOffset + i];
