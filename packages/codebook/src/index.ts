@@ -1,5 +1,6 @@
 export { CodebookError, type CodebookErrorCode } from "./codebook-error.js";
 export { createRandom, sampleGamma, type SeededRandom } from "./random.js";
+export { mulberry32 } from "./mulberry32.js";
 export {
   logGamma,
   logBeta,

@@ -1,4 +1,4 @@
-import { seededRandom } from "./seeded-random.js";
+import { mulberry32 as seededRandom } from "@kvpack/codebook";
 
 /** In-place unnormalized fast Walsh–Hadamard transform of values[offset .. offset+size), size a power of two. */
 function walshHadamard(values: Float64Array, offset: number, size: number): void {

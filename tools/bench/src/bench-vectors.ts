@@ -1,15 +1,8 @@
 /** Seeded random inputs for benchmarks (mulberry32 + Box–Muller). */
 
-export function seededGenerator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as seededGenerator } from "@kvpack/codebook";
+
+export { seededGenerator };
 
 /** `count` float32 vectors uniform on the unit sphere in R^dimension. */
 export function randomUnitVectors(count: number, dimension: number, seed: number): Float32Array {

@@ -1,15 +1,8 @@
 /** Deterministic test data shared by the codec tests (not exported from the package). */
 
-export function seededGenerator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as seededGenerator } from "@kvpack/codebook";
+
+export { seededGenerator };
 
 /** Standard normal samples (Box–Muller). */
 export function gaussian(next: () => number): number {
