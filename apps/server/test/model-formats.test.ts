@@ -1,6 +1,6 @@
 import { copyFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { loadLlama2cCheckpoint, loadLlama2cTokenizer, permuteRotaryRows, writeLlamaGguf, writeSafetensors, type SafetensorsWriterTensor } from "@kvpack/adapters";
+import { loadLlama2cCheckpoint, loadLlama2cTokenizer, writeLlamaGguf, writeSafetensorsLlama } from "@kvpack/adapters";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { createServer } from "../src/app.js";
@@ -62,39 +62,9 @@ describe("models chosen by configuration", () => {
   it("serves a Hugging Face safetensors Llama (config.json beside it, llama2.c tokenizer by flag) with the same greedy text", async () => {
     // stories260K in LlamaForCausalLM layout: q/k rows permuted for rotate_half RoPE, as HF checkpoints store them.
     const weights = loadLlama2cCheckpoint(readFileSync(path.join(modelsDataDirectory, "stories260K.bin")));
-    const { dim, hiddenDim, heads, kvHeads, headDim, vocabSize } = weights.config;
-    const dtype = "F32" as const;
-    const tensors: Record<string, SafetensorsWriterTensor> = {
-      "model.embed_tokens.weight": { dtype, shape: [vocabSize, dim], data: weights.tokenEmbedding },
-      "model.norm.weight": { dtype, shape: [dim], data: weights.finalNorm },
-    };
-    weights.layers.forEach((layer, index) => {
-      const prefix = `model.layers.${index}.`;
-      tensors[`${prefix}input_layernorm.weight`] = { dtype, shape: [dim], data: layer.attentionNorm };
-      tensors[`${prefix}self_attn.q_proj.weight`] = { dtype, shape: [heads * headDim, dim], data: permuteRotaryRows(layer.wq, heads, headDim, dim) };
-      tensors[`${prefix}self_attn.k_proj.weight`] = { dtype, shape: [kvHeads * headDim, dim], data: permuteRotaryRows(layer.wk, kvHeads, headDim, dim) };
-      tensors[`${prefix}self_attn.v_proj.weight`] = { dtype, shape: [kvHeads * headDim, dim], data: layer.wv };
-      tensors[`${prefix}self_attn.o_proj.weight`] = { dtype, shape: [dim, heads * headDim], data: layer.wo };
-      tensors[`${prefix}post_attention_layernorm.weight`] = { dtype, shape: [dim], data: layer.ffnNorm };
-      tensors[`${prefix}mlp.gate_proj.weight`] = { dtype, shape: [hiddenDim, dim], data: layer.w1 };
-      tensors[`${prefix}mlp.down_proj.weight`] = { dtype, shape: [dim, hiddenDim], data: layer.w2 };
-      tensors[`${prefix}mlp.up_proj.weight`] = { dtype, shape: [hiddenDim, dim], data: layer.w3 };
-    });
-    const config = {
-      model_type: "llama",
-      hidden_size: dim,
-      intermediate_size: hiddenDim,
-      num_hidden_layers: weights.config.layers,
-      num_attention_heads: heads,
-      num_key_value_heads: kvHeads,
-      vocab_size: vocabSize,
-      max_position_embeddings: weights.config.maxSequenceLength,
-      rms_norm_eps: 1e-5,
-      rope_theta: 10000,
-      tie_word_embeddings: true,
-    };
+    const { file, config } = writeSafetensorsLlama(weights);
     const directory = temporaryDirectory("safetensors");
-    writeFileSync(path.join(directory, "model.safetensors"), writeSafetensors(tensors, { format: "pt" }));
+    writeFileSync(path.join(directory, "model.safetensors"), file);
     writeFileSync(path.join(directory, "config.json"), JSON.stringify(config));
     const reference = readReference();
     const result = await greedyContinuation({ path: path.join(directory, "model.safetensors"), tokenizerPath: path.join(modelsDataDirectory, "tok512.bin"), id: "stories-hf" }, reference);

@@ -39,6 +39,8 @@ export { SafetensorsShards } from "./safetensors/safetensors-shards.js";
 export type { SafetensorsInput } from "./safetensors/safetensors-shards.js";
 export { loadSafetensorsLlama, permuteRotaryRows, unpermuteRotaryRows } from "./safetensors/load-safetensors-llama.js";
 export { loadSafetensorsGpt2 } from "./safetensors/load-safetensors-gpt2.js";
+export { writeSafetensorsLlama } from "./safetensors/write-safetensors-llama.js";
+export type { SafetensorsLlamaCheckpoint } from "./safetensors/write-safetensors-llama.js";
 export { gpt2ConfigFromHuggingFace, llamaConfigFromHuggingFace } from "./safetensors/hugging-face-config.js";
 export type { HuggingFaceConfigSource } from "./safetensors/hugging-face-config.js";
 export { bfloat16BitsToNumber, float16BitsToNumber, numberToBfloat16Bits, numberToFloat16Bits } from "./model/half-float.js";

@@ -1,54 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { loadLlama2cCheckpoint } from "../llama2c/load-llama2c-checkpoint.js";
 import { bfloat16BitsToNumber, float16BitsToNumber, numberToBfloat16Bits, numberToFloat16Bits } from "../model/half-float.js";
-import type { LlamaWeights } from "../model/llama-weights.js";
 import { ModelFormatError } from "../model/model-format-error.js";
 import { type ModelReference, readModelsData, readModelsDataJson } from "../model/test-models-data.js";
 import { maxAbsoluteDifference, promptLogits } from "../runtime/test-prompt-logits.js";
-import { loadSafetensorsLlama, permuteRotaryRows } from "./load-safetensors-llama.js";
-import { SafetensorsFile, type SafetensorsFloatType, type SafetensorsWriterTensor, writeSafetensors } from "./safetensors-file.js";
+import { loadSafetensorsLlama } from "./load-safetensors-llama.js";
+import { SafetensorsFile } from "./safetensors-file.js";
+import { writeSafetensorsLlama } from "./write-safetensors-llama.js";
 
 const reference = readModelsDataJson<ModelReference>("stories260K.reference.json");
 const llama2c = loadLlama2cCheckpoint(readModelsData("stories260K.bin"));
 
-/** stories260K in Hugging Face LlamaForCausalLM layout: q/k rows permuted for rotate_half RoPE. */
-function huggingFaceLlama(weights: LlamaWeights, dtype: SafetensorsFloatType): { file: Uint8Array; config: Record<string, unknown> } {
-  const { dim, hiddenDim, heads, kvHeads, headDim, vocabSize } = weights.config;
-  const tensors: Record<string, SafetensorsWriterTensor> = {
-    "model.embed_tokens.weight": { dtype, shape: [vocabSize, dim], data: weights.tokenEmbedding },
-    "model.norm.weight": { dtype, shape: [dim], data: weights.finalNorm },
-  };
-  weights.layers.forEach((layer, index) => {
-    const prefix = `model.layers.${index}.`;
-    tensors[`${prefix}input_layernorm.weight`] = { dtype, shape: [dim], data: layer.attentionNorm };
-    tensors[`${prefix}self_attn.q_proj.weight`] = { dtype, shape: [heads * headDim, dim], data: permuteRotaryRows(layer.wq, heads, headDim, dim) };
-    tensors[`${prefix}self_attn.k_proj.weight`] = { dtype, shape: [kvHeads * headDim, dim], data: permuteRotaryRows(layer.wk, kvHeads, headDim, dim) };
-    tensors[`${prefix}self_attn.v_proj.weight`] = { dtype, shape: [kvHeads * headDim, dim], data: layer.wv };
-    tensors[`${prefix}self_attn.o_proj.weight`] = { dtype, shape: [dim, heads * headDim], data: layer.wo };
-    tensors[`${prefix}post_attention_layernorm.weight`] = { dtype, shape: [dim], data: layer.ffnNorm };
-    tensors[`${prefix}mlp.gate_proj.weight`] = { dtype, shape: [hiddenDim, dim], data: layer.w1 };
-    tensors[`${prefix}mlp.down_proj.weight`] = { dtype, shape: [dim, hiddenDim], data: layer.w2 };
-    tensors[`${prefix}mlp.up_proj.weight`] = { dtype, shape: [hiddenDim, dim], data: layer.w3 };
-  });
-  const config = {
-    model_type: "llama",
-    hidden_size: dim,
-    intermediate_size: hiddenDim,
-    num_hidden_layers: weights.config.layers,
-    num_attention_heads: heads,
-    num_key_value_heads: kvHeads,
-    vocab_size: vocabSize,
-    max_position_embeddings: weights.config.maxSequenceLength,
-    rms_norm_eps: 1e-5,
-    rope_theta: 10000,
-    tie_word_embeddings: true,
-  };
-  return { file: writeSafetensors(tensors, { format: "pt" }), config };
-}
-
 describe("safetensors Llama", () => {
   it("F32 round trip gives the llama2.c weights back and the reference prompt logits within 1e-4", () => {
-    const { file, config } = huggingFaceLlama(llama2c, "F32");
+    const { file, config } = writeSafetensorsLlama(llama2c, { dtype: "F32" });
     const loaded = loadSafetensorsLlama(file, JSON.stringify(config));
     expect(loaded.config).toEqual(llama2c.config);
     // q/k are permuted on write and un-permuted on load: exact equality.
@@ -59,7 +24,7 @@ describe("safetensors Llama", () => {
   });
 
   it.each(["F16", "BF16"] as const)("%s weights stay close to the reference logits", (dtype) => {
-    const { file, config } = huggingFaceLlama(llama2c, dtype);
+    const { file, config } = writeSafetensorsLlama(llama2c, { dtype });
     const loaded = loadSafetensorsLlama(file, config);
     // Rounding every weight to F16 (2^-11 relative) or BF16 (2^-8 relative) moves logits of magnitude ~10 by
     // about that relative amount. Measured: 0.0079 (F16), 0.072 (BF16); bounds with ~4x margin.
@@ -72,7 +37,7 @@ describe("safetensors Llama", () => {
   });
 
   it("names missing tensors, wrong shapes and truncation", () => {
-    const { file, config } = huggingFaceLlama(llama2c, "F32");
+    const { file, config } = writeSafetensorsLlama(llama2c, { dtype: "F32" });
     expect(() => loadSafetensorsLlama(file, { ...config, num_hidden_layers: 6 })).toThrowError("safetensors checkpoint has no tensor model.layers.5.input_layernorm.weight");
     expect(() => loadSafetensorsLlama(file, { ...config, intermediate_size: 171 })).toThrowError(/model.layers.0.mlp.gate_proj.weight has shape \[172, 64\], expected \[171, 64\]/);
     const error = (() => {
