@@ -45,6 +45,7 @@ import {
 import { BenchProgress } from "./bench-progress.js";
 import { benchResultsDirectory, writeBenchJson } from "./bench-output.js";
 import { printTable } from "./bench-table.js";
+import { argmax, klDivergenceFromLogProbabilities, logSoftmax } from "./eval/attention-fidelity.js";
 import { type EvaluationModel, type EvaluationModelName, loadEvaluationModel, modelsDataDirectory, wikitextSequences } from "./eval/models-data.js";
 
 const quick = process.env.KVPACK_BENCH_QUICK === "1";
@@ -189,32 +190,6 @@ class ComparingCache implements KVCache {
   }
 }
 
-/** log-softmax in float64 into `out`. */
-function logSoftmax(logits: Float32Array, out: Float64Array): void {
-  let maximum = -Infinity;
-  for (let i = 0; i < logits.length; i++) if (logits[i] > maximum) maximum = logits[i];
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - maximum);
-  const logSum = maximum + Math.log(sum);
-  for (let i = 0; i < logits.length; i++) out[i] = logits[i] - logSum;
-}
-
-/** KL(dense ‖ run) in nats from two log-probability rows. */
-function klDivergence(dense: Float32Array, run: Float64Array): number {
-  let kl = 0;
-  for (let i = 0; i < run.length; i++) {
-    const p = Math.exp(dense[i]);
-    if (p > 0) kl += p * (dense[i] - run[i]);
-  }
-  return kl;
-}
-
-function argmax(values: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
-  return best;
-}
-
 /** Dense fp32 log-probabilities of one sequence, (length − 1) × vocab. */
 type DenseReference = Float32Array;
 
@@ -248,7 +223,7 @@ function denseNll(model: EvaluationModel, sequences: number[][], references: Den
     const reference = new Float32Array((tokens.length - 1) * vocab);
     references.push(reference);
     for (let i = 0; i < tokens.length - 1; i++) {
-      logSoftmax(model.runtime.forward(tokens[i], i, cache), row);
+      logSoftmax(model.runtime.forward(tokens[i], i, cache), vocab, row);
       for (let j = 0; j < vocab; j++) reference[i * vocab + j] = row[j];
       totals.nll -= row[tokens[i + 1]];
       totals.top1Agreements += 1;
@@ -295,10 +270,10 @@ async function policyRun(
     });
     const comparing = new ComparingCache(cache, new DenseKVCache({ ...runtime.cacheShape, capacity: tokens.length }), runtime.heads);
     for (let i = 0; i < tokens.length - 1; i++) {
-      logSoftmax(runtime.forward(tokens[i], i, comparing), row);
+      logSoftmax(runtime.forward(tokens[i], i, comparing), vocab, row);
       totals.nll -= row[tokens[i + 1]];
       const denseRow = reference.subarray(i * vocab, (i + 1) * vocab);
-      totals.kl += klDivergence(denseRow, row);
+      totals.kl += klDivergenceFromLogProbabilities(denseRow, row, vocab);
       if (argmax(row) === argmax(denseRow)) totals.top1Agreements += 1;
       totals.predicted += 1;
       // Offloads and recalls run asynchronously; let them land before the next token.

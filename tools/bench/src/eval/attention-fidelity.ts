@@ -56,6 +56,13 @@ export function logSoftmax(logits: ArrayLike<number>, length: number, out: Float
   return out;
 }
 
+/** Index of the largest entry (the first one on ties): top-1 of a distribution. */
+export function argmax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let index = 1; index < values.length; index++) if (values[index] > values[best]) best = index;
+  return best;
+}
+
 /** KL(P‖Q) = Σ pᵢ (log pᵢ − log qᵢ) from log-probabilities (natural log, nats). */
 export function klDivergenceFromLogProbabilities(logP: ArrayLike<number>, logQ: ArrayLike<number>, length: number): number {
   let sum = 0;

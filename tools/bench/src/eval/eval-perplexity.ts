@@ -10,6 +10,7 @@ import type { EvaluationModel, EvaluationModelName } from "./models-data.js";
 import { loadEvaluationModel, tinyStoriesSequences } from "./models-data.js";
 import { baselineConfigurations, candidatesAtBudget, defaultCandidateGrid, type CacheConfiguration, type CandidateGrid, type NormFormat } from "./codec-candidates.js";
 import { printTable } from "../bench-table.js";
+import { argmax, klDivergenceFromLogProbabilities, logSoftmax } from "./attention-fidelity.js";
 import { writeBenchJson } from "../bench-output.js";
 
 const pageSize = 32;
@@ -26,22 +27,6 @@ function argument(name: string, fallback: string): string {
   return index >= 0 && process.argv[index + 1] !== undefined ? process.argv[index + 1] : fallback;
 }
 
-/** log-softmax in float64 into `out`. */
-function logSoftmax(logits: Float32Array, out: Float64Array): void {
-  let maximum = -Infinity;
-  for (let i = 0; i < logits.length; i++) if (logits[i] > maximum) maximum = logits[i];
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - maximum);
-  const logSum = maximum + Math.log(sum);
-  for (let i = 0; i < logits.length; i++) out[i] = logits[i] - logSum;
-}
-
-function argmax(values: Float64Array | Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
-  return best;
-}
-
 interface SequenceReference {
   readonly tokens: number[];
   /** (length − 1) × vocab log-probabilities of the dense run. */
@@ -55,7 +40,7 @@ function denseReference(model: EvaluationModel, tokens: number[]): SequenceRefer
   const logProbabilities = new Float32Array((tokens.length - 1) * vocab);
   const row = new Float64Array(vocab);
   for (let i = 0; i < tokens.length - 1; i++) {
-    logSoftmax(runtime.forward(tokens[i], i, cache), row);
+    logSoftmax(runtime.forward(tokens[i], i, cache), vocab, row);
     for (let j = 0; j < vocab; j++) logProbabilities[i * vocab + j] = row[j];
   }
   return { tokens, logProbabilities };
@@ -99,16 +84,11 @@ function evaluateConfiguration(
     const cache = new CompressedKVCache({ ...runtime.cacheShape, keys: configuration.keys, values: configuration.values, pageSize, residualWindow });
     const { tokens, logProbabilities } = reference;
     for (let i = 0; i < tokens.length - 1; i++) {
-      logSoftmax(runtime.forward(tokens[i], i, cache), row);
+      logSoftmax(runtime.forward(tokens[i], i, cache), vocab, row);
       totalNll -= row[tokens[i + 1]];
-      const offset = i * vocab;
-      let kl = 0;
-      for (let j = 0; j < vocab; j++) {
-        const denseLog = logProbabilities[offset + j];
-        kl += Math.exp(denseLog) * (denseLog - row[j]);
-      }
-      totalKl += kl;
-      if (argmax(row) === argmax(logProbabilities.subarray(offset, offset + vocab))) agreements++;
+      const dense = logProbabilities.subarray(i * vocab, (i + 1) * vocab);
+      totalKl += klDivergenceFromLogProbabilities(dense, row, vocab);
+      if (argmax(row) === argmax(dense)) agreements++;
       predicted++;
     }
     const totals = cache.memoryReport().totals;
