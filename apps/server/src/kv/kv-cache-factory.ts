@@ -4,6 +4,7 @@ import { DiskPageStore } from "@kvpack/cache/node";
 import { ApiError } from "../http/api-error.js";
 import { codecSpecsFor, type KvConfig } from "./kv-config.js";
 import { createPolicy, policyOffloads } from "./policy-names.js";
+import { appendHeadMajorLayers } from "./append-head-major-layers.js";
 
 /** fp32 bytes of `tokens` tokens (keys + values): the dense baseline every ratio is measured against. */
 export function denseBytes(shape: KVCacheShape, tokens: number): number {
@@ -92,8 +93,6 @@ export class KvCacheFactory {
     const { layers, kvHeads, headDim } = this.shape;
     const keys = new Float32Array(kvHeads * length * headDim);
     const values = new Float32Array(keys.length);
-    const rowKeys = new Float32Array(kvHeads * headDim);
-    const rowValues = new Float32Array(kvHeads * headDim);
     const layerKeys: Float32Array[] = [];
     const layerValues: Float32Array[] = [];
     for (let layer = 0; layer < layers; layer++) {
@@ -101,16 +100,7 @@ export class KvCacheFactory {
       layerKeys.push(keys.slice());
       layerValues.push(values.slice());
     }
-    for (let position = 0; position < length; position++) {
-      for (let layer = 0; layer < layers; layer++) {
-        for (let kvHead = 0; kvHead < kvHeads; kvHead++) {
-          const from = (kvHead * length + position) * headDim;
-          rowKeys.set(layerKeys[layer].subarray(from, from + headDim), kvHead * headDim);
-          rowValues.set(layerValues[layer].subarray(from, from + headDim), kvHead * headDim);
-        }
-        grown.append(layer, rowKeys, rowValues);
-      }
-    }
+    appendHeadMajorLayers(grown, layerKeys, layerValues, length);
     return grown;
   }
 

@@ -3,6 +3,7 @@ import type { KvConfig } from "./kv-config.js";
 import type { KvCacheFactory } from "./kv-cache-factory.js";
 import { createPolicy, policyOffloads } from "./policy-names.js";
 import type { Session, SessionSerializer } from "./session-store.js";
+import { appendHeadMajorLayers } from "./append-head-major-layers.js";
 
 const magic = 0x5353564b; // "KVSS" as little-endian u32
 const version = 2;
@@ -106,18 +107,7 @@ export class KvSessionSerializer implements SessionSerializer {
       layerValues.push(new Float32Array(bytes.buffer, offset, layerFloats));
       offset += layerFloats * 4;
     }
-    const rowKeys = new Float32Array(kvHeads * headDim);
-    const rowValues = new Float32Array(kvHeads * headDim);
-    for (let position = 0; position < length; position++) {
-      for (let layer = 0; layer < layers; layer++) {
-        for (let kvHead = 0; kvHead < kvHeads; kvHead++) {
-          const from = (kvHead * length + position) * headDim;
-          rowKeys.set(layerKeys[layer].subarray(from, from + headDim), kvHead * headDim);
-          rowValues.set(layerValues[layer].subarray(from, from + headDim), kvHead * headDim);
-        }
-        cache.append(layer, rowKeys, rowValues);
-      }
-    }
+    appendHeadMajorLayers(cache, layerKeys, layerValues, length);
     return { kvConfig: header.kvConfig, tokens, cache };
   }
 }

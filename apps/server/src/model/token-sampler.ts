@@ -1,3 +1,5 @@
+import { mulberry32 as createRandom } from "@kvpack/codebook";
+
 /** Sampling settings of one request (OpenAI semantics: temperature 0 is greedy). */
 export interface SamplingOptions {
   temperature: number;
@@ -10,17 +12,6 @@ export interface SamplingOptions {
   frequencyPenalty?: number;
 }
 
-/** mulberry32: small, fast, seedable; good enough for sampling, never for secrets. */
-function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Picks the next token from logits: argmax when temperature is 0, otherwise softmax at the
