@@ -165,7 +165,8 @@ describe("CompressedKVCache, byte accounting", () => {
           // share one position range and one all-live mask, so they hold no per-row metadata.
           expect(page.keyBytes).toBe(int8.encodedByteLength(page.tokens));
           expect(page.metadataBytes).toBe(0);
-          expect(page.digestBytes).toBe(headDim * 4 * 2);
+          // Default digest format fp16: headDim float16 minima and maxima (key-digest.ts).
+          expect(page.digestBytes).toBe(headDim * 2 * 2);
           pageBytes += page.keyBytes + page.valueBytes + page.digestBytes + page.metadataBytes;
         }
         residualBytes += head.residualBytes;
@@ -175,7 +176,8 @@ describe("CompressedKVCache, byte accounting", () => {
     expect(cache.byteLength()).toBe(report.totals.totalBytes);
     // Closed form: 29 tokens, page 8, flush at 8 → 3 pages + 5 residual rows per layer × head.
     const pagesPerHead = 3;
-    const perPage = 2 * 8 * (4 + headDim) + headDim * 8;
+    // int8 rows: 4-byte scale + headDim codes, keys and values; fp16 digest: 4 · headDim.
+    const perPage = 2 * 8 * (4 + headDim) + headDim * 4;
     const residualPerHead = 5 * headDim * 4 * 2;
     const expectedTotal = layers * kvHeads * (pagesPerHead * perPage + residualPerHead);
     expect(report.totals.totalBytes).toBe(expectedTotal);

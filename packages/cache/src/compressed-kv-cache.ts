@@ -4,6 +4,7 @@ import { type CodecChoice, type CodecFactory, CodecRegistry } from "./codec-regi
 import { CacheConfigurationError, CorruptPageError, PageStateError } from "./errors.js";
 import type { AttentionOptions, KVCache } from "./kv-cache.js";
 import { NoEvictionPolicy } from "./no-eviction-policy.js";
+import { type KeyDigestFormat, checkKeyDigestFormat, decodeKeyDigest, encodeKeyDigest, keyDigestByteLength } from "./key-digest.js";
 import type { HeadMemory, LayerMemory, MemoryReport, PageMemory } from "./memory-report.js";
 import {
   findPage,
@@ -50,11 +51,15 @@ export interface CompressedKVCacheOptions {
    */
   readonly residualWindow?: number;
   /**
-   * Keep a per-page key digest (per-channel min/max of the decoded keys, 2 × headDim fp32 per
-   * page) for ArkVale-style page scoring. Default false: it costs 64/pageSize bits per element
-   * (1 bit at pageSize 32), and one decode per flushed page.
+   * Keep a per-page key digest (per-channel min/max of the decoded keys) for ArkVale-style page
+   * scoring. Default false: it costs one decode per flushed page and `keyDigestFormat` bytes.
    */
   readonly keyDigests?: boolean;
+  /**
+   * How digests are stored (default "fp16": 2 × headDim float16 rounded outward, 32/pageSize bits
+   * per element; "fp32" exact, "int8" one affine grid per page). See {@link KeyDigestFormat}.
+   */
+  readonly keyDigestFormat?: KeyDigestFormat;
   /** Optional upper bound on tokens per layer. */
   readonly maxTokens?: number;
   /** Shared codec instances (CachePool); or give `codecFactory`. Defaults to @kvpack/codecs' createCodec. */
@@ -99,7 +104,8 @@ interface LayerState {
 }
 
 /** Shared by every page of a cache built without key digests. */
-const emptyDigest = new Float32Array(0);
+const emptyDigest = new Uint8Array(0);
+const emptyBounds = new Float32Array(0);
 
 function randomSessionId(): string {
   const bytes = new Uint8Array(8);
@@ -135,6 +141,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
   readonly residualWindow: number;
   readonly maxTokens: number;
   readonly keyDigests: boolean;
+  readonly keyDigestFormat: KeyDigestFormat;
   readonly namespace: string;
   readonly sessionId: string;
   readonly codecs: CodecRegistry;
@@ -160,6 +167,9 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
   private weightsScratch = new Float32Array(0);
   private readonly accumulators = new Map<Codec, Float32Array>();
   private readonly finishScratch: Float32Array;
+  /** Scratch box for recomputing a digest before it is rounded into the format. */
+  private readonly digestMin: Float32Array;
+  private readonly digestMax: Float32Array;
   private readonly preparedByCodec = new Map<Codec, PreparedQuery>();
   private readonly usedValueCodecs: Codec[] = [];
   private rowScratch = new Float32Array(0);
@@ -183,6 +193,10 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     this.maxTokens = options.maxTokens ?? Number.MAX_SAFE_INTEGER;
     this.flushAt = Math.max(this.residualWindow, this.pageSize);
     this.keyDigests = options.keyDigests ?? false;
+    this.keyDigestFormat = options.keyDigestFormat ?? "fp16";
+    checkKeyDigestFormat(this.keyDigestFormat);
+    this.digestMin = new Float32Array(this.keyDigests ? this.headDim : 0);
+    this.digestMax = new Float32Array(this.keyDigests ? this.headDim : 0);
     this.namespace = options.namespace ?? "";
     this.sessionId = options.sessionId ?? randomSessionId();
     this.codecs = options.codecs ?? new CodecRegistry(options.codecFactory);
@@ -606,8 +620,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
       kvHead,
       firstPosition,
       segments,
-      keyMin: this.newDigest(),
-      keyMax: this.newDigest(),
+      digest: this.newDigest(),
       location: "memory",
       storeKey: undefined,
       tier: undefined,
@@ -699,19 +712,35 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     };
   }
 
-  /** Digest from the decoded keys of the page's live rows (resident pages only). */
-  private newDigest(): Float32Array {
-    return this.keyDigests ? new Float32Array(this.headDim) : emptyDigest;
+  private newDigest(): Uint8Array {
+    return this.keyDigests ? new Uint8Array(keyDigestByteLength(this.keyDigestFormat, this.headDim)) : emptyDigest;
   }
 
+  /** Digest from the decoded keys of the page's live rows (resident pages only), rounded outward into the format. */
   private recomputeDigest(page: Page): void {
     if (!this.keyDigests) return;
-    page.keyMin.fill(Infinity);
-    page.keyMax.fill(-Infinity);
+    const { digestMin, digestMax } = this;
+    digestMin.fill(Infinity);
+    digestMax.fill(-Infinity);
     for (const segment of page.segments) {
       const keys = this.decodeInto(segment.keyCodec, segment.keys as EncodedBlock, segment.count, "key");
-      updateKeyBounds(keys, segment.live, this.headDim, page.keyMin, page.keyMax);
+      updateKeyBounds(keys, segment.live, this.headDim, digestMin, digestMax);
     }
+    encodeKeyDigest(this.keyDigestFormat, digestMin, digestMax, this.headDim, page.digest);
+  }
+
+  /** Stores a digest given as min/max (a page record's) into the page, in this cache's format. */
+  private setDigest(page: Page, keyMin: Float32Array, keyMax: Float32Array): void {
+    encodeKeyDigest(this.keyDigestFormat, keyMin, keyMax, this.headDim, page.digest);
+  }
+
+  /** The page's digest decoded (fresh arrays; empty without digests). */
+  private digestBounds(page: Page): { keyMin: Float32Array; keyMax: Float32Array } {
+    if (page.digest.length === 0) return { keyMin: emptyBounds, keyMax: emptyBounds };
+    const keyMin = new Float32Array(this.headDim);
+    const keyMax = new Float32Array(this.headDim);
+    decodeKeyDigest(this.keyDigestFormat, page.digest, this.headDim, keyMin, keyMax);
+    return { keyMin, keyMax };
   }
 
   // --------------------------------------------------------------- truncate
@@ -788,7 +817,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
       }
       metadataBytes += segmentMetadataBytes(segment);
     }
-    const digestBytes = page.keyMin.byteLength + page.keyMax.byteLength;
+    const digestBytes = page.digest.byteLength;
     return { keyBytes, valueBytes, digestBytes, metadataBytes, totalBytes: keyBytes + valueBytes + digestBytes + metadataBytes };
   }
 
@@ -892,8 +921,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
       keyCodecIds: page.segments.map((segment) => segment.keyCodec.codecId),
       valueCodecIds: page.segments.map((segment) => segment.valueCodec.codecId),
       blockBytes: pageBlockBytes(page),
-      keyMin: page.keyMin,
-      keyMax: page.keyMax,
+      ...this.digestBounds(page),
       storeKey: page.storeKey,
       tier: page.tier,
     }));
@@ -1244,8 +1272,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
       firstPosition: page.firstPosition,
       headDim: this.headDim,
       segments,
-      keyMin: page.keyMin,
-      keyMax: page.keyMax,
+      ...this.digestBounds(page),
     };
   }
 
@@ -1591,8 +1618,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
           valueByteLength: segment.valueData.length,
         },
       ],
-      keyMin: this.newDigest(),
-      keyMax: this.newDigest(),
+      digest: this.newDigest(),
       location: "memory",
       storeKey: key,
       tier: undefined,
@@ -1601,8 +1627,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     };
     // The writer may have kept no digest (or this cache wants one): take it or compute it.
     if (this.keyDigests && record.keyMin.length === this.headDim) {
-      page.keyMin.set(record.keyMin);
-      page.keyMax.set(record.keyMax);
+      this.setDigest(page, record.keyMin, record.keyMax);
     } else {
       this.recomputeDigest(page);
     }
@@ -1706,14 +1731,16 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
                 valueByteLength: stored.valueByteLength,
               };
             }),
-            keyMin: record.keyMin.length === this.headDim ? record.keyMin : this.newDigest(),
-            keyMax: record.keyMax.length === this.headDim ? record.keyMax : this.newDigest(),
+            digest: this.newDigest(),
             location: offloaded ? "offloaded" : "memory",
             storeKey: entry.storeKey,
             tier: entry.tier,
             pristine: entry.pristine,
             version: 0,
           };
+          // Saved digests are re-stored in this cache's format (rounding outward again keeps the bound).
+          if (this.keyDigests && record.keyMin.length === this.headDim) this.setDigest(page, record.keyMin, record.keyMax);
+          else if (this.keyDigests && !offloaded) this.recomputeDigest(page);
           return page;
         });
       }

@@ -97,8 +97,8 @@ export interface Page {
   readonly kvHead: number;
   readonly firstPosition: number;
   segments: Segment[];
-  keyMin: Float32Array;
-  keyMax: Float32Array;
+  /** Key digest in the cache's KeyDigestFormat (key-digest.ts); empty without digests. */
+  digest: Uint8Array;
   location: PageLocation;
   storeKey: string | undefined;
   tier: string | undefined;

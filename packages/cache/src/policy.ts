@@ -37,8 +37,9 @@ export interface PageDigest {
    * Per-channel bounding box of the page's live keys as attention sees them (decoded), headDim
    * each: q·k ≤ Σᵢ max(qᵢ·keyMin[i], qᵢ·keyMax[i]) for every key of the page (ArkVale bound).
    * Empty (length 0) unless the cache was built with `keyDigests: true` (see
-   * `PolicyCacheView.keyDigests`). Read-only views into the cache's memory; after drops the box
-   * may be wider than the live keys, which keeps the bound valid.
+   * `PolicyCacheView.keyDigests`). Decoded from the cache's stored format (`keyDigestFormat`,
+   * rounded outward, so the box may be wider than the keys); after drops the box may also be wider
+   * than the live keys. Both keep the bound valid.
    */
   readonly keyMin: Float32Array;
   readonly keyMax: Float32Array;

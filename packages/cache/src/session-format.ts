@@ -3,6 +3,7 @@ import type { CacheEventListener } from "./cache-event.js";
 import type { CodecFactory, CodecRegistry } from "./codec-registry.js";
 import { type CacheSnapshot, CompressedKVCache } from "./compressed-kv-cache.js";
 import { crc32 } from "./crc32.js";
+import type { KeyDigestFormat } from "./key-digest.js";
 import { SessionFormatError } from "./errors.js";
 import type { PageTier } from "./page-store.js";
 import type { Policy } from "./policy.js";
@@ -32,6 +33,8 @@ interface SessionHeader {
   pageSize: number;
   residualWindow: number;
   keyDigests: boolean;
+  /** Absent in sessions written before digest formats existed (their digests were fp32). */
+  keyDigestFormat?: KeyDigestFormat;
   namespace: string;
   sessionId: string;
   step: number;
@@ -59,6 +62,7 @@ export function saveSession(cache: CompressedKVCache): Uint8Array {
     pageSize: snapshot.pageSize,
     residualWindow: snapshot.residualWindow,
     keyDigests: snapshot.keyDigests,
+    keyDigestFormat: cache.keyDigestFormat,
     namespace: snapshot.namespace,
     sessionId: snapshot.sessionId,
     step: snapshot.step,
@@ -202,6 +206,7 @@ export function restoreSession(bytes: Uint8Array, options: RestoreSessionOptions
       pageSize: header.pageSize,
       residualWindow: header.residualWindow,
       keyDigests: header.keyDigests === true,
+      keyDigestFormat: header.keyDigestFormat ?? "fp32",
       namespace: header.namespace,
       sessionId: header.sessionId,
       codecs: options.codecs,
