@@ -1,7 +1,8 @@
-import { CompressedKVCache, MemoryPageStore } from "@kvpack/cache";
+import { CompressedKVCache, type KeyDigestFormat, MemoryPageStore } from "@kvpack/cache";
+import { mulberry32 } from "@kvpack/codebook";
 import { describe, expect, it } from "vitest";
 import { ArkValePolicy } from "./arkvale-policy.js";
-import { pageScoreBound } from "./page-score-bound.js";
+import { pageScoreBound, pageScoreCenter } from "./page-score-bound.js";
 import { PolicyConfigurationError } from "./policy-errors.js";
 import { appendTokens, seededFloats, statistics, testCache } from "./test-support/policy-fixtures.js";
 
@@ -56,6 +57,184 @@ describe("pageScoreBound", () => {
         }
       }
     }
+  });
+});
+
+describe("pageScoreBound over stored digests", () => {
+  it("outward-rounded fp16 and int8 digests keep the bound ≥ every true q·k of the page (property test, seeded mulberry32)", () => {
+    for (const format of ["fp32", "fp16", "int8"] as KeyDigestFormat[]) {
+      for (let trial = 0; trial < 40; trial++) {
+        const random = mulberry32(4242 + trial);
+        const headDim = [4, 8, 16][trial % 3];
+        // Magnitudes from 1e-3 to 300 so fp16 rounding hits subnormal, ordinary and coarse steps.
+        const scale = [1e-3, 1, 30, 300][trial % 4];
+        const cache = testCache({ layers: 1, kvHeads: 2, headDim, codec: "fp16", pageSize: 8, keyDigestFormat: format });
+        const stride = 2 * headDim;
+        for (let position = 0; position < 40; position++) {
+          const keys = new Float32Array(stride);
+          for (let i = 0; i < stride; i++) keys[i] = (random() * 2 - 1) * scale;
+          cache.append(0, keys, keys);
+        }
+        const key = new Float32Array(headDim);
+        const query = new Float32Array(headDim);
+        for (let kvHead = 0; kvHead < 2; kvHead++) {
+          for (const digest of cache.pageDigests(0, kvHead)) {
+            for (let q = 0; q < 10; q++) {
+              for (let i = 0; i < headDim; i++) query[i] = random() * 2 - 1;
+              let trueMax = -Infinity;
+              for (let position = digest.firstPosition; position < digest.firstPosition + digest.tokenCount; position++) {
+                const row = cache.readToken(0, kvHead, position, key);
+                if (row) trueMax = Math.max(trueMax, dot(query, 0, row.key, 0, headDim));
+              }
+              // Products of float32 values are exact in float64; the sums differ by ≤ 1e-9 relative.
+              expect(pageScoreBound(query, 0, digest.keyMin, digest.keyMax, headDim)).toBeGreaterThanOrEqual(trueMax - 1e-9 * Math.max(1, Math.abs(trueMax)));
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it("pageScoreCenter is q·(min + max)/2 and never above the bound", () => {
+    const random = mulberry32(99);
+    for (let trial = 0; trial < 100; trial++) {
+      const keyMin = new Float32Array(8);
+      const keyMax = new Float32Array(8);
+      const query = new Float32Array(8);
+      let expected = 0;
+      for (let i = 0; i < 8; i++) {
+        const a = random() * 2 - 1;
+        const b = random() * 2 - 1;
+        keyMin[i] = Math.min(a, b);
+        keyMax[i] = Math.max(a, b);
+        query[i] = random() * 2 - 1;
+        expected += query[i] * (keyMin[i] + keyMax[i]) * 0.5;
+      }
+      // Same float64 products and sums in the same order: equal to 1e-12.
+      expect(pageScoreCenter(query, 0, keyMin, keyMax, 8)).toBeCloseTo(expected, 12);
+      expect(pageScoreCenter(query, 0, keyMin, keyMax, 8)).toBeLessThanOrEqual(pageScoreBound(query, 0, keyMin, keyMax, 8) + 1e-12);
+    }
+  });
+});
+
+describe("ArkValePolicy estimates", () => {
+  const headDim = 8;
+  /** 1 layer, 1 KV head, pages of 4; `keyOf(page, row)` gives each key (zero elsewhere). */
+  function cacheWithPages(pages: number, keyOf: (page: number, row: number) => number[]): CompressedKVCache {
+    const cache = testCache({ layers: 1, kvHeads: 1, headDim });
+    appendTokens(cache, pages * 4, (_layer, position) => Float32Array.from({ length: headDim }, (_, i) => keyOf(Math.floor(position / 4), position % 4)[i] ?? 0));
+    return cache;
+  }
+  const resident = (cache: CompressedKVCache) =>
+    cache
+      .pageDigests(0, 0)
+      .filter((digest) => digest.location !== "offloaded")
+      .map((digest) => digest.firstPosition / 4);
+  // Pages 1 and 2 compete for one slot (budget 3 pages: sink 0, newest 3, one more).
+  // Page 1: keys ±1 on channel 0 (box [−1, 1]: bound 1, centre 0); page 2: all 0.6 (bound = centre = 0.6).
+  const competing = (page: number, row: number) => (page === 1 ? [row % 2 === 0 ? 1 : -1] : page === 2 ? [0.6] : []);
+  const alongChannel = (channels: number[], heads: number) => {
+    const query = new Float32Array(heads * headDim);
+    channels.forEach((channel, head) => {
+      query[head * headDim + channel] = 1;
+    });
+    return query;
+  };
+
+  it("the plain bound prefers the wide page, the centre estimate the page whose keys all point at the query", async () => {
+    for (const [centerWeight, expected] of [
+      [0, [0, 1, 3]],
+      [1, [0, 2, 3]],
+      // 0.5·1 + 0.5·0 = 0.5 < 0.5·0.6 + 0.5·0.6 = 0.6.
+      [0.5, [0, 2, 3]],
+    ] as const) {
+      const cache = cacheWithPages(4, competing);
+      const policy = new ArkValePolicy({ budget: { tokens: 12 }, recentPages: 1, centerWeight });
+      policy.observe(statistics(0, 0, 1, 1, 16, () => 1 / 16, alongChannel([0], 1)));
+      await cache.applyActions(policy.decide(cache));
+      expect(resident(cache), `centerWeight ${centerWeight}`).toEqual(expected);
+    }
+  });
+
+  it("GQA: max over the group favours one head's best page, sum the page both heads like", async () => {
+    // Two query heads on one KV head: head 0 queries e₀, head 1 queries e₁.
+    // Page 1: keys e₀ (scores 1 and 0: max 1, sum 1); page 2: keys 0.7·(e₀ + e₁) (0.7 and 0.7: max 0.7, sum 1.4).
+    const keys = (page: number) => (page === 1 ? [1, 0] : page === 2 ? [0.7, 0.7] : []);
+    for (const [groupAggregation, expected] of [
+      ["max", [0, 1, 3]],
+      ["sum", [0, 2, 3]],
+    ] as const) {
+      const cache = cacheWithPages(4, keys);
+      const policy = new ArkValePolicy({ budget: { tokens: 12 }, recentPages: 1, groupAggregation });
+      policy.observe(statistics(0, 0, 2, 1, 16, () => 1 / 16, alongChannel([0, 1], 2)));
+      await cache.applyActions(policy.decide(cache));
+      expect(resident(cache), groupAggregation).toEqual(expected);
+    }
+  });
+
+  it("hysteresis keeps a resident page unless an offloaded one beats it by the margin", async () => {
+    // Page 1 keys 0.5·e₀, page 2 keys 0.5·e₁. Step 0 queries e₀ (page 1 stays, page 2 goes);
+    // step 1 queries 0.9·e₀ + e₁: page 2 bound 0.5 beats page 1's 0.45 by 0.05, i.e. 0.05/√8 ≈ 0.018 in logits.
+    const keys = (page: number) => (page === 1 ? [0.5, 0] : page === 2 ? [0, 0.5] : []);
+    const secondQuery = new Float32Array(headDim);
+    secondQuery[0] = 0.9;
+    secondQuery[1] = 1;
+    for (const [hysteresis, expected] of [
+      [0, [0, 2, 3]],
+      [0.05, [0, 1, 3]],
+    ] as const) {
+      const cache = cacheWithPages(4, keys);
+      const policy = new ArkValePolicy({ budget: { tokens: 12 }, recentPages: 1, hysteresis });
+      policy.observe(statistics(0, 0, 1, 1, 16, () => 1 / 16, alongChannel([0], 1)));
+      await cache.applyActions(policy.decide(cache));
+      expect(resident(cache)).toEqual([0, 1, 3]);
+      policy.observe(statistics(0, 1, 1, 1, 16, () => 1 / 16, secondQuery));
+      await cache.applyActions(policy.decide(cache));
+      expect(resident(cache), `hysteresis ${hysteresis}`).toEqual(expected);
+    }
+  });
+
+  it("recentShare protects the newest pages in proportion to the budget", async () => {
+    // Page p holds keys (8 − p)/8 · e₀, so older pages score higher; budget 16 tokens = 4 pages, no sink.
+    for (const [recentShare, expected] of [
+      [0, [0, 1, 2, 3]],
+      // ⌊0.5 · 16 / 4⌋ = 2 newest pages (6, 7) protected, the two best of the rest (0, 1) fill the budget.
+      [0.5, [0, 1, 6, 7]],
+    ] as const) {
+      const cache = cacheWithPages(8, (page) => [(8 - page) / 8]);
+      const policy = new ArkValePolicy({ budget: { tokens: 16 }, sinkPages: 0, recentPages: 0, recentShare });
+      policy.observe(statistics(0, 0, 1, 1, 32, () => 1 / 32, alongChannel([0], 1)));
+      await cache.applyActions(policy.decide(cache));
+      expect(resident(cache), `recentShare ${recentShare}`).toEqual(expected);
+    }
+  });
+
+  it("scoreDecay ranks by the recent queries, not only the last one", async () => {
+    // Page 1 keys 0.5·e₀, page 2 keys 0.5·e₁; step 0 queries e₀, step 1 queries e₁. With d = 0.9 page 1
+    // smooths to 0.9·0.5 + 0.1·0 = 0.45 and page 2 to 0.9·0 + 0.1·0.5 = 0.05, so page 1 stays.
+    const keys = (page: number) => (page === 1 ? [0.5, 0] : page === 2 ? [0, 0.5] : []);
+    for (const [scoreDecay, expected] of [
+      [0, [0, 2, 3]],
+      [0.9, [0, 1, 3]],
+    ] as const) {
+      const cache = cacheWithPages(4, keys);
+      const policy = new ArkValePolicy({ budget: { tokens: 12 }, recentPages: 1, scoreDecay });
+      policy.observe(statistics(0, 0, 1, 1, 16, () => 1 / 16, alongChannel([0], 1)));
+      await cache.applyActions(policy.decide(cache));
+      policy.observe(statistics(0, 1, 1, 1, 16, () => 1 / 16, alongChannel([1], 1)));
+      await cache.applyActions(policy.decide(cache));
+      expect(resident(cache), `scoreDecay ${scoreDecay}`).toEqual(expected);
+    }
+  });
+
+  it("rejects bad estimate options", () => {
+    expect(() => new ArkValePolicy({ budget: { tokens: 8 }, recentShare: 1 })).toThrow(PolicyConfigurationError);
+    expect(() => new ArkValePolicy({ budget: { tokens: 8 }, scoreDecay: 1 })).toThrow(PolicyConfigurationError);
+    const budget = { tokens: 8 };
+    expect(() => new ArkValePolicy({ budget, centerWeight: 1.5 })).toThrow(PolicyConfigurationError);
+    expect(() => new ArkValePolicy({ budget, centerWeight: Number.NaN })).toThrow(PolicyConfigurationError);
+    expect(() => new ArkValePolicy({ budget, groupAggregation: "mean" as "max" })).toThrow(PolicyConfigurationError);
+    expect(() => new ArkValePolicy({ budget, hysteresis: -1 })).toThrow(PolicyConfigurationError);
   });
 });
 

@@ -17,3 +17,19 @@ export function pageScoreBound(query: Float32Array, queryOffset: number, keyMin:
   }
   return bound;
 }
+
+/**
+ * q·c for the centre c = (keyMin + keyMax)/2 of the page's box: the score of a key in the middle
+ * of the page, an estimate rather than a bound (ArkVale's "cuboid-center" estimation). An empty
+ * box gives −∞.
+ */
+export function pageScoreCenter(query: Float32Array, queryOffset: number, keyMin: Float32Array, keyMax: Float32Array, headDim: number): number {
+  let score = 0;
+  for (let i = 0; i < headDim; i++) {
+    const low = keyMin[i];
+    const high = keyMax[i];
+    if (low > high) return -Infinity;
+    score += query[queryOffset + i] * 0.5 * (low + high);
+  }
+  return score;
+}
