@@ -209,6 +209,24 @@ describe("ArkValePolicy estimates", () => {
     }
   });
 
+  it("budgetRounding decides whether a page that crosses the token budget is kept", async () => {
+    // Pages of 4 tokens, every key e₀ (equal scores, ties go to newer pages), no sink or recent pages.
+    for (const [tokens, budgetRounding, pages] of [
+      [9, "down", 2],
+      [9, "nearest", 2],
+      [9, "up", 3],
+      [10, "down", 2],
+      [10, "nearest", 3],
+    ] as const) {
+      const cache = cacheWithPages(6, () => [1]);
+      const policy = new ArkValePolicy({ budget: { tokens }, sinkPages: 0, recentPages: 0, budgetRounding });
+      policy.observe(statistics(0, 0, 1, 1, 24, () => 1 / 24, alongChannel([0], 1)));
+      await cache.applyActions(policy.decide(cache));
+      // 9 tokens: 2 pages fit (8), a third crosses by 3 (more than half a page); 10 tokens: it crosses by 2 (half).
+      expect(resident(cache).length, `${tokens} ${budgetRounding}`).toBe(pages);
+    }
+  });
+
   it("scoreDecay ranks by the recent queries, not only the last one", async () => {
     // Page 1 keys 0.5·e₀, page 2 keys 0.5·e₁; step 0 queries e₀, step 1 queries e₁. With d = 0.9 page 1
     // smooths to 0.9·0.5 + 0.1·0 = 0.45 and page 2 to 0.9·0 + 0.1·0.5 = 0.05, so page 1 stays.
@@ -229,6 +247,7 @@ describe("ArkValePolicy estimates", () => {
 
   it("rejects bad estimate options", () => {
     expect(() => new ArkValePolicy({ budget: { tokens: 8 }, recentShare: 1 })).toThrow(PolicyConfigurationError);
+    expect(() => new ArkValePolicy({ budget: { tokens: 8 }, budgetRounding: "ceil" as "up" })).toThrow(PolicyConfigurationError);
     expect(() => new ArkValePolicy({ budget: { tokens: 8 }, scoreDecay: 1 })).toThrow(PolicyConfigurationError);
     const budget = { tokens: 8 };
     expect(() => new ArkValePolicy({ budget, centerWeight: 1.5 })).toThrow(PolicyConfigurationError);

@@ -23,6 +23,11 @@ export interface ArkValeOptions {
   /** Keep sink and recent pages even when they exceed the budget (default false). */
   readonly protectedOverBudget?: boolean;
   /**
+   * Whole pages rarely add up to the token budget: "down" (default) never exceeds it, "nearest"
+   * admits a page when at least half of it fits, "up" admits one page that crosses the budget.
+   */
+  readonly budgetRounding?: "down" | "nearest" | "up";
+  /**
    * Page score = (1 − w)·bound + w·q·centre of the digest box, w in [0, 1] (default 0: the plain
    * upper bound of ArkVale and Quest; 1: ArkVale's "cuboid-center" estimate). Same digest, no extra bytes.
    */
@@ -68,6 +73,7 @@ export class ArkValePolicy implements Policy {
   readonly tier: string | undefined;
   /** Protected pages stay even when they exceed the budget (default false: protected pages rank first but must fit). */
   readonly protectedOverBudget: boolean;
+  readonly budgetRounding: "down" | "nearest" | "up";
   readonly centerWeight: number;
   readonly groupAggregation: "max" | "sum";
   readonly hysteresis: number;
@@ -90,6 +96,10 @@ export class ArkValePolicy implements Policy {
     this.recentShare = options.recentShare ?? 0;
     this.tier = options.tier;
     this.protectedOverBudget = options.protectedOverBudget ?? false;
+    this.budgetRounding = options.budgetRounding ?? "down";
+    if (!["down", "nearest", "up"].includes(this.budgetRounding)) {
+      throw new PolicyConfigurationError(`budgetRounding must be "down", "nearest" or "up", got ${String(this.budgetRounding)}`);
+    }
     this.centerWeight = options.centerWeight ?? 0;
     this.groupAggregation = options.groupAggregation ?? "max";
     this.hysteresis = options.hysteresis ?? 0;
@@ -206,7 +216,8 @@ export class ArkValePolicy implements Policy {
     let used = 0;
     for (const index of order) {
       const digest = digests[index];
-      const fits = used + digest.liveCount <= pageTokens || (this.protectedOverBudget && this.bounds[index] === Infinity);
+      const slack = this.budgetRounding === "down" ? 0 : this.budgetRounding === "nearest" ? digest.liveCount / 2 : digest.liveCount - 1;
+      const fits = used + digest.liveCount <= pageTokens + slack || (this.protectedOverBudget && this.bounds[index] === Infinity);
       const eligible = this.bounds[index] !== -Infinity;
       if (fits && eligible) {
         used += digest.liveCount;

@@ -15,7 +15,7 @@ export type { SnapKvOptions } from "./snapkv-policy.js";
 export { pyramidLayerWeights } from "./pyramid-budget.js";
 export { PyramidKvPolicy } from "./pyramidkv-policy.js";
 export type { PyramidKvOptions } from "./pyramidkv-policy.js";
-export { pageScoreBound } from "./page-score-bound.js";
+export { pageScoreBound, pageScoreCenter } from "./page-score-bound.js";
 export { ArkValePolicy } from "./arkvale-policy.js";
 export type { ArkValeOptions, PagingCounters } from "./arkvale-policy.js";
 export { ShadowKvPolicy } from "./shadowkv-policy.js";
