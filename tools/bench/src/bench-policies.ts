@@ -17,10 +17,11 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type AttentionOptions, CompressedKVCache, DenseKVCache, type KVCache, MemoryPageStore, type Policy } from "@kvpack/cache";
+import { type AttentionOptions, CompressedKVCache, DenseKVCache, type KVCache, type KeyDigestFormat, MemoryPageStore, type Policy } from "@kvpack/cache";
 import type { CodecSpec } from "@kvpack/codecs";
 import {
   AnTkvPolicy,
+  type ArkValeOptions,
   ArkValePolicy,
   type BitPair,
   H2oPolicy,
@@ -49,14 +50,35 @@ import { argmax, klDivergenceFromLogProbabilities, logSoftmax } from "./eval/att
 import { type EvaluationModel, type EvaluationModelName, loadEvaluationModel, modelsDataDirectory, wikitextSequences } from "./eval/models-data.js";
 
 const quick = process.env.KVPACK_BENCH_QUICK === "1";
+/** KVPACK_BENCH_CALIBRATE=1: choose ArkVale's settings on calibration windows (disjoint from the reported ones) instead of the full run. */
+const calibrate = process.env.KVPACK_BENCH_CALIBRATE === "1";
 const pageSize = 16;
 const residualWindow = 0;
 const budgets = [0.25, 0.5];
 /** Quantized codecs run at the 50 % budget only, to keep the whole run near 10 minutes. */
 const quantizedBudgets = [0.5];
 const modelNames: EvaluationModelName[] = quick ? ["stories260K"] : ["stories260K", "babyllama"];
-/** Windows of the model's full context per set. */
-const windowsPerSet = 1;
+/** Windows of the model's full context per set (reported). */
+const windowsPerSet = Number(process.env.KVPACK_BENCH_WINDOWS ?? 4);
+/**
+ * Calibration windows for ArkVale's settings, disjoint from the reported ones: TinyStories stories
+ * from 150 on (the reported windows use stories 1 … ≈ 40, KVTuner 300+), wikitext windows from 16 on.
+ */
+const calibrationWindows = 4;
+const calibrationFirstStory = 150;
+const calibrationFirstWikitextWindow = 16;
+
+/** An ArkVale configuration: cache digest format plus policy options (budget aside). */
+interface ArkValeSetting {
+  readonly label: string;
+  readonly keyDigestFormat: KeyDigestFormat;
+  readonly options: Omit<ArkValeOptions, "budget" | "recall">;
+}
+
+/** ArkVale as it was first built here: fp32 digests, plain bound, max over the GQA group, no hysteresis. */
+const arkvalePaper: ArkValeSetting = { label: "paper", keyDigestFormat: "fp32", options: { sinkPages: 1, recentPages: 2, recentShare: 0, protectedOverBudget: false, budgetRounding: "down", centerWeight: 0, groupAggregation: "max", scoreDecay: 0, hysteresis: 0 } };
+/** Chosen with KVPACK_BENCH_CALIBRATE=1 on the calibration windows only (bench-results/policies-calibration.json). */
+const arkvaleChosen: ArkValeSetting = { label: "chosen", keyDigestFormat: "fp16", options: { sinkPages: 1, recentPages: 2, recentShare: 0, protectedOverBudget: false, budgetRounding: "down", centerWeight: 0, groupAggregation: "max", scoreDecay: 0, hysteresis: 0 } };
 /** KVTuner calibration: tokens of TinyStories stories 300+ (disjoint from the evaluation stories). */
 const calibrationTokens = 128;
 
@@ -102,8 +124,8 @@ const allPolicyCases: PolicyCase[] = [
   { name: "tova", budgets, create: ({ budget }) => new TovaPolicy({ budget }) },
   { name: "snapkv", budgets, create: ({ budget }) => new SnapKvPolicy({ budget, windowSize: 16, kernelSize: 7 }) },
   { name: "pyramidkv", budgets, create: ({ budget, layers }) => new PyramidKvPolicy({ budget, layers, windowSize: 16, kernelSize: 7 }) },
-  { name: "arkvale", budgets, create: ({ budget }) => new ArkValePolicy({ budget }) },
-  { name: "arkvale-no-recall", budgets, create: ({ budget }) => new ArkValePolicy({ budget, recall: false }) },
+  { name: "arkvale", budgets, create: ({ budget }) => new ArkValePolicy({ ...arkvaleChosen.options, budget }) },
+  { name: "arkvale-no-recall", budgets, create: ({ budget }) => new ArkValePolicy({ ...arkvaleChosen.options, budget, recall: false }) },
   { name: "shadowkv", budgets, create: ({ budget }) => new ShadowKvPolicy({ budget }) },
   { name: "mikv", budgets, create: ({ budget }) => new MiKvPolicy({ budget }) },
   { name: "zipcache", budgets, create: ({ fraction }) => new ZipCachePolicy({ highPrecisionFraction: fraction }) },
@@ -207,10 +229,39 @@ interface RunTotals {
   recalls: number;
   offloads: number;
   seconds: number;
+  /** Per window (sequence): summed NLL, summed KL and predicted tokens. */
+  windowNll: number[];
+  windowKl: number[];
+  windowPredicted: number[];
 }
 
 function emptyTotals(): RunTotals {
-  return { nll: 0, kl: 0, top1Agreements: 0, predicted: 0, cosineSum: 0, cosineCount: 0, residentBytesSum: 0, offloadedBytesSum: 0, fp16BytesSum: 0, steps: 0, recalls: 0, offloads: 0, seconds: 0 };
+  return {
+    nll: 0,
+    kl: 0,
+    top1Agreements: 0,
+    predicted: 0,
+    cosineSum: 0,
+    cosineCount: 0,
+    residentBytesSum: 0,
+    offloadedBytesSum: 0,
+    fp16BytesSum: 0,
+    steps: 0,
+    recalls: 0,
+    offloads: 0,
+    seconds: 0,
+    windowNll: [],
+    windowKl: [],
+    windowPredicted: [],
+  };
+}
+
+/** Closes one window's per-window sums (everything accumulated since the previous call). */
+function closeWindow(totals: RunTotals): void {
+  const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+  totals.windowNll.push(totals.nll - sum(totals.windowNll));
+  totals.windowKl.push(totals.kl - sum(totals.windowKl));
+  totals.windowPredicted.push(totals.predicted - sum(totals.windowPredicted));
 }
 
 function denseNll(model: EvaluationModel, sequences: number[][], references: DenseReference[]): RunTotals {
@@ -232,6 +283,7 @@ function denseNll(model: EvaluationModel, sequences: number[][], references: Den
       totals.residentBytesSum += (i + 1) * model.runtime.cacheShape.layers * model.runtime.cacheShape.kvHeads * model.runtime.cacheShape.headDim * 8;
       totals.steps += 1;
     }
+    closeWindow(totals);
   }
   totals.cosineSum = 1;
   totals.cosineCount = 1;
@@ -245,6 +297,7 @@ async function policyRun(
   references: DenseReference[],
   codec: CodecCase,
   createPolicy: (() => Policy) | undefined,
+  keyDigestFormat: KeyDigestFormat = arkvaleChosen.keyDigestFormat,
 ): Promise<RunTotals> {
   const totals = emptyTotals();
   const { runtime } = model;
@@ -265,6 +318,7 @@ async function policyRun(
       pageSize,
       residualWindow,
       keyDigests: policy !== undefined && isPolicyName(policy.name) && policyRequirements(policy.name).keyDigests,
+      keyDigestFormat,
       tiers: [{ name: "memory", store }],
       policy,
     });
@@ -283,6 +337,7 @@ async function policyRun(
       totals.fp16BytesSum += (i + 1) * layers * kvHeads * headDim * 4;
       totals.steps += 1;
     }
+    closeWindow(totals);
     totals.cosineSum += comparing.cosineSum;
     totals.cosineCount += comparing.cosineCount;
     const counters = pagingCounters(policy);
@@ -301,11 +356,20 @@ interface ResultRow {
   codec: string;
   policy: string;
   budget: number | null;
+  /** Pooled over the windows: exp(Σ NLL / Σ tokens). */
   perplexity: number;
   densePerplexity: number;
+  /** Pooled perplexity − pooled dense perplexity. */
   perplexityDelta: number;
+  /** Per window: perplexity − the dense perplexity of the same window (signed). */
+  windowPerplexityDeltas: number[];
+  /** Mean of windowPerplexityDeltas, and mean of their absolute values. */
+  perplexityDeltaMean: number;
+  absolutePerplexityDeltaMean: number;
   /** Mean KL(dense ‖ run) per predicted token, nats: fidelity to the dense model whatever the text. */
   klDivergence: number;
+  /** Per window: mean KL per predicted token. */
+  windowKlDivergences: number[];
   /** Share of steps whose argmax token equals the dense run's. */
   top1Agreement: number;
   attentionCosine: number;
@@ -319,13 +383,28 @@ interface ResultRow {
   seconds: number;
 }
 
-function resultRow(base: Omit<ResultRow, "perplexity" | "perplexityDelta" | "klDivergence" | "top1Agreement" | "attentionCosine" | "residentBytes" | "residentFractionOfFp16" | "offloadedBytes" | "recallsPerStep" | "offloadsPerStep" | "seconds">, totals: RunTotals): ResultRow {
+type RowBase = Pick<ResultRow, "model" | "dataset" | "tokensPerSequence" | "sequences" | "densePerplexity" | "codec" | "policy" | "budget"> & {
+  /** Dense perplexity of each window. */
+  readonly denseWindowPerplexities: readonly number[];
+};
+
+function mean(values: readonly number[]): number {
+  return values.length === 0 ? Number.NaN : values.reduce((sum, value) => sum + value, 0) / values.length;
+}
+
+function resultRow(base: RowBase, totals: RunTotals): ResultRow {
+  const { denseWindowPerplexities, ...identity } = base;
   const perplexity = Math.exp(totals.nll / totals.predicted);
+  const windowPerplexityDeltas = totals.windowNll.map((nll, window) => Math.exp(nll / totals.windowPredicted[window]) - denseWindowPerplexities[window]);
   return {
-    ...base,
+    ...identity,
     perplexity,
     perplexityDelta: perplexity - base.densePerplexity,
+    windowPerplexityDeltas,
+    perplexityDeltaMean: mean(windowPerplexityDeltas),
+    absolutePerplexityDeltaMean: mean(windowPerplexityDeltas.map(Math.abs)),
     klDivergence: totals.kl / totals.predicted,
+    windowKlDivergences: totals.windowKl.map((kl, window) => kl / totals.windowPredicted[window]),
     top1Agreement: totals.top1Agreements / totals.predicted,
     attentionCosine: totals.cosineSum / totals.cosineCount,
     residentBytes: totals.residentBytesSum / totals.steps,
@@ -386,13 +465,249 @@ function captureCalibration(model: EvaluationModel, tokens: number[]): KvTunerLa
 
 const kvTunerCandidates: BitPair[] = [2, 3, 4].flatMap((keyBits) => [2, 3, 4].map((valueBits) => ({ keyBits, valueBits })));
 
+/** Budget fractions already matched per model × set × codec × digest format (bytes hardly depend on the ranking). */
+const matchedFractionCache = new Map<string, number>();
+
+/**
+ * Runs ArkVale (with recall) at the largest token budget whose mean resident bytes are at most
+ * `target` (StreamingLLM's). Bytes grow about affinely with the budget: secant steps from a 50 %
+ * run, keeping the best run at or under the target (within 0.2 %).
+ */
+async function bytesMatchedArkVale(
+  model: EvaluationModel,
+  sequences: number[][],
+  references: DenseReference[],
+  codec: CodecCase,
+  setting: ArkValeSetting,
+  target: number,
+): Promise<{ fraction: number; totals: RunTotals }> {
+  const run = (fraction: number) =>
+    policyRun(model, sequences, references, codec, () => new ArkValePolicy({ ...setting.options, budget: { fraction, minimum: 4 } }), setting.keyDigestFormat);
+  const bytesOf = (totals: RunTotals) => totals.residentBytesSum / totals.steps;
+  const key = `${model.name} ${sequences.length} ${sequences[0]?.slice(0, 8).join(",")} ${codec.name} ${setting.keyDigestFormat}`;
+  const points: { fraction: number; bytes: number; totals: RunTotals }[] = [];
+  let fraction = matchedFractionCache.get(key) ?? 0.5;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const totals = await run(fraction);
+    points.push({ fraction, bytes: bytesOf(totals), totals });
+    const under = points.filter((point) => point.bytes <= target * 1.002);
+    const best = under.length > 0 ? under.reduce((a, b) => (b.bytes > a.bytes ? b : a)) : undefined;
+    if (best !== undefined && best.bytes >= target * 0.99) break;
+    // Secant through the two latest points (or proportional from one).
+    const [previous, latest] = points.length >= 2 ? points.slice(-2) : [undefined, points[0]];
+    const next =
+      previous !== undefined && previous.bytes !== latest.bytes
+        ? latest.fraction + ((latest.fraction - previous.fraction) * (target * 0.997 - latest.bytes)) / (latest.bytes - previous.bytes)
+        : (latest.fraction * target * 0.997) / latest.bytes;
+    fraction = Math.min(0.5, Math.max(0.02, next));
+    if (points.some((point) => Math.abs(point.fraction - fraction) < 1e-4)) break;
+  }
+  const under = points.filter((point) => point.bytes <= target * 1.002);
+  const chosen = under.length > 0 ? under.reduce((a, b) => (b.bytes > a.bytes ? b : a)) : points.reduce((a, b) => (b.bytes < a.bytes ? b : a));
+  matchedFractionCache.set(key, chosen.fraction);
+  return { fraction: chosen.fraction, totals: chosen.totals };
+}
+
+interface ComparisonEntry {
+  model: string;
+  dataset: string;
+  codec: string;
+  windows: number;
+  streamingBytes: number;
+  streamingDeltaMean: number;
+  streamingAbsoluteDeltaMean: number;
+  streamingKl: number;
+  /** ArkVale at the same 50 % token budget (more bytes: its digests). */
+  arkvaleBudgetBytes: number;
+  arkvaleBudgetDeltaMean: number;
+  arkvaleBudgetAbsoluteDeltaMean: number;
+  arkvaleBudgetKl: number;
+  matchedBudget: number;
+  matchedBytes: number;
+  matchedDeltaMean: number;
+  matchedAbsoluteDeltaMean: number;
+  matchedKl: number;
+  matchedRecallsPerStep: number;
+  /** Windows where matched ArkVale has the smaller |Δppl| / the smaller KL. */
+  windowsLowerAbsoluteDelta: number;
+  windowsLowerKl: number;
+  /** The first ArkVale (fp32 digests, plain bound) at matched bytes, on the same windows. */
+  paperBudget: number | null;
+  paperAbsoluteDeltaMean: number | null;
+  paperKl: number | null;
+  bytesMatched: boolean;
+  lowerAbsoluteDelta: boolean;
+  lowerKl: boolean;
+}
+
+function comparisonEntry(streaming: ResultRow, arkvale: ResultRow, matched: ResultRow, paper: ResultRow | undefined): ComparisonEntry {
+  const windows = streaming.windowPerplexityDeltas.length;
+  let windowsLowerAbsoluteDelta = 0;
+  let windowsLowerKl = 0;
+  for (let window = 0; window < windows; window++) {
+    if (Math.abs(matched.windowPerplexityDeltas[window]) < Math.abs(streaming.windowPerplexityDeltas[window])) windowsLowerAbsoluteDelta += 1;
+    if (matched.windowKlDivergences[window] < streaming.windowKlDivergences[window]) windowsLowerKl += 1;
+  }
+  return {
+    model: streaming.model,
+    dataset: streaming.dataset,
+    codec: streaming.codec,
+    windows,
+    streamingBytes: streaming.residentBytes,
+    streamingDeltaMean: streaming.perplexityDeltaMean,
+    streamingAbsoluteDeltaMean: streaming.absolutePerplexityDeltaMean,
+    streamingKl: streaming.klDivergence,
+    arkvaleBudgetBytes: arkvale.residentBytes,
+    arkvaleBudgetDeltaMean: arkvale.perplexityDeltaMean,
+    arkvaleBudgetAbsoluteDeltaMean: arkvale.absolutePerplexityDeltaMean,
+    arkvaleBudgetKl: arkvale.klDivergence,
+    matchedBudget: matched.budget as number,
+    matchedBytes: matched.residentBytes,
+    matchedDeltaMean: matched.perplexityDeltaMean,
+    matchedAbsoluteDeltaMean: matched.absolutePerplexityDeltaMean,
+    matchedKl: matched.klDivergence,
+    matchedRecallsPerStep: matched.recallsPerStep,
+    windowsLowerAbsoluteDelta,
+    windowsLowerKl,
+    paperBudget: paper?.budget ?? null,
+    paperAbsoluteDeltaMean: paper?.absolutePerplexityDeltaMean ?? null,
+    paperKl: paper?.klDivergence ?? null,
+    // The secant search lands at or under the target, within 0.2 %.
+    bytesMatched: matched.residentBytes <= 1.002 * streaming.residentBytes,
+    lowerAbsoluteDelta: matched.absolutePerplexityDeltaMean < streaming.absolutePerplexityDeltaMean,
+    lowerKl: matched.klDivergence < streaming.klDivergence,
+  };
+}
+
+function printComparisons(title: string, comparisons: ComparisonEntry[]): void {
+  printTable(title, comparisons, [
+    { header: "model", value: (row) => row.model },
+    { header: "dataset", value: (row) => row.dataset },
+    { header: "codec", value: (row) => row.codec },
+    { header: "SLLM B", value: (row) => Math.round(row.streamingBytes), digits: 0 },
+    { header: "SLLM Δppl", value: (row) => row.streamingDeltaMean, digits: 3 },
+    { header: "SLLM |Δppl|", value: (row) => row.streamingAbsoluteDeltaMean, digits: 3 },
+    { header: "SLLM KL", value: (row) => row.streamingKl, digits: 4 },
+    { header: "ArkVale@50% B", value: (row) => Math.round(row.arkvaleBudgetBytes), digits: 0 },
+    { header: "KL", value: (row) => row.arkvaleBudgetKl, digits: 4 },
+    { header: "matched budget", value: (row) => row.matchedBudget, digits: 3 },
+    { header: "ArkVale B", value: (row) => Math.round(row.matchedBytes), digits: 0 },
+    { header: "ArkVale Δppl", value: (row) => row.matchedDeltaMean, digits: 3 },
+    { header: "ArkVale |Δppl|", value: (row) => row.matchedAbsoluteDeltaMean, digits: 3 },
+    { header: "ArkVale KL", value: (row) => row.matchedKl, digits: 4 },
+    { header: "paper KL", value: (row) => row.paperKl ?? Number.NaN, digits: 4 },
+    { header: "win |Δ| / KL", value: (row) => `${row.windowsLowerAbsoluteDelta}/${row.windows} ${row.windowsLowerKl}/${row.windows}` },
+    { header: "lower |Δppl|", value: (row) => (row.lowerAbsoluteDelta ? "yes" : "no") },
+    { header: "lower KL", value: (row) => (row.lowerKl ? "yes" : "no") },
+  ]);
+}
+
+const arkvaleCalibrationNote =
+  "ArkVale's chosen settings (digest format, centre weight, GQA aggregation, recent pages, hysteresis) were picked with KVPACK_BENCH_CALIBRATE=1 on calibration windows disjoint from the reported ones (TinyStories stories 150+, wikitext windows 16+; bench-results/policies-calibration.json), fp16 pages, bytes matched to StreamingLLM@50 % on those windows, by the lowest mean over model × set of KL(matched ArkVale) / KL(StreamingLLM); the reported windows were not used to choose";
+
+/** Candidate knob values, tried one knob at a time from the best setting so far (coordinate descent). */
+const calibrationStages: { knob: string; apply: (setting: ArkValeSetting) => ArkValeSetting[] }[] = [
+  { knob: "keyDigestFormat", apply: (setting) => (["fp32", "fp16", "int8"] as const).map((format) => ({ ...setting, keyDigestFormat: format })) },
+  { knob: "budgetRounding", apply: (setting) => (["down", "nearest", "up"] as const).map((rounding) => ({ ...setting, options: { ...setting.options, budgetRounding: rounding } })) },
+  { knob: "recentPages", apply: (setting) => [1, 2, 3].map((recent) => ({ ...setting, options: { ...setting.options, recentPages: recent } })) },
+  { knob: "recentShare", apply: (setting) => [0, 0.25, 0.5, 0.75].map((share) => ({ ...setting, options: { ...setting.options, recentShare: share } })) },
+  { knob: "sinkPages", apply: (setting) => [0, 1, 2].map((sink) => ({ ...setting, options: { ...setting.options, sinkPages: sink } })) },
+  { knob: "protectedOverBudget", apply: (setting) => [false, true].map((over) => ({ ...setting, options: { ...setting.options, protectedOverBudget: over } })) },
+  { knob: "centerWeight", apply: (setting) => [0, 0.25, 0.5, 1].map((weight) => ({ ...setting, options: { ...setting.options, centerWeight: weight } })) },
+  { knob: "groupAggregation", apply: (setting) => (["max", "sum"] as const).map((aggregation) => ({ ...setting, options: { ...setting.options, groupAggregation: aggregation } })) },
+  { knob: "scoreDecay", apply: (setting) => [0, 0.5, 0.8, 0.95].map((decay) => ({ ...setting, options: { ...setting.options, scoreDecay: decay } })) },
+  { knob: "hysteresis", apply: (setting) => [0, 0.25, 0.5, 1].map((hysteresis) => ({ ...setting, options: { ...setting.options, hysteresis } })) },
+];
+
+function settingKey(setting: ArkValeSetting): string {
+  const { options } = setting;
+  return `${setting.keyDigestFormat} w${options.centerWeight} ${options.groupAggregation} s${options.sinkPages} r${options.recentPages}+${options.recentShare}${options.protectedOverBudget ? " over" : ""} ${options.budgetRounding} d${options.scoreDecay} h${options.hysteresis}`;
+}
+
+/** KVPACK_BENCH_CALIBRATE=1: picks ArkVale's settings on calibration windows; writes policies-calibration.json. */
+async function calibrateArkVale(): Promise<void> {
+  const codec = allCodecCases[0];
+  interface CalibrationSet {
+    model: EvaluationModel;
+    dataset: string;
+    sequences: number[][];
+    references: DenseReference[];
+    streaming: ResultRow;
+    base: RowBase;
+  }
+  const sets: CalibrationSet[] = [];
+  for (const modelName of modelNames) {
+    const model = loadEvaluationModel(modelName);
+    const loaders = [
+      { dataset: "tinystories-long", sequences: tinyStoriesWindows(model, calibrationFirstStory, calibrationWindows) },
+      { dataset: "wikitext-long", sequences: wikitextSequences(model, calibrationFirstWikitextWindow + calibrationWindows).slice(calibrationFirstWikitextWindow) },
+    ];
+    for (const { dataset, sequences } of loaders) {
+      const references: DenseReference[] = [];
+      const dense = denseNll(model, sequences, references);
+      const tokensPerSequence = Math.round(sequences.reduce((sum, tokens) => sum + tokens.length, 0) / sequences.length);
+      const densePerplexity = Math.exp(dense.nll / dense.predicted);
+      const denseWindowPerplexities = dense.windowNll.map((nll, window) => Math.exp(nll / dense.windowPredicted[window]));
+      const identity = { model: modelName, dataset, tokensPerSequence, sequences: sequences.length, densePerplexity, denseWindowPerplexities, codec: codec.name };
+      const budget: TokenBudget = { fraction: 0.5, minimum: 4 };
+      const streamingTotals = await policyRun(model, sequences, references, codec, () => new StreamingLlmPolicy({ budget, sinkTokens: 4 }));
+      const streaming = resultRow({ ...identity, policy: "streaming-llm", budget: 0.5 }, streamingTotals);
+      sets.push({ model, dataset, sequences, references, streaming, base: { ...identity, policy: "arkvale-bytes-matched", budget: null } });
+      process.stdout.write(`calibration ${modelName} ${dataset}: ${sequences.length} windows, StreamingLLM@50 % KL ${streaming.klDivergence.toFixed(4)} |Δppl| ${streaming.absolutePerplexityDeltaMean.toFixed(3)} ${Math.round(streaming.residentBytes)} B\n`);
+    }
+  }
+  const evaluated = new Map<string, { setting: ArkValeSetting; score: number; rows: ResultRow[] }>();
+  const evaluate = async (setting: ArkValeSetting) => {
+    const key = settingKey(setting);
+    const known = evaluated.get(key);
+    if (known !== undefined) return known;
+    const rows: ResultRow[] = [];
+    let ratioSum = 0;
+    for (const set of sets) {
+      const matched = await bytesMatchedArkVale(set.model, set.sequences, set.references, codec, setting, set.streaming.residentBytes);
+      const row = resultRow({ ...set.base, budget: matched.fraction }, matched.totals);
+      rows.push(row);
+      ratioSum += row.klDivergence / set.streaming.klDivergence;
+    }
+    const result = { setting, score: ratioSum / sets.length, rows };
+    evaluated.set(key, result);
+    const detail = rows.map((row) => `${row.model}/${row.dataset} KL ${row.klDivergence.toFixed(4)} |Δ| ${row.absolutePerplexityDeltaMean.toFixed(3)} @${(row.budget as number).toFixed(3)}`).join("; ");
+    process.stdout.write(`  ${key}: mean KL ratio ${result.score.toFixed(4)} (${detail})\n`);
+    return result;
+  };
+  let best = await evaluate(arkvalePaper);
+  for (const stage of calibrationStages) {
+    process.stdout.write(`stage ${stage.knob}\n`);
+    for (const candidate of stage.apply(best.setting)) {
+      const result = await evaluate(candidate);
+      if (result.score < best.score) best = result;
+    }
+    process.stdout.write(`  → ${settingKey(best.setting)} (${best.score.toFixed(4)})\n`);
+  }
+  const path = writeBenchJson("policies-calibration", {
+    settings: {
+      codec: codec.name,
+      budget: 0.5,
+      windows: calibrationWindows,
+      firstStory: calibrationFirstStory,
+      firstWikitextWindow: calibrationFirstWikitextWindow,
+      objective: "mean over model × set of KL(ArkVale at StreamingLLM@50 %'s resident bytes) / KL(StreamingLLM@50 %); lower is better",
+      stages: calibrationStages.map((stage) => stage.knob),
+    },
+    streaming: sets.map((set) => set.streaming),
+    candidates: [...evaluated.values()].map((entry) => ({ key: settingKey(entry.setting), setting: entry.setting, score: entry.score, rows: entry.rows })),
+    chosen: { key: settingKey(best.setting), setting: best.setting, score: best.score },
+  });
+  process.stdout.write(`\nchosen ${settingKey(best.setting)}; wrote ${path}\n`);
+}
+
 async function main(): Promise<void> {
   const datasets: { name: string; load: (model: EvaluationModel) => number[][] }[] = [
     { name: "tinystories-long", load: (model) => tinyStoriesWindows(model, 1, windowsPerSet) },
     { name: "wikitext-long", load: (model) => wikitextSequences(model, windowsPerSet) },
   ];
   const runsPerSet = codecCases.reduce(
-    (sum, codec) => sum + 2 + policyCases.reduce((count, entry) => count + (entry.budgets === null ? 1 : codec.name === "fp16" ? entry.budgets.length : quantizedBudgets.length), 0),
+    (sum, codec) => sum + 3 + policyCases.reduce((count, entry) => count + (entry.budgets === null ? 1 : codec.name === "fp16" ? entry.budgets.length : quantizedBudgets.length), 0),
     0,
   );
   const progress = new BenchProgress(modelNames.length * (1 + datasets.length * (1 + runsPerSet)));
@@ -420,7 +735,8 @@ async function main(): Promise<void> {
       const references: DenseReference[] = [];
       const dense = denseNll(model, sequences, references);
       const densePerplexity = Math.exp(dense.nll / dense.predicted);
-      const base = { model: modelName, dataset: dataset.name, tokensPerSequence, sequences: sequences.length, densePerplexity };
+      const denseWindowPerplexities = dense.windowNll.map((nll, window) => Math.exp(nll / dense.windowPredicted[window]));
+      const base = { model: modelName, dataset: dataset.name, tokensPerSequence, sequences: sequences.length, densePerplexity, denseWindowPerplexities };
       rows.push(resultRow({ ...base, codec: "fp32-dense", policy: "dense", budget: null }, dense));
       progress.step(`${modelName} ${dataset.name} dense ppl ${densePerplexity.toFixed(3)}`);
       for (const codec of codecCases) {
@@ -448,32 +764,24 @@ async function main(): Promise<void> {
             );
           }
         }
-        // ArkVale at the resident bytes of StreamingLLM@50 %: its digests and offloaded-page metadata
-        // cost bytes, so its token budget shrinks. Bytes grow about affinely with the budget: one
-        // secant step from the 50 % run (and the 25 % run when there is one), then a second if still over.
-        const find = (policy: string, budget: number) =>
-          rows.find((row) => row.model === modelName && row.dataset === dataset.name && row.codec === codec.name && row.policy === policy && row.budget === budget);
-        const streaming = find("streaming-llm", 0.5);
-        const arkvale = find("arkvale", 0.5);
-        if (streaming && arkvale) {
-          const target = streaming.residentBytes;
-          const secant = (f0: number, b0: number, f1: number, b1: number) =>
-            Math.min(0.5, Math.max(0.02, b1 !== b0 ? f1 + ((f1 - f0) * (target - b1)) / (b1 - b0) : (f1 * target) / b1));
-          const quarter = find("arkvale", 0.25);
-          let fraction = quarter ? secant(0.25, quarter.residentBytes, 0.5, arkvale.residentBytes) : Math.min(0.5, (0.5 * target) / arkvale.residentBytes);
-          const run = (budgetFraction: number) => policyRun(model, sequences, references, codec, () => new ArkValePolicy({ budget: { fraction: budgetFraction, minimum: 4 } }));
-          let totals = await run(fraction);
-          let bytes = totals.residentBytesSum / totals.steps;
-          if (bytes > target) {
-            fraction = secant(0.5, arkvale.residentBytes, fraction, bytes);
-            totals = await run(fraction);
-            bytes = totals.residentBytesSum / totals.steps;
-          }
-          const row = resultRow({ ...base, codec: codec.name, policy: "arkvale-bytes-matched", budget: fraction }, totals);
+        // ArkVale at the resident bytes of StreamingLLM@50 %: its digests cost bytes, so its token
+        // budget shrinks until its mean resident bytes are at most StreamingLLM's.
+        const streaming = rows.find((row) => row.model === modelName && row.dataset === dataset.name && row.codec === codec.name && row.policy === "streaming-llm" && row.budget === 0.5);
+        if (streaming === undefined) {
+          progress.step(`${modelName} ${dataset.name} ${codec.name} arkvale-bytes-matched: skipped (needs streaming-llm @0.5)`);
+          progress.step(`${modelName} ${dataset.name} ${codec.name} arkvale-paper-bytes-matched: skipped`);
+          continue;
+        }
+        for (const [policyName, setting] of [
+          ["arkvale-bytes-matched", arkvaleChosen],
+          ["arkvale-paper-bytes-matched", arkvalePaper],
+        ] as const) {
+          const matched = await bytesMatchedArkVale(model, sequences, references, codec, setting, streaming.residentBytes);
+          const row = resultRow({ ...base, codec: codec.name, policy: policyName, budget: matched.fraction }, matched.totals);
           rows.push(row);
-          progress.step(`${modelName} ${dataset.name} ${codec.name} arkvale-bytes-matched @${fraction.toFixed(3)}: ${Math.round(bytes)} B vs ${Math.round(target)} B, Δppl ${row.perplexityDelta.toFixed(3)} KL ${row.klDivergence.toFixed(4)}`);
-        } else {
-          progress.step(`${modelName} ${dataset.name} ${codec.name} arkvale-bytes-matched: skipped (needs arkvale and streaming-llm)`);
+          progress.step(
+            `${modelName} ${dataset.name} ${codec.name} ${policyName} @${matched.fraction.toFixed(3)}: ${Math.round(row.residentBytes)} B vs ${Math.round(streaming.residentBytes)} B, Δppl ${row.perplexityDeltaMean.toFixed(3)} KL ${row.klDivergence.toFixed(4)}`,
+          );
         }
       }
     }
@@ -502,49 +810,12 @@ async function main(): Promise<void> {
     .flatMap((streaming) => {
       const same = (row: ResultRow) => row.model === streaming.model && row.dataset === streaming.dataset && row.codec === streaming.codec;
       const matched = rows.find((row) => same(row) && row.policy === "arkvale-bytes-matched");
+      const paper = rows.find((row) => same(row) && row.policy === "arkvale-paper-bytes-matched");
       const arkvale = rows.find((row) => same(row) && row.policy === "arkvale" && row.budget === 0.5);
       if (matched === undefined || arkvale === undefined) return [];
-      return [
-        {
-          model: streaming.model,
-          dataset: streaming.dataset,
-          codec: streaming.codec,
-          streamingDelta: streaming.perplexityDelta,
-          streamingKl: streaming.klDivergence,
-          streamingBytes: streaming.residentBytes,
-          arkvaleDelta: arkvale.perplexityDelta,
-          arkvaleKl: arkvale.klDivergence,
-          arkvaleBytes: arkvale.residentBytes,
-          matchedBudget: matched.budget as number,
-          matchedDelta: matched.perplexityDelta,
-          matchedKl: matched.klDivergence,
-          matchedBytes: matched.residentBytes,
-          matchedRecallsPerStep: matched.recallsPerStep,
-          /** Resident bytes within 1 % of StreamingLLM's (the secant search lands near, not exactly on, the target). */
-          bytesMatched: matched.residentBytes <= 1.01 * streaming.residentBytes,
-          lowerAbsoluteDelta: Math.abs(matched.perplexityDelta) < Math.abs(streaming.perplexityDelta),
-          lowerKl: matched.klDivergence < streaming.klDivergence,
-        },
-      ];
+      return [comparisonEntry(streaming, arkvale, matched, paper)];
     });
-  printTable("ArkVale (recall) vs StreamingLLM at 50 % budget and matched resident bytes (long-context sets)", comparisons, [
-    { header: "model", value: (row) => row.model },
-    { header: "dataset", value: (row) => row.dataset },
-    { header: "codec", value: (row) => row.codec },
-    { header: "SLLM Δppl", value: (row) => row.streamingDelta, digits: 3 },
-    { header: "SLLM KL", value: (row) => row.streamingKl, digits: 4 },
-    { header: "SLLM B", value: (row) => Math.round(row.streamingBytes), digits: 0 },
-    { header: "ArkVale@50% Δppl", value: (row) => row.arkvaleDelta, digits: 3 },
-    { header: "B", value: (row) => Math.round(row.arkvaleBytes), digits: 0 },
-    { header: "matched budget", value: (row) => row.matchedBudget, digits: 3 },
-    { header: "ArkVale Δppl", value: (row) => row.matchedDelta, digits: 3 },
-    { header: "ArkVale KL", value: (row) => row.matchedKl, digits: 4 },
-    { header: "ArkVale B", value: (row) => Math.round(row.matchedBytes), digits: 0 },
-    { header: "recalls/step", value: (row) => row.matchedRecallsPerStep, digits: 2 },
-    { header: "bytes ≤ SLLM+1%", value: (row) => (row.bytesMatched ? "yes" : "no") },
-    { header: "lower |Δppl|", value: (row) => (row.lowerAbsoluteDelta ? "yes" : "no") },
-    { header: "lower KL", value: (row) => (row.lowerKl ? "yes" : "no") },
-  ]);
+  printComparisons("ArkVale (recall) vs StreamingLLM at 50 % budget and matched resident bytes (long-context sets, means over windows)", comparisons);
   const path = writeBenchJson("policies", {
     settings: {
       pageSize,
@@ -553,9 +824,10 @@ async function main(): Promise<void> {
       quantizedBudgets,
       windowsPerSet,
       calibrationTokens,
+      arkvale: { chosen: arkvaleChosen, paper: arkvalePaper, calibration: arkvaleCalibrationNote },
       quick,
       codecs: codecCases.map((codec) => codec.name),
-      note: "budget = fraction of the tokens cached so far, per layer × KV head; Δppl is signed (eviction can lower perplexity on out-of-domain text), KL(dense ‖ run) is the fidelity measure",
+      note: "budget = fraction of the tokens cached so far, per layer × KV head; Δppl is signed (eviction can lower perplexity on out-of-domain text), KL(dense ‖ run) is the fidelity measure; perplexityDeltaMean / absolutePerplexityDeltaMean are means over the windows of each window's Δppl; bytes-matched rows shrink ArkVale's budget until its mean resident bytes are at most StreamingLLM@50 %'s",
     },
     kvTuner: kvTunerConfigs,
     rows,
@@ -564,4 +836,4 @@ async function main(): Promise<void> {
   process.stdout.write(`\nwrote ${path}\n`);
 }
 
-await main();
+await (calibrate ? calibrateArkVale() : main());
