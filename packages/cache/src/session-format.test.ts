@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { CompressedKVCache } from "./compressed-kv-cache.js";
 import { SessionFormatError } from "./errors.js";
 import { MemoryPageStore } from "./page-store.js";
-import { restoreSession, saveSession } from "./session-format.js";
+import { restoreSession, saveSession, sessionFormatVersion } from "./session-format.js";
 import { seededFloats } from "./test-support/test-codecs.js";
 
 const layers = 2;
@@ -74,7 +74,7 @@ describe("session save/restore", () => {
     expect(attendAll(restored)).toEqual(attendAll(cache));
   });
 
-  it("rejects a flipped byte, a truncated buffer, another magic and a future version", () => {
+  it("rejects a flipped byte, a truncated buffer, another magic, a future and an older version", () => {
     const bytes = saveSession(buildCache(new MemoryPageStore()));
     const flipped = bytes.slice();
     flipped[bytes.length >> 1] ^= 0x04;
@@ -84,7 +84,11 @@ describe("session save/restore", () => {
     magic[0] = 0;
     expect(() => restoreSession(magic)).toThrow(/bad magic/);
     const future = bytes.slice();
-    future[4] = 2;
-    expect(() => restoreSession(future)).toThrow(/version 2/);
+    future[4] = sessionFormatVersion + 1;
+    expect(() => restoreSession(future)).toThrow(new RegExp(`version ${sessionFormatVersion + 1}`));
+    // Version 1 sessions hold codec blocks of the older metadata layout: refused, not misread.
+    const older = bytes.slice();
+    older[4] = 1;
+    expect(() => restoreSession(older)).toThrow(/unsupported session format version 1/);
   });
 });

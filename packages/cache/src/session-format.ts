@@ -23,7 +23,8 @@ import type { Policy } from "./policy.js";
  * after restoring with the same tiers attached.
  */
 export const sessionMagic = 0x5350564b; // "KVPS" as little-endian u32
-export const sessionFormatVersion = 1;
+/** 2: @kvpack/codecs 0.2 stores log-norm ranges as fp16 and block means as int8 (blocks of version 1 differ in length). */
+export const sessionFormatVersion = 2;
 const fixedHeaderBytes = 12;
 
 interface SessionHeader {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CodecSpec } from "./codec.js";
 import { createCodec } from "./create-codec.js";
-import { fromHalfBits, toHalfBits } from "./half-float.js";
+import { blockMeanByteLength, writeBlockMean } from "./block-mean.js";
 import { gaussian, seededGenerator } from "./testing/test-vectors.js";
 
 /**
@@ -38,15 +38,17 @@ describe.each(centeredSpecs.map((spec) => [JSON.stringify(spec), spec] as const)
   const codec = createCodec(spec);
   const uncentered = createCodec({ ...spec, center: false } as CodecSpec);
 
-  it("costs exactly one fp16 mean per block more than the uncentered codec", () => {
-    // 2 bytes × d per block, whatever the row count.
-    expect(codec.encodedByteLength(count) - uncentered.encodedByteLength(count)).toBe(2 * dimension);
-    expect(codec.bitsPerElement(count) - uncentered.bitsPerElement(count)).toBeCloseTo(16 / count, 12);
+  it("costs exactly one int8 mean (d codes + an exponent byte) per block more than the uncentered codec", () => {
+    // d + 1 bytes per block, whatever the row count (block-mean.ts).
+    expect(blockMeanByteLength(dimension)).toBe(dimension + 1);
+    expect(codec.encodedByteLength(count) - uncentered.encodedByteLength(count)).toBe(dimension + 1);
+    expect(codec.bitsPerElement(count) - uncentered.bitsPerElement(count)).toBeCloseTo((8 * (dimension + 1)) / (count * dimension), 12);
     expect(codec.codecId).not.toBe(uncentered.codecId);
   });
 
-  it("decodes a block of identical fp16-representable rows exactly (zero residual → norm 0)", () => {
-    const row = offsetVectors(1, dimension, 5).map((value) => fromHalfBits(toHalfBits(value)));
+  it("decodes a block of identical rows that the stored mean represents exactly (zero residual → norm 0)", () => {
+    const row = new Float32Array(dimension);
+    writeBlockMean(offsetVectors(1, dimension, 5), 1, dimension, new Uint8Array(dimension + 1), 0, row);
     const vectors = new Float32Array(count * dimension);
     for (let index = 0; index < count; index++) vectors.set(row, index * dimension);
     const decoded = codec.decode(codec.encode(vectors, count, dimension));

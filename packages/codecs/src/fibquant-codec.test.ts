@@ -53,8 +53,8 @@ describe("FibQuant", () => {
   it("at head_dim 8 stores norms in 1 byte with log8 (4 + 1 bits per element at 4 bits)", () => {
     const codec = createCodec({ kind: "fibquant", dimension: 8, bits: 4, blockSize: 2, norm: "log8" });
     const fp16 = createCodec({ kind: "fibquant", dimension: 8, bits: 4, blockSize: 2, norm: "fp16" });
-    // 128 rows: 8·4 code bits + 8 norm bits per row, 64-bit range + 32-bit header per block.
-    expect(codec.bitsPerElement(128)).toBeCloseTo((128 * 40 + 96) / 1024, 12);
+    // 128 rows: 8·4 code bits + 8 norm bits per row, 32-bit fp16 range + 32-bit header per block.
+    expect(codec.bitsPerElement(128)).toBeCloseTo((128 * 40 + 64) / 1024, 12);
     expect(fp16.bitsPerElement(128)).toBeCloseTo((128 * 48 + 32) / 1024, 12);
     const input = randomUnitVectors(128, 8, 4).map((value, index) => value * (1 + (index >> 3) / 16));
     const decoded = codec.decode(codec.encode(input, 128, 8));

@@ -65,3 +65,20 @@ export function fromBfloat16Bits(bits: number): number {
   bitsView[0] = (bits & 0xffff) << 16;
   return floatView[0];
 }
+
+/** binary16 bits of the largest half ≤ value (finite value within ±65504). */
+export function halfBitsAtMost(value: number): number {
+  const bits = toHalfBits(value);
+  if (fromHalfBits(bits) <= value) return bits;
+  // One ulp toward −∞: a smaller magnitude for positives, a larger one for negatives (−0 → smallest negative subnormal).
+  if (bits === 0) return 0x8001;
+  return bits & 0x8000 ? bits + 1 : bits - 1;
+}
+
+/** binary16 bits of the smallest half ≥ value (finite value within ±65504). */
+export function halfBitsAtLeast(value: number): number {
+  const bits = toHalfBits(value);
+  if (fromHalfBits(bits) >= value) return bits;
+  if (bits === 0x8000) return 0x0001;
+  return bits & 0x8000 ? bits - 1 : bits + 1;
+}

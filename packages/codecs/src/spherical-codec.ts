@@ -2,7 +2,7 @@ import { codeLayout, type CodeLayout } from "@kvpack/bitpack";
 import { BaseCodec, blockHeaderBytes, type QueryState } from "./base-codec.js";
 import type { CodecSpec, NormFormat } from "./codec.js";
 import { CodecError } from "./codec-error.js";
-import { fromHalfBits, maxHalf, toHalfBits } from "./half-float.js";
+import { blockMeanByteLength, readBlockMean, writeBlockMean } from "./block-mean.js";
 import { HadamardRotation } from "./hadamard-rotation.js";
 import { NormStore } from "./norm-store.js";
 
@@ -10,10 +10,10 @@ import { NormStore } from "./norm-store.js";
  * The shared frame of TurboQuant and FibQuant: x = ‖x‖·u, y = R·u, quantize y into `codesPerRow`
  * codes of radix `radix`, reconstruct x̂ = ‖x‖·Rᵀŷ. A zero vector stores norm 0 and code 0 and
  * decodes to exact zeros.
- * Block: header | norms (NormStore) | [block mean, fp16 × d] | codes (count·codesPerRow, mixed radix).
+ * Block: header | norms (NormStore) | [block mean, int8 × d + exponent byte] | codes (count·codesPerRow, mixed radix).
  * Scores never rotate keys back: q' = R·q once, then per-row table lookups times the norm.
  *
- * With `center`, the block's per-channel mean μ (fp16) is subtracted before normalizing and added
+ * With `center`, the block's per-channel mean μ (int8 codes times a power of two, see block-mean.ts) is subtracted before normalizing and added
  * back on decode: x̂ = μ + ‖x−μ‖·Rᵀŷ. Real keys carry large per-channel offsets shared by every
  * token (the reason KIVI quantizes keys per channel); centering quantizes only what varies, so the
  * same bits give a much smaller score error. Scores add q·μ once per block; accumulate adds
@@ -77,7 +77,7 @@ export abstract class SphericalCodec extends BaseCodec {
   }
 
   private meanByteLength(): number {
-    return this.center ? 2 * this.dimension : 0;
+    return this.center ? blockMeanByteLength(this.dimension) : 0;
   }
 
   protected codesOffset(count: number): number {
@@ -88,27 +88,9 @@ export abstract class SphericalCodec extends BaseCodec {
     return this.norms.byteLength(count) + this.meanByteLength() + this.layout.byteLength(count * this.codesPerRow);
   }
 
-  /** Reads the block mean (fp16 little-endian) into this.mean; returns it. */
+  /** Reads the stored block mean into this.mean; returns it. */
   private readMean(data: Uint8Array, count: number): Float32Array {
-    const offset = this.meanOffset(count);
-    const mean = this.mean;
-    for (let index = 0; index < this.dimension; index++) mean[index] = fromHalfBits(data[offset + 2 * index] | (data[offset + 2 * index + 1] << 8));
-    return mean;
-  }
-
-  /** Per-channel mean of the block, rounded to fp16 and written at its place; leaves it in this.mean. */
-  private writeMean(vectors: Float32Array, count: number, data: Uint8Array): void {
-    const dimension = this.dimension;
-    const offset = this.meanOffset(count);
-    for (let index = 0; index < dimension; index++) {
-      let sum = 0;
-      for (let row = 0; row < count; row++) sum += vectors[row * dimension + index];
-      // Clamped to the fp16 range: the residual is taken against the stored mean, so this stays exact.
-      const bits = toHalfBits(Math.max(-maxHalf, Math.min(maxHalf, count > 0 ? sum / count : 0)));
-      data[offset + 2 * index] = bits & 0xff;
-      data[offset + 2 * index + 1] = bits >>> 8;
-    }
-    this.readMean(data, count);
+    return readBlockMean(data, this.meanOffset(count), this.dimension, this.mean);
   }
 
   protected encodePayload(vectors: Float32Array, count: number, data: Uint8Array): void {
@@ -117,7 +99,7 @@ export abstract class SphericalCodec extends BaseCodec {
     const codes = this.codeBuffer(count * perRow);
     if (this.normScratch[0].length < count) this.normScratch[0] = new Float64Array(Math.max(count, 2 * this.normScratch[0].length));
     const norms = this.normScratch[0];
-    if (this.center) this.writeMean(vectors, count, data);
+    if (this.center) writeBlockMean(vectors, count, this.dimension, data, this.meanOffset(count), this.mean);
     const mean = this.mean;
     const residual = this.residual;
     for (let row = 0; row < count; row++) {

@@ -31,9 +31,9 @@ describe("TurboQuant-MSE", () => {
     expect(codec.bitsPerElement(128)).toBeCloseTo((128 * (128 * 2 + 16) + 32) / (128 * 128), 12);
   });
 
-  it("with log8 norms costs 8 bits per row plus a 64-bit range per block", () => {
+  it("with log8 norms costs 8 bits per row plus a 32-bit range per block", () => {
     const codec = createCodec({ kind: "turboquant", dimension: 8, bits: 4, norm: "log8" });
-    // log8 at d = 8: 4 + 1 bits per element, plus the 64-bit range and the 32-bit header per block.
-    expect(codec.bitsPerElement(64)).toBeCloseTo((64 * (8 * 4 + 8) + 64 + 32) / (64 * 8), 12);
+    // log8 at d = 8: 4 + 1 bits per element, plus the 32-bit fp16 range and the 32-bit header per block.
+    expect(codec.bitsPerElement(64)).toBeCloseTo((64 * (8 * 4 + 8) + 32 + 32) / (64 * 8), 12);
   });
 });

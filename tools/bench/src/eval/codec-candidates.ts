@@ -66,20 +66,32 @@ export interface CandidateGrid {
   readonly norms: readonly NormFormat[];
 }
 
-export const defaultCandidateGrid: CandidateGrid = { keyShifts: [0.5, 1, 1.5], norms: ["log8", "log6", "log4"] };
+/** Key shifts every 1/16 bit from 0.25 to 1 (at d = 8 and 32-row pages, 1/16 bit is 2 bytes per block), then 1.25 and 1.5. */
+export const defaultCandidateGrid: CandidateGrid = {
+  keyShifts: [...Array.from({ length: 13 }, (_, index) => 0.25 + index / 16), 1.25, 1.5],
+  norms: ["log8", "log6", "log4"],
+};
 
 export function candidatesAtBudget(dimension: number, target: number, pageSize: number, grid: CandidateGrid = defaultCandidateGrid): CacheConfiguration[] {
   const found: CacheConfiguration[] = [];
+  const labels = new Set<string>();
   const keep = (candidate: CacheConfiguration) => {
-    if (candidate.bitsPerElement <= target + 1e-9) found.push(candidate);
+    // Neighbouring shifts often land on the same pair (byte rounding, codebook caps): keep one.
+    if (candidate.bitsPerElement <= target + 1e-9 && !labels.has(candidate.label)) {
+      labels.add(candidate.label);
+      found.push(candidate);
+    }
   };
   for (const norm of grid.norms) {
     for (const blockSize of [2, 4]) {
       if (dimension % blockSize !== 0) continue;
+      const maximumSize = blockSize === 2 ? 4096 : 512;
       for (const shift of grid.keyShifts) {
-        const keys = largestFibquantWithin(dimension, blockSize, "key", norm, target + shift, pageSize, blockSize === 2 ? 4096 : 512);
-        const values = largestFibquantWithin(dimension, blockSize, "value", norm, target - shift, pageSize, blockSize === 2 ? 4096 : 512);
-        if (keys && values) keep(configuration(`K ${describe(keys)} / V ${describe(values)}`, "fibquant", keys, values, pageSize));
+        const keys = largestFibquantWithin(dimension, blockSize, "key", norm, target + shift, pageSize, maximumSize);
+        if (!keys) continue;
+        // Whatever the key's byte rounding leaves unspent goes to the values: the largest value codebook that keeps the pair within target.
+        const values = largestFibquantWithin(dimension, blockSize, "value", norm, 2 * target - createCodec(keys).bitsPerElement(pageSize), pageSize, maximumSize);
+        if (values) keep(configuration(`K ${describe(keys)} / V ${describe(values)}`, "fibquant", keys, values, pageSize));
       }
     }
     for (let keyBits = 1; keyBits <= 8; keyBits++) {
