@@ -3,17 +3,23 @@
  * far) × codec (fp16, TurboQuant 4-bit, FibQuant 3-bit k = 2) on stories260K and BabyLlama over two
  * long-context sets built by concatenation up to the model's window (512 and 256 tokens):
  * TinyStories validation stories (in domain) and wikitext-2 test text (out of domain for these
- * TinyStories models). Teacher-forced, one token at a time through a CompressedKVCache driven by the
- * policy; a dense fp32 run of the same sequences is the baseline. Per run: perplexity, its delta vs
- * dense, KL(dense ‖ run) and top-1 agreement per token, attention-output cosine vs dense attention
- * over the same queries (every layer, head and step), resident bytes (cache all-in plus what the
- * policy itself holds, mean over steps), offloaded bytes (tier, mean over steps), recalls per step.
- * KVTuner is calibrated first on other stories and its config saved as JSON. Prints tables, writes
+ * TinyStories models), 4 windows each. Teacher-forced, one token at a time through a
+ * CompressedKVCache driven by the policy; a dense fp32 run of the same sequences is the baseline.
+ * Per run: perplexity (pooled, and Δppl / |Δppl| per window with their means), KL(dense ‖ run) and
+ * top-1 agreement per token, attention-output cosine vs dense attention over the same queries
+ * (every layer, head and step), resident bytes (cache all-in plus what the policy itself holds,
+ * mean over steps, and the per-window peak), offloaded bytes (tier, mean over steps), recalls per
+ * step. ArkVale also runs at StreamingLLM@50 %'s resident bytes (its budget lowered by secant
+ * search), with its chosen setting and with the original one (fp16 pages). KVTuner is calibrated
+ * first on other stories and its config saved as JSON. Prints tables, writes
  * bench-results/policies.json (and kvtuner-<model>.json).
  *
- *   pnpm bench:policies                       full run (≈ 10 minutes on 2 cores)
+ *   pnpm bench:policies                       full run (≈ 15–18 minutes on 2 cores, one core used)
  *   KVPACK_BENCH_QUICK=1 pnpm bench:policies  stories260K only (smoke run)
+ *   KVPACK_BENCH_WINDOWS=2 …                  fewer windows per set
  *   KVPACK_BENCH_POLICIES=arkvale,streaming-llm KVPACK_BENCH_CODECS=fp16 …   subsets
+ *   KVPACK_BENCH_CALIBRATE=1 pnpm bench:policies   choose ArkVale's setting on calibration windows
+ *                                                  (writes bench-results/policies-calibration.json)
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -78,7 +84,21 @@ interface ArkValeSetting {
 /** ArkVale as it was first built here: fp32 digests, plain bound, max over the GQA group, no hysteresis. */
 const arkvalePaper: ArkValeSetting = { label: "paper", keyDigestFormat: "fp32", options: { sinkPages: 1, recentPages: 2, recentShare: 0, protectedOverBudget: false, budgetRounding: "down", centerWeight: 0, groupAggregation: "max", scoreDecay: 0, hysteresis: 0 } };
 /** Chosen with KVPACK_BENCH_CALIBRATE=1 on the calibration windows only (bench-results/policies-calibration.json). */
-const arkvaleChosen: ArkValeSetting = { label: "chosen", keyDigestFormat: "fp16", options: { sinkPages: 1, recentPages: 2, recentShare: 0, protectedOverBudget: false, budgetRounding: "down", centerWeight: 0, groupAggregation: "max", scoreDecay: 0, hysteresis: 0 } };
+const arkvaleChosen: ArkValeSetting = {
+  label: "chosen",
+  keyDigestFormat: "int8",
+  options: {
+    sinkPages: 0,
+    recentPages: 1,
+    recentShare: 0.25,
+    protectedOverBudget: true,
+    budgetRounding: "up",
+    centerWeight: 0,
+    groupAggregation: "sum",
+    scoreDecay: 0.5,
+    hysteresis: 0,
+  },
+};
 /** KVTuner calibration: tokens of TinyStories stories 300+ (disjoint from the evaluation stories). */
 const calibrationTokens = 128;
 
@@ -229,6 +249,8 @@ interface RunTotals {
   recalls: number;
   offloads: number;
   seconds: number;
+  /** Sum over windows of each window's largest resident bytes (its last steps). */
+  peakBytesSum: number;
   /** Per window (sequence): summed NLL, summed KL and predicted tokens. */
   windowNll: number[];
   windowKl: number[];
@@ -250,6 +272,7 @@ function emptyTotals(): RunTotals {
     recalls: 0,
     offloads: 0,
     seconds: 0,
+    peakBytesSum: 0,
     windowNll: [],
     windowKl: [],
     windowPredicted: [],
@@ -283,6 +306,7 @@ function denseNll(model: EvaluationModel, sequences: number[][], references: Den
       totals.residentBytesSum += (i + 1) * model.runtime.cacheShape.layers * model.runtime.cacheShape.kvHeads * model.runtime.cacheShape.headDim * 8;
       totals.steps += 1;
     }
+    totals.peakBytesSum += (tokens.length - 1) * model.runtime.cacheShape.layers * model.runtime.cacheShape.kvHeads * model.runtime.cacheShape.headDim * 8;
     closeWindow(totals);
   }
   totals.cosineSum = 1;
@@ -323,6 +347,7 @@ async function policyRun(
       policy,
     });
     const comparing = new ComparingCache(cache, new DenseKVCache({ ...runtime.cacheShape, capacity: tokens.length }), runtime.heads);
+    let peak = 0;
     for (let i = 0; i < tokens.length - 1; i++) {
       logSoftmax(runtime.forward(tokens[i], i, comparing), vocab, row);
       totals.nll -= row[tokens[i + 1]];
@@ -332,12 +357,15 @@ async function policyRun(
       totals.predicted += 1;
       // Offloads and recalls run asynchronously; let them land before the next token.
       await cache.settled();
-      totals.residentBytesSum += cache.byteLength() + policyBytes(policy);
+      const resident = cache.byteLength() + policyBytes(policy);
+      totals.residentBytesSum += resident;
+      if (resident > peak) peak = resident;
       totals.offloadedBytesSum += store.byteLength();
       totals.fp16BytesSum += (i + 1) * layers * kvHeads * headDim * 4;
       totals.steps += 1;
     }
     closeWindow(totals);
+    totals.peakBytesSum += peak;
     totals.cosineSum += comparing.cosineSum;
     totals.cosineCount += comparing.cosineCount;
     const counters = pagingCounters(policy);
@@ -377,6 +405,8 @@ interface ResultRow {
   residentBytes: number;
   /** residentBytes / (fp16 bytes of every token cached so far), mean over steps. */
   residentFractionOfFp16: number;
+  /** Largest resident bytes of a window (at its end for budgeted policies), mean over windows. */
+  peakResidentBytes: number;
   offloadedBytes: number;
   recallsPerStep: number;
   offloadsPerStep: number;
@@ -409,6 +439,7 @@ function resultRow(base: RowBase, totals: RunTotals): ResultRow {
     attentionCosine: totals.cosineSum / totals.cosineCount,
     residentBytes: totals.residentBytesSum / totals.steps,
     residentFractionOfFp16: totals.fp16BytesSum > 0 ? totals.residentBytesSum / totals.fp16BytesSum : 2,
+    peakResidentBytes: totals.peakBytesSum / Math.max(1, totals.windowNll.length),
     offloadedBytes: totals.offloadedBytesSum / totals.steps,
     recallsPerStep: totals.recalls / totals.steps,
     offloadsPerStep: totals.offloads / totals.steps,
@@ -430,10 +461,14 @@ function tinyStoriesWindows(model: EvaluationModel, first: number, count: number
     if (buffer.length >= length) {
       windows.push(buffer.slice(0, length));
       buffer = [];
+      lastStoryUsed.set(`${model.name} ${first}`, index);
     }
   }
   return windows;
 }
+
+/** Last TinyStories story read per model × first story, recorded in the JSON to show the sets are disjoint. */
+const lastStoryUsed = new Map<string, number>();
 
 /** Dense run over calibration tokens capturing every layer's queries, keys and values (post-RoPE). */
 function captureCalibration(model: EvaluationModel, tokens: number[]): KvTunerLayerSample[] {
@@ -514,6 +549,7 @@ interface ComparisonEntry {
   codec: string;
   windows: number;
   streamingBytes: number;
+  streamingPeakBytes: number;
   streamingDeltaMean: number;
   streamingAbsoluteDeltaMean: number;
   streamingKl: number;
@@ -524,6 +560,8 @@ interface ComparisonEntry {
   arkvaleBudgetKl: number;
   matchedBudget: number;
   matchedBytes: number;
+  /** ArkVale's largest resident bytes per window (mean over windows): rounding pages up front-loads bytes, so the peak may differ from StreamingLLM's. */
+  matchedPeakBytes: number;
   matchedDeltaMean: number;
   matchedAbsoluteDeltaMean: number;
   matchedKl: number;
@@ -554,6 +592,7 @@ function comparisonEntry(streaming: ResultRow, arkvale: ResultRow, matched: Resu
     codec: streaming.codec,
     windows,
     streamingBytes: streaming.residentBytes,
+    streamingPeakBytes: streaming.peakResidentBytes,
     streamingDeltaMean: streaming.perplexityDeltaMean,
     streamingAbsoluteDeltaMean: streaming.absolutePerplexityDeltaMean,
     streamingKl: streaming.klDivergence,
@@ -563,6 +602,7 @@ function comparisonEntry(streaming: ResultRow, arkvale: ResultRow, matched: Resu
     arkvaleBudgetKl: arkvale.klDivergence,
     matchedBudget: matched.budget as number,
     matchedBytes: matched.residentBytes,
+    matchedPeakBytes: matched.peakResidentBytes,
     matchedDeltaMean: matched.perplexityDeltaMean,
     matchedAbsoluteDeltaMean: matched.absolutePerplexityDeltaMean,
     matchedKl: matched.klDivergence,
@@ -592,6 +632,7 @@ function printComparisons(title: string, comparisons: ComparisonEntry[]): void {
     { header: "KL", value: (row) => row.arkvaleBudgetKl, digits: 4 },
     { header: "matched budget", value: (row) => row.matchedBudget, digits: 3 },
     { header: "ArkVale B", value: (row) => Math.round(row.matchedBytes), digits: 0 },
+    { header: "peak B SLLM / ArkVale", value: (row) => `${Math.round(row.streamingPeakBytes)} / ${Math.round(row.matchedPeakBytes)}` },
     { header: "ArkVale Δppl", value: (row) => row.matchedDeltaMean, digits: 3 },
     { header: "ArkVale |Δppl|", value: (row) => row.matchedAbsoluteDeltaMean, digits: 3 },
     { header: "ArkVale KL", value: (row) => row.matchedKl, digits: 4 },
@@ -693,6 +734,7 @@ async function calibrateArkVale(): Promise<void> {
       firstWikitextWindow: calibrationFirstWikitextWindow,
       objective: "mean over model × set of KL(ArkVale at StreamingLLM@50 %'s resident bytes) / KL(StreamingLLM@50 %); lower is better",
       stages: calibrationStages.map((stage) => stage.knob),
+      tinyStoriesRanges: Object.fromEntries([...lastStoryUsed].map(([key, last]) => [key, `stories ${key.split(" ")[1]}…${last}`])),
     },
     streaming: sets.map((set) => set.streaming),
     candidates: [...evaluated.values()].map((entry) => ({ key: settingKey(entry.setting), setting: entry.setting, score: entry.score, rows: entry.rows })),
@@ -707,7 +749,7 @@ async function main(): Promise<void> {
     { name: "wikitext-long", load: (model) => wikitextSequences(model, windowsPerSet) },
   ];
   const runsPerSet = codecCases.reduce(
-    (sum, codec) => sum + 3 + policyCases.reduce((count, entry) => count + (entry.budgets === null ? 1 : codec.name === "fp16" ? entry.budgets.length : quantizedBudgets.length), 0),
+    (sum, codec) => sum + (codec.name === "fp16" ? 4 : 3) + policyCases.reduce((count, entry) => count + (entry.budgets === null ? 1 : codec.name === "fp16" ? entry.budgets.length : quantizedBudgets.length), 0),
     0,
   );
   const progress = new BenchProgress(modelNames.length * (1 + datasets.length * (1 + runsPerSet)));
@@ -769,13 +811,12 @@ async function main(): Promise<void> {
         const streaming = rows.find((row) => row.model === modelName && row.dataset === dataset.name && row.codec === codec.name && row.policy === "streaming-llm" && row.budget === 0.5);
         if (streaming === undefined) {
           progress.step(`${modelName} ${dataset.name} ${codec.name} arkvale-bytes-matched: skipped (needs streaming-llm @0.5)`);
-          progress.step(`${modelName} ${dataset.name} ${codec.name} arkvale-paper-bytes-matched: skipped`);
+          if (codec.name === "fp16") progress.step(`${modelName} ${dataset.name} ${codec.name} arkvale-paper-bytes-matched: skipped`);
           continue;
         }
-        for (const [policyName, setting] of [
-          ["arkvale-bytes-matched", arkvaleChosen],
-          ["arkvale-paper-bytes-matched", arkvalePaper],
-        ] as const) {
+        // The original setting runs on fp16 pages only (before/after on the same windows; keeps the run near 15 minutes).
+        const matchedSettings = [["arkvale-bytes-matched", arkvaleChosen] as const, ...(codec.name === "fp16" ? [["arkvale-paper-bytes-matched", arkvalePaper] as const] : [])];
+        for (const [policyName, setting] of matchedSettings) {
           const matched = await bytesMatchedArkVale(model, sequences, references, codec, setting, streaming.residentBytes);
           const row = resultRow({ ...base, codec: codec.name, policy: policyName, budget: matched.fraction }, matched.totals);
           rows.push(row);
@@ -825,6 +866,7 @@ async function main(): Promise<void> {
       windowsPerSet,
       calibrationTokens,
       arkvale: { chosen: arkvaleChosen, paper: arkvalePaper, calibration: arkvaleCalibrationNote },
+      tinyStoriesRanges: Object.fromEntries([...lastStoryUsed].map(([key, last]) => [key, `stories ${key.split(" ")[1]}…${last}`])),
       quick,
       codecs: codecCases.map((codec) => codec.name),
       note: "budget = fraction of the tokens cached so far, per layer × KV head; Δppl is signed (eviction can lower perplexity on out-of-domain text), KL(dense ‖ run) is the fidelity measure; perplexityDeltaMean / absolutePerplexityDeltaMean are means over the windows of each window's Δppl; bytes-matched rows shrink ArkVale's budget until its mean resident bytes are at most StreamingLLM@50 %'s",
