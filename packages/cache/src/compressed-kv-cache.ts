@@ -57,7 +57,7 @@ export interface CompressedKVCacheOptions {
   readonly keyDigests?: boolean;
   /**
    * How digests are stored (default "fp16": 2 × headDim float16 rounded outward, 32/pageSize bits
-   * per element; "fp32" exact, "int8" one affine grid per page). See {@link KeyDigestFormat}.
+   * per key element; "fp32" exact, "int8" one affine grid per page). See {@link KeyDigestFormat}.
    */
   readonly keyDigestFormat?: KeyDigestFormat;
   /** Optional upper bound on tokens per layer. */
