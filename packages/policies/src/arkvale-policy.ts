@@ -29,7 +29,8 @@ export interface ArkValeOptions {
   readonly budgetRounding?: "down" | "nearest" | "up";
   /**
    * Page score = (1 − w)·bound + w·q·centre of the digest box, w in [0, 1] (default 0: the plain
-   * upper bound of ArkVale and Quest; 1: ArkVale's "cuboid-center" estimate). Same digest, no extra bytes.
+   * upper bound of ArkVale and Quest; 1: the box centre alone, an estimate rather than a bound).
+   * Same digest, no extra bytes.
    */
   readonly centerWeight?: number;
   /** How the query heads sharing a KV head (GQA) combine their page scores: "max" (default) or "sum". */
