@@ -136,23 +136,27 @@ export function encodeKeyDigest(format: KeyDigestFormat, keyMin: Float32Array, k
 
 /** Decodes a stored digest into keyMin / keyMax (headDim each). */
 export function decodeKeyDigest(format: KeyDigestFormat, digest: Uint8Array, headDim: number, keyMin: Float32Array, keyMax: Float32Array): void {
-  const view = new DataView(digest.buffer, digest.byteOffset, digest.byteLength);
   switch (format) {
-    case "fp32":
+    case "fp32": {
+      const view = new DataView(digest.buffer, digest.byteOffset, digest.byteLength);
       for (let i = 0; i < headDim; i++) {
         keyMin[i] = view.getFloat32(i * 4, true);
         keyMax[i] = view.getFloat32((headDim + i) * 4, true);
       }
       return;
+    }
     case "fp16": {
+      // Little-endian float16 bits read byte by byte (policies decode every page each step).
       const table = halfValues();
+      const maxBase = headDim * 2;
       for (let i = 0; i < headDim; i++) {
-        keyMin[i] = table[view.getUint16(i * 2, true)];
-        keyMax[i] = table[view.getUint16((headDim + i) * 2, true)];
+        keyMin[i] = table[digest[i * 2] | (digest[i * 2 + 1] << 8)];
+        keyMax[i] = table[digest[maxBase + i * 2] | (digest[maxBase + i * 2 + 1] << 8)];
       }
       return;
     }
     case "int8": {
+      const view = new DataView(digest.buffer, digest.byteOffset, 8);
       const offset = view.getFloat32(0, true);
       const step = view.getFloat32(4, true);
       if (!Number.isFinite(offset)) {
