@@ -14,9 +14,9 @@ import { NormStore } from "./norm-store.js";
  * Scores never rotate keys back: q' = R·q once, then per-row table lookups times the norm.
  *
  * With `center`, the block's per-channel mean μ (int8 codes times a power of two, block-mean.ts) is
- * subtracted before normalizing and added back on decode: x̂ = μ + ‖x−μ‖·Rᵀŷ. Real keys carry large per-channel offsets shared by every
- * token (the reason KIVI quantizes keys per channel); centering quantizes only what varies, so the
- * same bits give a much smaller score error. Scores add q·μ once per block; accumulate adds
+ * subtracted before normalizing and added back on decode: x̂ = μ + ‖x−μ‖·Rᵀŷ. Real keys carry large
+ * per-channel offsets shared by every token (the reason KIVI quantizes keys per channel); centering
+ * quantizes only what varies, so the same bits give a much smaller score error. Scores add q·μ once per block; accumulate adds
  * (Σw)·Rμ in the rotated domain.
  *
  * With `rescale`, the stored scalar is the least-squares gain ‖x‖·(y·ŷ)/‖ŷ‖² rather than ‖x‖: for the
