@@ -2,7 +2,7 @@ export type { AttentionOptions, KVCache, KVCacheShape } from "./kv-cache.js";
 export { DenseKVCache } from "./dense-kv-cache.js";
 export { CompressedKVCache } from "./compressed-kv-cache.js";
 export type { ApplyReport, CompressedKVCacheOptions, TokenRow } from "./compressed-kv-cache.js";
-export { decodeKeyDigest, encodeKeyDigest, float16RoundDown, float16RoundUp, float16Value, keyDigestByteLength, keyDigestFormats } from "./key-digest.js";
+export { decodeKeyDigest, encodeKeyDigest, keyDigestByteLength, keyDigestFormats } from "./key-digest.js";
 export type { KeyDigestFormat } from "./key-digest.js";
 export { CachePool } from "./cache-pool.js";
 export type { BudgetReport, CachePoolOptions } from "./cache-pool.js";

@@ -5,9 +5,6 @@ import {
   type KeyDigestFormat,
   decodeKeyDigest,
   encodeKeyDigest,
-  float16RoundDown,
-  float16RoundUp,
-  float16Value,
   keyDigestByteLength,
   keyDigestFormats,
 } from "./key-digest.js";
@@ -28,37 +25,6 @@ function randomBox(headDim: number, rows: number, seed: number, scale: number): 
   }
   return { keyMin, keyMax };
 }
-
-describe("float16 outward rounding", () => {
-  it("rounds down / up to the neighbouring float16 values (every 37th float16 pattern and midpoints)", () => {
-    for (let bits = 0; bits < 0x7c00; bits += 37) {
-      const value = float16Value(bits);
-      // A float16 value rounds to itself both ways (±0 compare equal).
-      expect(float16Value(float16RoundDown(value))).toBe(value);
-      expect(float16Value(float16RoundUp(value))).toBe(value);
-      // Halfway to the next float16 up: down gives `value`, up gives the next one.
-      const next = float16Value(bits + 1);
-      const middle = Math.fround((value + next) / 2);
-      if (middle > value && middle < next) {
-        expect(float16Value(float16RoundDown(middle))).toBe(value);
-        expect(float16Value(float16RoundUp(middle))).toBe(next);
-        expect(float16Value(float16RoundDown(-middle))).toBe(-next);
-        expect(float16Value(float16RoundUp(-middle))).toBe(-value);
-      }
-    }
-  });
-
-  it("overflows outward to ±∞ and keeps tiny values on the right side of 0", () => {
-    // 65504 is the largest finite float16 (IEEE 754 binary16).
-    expect(float16Value(float16RoundUp(70000))).toBe(Infinity);
-    expect(float16Value(float16RoundDown(70000))).toBe(65504);
-    expect(float16Value(float16RoundDown(-70000))).toBe(-Infinity);
-    // 2⁻²⁴ is the smallest float16 subnormal.
-    expect(float16Value(float16RoundUp(1e-10))).toBe(2 ** -24);
-    expect(float16Value(float16RoundDown(1e-10))).toBe(0);
-    expect(float16Value(float16RoundDown(-1e-10))).toBe(-(2 ** -24));
-  });
-});
 
 describe("key digest formats", () => {
   it("decoded boxes contain the exact box, within one grid step (property test, 300 boxes per format)", () => {

@@ -1,3 +1,4 @@
+import { fromHalfBits, halfBitsAtLeast, halfBitsAtMost } from "@kvpack/codecs";
 import { CacheConfigurationError } from "./errors.js";
 
 /**
@@ -33,80 +34,6 @@ export function checkKeyDigestFormat(format: string): asserts format is KeyDiges
   }
 }
 
-// ------------------------------------------------------------------ float16
-
-const float32Scratch = new Float32Array(1);
-const float32Bits = new Uint32Array(float32Scratch.buffer);
-let halfTable: Float32Array | undefined;
-
-/** Value of every float16 bit pattern (65 536 entries, built once). */
-function halfValues(): Float32Array {
-  if (halfTable !== undefined) return halfTable;
-  const table = new Float32Array(65536);
-  for (let bits = 0; bits < 65536; bits++) {
-    const sign = bits & 0x8000 ? -1 : 1;
-    const exponent = (bits >> 10) & 0x1f;
-    const mantissa = bits & 0x3ff;
-    if (exponent === 0) table[bits] = sign * mantissa * 2 ** -24;
-    else if (exponent === 0x1f) table[bits] = mantissa === 0 ? sign * Infinity : Number.NaN;
-    else table[bits] = sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-  }
-  halfTable = table;
-  return table;
-}
-
-/** float16 bits of `value` rounded toward zero (finite overflow saturates at ±65504). */
-function halfTowardZero(value: number): number {
-  float32Scratch[0] = value;
-  const bits = float32Bits[0];
-  const sign = (bits >>> 16) & 0x8000;
-  const exponent = (bits >>> 23) & 0xff;
-  const mantissa = bits & 0x7fffff;
-  if (exponent === 0xff) return sign | 0x7c00 | (mantissa !== 0 ? 0x200 : 0);
-  const halfExponent = exponent - 112;
-  if (halfExponent >= 0x1f) return sign | 0x7bff;
-  if (halfExponent <= 0) {
-    if (halfExponent < -10) return sign;
-    return sign | ((mantissa | 0x800000) >>> (14 - halfExponent));
-  }
-  return sign | (halfExponent << 10) | (mantissa >>> 13);
-}
-
-/** Next float16 below (toward −∞); −∞ stays. */
-function halfStepDown(bits: number): number {
-  if (bits === 0x0000) return 0x8001;
-  if (bits & 0x8000) return bits === 0xfc00 ? bits : bits + 1;
-  return bits - 1;
-}
-
-/** Next float16 above (toward +∞); +∞ stays. */
-function halfStepUp(bits: number): number {
-  if (bits === 0x8000) return 0x0001;
-  if (bits & 0x8000) return bits - 1;
-  return bits === 0x7c00 ? bits : bits + 1;
-}
-
-/** Largest float16 ≤ value (bits). */
-export function float16RoundDown(value: number): number {
-  const table = halfValues();
-  let bits = halfTowardZero(value);
-  while (table[bits] > value) bits = halfStepDown(bits);
-  return bits;
-}
-
-/** Smallest float16 ≥ value (bits). */
-export function float16RoundUp(value: number): number {
-  const table = halfValues();
-  let bits = halfTowardZero(value);
-  while (table[bits] < value) bits = halfStepUp(bits);
-  return bits;
-}
-
-/** Value of float16 bits. */
-export function float16Value(bits: number): number {
-  return halfValues()[bits & 0xffff];
-}
-
 // ------------------------------------------------------------------ encode / decode
 
 /**
@@ -124,8 +51,8 @@ export function encodeKeyDigest(format: KeyDigestFormat, keyMin: Float32Array, k
       return;
     case "fp16":
       for (let i = 0; i < headDim; i++) {
-        view.setUint16(i * 2, float16RoundDown(keyMin[i]), true);
-        view.setUint16((headDim + i) * 2, float16RoundUp(keyMax[i]), true);
+        view.setUint16(i * 2, halfBitsAtMost(keyMin[i]), true);
+        view.setUint16((headDim + i) * 2, halfBitsAtLeast(keyMax[i]), true);
       }
       return;
     case "int8":
@@ -147,11 +74,10 @@ export function decodeKeyDigest(format: KeyDigestFormat, digest: Uint8Array, hea
     }
     case "fp16": {
       // Little-endian float16 bits read byte by byte (policies decode every page each step).
-      const table = halfValues();
       const maxBase = headDim * 2;
       for (let i = 0; i < headDim; i++) {
-        keyMin[i] = table[digest[i * 2] | (digest[i * 2 + 1] << 8)];
-        keyMax[i] = table[digest[maxBase + i * 2] | (digest[maxBase + i * 2 + 1] << 8)];
+        keyMin[i] = fromHalfBits(digest[i * 2] | (digest[i * 2 + 1] << 8));
+        keyMax[i] = fromHalfBits(digest[maxBase + i * 2] | (digest[maxBase + i * 2 + 1] << 8));
       }
       return;
     }

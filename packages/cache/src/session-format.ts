@@ -34,8 +34,7 @@ interface SessionHeader {
   pageSize: number;
   residualWindow: number;
   keyDigests: boolean;
-  /** Absent in sessions written before digest formats existed (their digests were fp32). */
-  keyDigestFormat?: KeyDigestFormat;
+  keyDigestFormat: KeyDigestFormat;
   namespace: string;
   sessionId: string;
   step: number;
@@ -207,7 +206,7 @@ export function restoreSession(bytes: Uint8Array, options: RestoreSessionOptions
       pageSize: header.pageSize,
       residualWindow: header.residualWindow,
       keyDigests: header.keyDigests === true,
-      keyDigestFormat: header.keyDigestFormat ?? "fp32",
+      keyDigestFormat: header.keyDigestFormat,
       namespace: header.namespace,
       sessionId: header.sessionId,
       codecs: options.codecs,

@@ -15,4 +15,4 @@ export type { TurboquantCodecSpec } from "./turboquant-codec.js";
 export { SphericalCodec } from "./spherical-codec.js";
 export { HadamardRotation } from "./hadamard-rotation.js";
 export { NormStore } from "./norm-store.js";
-export { fromBfloat16Bits, fromHalfBits, maxHalf, toBfloat16Bits, toHalfBits } from "./half-float.js";
+export { fromBfloat16Bits, fromHalfBits, halfBitsAtLeast, halfBitsAtMost, maxHalf, toBfloat16Bits, toHalfBits } from "./half-float.js";

@@ -109,3 +109,34 @@ describe("half floats", () => {
     expect(fromHalfBits(halfBitsAtLeast(2 ** -30))).toBe(2 ** -24);
   });
 });
+
+describe("float16 outward rounding", () => {
+  it("rounds down / up to the neighbouring float16 values (every 37th float16 pattern and midpoints)", () => {
+    for (let bits = 0; bits < 0x7c00; bits += 37) {
+      const value = fromHalfBits(bits);
+      // A float16 value rounds to itself both ways (±0 compare equal).
+      expect(fromHalfBits(halfBitsAtMost(value))).toBe(value);
+      expect(fromHalfBits(halfBitsAtLeast(value))).toBe(value);
+      // Halfway to the next float16 up: down gives `value`, up gives the next one.
+      const next = fromHalfBits(bits + 1);
+      const middle = Math.fround((value + next) / 2);
+      if (middle > value && middle < next) {
+        expect(fromHalfBits(halfBitsAtMost(middle))).toBe(value);
+        expect(fromHalfBits(halfBitsAtLeast(middle))).toBe(next);
+        expect(fromHalfBits(halfBitsAtMost(-middle))).toBe(-next);
+        expect(fromHalfBits(halfBitsAtLeast(-middle))).toBe(-value);
+      }
+    }
+  });
+
+  it("overflows outward to ±∞ and keeps tiny values on the right side of 0", () => {
+    // 65504 is the largest finite float16 (IEEE 754 binary16).
+    expect(fromHalfBits(halfBitsAtLeast(70000))).toBe(Infinity);
+    expect(fromHalfBits(halfBitsAtMost(70000))).toBe(65504);
+    expect(fromHalfBits(halfBitsAtMost(-70000))).toBe(-Infinity);
+    // 2⁻²⁴ is the smallest float16 subnormal.
+    expect(fromHalfBits(halfBitsAtLeast(1e-10))).toBe(2 ** -24);
+    expect(fromHalfBits(halfBitsAtMost(1e-10))).toBe(0);
+    expect(fromHalfBits(halfBitsAtMost(-1e-10))).toBe(-(2 ** -24));
+  });
+});
