@@ -744,6 +744,7 @@ async function calibrateArkVale(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const runStarted = performance.now();
   const datasets: { name: string; load: (model: EvaluationModel) => number[][] }[] = [
     { name: "tinystories-long", load: (model) => tinyStoriesWindows(model, 1, windowsPerSet) },
     { name: "wikitext-long", load: (model) => wikitextSequences(model, windowsPerSet) },
@@ -865,6 +866,8 @@ async function main(): Promise<void> {
       quantizedBudgets,
       windowsPerSet,
       calibrationTokens,
+      /** Wall time of the whole run (models, KVTuner calibration, every policy run). */
+      runSeconds: (performance.now() - runStarted) / 1000,
       arkvale: { chosen: arkvaleChosen, paper: arkvalePaper, calibration: arkvaleCalibrationNote },
       tinyStoriesRanges: Object.fromEntries([...lastStoryUsed].map(([key, last]) => [key, `stories ${key.split(" ")[1]}…${last}`])),
       quick,
