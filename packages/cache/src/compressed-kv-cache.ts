@@ -1,4 +1,4 @@
-import type { Codec, CodecSpec, EncodedBlock, PreparedQuery } from "@kvpack/codecs";
+import type { Codec, CodecSpec, EncodedBlock } from "@kvpack/codecs";
 import type { CacheEvent, CacheEventListener } from "./cache-event.js";
 import { type CodecChoice, type CodecFactory, CodecRegistry } from "./codec-registry.js";
 import { CacheConfigurationError, CorruptPageError, PageStateError } from "./errors.js";
@@ -35,6 +35,7 @@ import type {
   PolicyCacheView,
 } from "./policy.js";
 import { nextPrefixKey, prefixRoot, prefixStoreKey } from "./prefix-key.js";
+import { PagedAttention, type ResidualRows } from "./paged-attention.js";
 
 export interface CompressedKVCacheOptions {
   readonly layers: number;
@@ -163,15 +164,11 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
   private readonly root: Uint8Array;
 
   // Scratch buffers, grown on demand, reused across calls (no per-row allocation in attend).
-  private scores = new Float32Array(0);
+  private readonly attention: PagedAttention;
   private weightsScratch = new Float32Array(0);
-  private readonly accumulators = new Map<Codec, Float32Array>();
-  private readonly finishScratch: Float32Array;
   /** Scratch box for recomputing a digest before it is rounded into the format. */
   private readonly digestMin: Float32Array;
   private readonly digestMax: Float32Array;
-  private readonly preparedByCodec = new Map<Codec, PreparedQuery>();
-  private readonly usedValueCodecs: Codec[] = [];
   private rowScratch = new Float32Array(0);
   private valueRowScratch = new Float32Array(0);
 
@@ -204,7 +201,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     this.autoApplyPolicy = options.autoApplyPolicy ?? true;
     this.tiers = [...(options.tiers ?? [])];
     this.listener = options.onEvent;
-    this.finishScratch = new Float32Array(this.headDim);
+    this.attention = new PagedAttention(this.headDim);
     this.root = prefixRoot(this.namespace);
     this.prefixChains = Array.from({ length: this.layers * this.kvHeads }, () => []);
     const keyChoices = this.perLayer("keys", options.keys);
@@ -310,117 +307,21 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
       weightsTarget = this.weightsScratch;
     }
     if (weightsTarget !== undefined) weightsTarget.fill(0, 0, heads * length);
-    if (this.scores.length < length) this.scores = new Float32Array(Math.max(length, this.scores.length * 2, 64));
     const scale = options.scale ?? 1 / Math.sqrt(headDim);
     const groupSize = heads / kvHeads;
-    const scores = this.scores;
     if (layer === 0) this.attendCalls += 1;
-
     for (let head = 0; head < heads; head++) {
       const kvHead = Math.floor(head / groupSize);
-      const pages = state.pages[kvHead];
+      const residual: ResidualRows = {
+        keys: state.residualKeys,
+        values: state.residualValues,
+        live: state.residualLive,
+        base: kvHead * this.flushAt,
+        count: state.residualCount,
+        start: state.residualStart,
+      };
       const query = queries.subarray(head * headDim, (head + 1) * headDim);
-      this.preparedByCodec.clear();
-      // Pass 1: scaled scores for every resident row, −∞ for dropped rows.
-      let rows = 0;
-      let maximum = -Infinity;
-      for (let p = 0; p < pages.length; p++) {
-        const page = pages[p];
-        if (page.location === "offloaded") continue;
-        for (let s = 0; s < page.segments.length; s++) {
-          const segment = page.segments[s];
-          const count = segment.count;
-          let prepared = this.preparedByCodec.get(segment.keyCodec);
-          if (prepared === undefined) {
-            prepared = segment.keyCodec.prepareQuery(query);
-            this.preparedByCodec.set(segment.keyCodec, prepared);
-          }
-          const view = scores.subarray(rows, rows + count);
-          const result = segment.keyCodec.scores(prepared, segment.keys as EncodedBlock, view);
-          if (result !== view) view.set(result.subarray(0, count));
-          const live = segment.live;
-          for (let i = 0; i < count; i++) {
-            if (live[i]) {
-              const value = view[i] * scale;
-              view[i] = value;
-              if (value > maximum) maximum = value;
-            } else {
-              view[i] = -Infinity;
-            }
-          }
-          rows += count;
-        }
-      }
-      const residualBase = kvHead * this.flushAt;
-      const residualScoreStart = rows;
-      for (let r = 0; r < state.residualCount; r++) {
-        if (!state.residualLive[residualBase + r]) {
-          scores[rows++] = -Infinity;
-          continue;
-        }
-        const keyOffset = (residualBase + r) * headDim;
-        let dot = 0;
-        for (let i = 0; i < headDim; i++) dot += query[i] * state.residualKeys[keyOffset + i];
-        dot *= scale;
-        scores[rows++] = dot;
-        if (dot > maximum) maximum = dot;
-      }
-      // Softmax over every row at once.
-      let sum = 0;
-      if (maximum !== -Infinity) {
-        for (let i = 0; i < rows; i++) {
-          const weight = scores[i] === -Infinity ? 0 : Math.exp(scores[i] - maximum);
-          scores[i] = weight;
-          sum += weight;
-        }
-      } else {
-        scores.fill(0, 0, rows);
-      }
-      const inverse = sum > 0 ? 1 / sum : 0;
-      for (let i = 0; i < rows; i++) scores[i] *= inverse;
-      // Pass 2: values accumulate per codec domain, then map back once per codec.
-      const outOffset = head * headDim;
-      out.fill(0, outOffset, outOffset + headDim);
-      this.usedValueCodecs.length = 0;
-      const weightsRow = head * length;
-      rows = 0;
-      for (let p = 0; p < pages.length; p++) {
-        const page = pages[p];
-        if (page.location === "offloaded") continue;
-        for (let s = 0; s < page.segments.length; s++) {
-          const segment = page.segments[s];
-          const count = segment.count;
-          const weights = scores.subarray(rows, rows + count);
-          let accumulator = this.accumulators.get(segment.valueCodec);
-          if (accumulator === undefined) {
-            accumulator = new Float32Array(headDim);
-            this.accumulators.set(segment.valueCodec, accumulator);
-          }
-          if (!this.usedValueCodecs.includes(segment.valueCodec)) {
-            accumulator.fill(0);
-            this.usedValueCodecs.push(segment.valueCodec);
-          }
-          segment.valueCodec.accumulate(weights, segment.values as EncodedBlock, accumulator);
-          if (weightsTarget !== undefined) {
-            const positions = segment.explicitPositions;
-            if (positions === undefined) weightsTarget.set(weights, weightsRow + segment.start);
-            else for (let i = 0; i < count; i++) weightsTarget[weightsRow + positions[i]] = weights[i];
-          }
-          rows += count;
-        }
-      }
-      for (let c = 0; c < this.usedValueCodecs.length; c++) {
-        const codec = this.usedValueCodecs[c];
-        const finished = codec.finishAccumulator(this.accumulators.get(codec) as Float32Array, this.finishScratch);
-        for (let i = 0; i < headDim; i++) out[outOffset + i] += finished[i];
-      }
-      for (let r = 0; r < state.residualCount; r++) {
-        const weight = scores[residualScoreStart + r];
-        if (weight === 0) continue;
-        const valueOffset = (residualBase + r) * headDim;
-        for (let i = 0; i < headDim; i++) out[outOffset + i] += weight * state.residualValues[valueOffset + i];
-        if (weightsTarget !== undefined) weightsTarget[weightsRow + state.residualStart + r] = weight;
-      }
+      this.attention.attendHead(state.pages[kvHead], residual, query, scale, out, head * headDim, weightsTarget, head * length);
     }
 
     if (observing && weightsTarget !== undefined) {
