@@ -1,10 +1,13 @@
-import { CodecRegistry, CompressedKVCache, DenseKVCache, MemoryPageStore } from "@kvpack/cache";
+import { CodecRegistry, CompressedKVCache, DenseKVCache, MemoryPageStore, keyDigestByteLength } from "@kvpack/cache";
 import type { KVCache, KVCacheShape, PageTier } from "@kvpack/cache";
 import { DiskPageStore } from "@kvpack/cache/node";
 import { ApiError } from "../http/api-error.js";
 import { codecSpecsFor, type KvConfig } from "./kv-config.js";
 import { createPolicy, policyOffloads } from "./policy-names.js";
 import { appendHeadMajorLayers } from "./append-head-major-layers.js";
+
+/** Key digests (paging policies only) in fp16, rounded outward: half the fp32 bytes, the bound stays valid. */
+const digestFormat = "fp16";
 
 /** fp32 bytes of `tokens` tokens (keys + values): the dense baseline every ratio is measured against. */
 export function denseBytes(shape: KVCacheShape, tokens: number): number {
@@ -77,6 +80,7 @@ export class KvCacheFactory {
       codecs: this.codecs,
       policy: config.policy !== null ? createPolicy(config.policy, config.budget) : undefined,
       keyDigests: policyOffloads(config.policy),
+      keyDigestFormat: digestFormat,
       tiers: policyOffloads(config.policy) ? [this.offloadTier] : undefined,
     });
   }
@@ -116,7 +120,7 @@ export class KvCacheFactory {
     const specs = codecSpecsFor(config, headDim, this.pageTokens);
     const keyCodec = this.codecs.get(specs.keys);
     const valueCodec = this.codecs.get(specs.values);
-    const digestBytes = policyOffloads(config.policy) ? 2 * headDim * 4 : 0;
+    const digestBytes = policyOffloads(config.policy) ? keyDigestByteLength(digestFormat, headDim) : 0;
     // Per page and KV head: both blocks, the key digest, and once a policy drops rows, explicit
     // positions (int32) and live flags (byte) per row (untouched pages keep them implicit).
     const rowMetadata = config.policy !== null ? this.pageTokens * 5 : 0;
