@@ -20,8 +20,7 @@ export function pageScoreBound(query: Float32Array, queryOffset: number, keyMin:
 
 /**
  * q·c for the centre c = (keyMin + keyMax)/2 of the page's box: the score of a key in the middle
- * of the page, an estimate rather than a bound. An empty
- * box gives −∞.
+ * of the page, an estimate rather than a bound. An empty box gives −∞.
  */
 export function pageScoreCenter(query: Float32Array, queryOffset: number, keyMin: Float32Array, keyMax: Float32Array, headDim: number): number {
   let score = 0;
