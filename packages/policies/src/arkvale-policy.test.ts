@@ -245,6 +245,23 @@ describe("ArkValePolicy estimates", () => {
     }
   });
 
+  it("scoreDecay forgets the scores of pages the cache no longer holds", async () => {
+    const cache = cacheWithPages(8, () => [0.5, 0.25]);
+    const policy = new ArkValePolicy({ budget: { tokens: 16 }, recentPages: 1, scoreDecay: 0.5 });
+    const smoothed = (policy as unknown as { smoothed: Map<number, number> }).smoothed;
+    for (let round = 0; round < 40; round++) {
+      policy.observe(statistics(0, round, 1, 1, 32, () => 1 / 32, alongChannel([round % 2], 1)));
+      await cache.applyActions(policy.decide(cache));
+      // Throw the pages away and build new ones (new page ids), as truncation after a rejected draft does.
+      await cache.recallAll();
+      cache.truncate(0);
+      appendTokens(cache, 32, (_layer, position) => Float32Array.from({ length: headDim }, (_, i) => (i === position % 2 ? 0.5 : 0)));
+    }
+    // 8 pages live at a time: the map is pruned once it exceeds 2 × pages + 64 entries.
+    expect(smoothed.size).toBeLessThanOrEqual(2 * 8 + 64 + 8);
+    expect(smoothed.size).toBeGreaterThan(0);
+  });
+
   it("rejects bad estimate options", () => {
     expect(() => new ArkValePolicy({ budget: { tokens: 8 }, recentShare: 1 })).toThrow(PolicyConfigurationError);
     expect(() => new ArkValePolicy({ budget: { tokens: 8 }, budgetRounding: "ceil" as "up" })).toThrow(PolicyConfigurationError);

@@ -181,16 +181,28 @@ export class ArkValePolicy implements Policy {
     this.checkCache(cache);
     this.counters.steps += 1;
     const actions: PolicyAction[] = [];
+    let pages = 0;
     for (let layer = 0; layer < cache.layers; layer++) {
       const length = cache.length(layer);
       const keep = budgetTokens(this.budget, layer, length);
       const residual = cache.residualRange(layer);
       for (let kvHead = 0; kvHead < cache.kvHeads; kvHead++) {
         const digests = cache.pageDigests(layer, kvHead);
+        pages += digests.length;
         this.selectPages(cache, layer, kvHead, digests, keep - (residual.end - residual.start), actions);
       }
     }
+    if (this.smoothed.size > 2 * pages + 64) this.forgetGonePages(cache);
     return actions;
+  }
+
+  /** Drops smoothed scores of pages the cache no longer holds (dropped, merged, truncated away). */
+  private forgetGonePages(cache: PolicyCacheView): void {
+    const present = new Set<number>();
+    for (let layer = 0; layer < cache.layers; layer++) {
+      for (let kvHead = 0; kvHead < cache.kvHeads; kvHead++) for (const digest of cache.pageDigests(layer, kvHead)) present.add(digest.pageId);
+    }
+    for (const pageId of this.smoothed.keys()) if (!present.has(pageId)) this.smoothed.delete(pageId);
   }
 
   private selectPages(cache: PolicyCacheView, layer: number, kvHead: number, digests: readonly PageDigest[], pageTokens: number, actions: PolicyAction[]): void {
