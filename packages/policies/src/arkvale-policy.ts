@@ -128,20 +128,10 @@ export class ArkValePolicy implements Policy {
     stored.set(queries);
   }
 
-  /** Upper bound of the page's scores for the query heads that read its KV head (max over the group). */
-  pageBound(digest: PageDigest, layer: number, cache: PolicyCacheView): number {
-    const queries = this.queries[layer];
-    if (queries === undefined) return 0;
-    const groupSize = this.heads / cache.kvHeads;
-    let best = -Infinity;
-    for (let head = digest.kvHead * groupSize; head < (digest.kvHead + 1) * groupSize; head++) {
-      const bound = pageScoreBound(queries, head * cache.headDim, digest.keyMin, digest.keyMax, cache.headDim);
-      if (bound > best) best = bound;
-    }
-    return best;
-  }
-
-  /** The page's estimate for the group's query heads: bound/centre mix per head, then max or sum over the group. */
+  /**
+   * The page's estimate for the group's query heads: bound/centre mix per head, then max or sum over the
+   * group. With the defaults (centerWeight 0, max) it is ArkVale's upper bound of the page's scores.
+   */
   pageEstimate(digest: PageDigest, layer: number, cache: PolicyCacheView): number {
     const queries = this.queries[layer];
     if (queries === undefined) return 0;
