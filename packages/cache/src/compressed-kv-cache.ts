@@ -310,18 +310,17 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     const scale = options.scale ?? 1 / Math.sqrt(headDim);
     const groupSize = heads / kvHeads;
     if (layer === 0) this.attendCalls += 1;
+    const residual: ResidualRows = {
+      keys: state.residualKeys,
+      values: state.residualValues,
+      live: state.residualLive,
+      count: state.residualCount,
+      start: state.residualStart,
+    };
     for (let head = 0; head < heads; head++) {
       const kvHead = Math.floor(head / groupSize);
-      const residual: ResidualRows = {
-        keys: state.residualKeys,
-        values: state.residualValues,
-        live: state.residualLive,
-        base: kvHead * this.flushAt,
-        count: state.residualCount,
-        start: state.residualStart,
-      };
       const query = queries.subarray(head * headDim, (head + 1) * headDim);
-      this.attention.attendHead(state.pages[kvHead], residual, query, scale, out, head * headDim, weightsTarget, head * length);
+      this.attention.attendHead(state.pages[kvHead], residual, kvHead * this.flushAt, query, scale, out, head * headDim, weightsTarget, head * length);
     }
 
     if (observing && weightsTarget !== undefined) {

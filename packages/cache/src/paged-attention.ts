@@ -3,11 +3,10 @@ import type { Page } from "./page.js";
 
 /** The full-precision residual rows of one KV head, as the attention reads them. */
 export interface ResidualRows {
-  /** Row-major keys and values; row r of this head starts at (base + r) · headDim. */
+  /** Row-major keys and values of every KV head; row r of a head starts at (base + r) · headDim. */
   readonly keys: Float32Array;
   readonly values: Float32Array;
   readonly live: Uint8Array;
-  readonly base: number;
   readonly count: number;
   /** Position of residual row 0. */
   readonly start: number;
@@ -34,13 +33,15 @@ export class PagedAttention {
   }
 
   /**
-   * Writes softmax(scale · q·K)·V for `query` into out[outOffset .. + headDim). With `weightsOut`,
-   * each row's weight lands at weightsOut[weightsOffset + position] (positions never seen stay as
-   * they are: the caller zeroes the row first).
+   * Writes softmax(scale · q·K)·V for `query` into out[outOffset .. + headDim); the head's residual
+   * rows start at row `residualBase`. With `weightsOut`, each row's weight lands at
+   * weightsOut[weightsOffset + position] (positions never seen stay as they are: the caller zeroes
+   * the row first).
    */
   attendHead(
     pages: readonly Page[],
     residual: ResidualRows,
+    residualBase: number,
     query: Float32Array,
     scale: number,
     out: Float32Array,
@@ -83,11 +84,11 @@ export class PagedAttention {
     }
     const residualScoreStart = rows;
     for (let r = 0; r < residual.count; r++) {
-      if (!residual.live[residual.base + r]) {
+      if (!residual.live[residualBase + r]) {
         scores[rows++] = -Infinity;
         continue;
       }
-      const keyOffset = (residual.base + r) * headDim;
+      const keyOffset = (residualBase + r) * headDim;
       let dot = 0;
       for (let i = 0; i < headDim; i++) dot += query[i] * residual.keys[keyOffset + i];
       dot *= scale;
@@ -144,7 +145,7 @@ export class PagedAttention {
     for (let r = 0; r < residual.count; r++) {
       const weight = scores[residualScoreStart + r];
       if (weight === 0) continue;
-      const valueOffset = (residual.base + r) * headDim;
+      const valueOffset = (residualBase + r) * headDim;
       for (let i = 0; i < headDim; i++) out[outOffset + i] += weight * residual.values[valueOffset + i];
       if (weightsOut !== undefined) weightsOut[weightsOffset + residual.start + r] = weight;
     }
