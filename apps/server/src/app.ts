@@ -1,5 +1,4 @@
 import { performance } from "node:perf_hooks";
-import { rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import cors from "@fastify/cors";
@@ -11,10 +10,11 @@ import { installErrorHandlers, sendApiError, toApiError } from "./http/error-han
 import { KvSessionSerializer } from "./kv/kv-session-serializer.js";
 import { denseBytes, KvCacheFactory } from "./kv/kv-cache-factory.js";
 import { resolveKvConfig } from "./kv/kv-config.js";
-import { DiskByteStore, RedisByteStore, type ByteStore } from "./kv/page-tiers.js";
+import { DiskPageStore } from "@kvpack/cache/node";
+import { RedisPageStore } from "@kvpack/cache/redis";
 import { PrefixCache } from "./kv/prefix-cache.js";
 import { SessionStore } from "./kv/session-store.js";
-import { TieredPageStore } from "./kv/tiered-page-store.js";
+import { TieredPageStore, type LowerTier } from "./kv/tiered-page-store.js";
 import { ServerMetrics } from "./metrics/server-metrics.js";
 import { loadServedModel, type ServedModel } from "./model/load-served-model.js";
 import { registerChatCompletionsRoute } from "./routes/chat-completions-route.js";
@@ -65,18 +65,23 @@ export async function createServer(config: ServerConfig, options: CreateServerOp
     config.kv.pageTokens,
     offloadDirectory,
   );
-  const lowerTiers: ByteStore[] = [];
+  const lowerTiers: LowerTier[] = [];
   const logStoreError = (tier: string, error: unknown): void => app.log.warn({ tier, err: error }, "KV tier operation failed");
-  const diskStore = diskDirectory === undefined ? undefined : new DiskByteStore(diskDirectory);
-  if (diskStore) lowerTiers.push(diskStore);
-  let redis: RedisByteStore | undefined;
+  // The disk tier is a cache (a lost page is recomputed): atomic writes, no fsync per page.
+  const diskStore = diskDirectory === undefined ? undefined : new DiskPageStore(diskDirectory, { durable: false });
+  if (diskStore) lowerTiers.push({ name: "disk", store: diskStore });
+  let redis: RedisPageStore | undefined;
   if (config.kv.redisUrl) {
     let reported = false;
-    redis = new RedisByteStore(config.kv.redisUrl, config.kv.sessionTtlSeconds, (error) => {
-      if (!reported) app.log.warn({ err: error }, "Redis tier error (prefix sharing through Redis is off until it recovers)");
-      reported = true;
+    redis = await RedisPageStore.open(config.kv.redisUrl, {
+      keyPrefix: "kvpack:server:",
+      ttlSeconds: config.kv.sessionTtlSeconds,
+      onError: (error) => {
+        if (!reported) app.log.warn({ err: error }, "Redis tier error (prefix sharing through Redis is off until it recovers)");
+        reported = true;
+      },
     });
-    lowerTiers.push(redis);
+    lowerTiers.push({ name: "redis", store: redis });
   }
   const store = new TieredPageStore({
     budget,
@@ -208,7 +213,7 @@ export async function createServer(config: ServerConfig, options: CreateServerOp
         await sessions.offloadAll();
         await store.close();
         // Pages ArkVale paged out belong to caches of this process only.
-        if (offloadDirectory) await rm(offloadDirectory, { recursive: true, force: true }).catch(() => undefined);
+        await kvCaches.removeOffloadedPages().catch(() => undefined);
       })();
       return closing;
     },

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
+import { RedisPageStore } from "@kvpack/cache/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, startChildServer, type ChildServer } from "./child-server.js";
 import { postJson } from "./test-server.js";
@@ -8,21 +9,14 @@ const redisBinary = "/usr/bin/redis-server";
 const canRun = Boolean(process.env.REDIS_URL) || existsSync(redisBinary);
 
 async function waitForRedis(port: number): Promise<void> {
-  const { Redis } = await import("ioredis");
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const client = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    client.on("error", () => undefined);
-    try {
-      await client.connect();
-      await client.ping();
-      client.disconnect();
-      return;
-    } catch {
-      client.disconnect();
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+  const store = await RedisPageStore.open(`redis://127.0.0.1:${port}`, { connectTimeoutMs: 200 });
+  try {
+    await store.ready(5000);
+  } catch {
+    throw new Error(`redis-server on port ${port} did not answer`);
+  } finally {
+    await store.close();
   }
-  throw new Error(`redis-server on port ${port} did not answer`);
 }
 
 describe.skipIf(!canRun)("two server processes share prefix pages through Redis", () => {

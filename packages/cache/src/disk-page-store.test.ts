@@ -1,5 +1,5 @@
 import { fork } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -48,6 +48,35 @@ describe("DiskPageStore", () => {
     expect(await store.get("absent")).toBeUndefined();
     expect(await store.delete("kvpack:page:ab/cd é")).toBe(true);
     expect(await store.has("kvpack:page:ab/cd é")).toBe(false);
+  });
+
+  it("sweep removes pages and temp files older than the age limit, and keeps newer ones", async () => {
+    const directory = join(scratch, "sweep");
+    const store = await DiskPageStore.open(directory);
+    await store.put("page-old", pagePayload(1, 64));
+    await store.put("page-new", pagePayload(2, 64));
+    await writeFile(join(directory, "page-old.page.999.0.tmp"), "stray");
+    // Age one page and the stray temp file by two hours; a one-hour limit removes both.
+    const twoHoursAgo = (Date.now() - 2 * 3600_000) / 1000;
+    await utimes(join(directory, "page-old.page"), twoHoursAgo, twoHoursAgo);
+    await utimes(join(directory, "page-old.page.999.0.tmp"), twoHoursAgo, twoHoursAgo);
+    expect(await store.sweep(3600_000)).toBe(2);
+    expect(await store.get("page-old")).toBeUndefined();
+    expect(await store.get("page-new")).toEqual(pagePayload(2, 64));
+    expect(await store.keys()).toEqual(["page-new"]);
+    expect(await new DiskPageStore(join(scratch, "never-created")).sweep(0)).toBe(0);
+    await expect(store.sweep(-1)).rejects.toThrow(/maxAgeMs/);
+    // clear() removes the rest and the then empty directory.
+    expect(await store.clear()).toBe(1);
+    await expect(readdir(directory)).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("keys that look like paths stay inside the directory", async () => {
+    const directory = join(scratch, "escape");
+    const store = await DiskPageStore.open(directory);
+    await store.put("../escape", pagePayload(3, 16));
+    expect(await readdir(directory)).toEqual(["%2E%2E%2Fescape.page"]);
+    expect(await store.get("../escape")).toEqual(pagePayload(3, 16));
   });
 
   it("detects a flipped byte and a truncated file (CorruptPageError, never the bytes)", async () => {

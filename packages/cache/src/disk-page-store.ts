@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "./crc32.js";
 import { CacheConfigurationError, CorruptPageError } from "./errors.js";
@@ -160,6 +160,52 @@ export class DiskPageStore implements PageStore {
       if (isMissing(error)) return false;
       throw error;
     }
+  }
+
+  /**
+   * Deletes page files and stray temp files not written for `maxAgeMs` (a disk tier used as a
+   * cache gets the same lifetime as its Redis entries, so it cannot grow without bound). Safe
+   * while other processes write to the same directory, as long as `maxAgeMs` is longer than any
+   * write takes. Returns the number of files removed.
+   */
+  async sweep(maxAgeMs: number, now = Date.now()): Promise<number> {
+    if (!(maxAgeMs >= 0)) throw new CacheConfigurationError(`sweep: maxAgeMs must be ≥ 0, got ${maxAgeMs}`);
+    return this.removeFiles((modifiedMs) => now - modifiedMs > maxAgeMs);
+  }
+
+  /**
+   * Deletes every page and temp file, then the directory itself when nothing else is in it (for a
+   * scratch tier owned by one process, e.g. pages a policy offloaded). Returns the files removed.
+   */
+  async clear(): Promise<number> {
+    const removed = await this.removeFiles(() => true);
+    await rmdir(this.directory).catch(() => undefined); // absent or holding other files: leave it
+    this.ready = undefined;
+    return removed;
+  }
+
+  private async removeFiles(shouldRemove: (modifiedMs: number) => boolean): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.directory);
+    } catch (error) {
+      if (isMissing(error)) return 0;
+      throw error;
+    }
+    let removed = 0;
+    for (const name of names) {
+      if (!name.endsWith(pageSuffix) && !name.endsWith(temporarySuffix)) continue;
+      const file = join(this.directory, name);
+      try {
+        const info = await stat(file);
+        if (!info.isFile() || !shouldRemove(info.mtimeMs)) continue;
+        await unlink(file);
+        removed += 1;
+      } catch (error) {
+        if (!isMissing(error)) throw error; // ENOENT: another process removed it meanwhile
+      }
+    }
+    return removed;
   }
 
   /** Keys of the complete page files (temp files are never listed). */

@@ -11,6 +11,13 @@ export interface PageStore {
   has(key: string): Promise<boolean>;
   /** Removes `key`; resolves true when something was removed. */
   delete(key: string): Promise<boolean>;
+  /**
+   * False while the store knows it cannot serve (e.g. Redis disconnected): callers that treat the
+   * tier as optional skip it instead of waiting for a timeout. Absent means always available.
+   */
+  isAvailable?(): boolean;
+  /** Releases connections the store owns (absent: nothing to release). */
+  close?(): Promise<void>;
 }
 
 /** A named tier the cache can offload pages to (`PolicyAction.tier` refers to the name). */

@@ -110,6 +110,36 @@ describe("RedisPageStore (real redis-server)", () => {
     expect(await store.get("raw")).toBeUndefined();
   });
 
+  it("open() connects in the background, reports ready, and applies the TTL", async () => {
+    const opened = await RedisPageStore.open(url, { keyPrefix: `${keyPrefix}open:`, ttlSeconds: 1 });
+    try {
+      await opened.ready(5000);
+      expect(opened.isAvailable()).toBe(true);
+      await opened.put("short-lived", Uint8Array.from([9, 8, 7]));
+      expect(await opened.get("short-lived")).toEqual(Uint8Array.from([9, 8, 7]));
+      // Redis expires keys with a 1 s TTL within about a second; 2.2 s leaves room on a busy box.
+      await new Promise((resolve) => setTimeout(resolve, 2200));
+      expect(await opened.has("short-lived")).toBe(false);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it("open() on an unreachable Redis does not throw: it reports errors and says it is unavailable", async () => {
+    const deadPort = await freePort(); // nothing listens there
+    const errors: Error[] = [];
+    const opened = await RedisPageStore.open(`redis://127.0.0.1:${deadPort}`, { onError: (error) => errors.push(error), connectTimeoutMs: 200 });
+    try {
+      await expect(opened.ready(300)).rejects.toThrow(/not ready after 300 ms/);
+      expect(opened.isAvailable()).toBe(false);
+      expect(errors.length).toBeGreaterThan(0);
+      expect(errors[0].message).toMatch(/ECONNREFUSED/);
+      await expect(opened.put("x", Uint8Array.from([1]))).rejects.toThrow();
+    } finally {
+      await opened.close();
+    }
+  });
+
   it("two caches with the same token prefix share pages through Redis", async () => {
     const first = newCache();
     feed(first, prompt, 0);

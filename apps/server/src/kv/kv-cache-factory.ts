@@ -38,6 +38,11 @@ export class KvCacheFactory {
       : { name: "memory", store: new MemoryPageStore() };
   }
 
+  /** Deletes the pages policies offloaded to disk (they belong to this process's live caches only). */
+  async removeOffloadedPages(): Promise<void> {
+    if (this.offloadTier.store instanceof DiskPageStore) await this.offloadTier.store.clear();
+  }
+
   isDense(config: KvConfig): boolean {
     return config.codec === "fp32" && config.policy === null;
   }

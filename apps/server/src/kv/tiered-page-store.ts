@@ -1,13 +1,19 @@
+import { CorruptPageError, type PageStore } from "@kvpack/cache";
 import type { KvMemoryBudget } from "../scheduling/kv-memory-budget.js";
-import type { ByteStore } from "./page-tiers.js";
 
 export type TierName = "memory" | "disk" | "redis";
+
+/** A lower tier: one of @kvpack/cache's byte stores (DiskPageStore, RedisPageStore) under its name. */
+export interface LowerTier {
+  readonly name: "disk" | "redis";
+  readonly store: PageStore;
+}
 
 export interface TieredPageStoreOptions {
   budget: KvMemoryBudget;
   /** Most bytes the memory tier may hold (also bounded by the free KV budget). */
   memoryLimitBytes: number;
-  lowerTiers: readonly ByteStore[];
+  lowerTiers: readonly LowerTier[];
   onOffloadedBytes?: (tier: "disk" | "redis", bytes: number) => void;
   onError?: (tier: string, error: unknown) => void;
 }
@@ -15,7 +21,10 @@ export interface TieredPageStoreOptions {
 /**
  * Memory → disk → Redis. `put` keeps a copy in memory (LRU, counted in the KV budget) and writes
  * through to every lower tier in the background; `get` looks tier by tier and promotes hits
- * to memory. A lower tier that fails is reported and skipped: pages are a cache, never required.
+ * to memory. A lower tier that fails is reported and skipped: pages are a cache, never required
+ * (degraded mode). A tier whose store says it is unavailable (Redis disconnected) is skipped without
+ * waiting; a corrupt entry (the disk store's CRC-32) is reported, deleted from that tier and
+ * treated as a miss.
  */
 export class TieredPageStore {
   private readonly memory = new Map<string, Uint8Array>();
@@ -36,11 +45,11 @@ export class TieredPageStore {
   /** Whether any tier holds `key` (memory first, then the lower tiers; a failing tier counts as absent). */
   async has(key: string): Promise<boolean> {
     if (this.memory.has(key) || this.writing.has(key)) return true;
-    for (const tier of this.options.lowerTiers) {
+    for (const tier of this.available()) {
       try {
-        if (await tier.get(key)) return true;
+        if (await tier.store.get(key)) return true;
       } catch (error) {
-        this.options.onError?.(tier.name, error);
+        this.failed(tier, key, error);
       }
     }
     return false;
@@ -62,15 +71,15 @@ export class TieredPageStore {
     }
     const inFlight = this.writing.get(key);
     if (inFlight) return { bytes: inFlight, tier: "memory" };
-    for (const tier of this.options.lowerTiers) {
+    for (const tier of this.available()) {
       try {
-        const bytes = await tier.get(key);
+        const bytes = await tier.store.get(key);
         if (bytes) {
           if (options.promote !== false) this.keepInMemory(key, bytes);
           return { bytes, tier: tier.name };
         }
       } catch (error) {
-        this.options.onError?.(tier.name, error);
+        this.failed(tier, key, error);
       }
     }
     return undefined;
@@ -90,9 +99,9 @@ export class TieredPageStore {
   async delete(key: string): Promise<void> {
     this.dropFromMemory(key);
     await Promise.all(
-      this.options.lowerTiers.map(async (tier) => {
+      this.available().map(async (tier) => {
         try {
-          await tier.delete(key);
+          await tier.store.delete(key);
         } catch (error) {
           this.options.onError?.(tier.name, error);
         }
@@ -117,7 +126,7 @@ export class TieredPageStore {
 
   async close(): Promise<void> {
     await this.flush();
-    await Promise.all(this.options.lowerTiers.map((tier) => tier.close().catch(() => undefined)));
+    await Promise.all(this.options.lowerTiers.map((tier) => tier.store.close?.().catch(() => undefined)));
     this.reclaim(Number.POSITIVE_INFINITY);
   }
 
@@ -142,13 +151,25 @@ export class TieredPageStore {
     return bytes.length;
   }
 
+  /** Lower tiers that are not known to be down. */
+  private available(): LowerTier[] {
+    return this.options.lowerTiers.filter((tier) => tier.store.isAvailable?.() !== false);
+  }
+
+  private failed(tier: LowerTier, key: string, error: unknown): void {
+    this.options.onError?.(tier.name, error);
+    // A torn or corrupted entry would fail again on every read: remove it.
+    if (CorruptPageError.isInstance(error)) void tier.store.delete(key).catch(() => undefined);
+  }
+
   private writeThrough(key: string, bytes: Uint8Array): Promise<void> {
-    if (this.options.lowerTiers.length === 0) return Promise.resolve();
+    const tiers = this.available();
+    if (tiers.length === 0) return Promise.resolve();
     this.writing.set(key, bytes);
     const write = Promise.all(
-      this.options.lowerTiers.map(async (tier) => {
+      tiers.map(async (tier) => {
         try {
-          await tier.put(key, bytes);
+          await tier.store.put(key, bytes);
           this.options.onOffloadedBytes?.(tier.name, bytes.length);
         } catch (error) {
           this.options.onError?.(tier.name, error);
