@@ -119,7 +119,7 @@ export async function createServer(config: ServerConfig, options: CreateServerOp
   } catch (error) {
     app.log.warn({ err: error }, "the default KV codec is not usable; requests must name one");
   }
-  const prefix = new PrefixCache(store, config.kv.pageTokens);
+  const prefix = new PrefixCache(store);
   const generation = new GenerationService(model, kvCaches, queue, sessions, prefix, metrics);
 
   const context: ServerContext = {
@@ -139,7 +139,7 @@ export async function createServer(config: ServerConfig, options: CreateServerOp
     shuttingDown: false,
     memorySnapshot(): MemorySnapshot {
       let resident = store.residentBytes;
-      let dense = store.residentBytes; // prefix pages are stored as fp32 rows
+      let dense = store.residentBytes; // prefix page records: their dense size is not tracked, they count 1:1
       for (const cache of [...generation.activeCaches(), ...sessions.residentCaches()]) {
         resident += cache.byteLength();
         dense += denseBytes(cache, cache.length());

@@ -53,7 +53,7 @@ describe("sessions and the prefix cache", () => {
     }
   });
 
-  it("shares the dense cache's prompt pages too (exact rows, same text)", async () => {
+  it("shares the dense (fp32) cache's prompt pages through the same page mechanism (same text)", async () => {
     const cold = await complete(testServer.baseUrl, asA, `${longPrompt} Dense.`, { codec: "fp32" });
     const warm = await complete(testServer.baseUrl, asA, `${longPrompt} Dense.`, { codec: "fp32" });
     expect(cold.kvpack.reused_tokens).toBe(0);

@@ -1,10 +1,9 @@
 import { performance } from "node:perf_hooks";
-import { CompressedKVCache, DenseKVCache, type KVCache } from "@kvpack/cache";
+import type { CompressedKVCache } from "@kvpack/cache";
 import { ApiError } from "../http/api-error.js";
 import { denseBytes, type KvCacheFactory } from "../kv/kv-cache-factory.js";
 import { kvConfigKey, type KvConfig } from "../kv/kv-config.js";
 import type { PrefixCache } from "../kv/prefix-cache.js";
-import { RecordingKVCache } from "../kv/recording-kv-cache.js";
 import type { Session, SessionStore } from "../kv/session-store.js";
 import type { ServerMetrics } from "../metrics/server-metrics.js";
 import type { ServedModel } from "../model/load-served-model.js";
@@ -50,7 +49,7 @@ function commonPrefixLength(a: readonly number[], b: readonly number[]): number 
  * Every generation yields to the event loop between tokens, so concurrent streams interleave.
  */
 export class GenerationService {
-  private readonly liveCaches = new Set<KVCache>();
+  private readonly liveCaches = new Set<CompressedKVCache>();
   private readonly shutdown = new AbortController();
   private running = 0;
   private idleWaiters: (() => void)[] = [];
@@ -65,7 +64,7 @@ export class GenerationService {
   ) {}
 
   /** Caches of running generations (resident-bytes metrics). */
-  activeCaches(): Iterable<KVCache> {
+  activeCaches(): Iterable<CompressedKVCache> {
     return this.liveCaches;
   }
 
@@ -111,7 +110,7 @@ export class GenerationService {
     this.running++;
     this.metrics.activeGenerations.set(this.running);
     let session: Session | undefined;
-    let cache: KVCache | undefined;
+    let cache: CompressedKVCache | undefined;
     const fedTokens: number[] = [];
     let completed = false;
     let failed = false;
@@ -132,30 +131,26 @@ export class GenerationService {
           prefixSource = reusedTokens > 0 ? "session" : null;
         }
       }
-      const neededTokens = promptTokens.length + maxTokens;
-      if (cache instanceof DenseKVCache && cache.capacity < neededTokens) cache = this.factory.growDense(cache, neededTokens);
       // The scope isolates tenants, models and KV configurations in every prefix key.
       const scope = `${request.keyId}\u0000${this.model.fingerprint}\u0000${kvConfigKey(request.kvConfig)}`;
-      cache ??= this.factory.create(request.kvConfig, neededTokens, scope);
+      cache ??= this.factory.create(request.kvConfig, scope);
       if (session && cache !== session.cache) session.cache = undefined;
-      const nativePrefix = this.prefix !== undefined && exactReplay && cache instanceof CompressedKVCache;
-      if (reusedTokens === 0 && this.prefix && exactReplay) {
-        const restored = cache instanceof CompressedKVCache ? await this.prefix.restoreCompressed(promptTokens, cache) : await this.prefix.restore(scope, promptTokens, cache);
+      const sharePrefix = this.prefix !== undefined && exactReplay;
+      if (reusedTokens === 0 && sharePrefix) {
+        const restored = await this.prefix!.restore(promptTokens, cache);
         reusedTokens = restored.reusedTokens;
         prefixSource = restored.source;
         this.metrics.recordPrefixLookup(restored.reusedTokens > 0);
       }
-      // Compressed caches key their pages by the token ids they saw: record every token fed.
-      const tokenRecorder = cache instanceof CompressedKVCache && cache.recordedTokens().length === reusedTokens ? cache : undefined;
+      // Caches key their pages by the token ids they saw: record every token fed.
+      const tokenRecorder = cache.recordedTokens().length === reusedTokens ? cache : undefined;
       tokenRecorder?.recordTokens(promptTokens.slice(reusedTokens), reusedTokens);
       for (let i = 0; i < reusedTokens; i++) fedTokens.push(promptTokens[i]);
       this.liveCaches.add(cache);
       this.metrics.promptTokens.inc(promptTokens.length);
 
-      // 2. Prefill the rest of the prompt, recording its rows for the prefix cache.
-      const recorder = this.prefix && exactReplay && !nativePrefix ? new RecordingKVCache(cache) : undefined;
-      const runCache: KVCache = recorder ?? cache;
-      recorder?.startRecording(reusedTokens, promptTokens.length - reusedTokens);
+      // 2. Prefill the rest of the prompt.
+      const runCache = cache;
       let logits: Float32Array | undefined;
       for (let position = reusedTokens; position < promptTokens.length; position++) {
         logits = await model.forward(promptTokens[position], position, runCache);
@@ -165,11 +160,7 @@ export class GenerationService {
           if (request.signal.aborted) return;
         }
       }
-      if (recorder) {
-        this.prefix!.publish(scope, promptTokens, recorder);
-        recorder.stopRecording();
-      }
-      if (nativePrefix && tokenRecorder) this.prefix!.publishCompressed(tokenRecorder);
+      if (sharePrefix && tokenRecorder) this.prefix!.publish(tokenRecorder);
 
       // 3. Decode.
       const sampler = new TokenSampler(request.sampling, model.vocabSize);
@@ -208,7 +199,7 @@ export class GenerationService {
         if (this.shutdown.signal.aborted) break;
       }
       // Pages completed while decoding (prompt + completion) serve a later turn that resends them.
-      if (nativePrefix && tokenRecorder) this.prefix!.publishCompressed(tokenRecorder);
+      if (sharePrefix && tokenRecorder) this.prefix!.publish(tokenRecorder);
       const tail = stops.push(decoder.decode()) + stops.flush();
       if (tail.length > 0) yield { type: "text", text: tail };
       const decodeSeconds = (performance.now() - decodeStart) / 1000;

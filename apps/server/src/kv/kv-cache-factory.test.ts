@@ -10,10 +10,13 @@ function config(overrides: Partial<KvConfig>): KvConfig {
 }
 
 describe("KvCacheFactory.estimateBytes", () => {
-  it("is exact for the dense cache (1,280 bytes per token on this shape)", () => {
+  it("gives the dense fp32 size plus the fp32 blocks' 4-byte headers for the fp32 codec", () => {
     const factory = new KvCacheFactory(shape, 512, 32, undefined);
-    expect(factory.estimateBytes(config({ codec: "fp32", keyBits: 32, valueBits: 32 }), 100)).toBe(128_000);
+    // Dense: 1,280 bytes per token on this shape (5 × 4 × 8 × 4 B × 2).
     expect(denseBytes(shape, 100)).toBe(128_000);
+    // 100 tokens = 3 flushed 32-token pages + 4 residual rows; each page holds one key and one value
+    // block per layer × KV head with a 4-byte header: 3 × 20 × 2 × 4 = 480 bytes over dense.
+    expect(factory.estimateBytes(config({ codec: "fp32", keyBits: 32, valueBits: 32 }), 100)).toBe(128_480);
   });
 
   it("bounds the compressed cache's real size at every step, within one flush cycle of the peak", () => {
@@ -21,9 +24,9 @@ describe("KvCacheFactory.estimateBytes", () => {
     const row = new Float32Array(shape.kvHeads * shape.headDim);
     let seed = 1;
     const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
-    for (const kv of [config({}), config({ keyBits: 2, valueBits: 2 }), config({ codec: "kivi", keyBits: 2, valueBits: 2 }), config({ codec: "int8", keyBits: 8, valueBits: 8, residualWindow: 64 }), config({ policy: "arkvale", budget: 1024 })]) {
+    for (const kv of [config({ codec: "fp32", keyBits: 32, valueBits: 32 }), config({}), config({ keyBits: 2, valueBits: 2 }), config({ codec: "kivi", keyBits: 2, valueBits: 2 }), config({ codec: "int8", keyBits: 8, valueBits: 8, residualWindow: 64 }), config({ policy: "arkvale", budget: 1024 })]) {
       const tokens = 200;
-      const cache = factory.create(kv, tokens);
+      const cache = factory.create(kv);
       let peak = 0;
       for (let position = 0; position < tokens; position++) {
         for (let layer = 0; layer < shape.layers; layer++) {

@@ -1,10 +1,9 @@
-import { CodecRegistry, CompressedKVCache, DenseKVCache, MemoryPageStore, keyDigestByteLength } from "@kvpack/cache";
-import type { KVCache, KVCacheShape, PageTier } from "@kvpack/cache";
+import { CodecRegistry, CompressedKVCache, MemoryPageStore, keyDigestByteLength } from "@kvpack/cache";
+import type { KVCacheShape, PageTier } from "@kvpack/cache";
 import { DiskPageStore } from "@kvpack/cache/node";
 import { ApiError } from "../http/api-error.js";
 import { codecSpecsFor, type KvConfig } from "./kv-config.js";
 import { createPolicy, policyOffloads } from "./policy-names.js";
-import { appendHeadMajorLayers } from "./append-head-major-layers.js";
 
 /** Key digests (paging policies only) in fp16, rounded outward: half the fp32 bytes, the bound stays valid. */
 const digestFormat = "fp16";
@@ -16,9 +15,10 @@ export function denseBytes(shape: KVCacheShape, tokens: number): number {
 
 
 /**
- * Builds KV caches for requests: the fp32 codec without a policy is the plain dense cache (the
- * baseline, sized to what the request needs); everything else is @kvpack/cache's
- * CompressedKVCache with the request's codecs, pages of `pageTokens` and its residual window.
+ * Builds KV caches for requests: every request gets @kvpack/cache's CompressedKVCache with the
+ * request's codecs, pages of `pageTokens` and its residual window. The "dense" baseline is the
+ * same cache with the fp32 codec (exact rows in pages), so dense and compressed sessions share
+ * prompt pages through one mechanism (publishPrefix / restorePrefix) and one session format.
  * Codec instances are shared between caches through one registry.
  */
 export class KvCacheFactory {
@@ -43,10 +43,6 @@ export class KvCacheFactory {
     if (this.offloadTier.store instanceof DiskPageStore) await this.offloadTier.store.clear();
   }
 
-  isDense(config: KvConfig): boolean {
-    return config.codec === "fp32" && config.policy === null;
-  }
-
   /** Throws the 400 `create` would, before a request queues. */
   checkSupported(config: KvConfig): void {
     if (config.residualWindow % this.pageTokens !== 0) {
@@ -55,7 +51,6 @@ export class KvCacheFactory {
         code: "invalid_value",
       });
     }
-    if (this.isDense(config)) return;
     const specs = codecSpecsFor(config, this.shape.headDim, this.pageTokens);
     try {
       this.codecs.get(specs.keys);
@@ -68,10 +63,8 @@ export class KvCacheFactory {
     }
   }
 
-  /** A cache for `tokens` tokens at most (dense caches allocate exactly that; compressed ones grow). */
-  create(config: KvConfig, tokens: number = this.contextLength, namespace?: string): KVCache {
-    const capacity = Math.max(1, Math.min(tokens, this.contextLength));
-    if (this.isDense(config)) return new DenseKVCache({ ...this.shape, capacity });
+  /** A cache for up to the context length (pages are allocated as it grows); `namespace` scopes its prefix keys. */
+  create(config: KvConfig, namespace?: string): CompressedKVCache {
     this.checkSupported(config);
     const specs = codecSpecsFor(config, this.shape.headDim, this.pageTokens);
     return new CompressedKVCache({
@@ -90,37 +83,12 @@ export class KvCacheFactory {
     });
   }
 
-  /** Tokens a dense cache can hold (compressed caches: the context length). */
-  capacityOf(cache: KVCache): number {
-    return cache instanceof DenseKVCache ? cache.capacity : this.contextLength;
-  }
-
-  /** A dense cache with room for `tokens`, holding the same rows as `cache` (exact copy). */
-  growDense(cache: DenseKVCache, tokens: number): DenseKVCache {
-    const grown = new DenseKVCache({ ...this.shape, capacity: Math.max(1, Math.min(tokens, this.contextLength)) });
-    const length = cache.length();
-    const { layers, kvHeads, headDim } = this.shape;
-    const keys = new Float32Array(kvHeads * length * headDim);
-    const values = new Float32Array(keys.length);
-    const layerKeys: Float32Array[] = [];
-    const layerValues: Float32Array[] = [];
-    for (let layer = 0; layer < layers; layer++) {
-      cache.readLayer(layer, keys, values);
-      layerKeys.push(keys.slice());
-      layerValues.push(values.slice());
-    }
-    appendHeadMajorLayers(grown, layerKeys, layerValues, length);
-    return grown;
-  }
-
   /**
-   * Upper bound of the bytes a cache of `tokens` tokens takes (what admission reserves): exact
-   * for dense; for compressed caches the codecs' all-in block sizes plus page metadata plus a full
-   * fp32 residual window.
+   * Upper bound of the bytes a cache of `tokens` tokens takes (what admission reserves): the
+   * codecs' all-in block sizes plus page metadata plus a full fp32 residual window.
    */
   estimateBytes(config: KvConfig, tokens: number): number {
     const { layers, kvHeads, headDim } = this.shape;
-    if (this.isDense(config)) return denseBytes(this.shape, tokens);
     const kept = config.budget === null ? tokens : Math.min(tokens, config.budget + config.residualWindow + this.pageTokens);
     const specs = codecSpecsFor(config, headDim, this.pageTokens);
     const keyCodec = this.codecs.get(specs.keys);

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { KVCache } from "@kvpack/cache";
+import type { CompressedKVCache } from "@kvpack/cache";
 import { ApiError } from "../http/api-error.js";
 import type { KvMemoryBudget } from "../scheduling/kv-memory-budget.js";
 import type { KvConfig } from "./kv-config.js";
@@ -13,7 +13,7 @@ export interface Session {
   /** Key in the disk/Redis tiers (a hash: the raw id never reaches storage). */
   readonly storageKey: string;
   kvConfig: KvConfig;
-  cache: KVCache | undefined;
+  cache: CompressedKVCache | undefined;
   /** Tokens whose KV the cache holds, in order (positions 0 … n−1). */
   tokens: number[];
   /** Bytes this idle session holds in the KV budget (0 while a request uses it). */
@@ -25,7 +25,7 @@ export interface Session {
 /** Turns a cache into bytes and back; undefined when the cache cannot be saved (it is then dropped). */
 export interface SessionSerializer {
   save(session: Session): Uint8Array | undefined;
-  load(bytes: Uint8Array): { kvConfig: KvConfig; tokens: number[]; cache: KVCache } | undefined;
+  load(bytes: Uint8Array): { kvConfig: KvConfig; tokens: number[]; cache: CompressedKVCache } | undefined;
 }
 
 export interface SessionStoreOptions {
@@ -70,8 +70,8 @@ export class SessionStore {
   }
 
   /** Caches of sessions in memory (for resident-bytes metrics). */
-  residentCaches(): KVCache[] {
-    const caches: KVCache[] = [];
+  residentCaches(): CompressedKVCache[] {
+    const caches: CompressedKVCache[] = [];
     for (const session of this.sessions.values()) if (session.cache && !session.busy) caches.push(session.cache);
     return caches;
   }
@@ -116,7 +116,7 @@ export class SessionStore {
   }
 
   /** Returns the session after a request: its cache becomes idle and counts in the budget. */
-  checkin(session: Session, cache: KVCache | undefined, tokens: number[]): void {
+  checkin(session: Session, cache: CompressedKVCache | undefined, tokens: number[]): void {
     session.cache = cache;
     session.tokens = cache ? tokens : [];
     session.lastUsed = Date.now();
