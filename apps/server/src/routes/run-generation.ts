@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { GenerationEvent, GenerationRequest } from "../generation/generation-service.js";
+import type { GenerationEvent, GenerationRequest } from "../generation/generation-request.js";
 import { ApiError } from "../http/api-error.js";
 import { ServerSentEventStream } from "../http/server-sent-events.js";
 import { toApiError } from "../http/error-handler.js";

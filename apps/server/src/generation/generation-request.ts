@@ -1,0 +1,23 @@
+import type { KvConfig } from "../kv/kv-config.js";
+import type { SamplingOptions } from "../model/token-sampler.js";
+import type { FinishReason, KvpackUsage, Usage } from "../openai/response-types.js";
+
+/** One validated generation: prompt tokens, sampling, stop sequences, KV configuration, session. */
+export interface GenerationRequest {
+  readonly keyId: string;
+  readonly promptTokens: readonly number[];
+  readonly maxTokens: number;
+  readonly sampling: SamplingOptions;
+  readonly stop: readonly string[];
+  readonly kvConfig: KvConfig;
+  readonly sessionId: string | null;
+  /** Aborted when the client goes away. */
+  readonly signal: AbortSignal;
+  /** performance.now() when the request arrived (time to first token is measured from it). */
+  readonly receivedAt: number;
+}
+
+/** What a generation streams: text as it is released (after stop-sequence hold-back), then one finish. */
+export type GenerationEvent =
+  | { readonly type: "text"; readonly text: string }
+  | { readonly type: "finish"; readonly finishReason: FinishReason; readonly usage: Usage; readonly kvpack: KvpackUsage };
