@@ -1,5 +1,5 @@
 import { readUint32, writeUint32 } from "./byte-io.js";
-import type { Codec, CodecKind, CodecSpec, EncodedBlock, PreparedQuery } from "./codec.js";
+import type { AnyCodecKind, Codec, CodecSpec, EncodedBlock, PreparedQuery } from "./codec.js";
 import { CodecError } from "./codec-error.js";
 
 /** Rows in the reference block that `bitsPerElement()` reports when no count is given. */
@@ -8,7 +8,7 @@ export const defaultBlockRows = 128;
 export const blockHeaderBytes = 4;
 const maxRows = (1 << 24) - 1;
 
-const kindTags: Record<CodecKind, number> = { fibquant: 1, turboquant: 2, kivi: 3, quarot: 4, int8: 5, fp16: 6, fp32: 7 };
+const kindTags: Record<AnyCodecKind, number> = { fibquant: 1, turboquant: 2, kivi: 3, quarot: 4, int8: 5, fp16: 6, fp32: 7, q8_0: 8, q4_0: 9, q4_1: 10, q5_0: 11 };
 
 /** Query state reused across all blocks of one decoding step: raw copy, rotated copy, lookup tables. */
 export class QueryState implements PreparedQuery {
@@ -32,7 +32,7 @@ export class QueryState implements PreparedQuery {
  * `decode` and `decodeRow` call, so decodeRow(i) equals row i of decode bit for bit.
  */
 export abstract class BaseCodec implements Codec {
-  abstract readonly kind: CodecKind;
+  abstract readonly kind: AnyCodecKind;
   readonly spec: Readonly<CodecSpec>;
   readonly codecId: string;
   readonly dimension: number;

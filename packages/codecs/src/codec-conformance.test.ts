@@ -29,6 +29,14 @@ const specs: CodecSpec[] = [
   { kind: "fibquant", dimension: 16, bits: 2.5, blockSize: 2, norm: "log8", center: true },
   { kind: "fibquant", dimension: 8, bits: 2, blockSize: 2, norm: "log6", center: true, rescale: true },
   { kind: "turboquant", dimension: 12, bits: 2, norm: "log4", rescale: true },
+  { kind: "q8_0", dimension: 64 },
+  { kind: "q4_0", dimension: 64 },
+  { kind: "q4_1", dimension: 128 },
+  { kind: "q5_0", dimension: 64 },
+  { kind: "q4_0", dimension: 40 },
+  { kind: "q5_0", dimension: 8 },
+  { kind: "q8_0", dimension: 7 },
+  { kind: "q4_1", dimension: 9 },
 ];
 
 function label(spec: CodecSpec): string {

@@ -27,7 +27,14 @@ export interface PreparedQuery {
   readonly query: Float32Array;
 }
 
+/** kvpack's own codec families (the ones the server and playground offer by rate). */
 export type CodecKind = "fibquant" | "turboquant" | "kivi" | "quarot" | "int8" | "fp16" | "fp32";
+
+/** llama.cpp's KV cache types, fixed-rate blocks of 32 (see ggml-blocks.ts). */
+export type GgmlKvType = "q8_0" | "q4_0" | "q4_1" | "q5_0";
+
+/** Every codec kind `createCodec` builds. */
+export type AnyCodecKind = CodecKind | GgmlKvType;
 
 /** How per-vector norms (FibQuant, TurboQuant) are stored. `log8`/`log6`/`log4`: b-bit log-scale code per row. */
 export type NormFormat = "fp32" | "fp16" | "bf16" | "log8" | "log6" | "log4";
@@ -60,13 +67,14 @@ export type CodecSpec =
   | { kind: "quarot"; dimension: number; bits?: 4 | 3 | 2; clipRatio?: number; seed?: number }
   | { kind: "int8"; dimension: number }
   | { kind: "fp16"; dimension: number }
-  | { kind: "fp32"; dimension: number };
+  | { kind: "fp32"; dimension: number }
+  | { kind: GgmlKvType; dimension: number };
 
 export interface Codec {
   readonly spec: Readonly<CodecSpec>;
   /** Stable identifier derived from the spec, stored in every block it writes. */
   readonly codecId: string;
-  readonly kind: CodecKind;
+  readonly kind: AnyCodecKind;
   readonly dimension: number;
   /**
    * Rows that must be encoded together (KIVI keys quantize per channel over groups of tokens).

@@ -1,6 +1,7 @@
 import type { Codec, CodecSpec } from "./codec.js";
 import { CodecError } from "./codec-error.js";
 import { FibquantCodec } from "./fibquant-codec.js";
+import { GgmlCodec } from "./ggml-codec.js";
 import { Fp16Codec, Fp32Codec, Int8Codec } from "./float-codecs.js";
 import { KiviCodec } from "./kivi-codec.js";
 import { QuarotCodec } from "./quarot-codec.js";
@@ -27,6 +28,11 @@ export function createCodec(spec: CodecSpec): Codec {
       return new Fp16Codec(spec.dimension);
     case "fp32":
       return new Fp32Codec(spec.dimension);
+    case "q8_0":
+    case "q4_0":
+    case "q4_1":
+    case "q5_0":
+      return new GgmlCodec(spec);
     default:
       throw new CodecError("invalid-spec", `unknown codec kind ${String((spec as { kind?: unknown }).kind)}`);
   }

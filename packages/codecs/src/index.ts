@@ -1,4 +1,4 @@
-export type { Codec, CodecKind, CodecSpec, EncodedBlock, NormFormat, PreparedQuery } from "./codec.js";
+export type { AnyCodecKind, Codec, CodecKind, CodecSpec, GgmlKvType, EncodedBlock, NormFormat, PreparedQuery } from "./codec.js";
 export { CodecError } from "./codec-error.js";
 export type { CodecErrorCode } from "./codec-error.js";
 export { createCodec } from "./create-codec.js";
@@ -6,6 +6,9 @@ export { BaseCodec, QueryState, blockHeaderBytes, defaultBlockRows } from "./bas
 export { FibquantCodec, fibquantCodebook, maxFibquantCodewords } from "./fibquant-codec.js";
 export type { FibquantCodecSpec } from "./fibquant-codec.js";
 export { Fp16Codec, Fp32Codec, Int8Codec } from "./float-codecs.js";
+export { GgmlCodec } from "./ggml-codec.js";
+export type { GgmlCodecSpec } from "./ggml-codec.js";
+export { dequantizeGgmlBlock, ggmlBlockBytes, ggmlBlockElements, ggmlKvTypes, ggmlRowBytes, quantizeGgmlBlock } from "./ggml-blocks.js";
 export { KiviCodec } from "./kivi-codec.js";
 export type { KiviCodecSpec } from "./kivi-codec.js";
 export { QuarotCodec } from "./quarot-codec.js";

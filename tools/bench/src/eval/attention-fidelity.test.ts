@@ -178,6 +178,8 @@ describe("measureAttentionFidelity", () => {
       { kind: "kivi", dimension, bits: 2, role: "key" },
       { kind: "quarot", dimension, bits: 3 },
       { kind: "int8", dimension },
+      { kind: "q4_0", dimension },
+      { kind: "q5_0", dimension },
     ] as const;
     for (const spec of specs) {
       const codec = createCodec(spec);

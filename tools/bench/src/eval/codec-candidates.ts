@@ -1,6 +1,9 @@
 import { createCodec, type CodecSpec } from "@kvpack/codecs";
 
-export type CodecFamily = "fp16" | "int8" | "fibquant" | "turboquant" | "kivi" | "quarot";
+export type CodecFamily = "fp16" | "int8" | "fibquant" | "turboquant" | "kivi" | "quarot" | "llama.cpp";
+
+/** llama.cpp's KV cache types (`--cache-type-k/-v`), richest first. */
+export const llamaCppKvTypes = ["q8_0", "q5_0", "q4_1", "q4_0"] as const;
 
 /** A key/value codec pair evaluated as one cache configuration. */
 export interface CacheConfiguration {
@@ -116,13 +119,24 @@ export function candidatesAtBudget(dimension: number, target: number, pageSize: 
       keep(configuration(`K int${keyBits} / V int${valueBits}`, "quarot", { kind: "quarot", dimension, bits: keyBits }, { kind: "quarot", dimension, bits: valueBits }, pageSize));
     }
   }
+  // llama.cpp sets K and V types independently; keys get at least the values' type, as with the other families.
+  llamaCppKvTypes.forEach((keyType, keyIndex) => {
+    for (const valueType of llamaCppKvTypes.slice(keyIndex)) {
+      keep(configuration(`K ${keyType} / V ${valueType}`, "llama.cpp", { kind: keyType, dimension }, { kind: valueType, dimension }, pageSize));
+    }
+  });
   return found;
 }
 
-/** fp16 and int8 baselines. */
+/**
+ * fp16 and int8 baselines, and llama.cpp's four cache types for K and V alike. Those cost ≥ 4.5 bits all-in
+ * (more at head_dim 8 or 16, where a row is one short block with its own fp16 scale), above every budget, so
+ * they are reported at their own rate rather than chosen at a budget.
+ */
 export function baselineConfigurations(dimension: number, pageSize: number): CacheConfiguration[] {
   return [
     configuration("fp16", "fp16", { kind: "fp16", dimension }, { kind: "fp16", dimension }, pageSize),
     configuration("int8", "int8", { kind: "int8", dimension }, { kind: "int8", dimension }, pageSize),
+    ...llamaCppKvTypes.map((type) => configuration(`llama.cpp ${type}`, "llama.cpp", { kind: type, dimension }, { kind: type, dimension }, pageSize)),
   ];
 }

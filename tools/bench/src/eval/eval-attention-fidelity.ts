@@ -17,6 +17,7 @@ import { AttentionScratch, FidelityAccumulator, encodePages, measureAttentionFid
 import { captureKv, defaultCaptureText } from "./capture-kv.js";
 import { capturedOffset, readKvCapture, type KvCapture } from "./kv-capture-format.js";
 import { loadEvaluationModel, type EvaluationModelName } from "./models-data.js";
+import { llamaCppKvTypes } from "./codec-candidates.js";
 import { printTable } from "../bench-table.js";
 import { benchResultsDirectory, writeBenchJson } from "../bench-output.js";
 import { BenchProgress } from "../bench-progress.js";
@@ -29,7 +30,7 @@ const fibquantRates = [0.5, 0.75, 1, 1.5, 2, 2.5, 3, 4];
 const fibquantMaximumSize: Record<number, number> = { 2: 256, 4: 1024 };
 const comparisonRatios = [3, 4, 6, 8, 12, 16];
 
-type Family = "FibQuant k=2" | "FibQuant k=4" | "TurboQuant" | "KIVI" | "QuaRot" | "int8" | "fp16";
+type Family = "FibQuant k=2" | "FibQuant k=4" | "TurboQuant" | "KIVI" | "QuaRot" | "llama.cpp" | "int8" | "fp16";
 
 const familyStyle: Record<Family, { color: string; marker: MarkerShape }> = {
   "FibQuant k=2": { color: "#d62728", marker: "circle" },
@@ -37,6 +38,7 @@ const familyStyle: Record<Family, { color: string; marker: MarkerShape }> = {
   TurboQuant: { color: "#1f77b4", marker: "square" },
   KIVI: { color: "#2ca02c", marker: "triangle" },
   QuaRot: { color: "#9467bd", marker: "cross" },
+  "llama.cpp": { color: "#8c564b", marker: "triangle" },
   int8: { color: "#555555", marker: "plus" },
   fp16: { color: "#000000", marker: "plus" },
 };
@@ -138,6 +140,10 @@ function sweep(dimension: number, centering: boolean): SweepConfiguration[] {
     configurations.push(pair("KIVI", { kind: "kivi", dimension, bits: keyBits, role: "key" }, { kind: "kivi", dimension, bits: valueBits, role: "value" }));
   }
   for (const bits of [2, 3, 4] as const) configurations.push(pair("QuaRot", { kind: "quarot", dimension, bits }, { kind: "quarot", dimension, bits }));
+  // llama.cpp's cache types, K and V alike and with the richer type on keys (llama.cpp sets them independently).
+  llamaCppKvTypes.forEach((keyType, keyIndex) => {
+    for (const valueType of llamaCppKvTypes.slice(keyIndex)) configurations.push(pair("llama.cpp", { kind: keyType, dimension }, { kind: valueType, dimension }));
+  });
   return configurations;
 }
 
@@ -280,7 +286,7 @@ function main(): void {
     frontiers[name] = frontier.map((point) => ({ label: point.label, codec: point.codec, compressionRatio: point.compressionRatio, attentionCosine: point.attentionCosine }));
     for (const ratio of comparisonRatios) {
       const best: Record<string, { label: string; compressionRatio: number; attentionCosine: number } | null> = {};
-      for (const family of ["FibQuant k=2", "FibQuant k=4", "TurboQuant", "KIVI", "QuaRot"] as Family[]) {
+      for (const family of ["FibQuant k=2", "FibQuant k=4", "TurboQuant", "KIVI", "QuaRot", "llama.cpp"] as Family[]) {
         const candidates = points.filter((point) => point.codec === family && point.compressionRatio >= ratio - 1e-9);
         const top = candidates.sort((a, b) => b.attentionCosine - a.attentionCosine)[0];
         best[family] = top ? { label: top.label, compressionRatio: top.compressionRatio, attentionCosine: top.attentionCosine } : null;

@@ -177,7 +177,7 @@ function main(): void {
         process.stderr.write(`[${name}] calibration ${budget} bits ${index + 1}/${candidates.length} ${configuration.label}: Δppl ${row.perplexityDelta.toFixed(4)}, ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
         return { configuration, row };
       });
-      for (const family of ["fibquant", "turboquant", "kivi", "quarot"]) {
+      for (const family of ["fibquant", "turboquant", "kivi", "quarot", "llama.cpp"]) {
         const best = scored.filter((entry) => entry.configuration.family === family).sort((a, b) => a.row.perplexityDelta - b.row.perplexityDelta)[0];
         if (best) chosen.push({ configuration: best.configuration, budget });
       }
@@ -200,7 +200,7 @@ function main(): void {
         budgetBitsPerElement: budget,
         fibquant: fibquant && { label: fibquant.label, bitsPerElement: fibquant.bitsPerElement, perplexityDelta: fibquant.perplexityDelta },
         others: others.map((row) => ({ family: row.family, label: row.label, bitsPerElement: row.bitsPerElement, perplexityDelta: row.perplexityDelta })),
-        familiesWithoutAConfigurationWithinBudget: ["turboquant", "kivi", "quarot"].filter((family) => !others.some((row) => row.family === family)),
+        familiesWithoutAConfigurationWithinBudget: ["turboquant", "kivi", "quarot", "llama.cpp"].filter((family) => !others.some((row) => row.family === family)),
         fibquantBest: fibquant !== undefined && others.every((row) => fibquant.perplexityDelta < row.perplexityDelta),
       });
     }
