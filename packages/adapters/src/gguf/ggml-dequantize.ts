@@ -1,58 +1,30 @@
-import { decodeBfloat16, decodeFloat16, float16BitsToNumber } from "../model/half-float.js";
+import { decodeBfloat16, decodeFloat16 } from "../model/half-float.js";
 import { float32View } from "../model/bytes.js";
-import { GgmlType } from "./gguf-types.js";
+import { ggmlBlockCodecs } from "./ggml-block-codecs.js";
+import { GgmlType, ggmlTypeLayout } from "./gguf-types.js";
 
-function half(bytes: Uint8Array, offset: number): number {
-  return float16BitsToNumber(bytes[offset] | (bytes[offset + 1] << 8));
-}
-
-/** Dequantizes `count` elements of ggml type `type` stored at `offset` of `bytes` to fp32 (ggml's dequantize_row_* formulas). */
-export function dequantizeGgml(type: number, bytes: Uint8Array, offset: number, count: number): Float32Array {
+/**
+ * Dequantizes `count` elements of ggml type `type` stored at `offset` of `bytes` to fp32 (ggml's
+ * dequantize_row_* formulas). F32 data is returned as a view when aligned, not copied.
+ */
+export function dequantizeGgml(type: number, bytes: Uint8Array, offset: number, count: number, out?: Float32Array): Float32Array {
   switch (type) {
     case GgmlType.F32:
+      if (out) {
+        out.set(float32View(bytes, offset, count));
+        return out;
+      }
       return float32View(bytes, offset, count);
     case GgmlType.F16:
-      return decodeFloat16(bytes, offset, count);
+      return decodeFloat16(bytes, offset, count, out ?? new Float32Array(count));
     case GgmlType.BF16:
-      return decodeBfloat16(bytes, offset, count);
-    case GgmlType.Q8_0: {
-      const out = new Float32Array(count);
-      for (let block = 0; block < count / 32; block++) {
-        const base = offset + block * 34;
-        const scale = half(bytes, base);
-        for (let i = 0; i < 32; i++) out[block * 32 + i] = scale * ((bytes[base + 2 + i] << 24) >> 24);
-      }
-      return out;
-    }
-    case GgmlType.Q4_0: {
-      const out = new Float32Array(count);
-      for (let block = 0; block < count / 32; block++) {
-        const base = offset + block * 18;
-        const scale = half(bytes, base);
-        // Low nibbles are elements 0–15, high nibbles 16–31, each offset by 8.
-        for (let i = 0; i < 16; i++) {
-          const packed = bytes[base + 2 + i];
-          out[block * 32 + i] = scale * ((packed & 0x0f) - 8);
-          out[block * 32 + i + 16] = scale * ((packed >> 4) - 8);
-        }
-      }
-      return out;
-    }
-    case GgmlType.Q4_1: {
-      const out = new Float32Array(count);
-      for (let block = 0; block < count / 32; block++) {
-        const base = offset + block * 20;
-        const scale = half(bytes, base);
-        const minimum = half(bytes, base + 2);
-        for (let i = 0; i < 16; i++) {
-          const packed = bytes[base + 4 + i];
-          out[block * 32 + i] = scale * (packed & 0x0f) + minimum;
-          out[block * 32 + i + 16] = scale * (packed >> 4) + minimum;
-        }
-      }
-      return out;
-    }
-    default:
-      throw new RangeError(`dequantizeGgml: unsupported ggml type ${type}`);
+      return decodeBfloat16(bytes, offset, count, out ?? new Float32Array(count));
   }
+  const layout = ggmlTypeLayout[type];
+  const codec = layout && ggmlBlockCodecs[layout.name];
+  if (!codec) throw new RangeError(`dequantizeGgml: unsupported ggml type ${type}`);
+  if (count % codec.blockSize !== 0) throw new RangeError(`dequantizeGgml: ${count} values are not a whole number of ${layout.name} blocks of ${codec.blockSize}`);
+  const target = out ?? new Float32Array(count);
+  codec.dequantize(bytes, offset, count, target, 0);
+  return target;
 }

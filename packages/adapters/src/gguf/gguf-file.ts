@@ -1,8 +1,10 @@
 import { asUint8Array } from "../model/bytes.js";
 import { ModelFormatError } from "../model/model-format-error.js";
 import { dequantizeGgml } from "./ggml-dequantize.js";
+import { QuantizedTensor } from "./quantized-tensor.js";
 import { GgufValueType, type GgufValue, ggmlTypeLayout } from "./gguf-types.js";
 
+const supportedTypeNames = Object.values(ggmlTypeLayout).map((layout) => layout.name).join(", ");
 const ggufMagic = 0x46554747; // "GGUF" read as a little-endian uint32
 
 export interface GgufTensorInfo {
@@ -76,18 +78,31 @@ export class GgufFile {
 
   /** A tensor dequantized to fp32 (row-major, dims reversed); `expectedDims` in ggml order when given. */
   float32(name: string, expectedDims?: readonly number[]): Float32Array {
+    const info = this.checkedInfo(name, expectedDims);
+    const start = this.dataStart + info.offset;
+    return dequantizeGgml(info.type, this.data, start, info.elementCount);
+  }
+
+  /** A tensor's blocks as stored (a view, no fp32 copy); `expectedDims` in ggml order when given. */
+  quantized(name: string, expectedDims?: readonly number[]): QuantizedTensor {
+    const info = this.checkedInfo(name, expectedDims);
+    const start = this.dataStart + info.offset;
+    return new QuantizedTensor(name, ggmlTypeLayout[info.type].name, [...info.dims].reverse(), this.data.subarray(start, start + info.byteLength));
+  }
+
+  private checkedInfo(name: string, expectedDims?: readonly number[]): GgufTensorInfo {
     const info = this.tensors.get(name);
     if (!info) throw new ModelFormatError("gguf", "missing-tensor", `GGUF file has no tensor ${name}`);
     if (expectedDims && (info.dims.length !== expectedDims.length || info.dims.some((size, i) => size !== expectedDims[i]))) {
       throw new ModelFormatError("gguf", "bad-shape", `GGUF tensor ${name} has dims [${info.dims.join(", ")}], expected [${expectedDims.join(", ")}]`);
     }
     const layout = ggmlTypeLayout[info.type];
-    if (!layout) throw new ModelFormatError("gguf", "unsupported", `GGUF tensor ${name} has ggml type ${info.type}; supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1`);
+    if (!layout) throw new ModelFormatError("gguf", "unsupported", `GGUF tensor ${name} has ggml type ${info.type}; supported: ${supportedTypeNames}`);
     const start = this.dataStart + info.offset;
     if (start + info.byteLength > this.data.byteLength) {
       throw new ModelFormatError("gguf", "truncated", `GGUF file truncated: expected ${start + info.byteLength} bytes for tensor ${name} (${layout.name}), file has ${this.data.byteLength}`);
     }
-    return dequantizeGgml(info.type, this.data, start, info.elementCount);
+    return info;
   }
 
   has(name: string): boolean {

@@ -1,4 +1,6 @@
 import { numberToBfloat16Bits, numberToFloat16Bits } from "../model/half-float.js";
+import { ggmlBlockCodecs } from "./ggml-block-codecs.js";
+import { q4_0, q8_0 } from "./ggml-legacy-quants.js";
 import { GgmlType, type GgmlTypeName, GgufValueType, type GgufValueTypeName, ggmlTypeLayout } from "./gguf-types.js";
 
 export type GgufWriterValue =
@@ -80,63 +82,34 @@ class ByteSink {
   }
 }
 
-/** ggml quantize_row_q8_0_reference: per block of 32, d = max|x| / 127, q = round(x / d). */
+/** ggml quantize_row_q8_0_ref: per block of 32, d = max|x| / 127, q = round(x / d). */
 export function quantizeQ8_0(values: Float32Array): Uint8Array {
-  const out = new Uint8Array((values.length / 32) * 34);
-  const view = new DataView(out.buffer);
-  for (let block = 0; block < values.length / 32; block++) {
-    let maximum = 0;
-    for (let i = 0; i < 32; i++) maximum = Math.max(maximum, Math.abs(values[block * 32 + i]));
-    const scale = maximum / 127;
-    const inverse = scale ? 1 / scale : 0;
-    view.setUint16(block * 34, numberToFloat16Bits(scale), true);
-    for (let i = 0; i < 32; i++) view.setInt8(block * 34 + 2 + i, Math.round(values[block * 32 + i] * inverse));
-  }
-  return out;
+  return q8_0.quantize(values);
 }
 
-/** ggml quantize_row_q4_0_reference: d = (signed value of largest magnitude) / −8, q = min(15, trunc(x / d + 8.5)). */
+/** ggml quantize_row_q4_0_ref: d = (signed value of largest magnitude) / −8, q = min(15, trunc(x / d + 8.5)). */
 export function quantizeQ4_0(values: Float32Array): Uint8Array {
-  const out = new Uint8Array((values.length / 32) * 18);
-  const view = new DataView(out.buffer);
-  for (let block = 0; block < values.length / 32; block++) {
-    let largest = 0;
-    for (let i = 0; i < 32; i++) {
-      const value = values[block * 32 + i];
-      if (Math.abs(value) > Math.abs(largest)) largest = value;
-    }
-    const scale = largest / -8;
-    const inverse = scale ? 1 / scale : 0;
-    view.setUint16(block * 18, numberToFloat16Bits(scale), true);
-    for (let i = 0; i < 16; i++) {
-      const low = Math.min(15, Math.trunc(values[block * 32 + i] * inverse + 8.5));
-      const high = Math.min(15, Math.trunc(values[block * 32 + i + 16] * inverse + 8.5));
-      out[block * 18 + 2 + i] = low | (high << 4);
-    }
-  }
-  return out;
+  return q4_0.quantize(values);
 }
 
-function encodeTensor(tensor: GgufWriterTensor): Uint8Array {
-  const { data } = tensor;
-  switch (tensor.type) {
+/** `values` encoded as ggml type `type` with llama.cpp's reference quantizer (quantize_row_*_ref). */
+export function quantizeGgml(type: GgmlTypeName, values: Float32Array): Uint8Array {
+  switch (type) {
     case "F32":
-      return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+      return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
     case "F16":
     case "BF16": {
-      const convert = tensor.type === "F16" ? numberToFloat16Bits : numberToBfloat16Bits;
-      const out = new Uint8Array(data.length * 2);
+      const convert = type === "F16" ? numberToFloat16Bits : numberToBfloat16Bits;
+      const out = new Uint8Array(values.length * 2);
       const view = new DataView(out.buffer);
-      for (let i = 0; i < data.length; i++) view.setUint16(2 * i, convert(data[i]), true);
+      for (let i = 0; i < values.length; i++) view.setUint16(2 * i, convert(values[i]), true);
       return out;
     }
-    case "Q8_0":
-      return quantizeQ8_0(data);
-    case "Q4_0":
-      return quantizeQ4_0(data);
-    default:
-      throw new RangeError(`GGUF writer: cannot quantize to ${tensor.type}`);
   }
+  const codec = ggmlBlockCodecs[type];
+  if (!codec) throw new RangeError(`GGUF writer: cannot quantize to ${type}`);
+  if (values.length % codec.blockSize !== 0) throw new RangeError(`GGUF writer: ${values.length} values are not a whole number of ${type} blocks of ${codec.blockSize}`);
+  return codec.quantize(values);
 }
 
 /** Serialises a GGUF v3 file (metadata, then tensors quantized to their type, 32-byte aligned); for tests and exporters. */
@@ -147,7 +120,7 @@ export function writeGguf(metadata: Readonly<Record<string, GgufWriterValue>>, t
     if (count !== tensor.data.length || count % layout.blockSize !== 0) {
       throw new RangeError(`GGUF writer: tensor ${tensor.name} has ${tensor.data.length} values for dims [${tensor.dims.join(", ")}] (${layout.name} blocks of ${layout.blockSize})`);
     }
-    return encodeTensor(tensor);
+    return quantizeGgml(tensor.type, tensor.data);
   });
   const sink = new ByteSink();
   sink.uint32(0x46554747);

@@ -65,8 +65,8 @@ describe("writeLlamaGguf", () => {
   it("refuses a tokenizer of another size and an unknown tensor type", () => {
     const small = new SentencePieceBpeTokenizer({ pieces: ["<unk>", "<s>", "</s>"], scores: new Float32Array(3) });
     expect(() => writeLlamaGguf(llama2c, small)).toThrowError(/the tokenizer has 3 tokens but the model's vocabSize is 512/);
-    const unknownType = () => writeLlamaGguf(llama2c, tok512, { tensorType: "Q4_K" as LlamaGgufTensorType });
-    expect(unknownType).toThrowError(/tensorType must be one of F32, F16, Q8_0, Q4_0, got "Q4_K"/);
+    const unknownType = () => writeLlamaGguf(llama2c, tok512, { tensorType: "Q8_K" as LlamaGgufTensorType });
+    expect(unknownType).toThrowError(/tensorType must be one of F32, F16, BF16, Q8_0, .*IQ4_XS, got "Q8_K"/);
     expect(unknownType).toThrow(ModelArgumentError);
   });
 });

@@ -1,10 +1,11 @@
 import type { LlamaWeights } from "../model/llama-weights.js";
 import { ModelArgumentError } from "../model/model-format-error.js";
 import type { SentencePieceBpeTokenizer } from "../tokenizers/sentencepiece-bpe-tokenizer.js";
+import type { GgmlTypeName } from "./gguf-types.js";
 import { type GgufWriterTensor, type GgufWriterValue, writeGguf } from "./gguf-writer.js";
 
 /** The matrix encodings `writeLlamaGguf` can produce; norms always stay F32. */
-export type LlamaGgufTensorType = "F32" | "F16" | "Q8_0" | "Q4_0";
+export type LlamaGgufTensorType = Exclude<GgmlTypeName, "Q8_K">;
 
 export interface WriteLlamaGgufOptions {
   /** Written as `general.name`; left out when not given (loaders then name the model after its file). */
@@ -13,7 +14,8 @@ export interface WriteLlamaGgufOptions {
   readonly tensorType?: LlamaGgufTensorType;
 }
 
-const tensorTypes: readonly LlamaGgufTensorType[] = ["F32", "F16", "Q8_0", "Q4_0"];
+// Q8_K is left out: llama.cpp has no matrix product with Q8_K weights (it is only the activation side of the K-quant dot products).
+const tensorTypes: readonly LlamaGgufTensorType[] = ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS"];
 
 /**
  * Converts Llama weights (llama2.c layout) and their SentencePiece tokenizer into the bytes of a
@@ -21,9 +23,10 @@ const tensorTypes: readonly LlamaGgufTensorType[] = ["F32", "F16", "Q8_0", "Q4_0
  * `<unk>`/`<s>`/`</s>` special pieces, and `blk.N.*` tensors. Matrices are encoded as `tensorType`;
  * norms stay F32, as llama.cpp keeps them. q/k rows keep llama2.c's interleaved RoPE order, which is
  * what GGUF stores, so `loadGgufLlama` / `loadGgufLlamaModel` read the result back unchanged (up to
- * the chosen encoding's rounding). Q8_0/Q4_0 quantize each matrix in blocks of 32 values (writeGguf
- * throws a RangeError when a matrix's size is not a multiple of 32); llama.cpp itself also needs each
- * row length (dim, hiddenDim) to be a multiple of 32, which kvpack's loader does not.
+ * the chosen encoding's rounding). Quantized types encode each matrix in blocks of 32 values (Q4_0 … Q8_0,
+ * IQ4_NL) or 256 (the K-quants, IQ4_XS) with llama.cpp's reference quantizers; writeGguf throws a
+ * RangeError when a matrix's size is not a whole number of blocks. llama.cpp itself also needs each row
+ * length (dim, hiddenDim) to be a multiple of the block size, which kvpack's loader does not.
  */
 export function writeLlamaGguf(weights: LlamaWeights, tokenizer: SentencePieceBpeTokenizer, options: WriteLlamaGgufOptions = {}): Uint8Array {
   const config = weights.config;

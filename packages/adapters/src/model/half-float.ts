@@ -55,13 +55,13 @@ export function numberToBfloat16Bits(value: number): number {
 }
 
 /** Decodes `count` little-endian binary16 values at `offset` of `bytes`. */
-export function decodeFloat16(bytes: Uint8Array, offset: number, count: number, out = new Float32Array(count)): Float32Array {
+export function decodeFloat16(bytes: Uint8Array, offset: number, count: number, out: Float32Array = new Float32Array(count)): Float32Array {
   for (let i = 0; i < count; i++) out[i] = float16BitsToNumber(bytes[offset + 2 * i] | (bytes[offset + 2 * i + 1] << 8));
   return out;
 }
 
 /** Decodes `count` little-endian bfloat16 values at `offset` of `bytes`. */
-export function decodeBfloat16(bytes: Uint8Array, offset: number, count: number, out = new Float32Array(count)): Float32Array {
+export function decodeBfloat16(bytes: Uint8Array, offset: number, count: number, out: Float32Array = new Float32Array(count)): Float32Array {
   for (let i = 0; i < count; i++) out[i] = bfloat16BitsToNumber(bytes[offset + 2 * i] | (bytes[offset + 2 * i + 1] << 8));
   return out;
 }
