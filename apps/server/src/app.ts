@@ -21,6 +21,7 @@ import { registerChatCompletionsRoute } from "./routes/chat-completions-route.js
 import { registerCompletionsRoute } from "./routes/completions-route.js";
 import { registerInfoRoutes } from "./routes/info-routes.js";
 import { registerSessionRoutes } from "./routes/session-routes.js";
+import { registerTokenizeRoutes } from "./routes/tokenize-routes.js";
 import { AdmissionQueue } from "./scheduling/admission-queue.js";
 import { KvMemoryBudget } from "./scheduling/kv-memory-budget.js";
 import type { MemorySnapshot, ServerContext } from "./server-context.js";
@@ -174,6 +175,7 @@ export async function createServer(config: ServerConfig, options: CreateServerOp
   registerCompletionsRoute(app, context);
   registerChatCompletionsRoute(app, context);
   registerSessionRoutes(app, context);
+  registerTokenizeRoutes(app, context);
 
   const sweepDisk = (): void => {
     diskStore?.sweep(config.kv.sessionTtlSeconds * 1000).catch((error: unknown) => app.log.warn({ err: error }, "disk tier sweep failed"));

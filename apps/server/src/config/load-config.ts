@@ -35,6 +35,7 @@ export const usage = `Usage: node dist/main.js [options]
   --max-concurrent <n>       generations decoded at once
   --queue-size <n>           requests allowed to wait; beyond it: 429
   --cors <origin>            allow this browser origin (repeatable; CORS is off by default)
+  --metrics-key <key>        require 'Authorization: Bearer <key>' on GET /metrics (env KVPACK_METRICS_KEY)
   --log-level <level>        fatal error warn info debug trace silent
   --help                     this text`;
 
@@ -87,6 +88,7 @@ function applyEnvironment(config: MutableConfig, environment: NodeJS.ProcessEnv)
   if (read("KVPACK_DISK_DIR")) section(config, "kv").diskDirectory = read("KVPACK_DISK_DIR");
   if (read("KVPACK_REDIS_URL")) section(config, "kv").redisUrl = read("KVPACK_REDIS_URL");
   if (read("KVPACK_LOG_LEVEL")) config.logLevel = read("KVPACK_LOG_LEVEL");
+  if (read("KVPACK_METRICS_KEY")) config.metricsKey = read("KVPACK_METRICS_KEY");
 }
 
 /** Reads `--flag value` / `--flag=value` pairs; unknown flags are errors so typos do not pass silently. */
@@ -171,6 +173,9 @@ function applyFlags(config: MutableConfig, argv: readonly string[]): void {
         break;
       case "--log-level":
         config.logLevel = value();
+        break;
+      case "--metrics-key":
+        config.metricsKey = value();
         break;
       default:
         throw new ConfigError(`unknown option ${flag}\n\n${usage}`);

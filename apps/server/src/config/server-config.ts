@@ -36,6 +36,8 @@ export const serverConfigSchema = z.object({
     })
     .prefault({}),
   apiKeys: z.array(apiKeySchema).default([]),
+  /** When set, GET /metrics needs `Authorization: Bearer <metricsKey>` (scrapers get their own key). */
+  metricsKey: z.string().min(8, "the metrics key needs at least 8 characters").max(256).optional(),
   limits: z
     .object({
       bodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),

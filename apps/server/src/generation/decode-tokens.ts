@@ -4,6 +4,7 @@ import { StopSequenceMatcher } from "../model/stop-sequence-matcher.js";
 import { TokenSampler } from "../model/token-sampler.js";
 import type { FinishReason } from "../openai/response-types.js";
 import type { GenerationRequest } from "./generation-request.js";
+import { logprobEntry, type LogprobEntry } from "./logprob-entry.js";
 import { yieldToEventLoop } from "./prefill.js";
 
 export interface DecodeResult {
@@ -30,12 +31,18 @@ export interface DecodeInput {
   readonly onFirstToken: (at: number) => void;
 }
 
+/** Text released by one step, and the sampled token's logprobs when the request asked for them. */
+export interface DecodedText {
+  readonly text: string;
+  readonly logprobs?: readonly LogprobEntry[];
+}
+
 /**
  * Token-by-token decode: sample from the logits (penalties, temperature, top-k/top-p), stop at a
  * stop token, `max_tokens` or a stop sequence, turn tokens into UTF-8 text (held back while it
  * may be the start of a stop sequence) and run the next forward step. Yields text as released.
  */
-export async function* decodeTokens(input: DecodeInput): AsyncGenerator<string, DecodeResult> {
+export async function* decodeTokens(input: DecodeInput): AsyncGenerator<DecodedText, DecodeResult> {
   const { model, cache, request, fedTokens } = input;
   const { tokenizer } = model;
   const maxTokens = Math.min(request.maxTokens, model.contextLength - request.promptTokens.length);
@@ -51,7 +58,7 @@ export async function* decodeTokens(input: DecodeInput): AsyncGenerator<string, 
   const decodeStart = performance.now();
   const result = (reason: FinishReason | undefined): DecodeResult => ({ finishReason: reason, generated, firstTokenAt, decodeSeconds: (performance.now() - decodeStart) / 1000 });
   while (generated < maxTokens) {
-    const next = sampler.sample(logits);
+    const { token: next, logprobs } = sampler.sampleWithLogprobs(logits, request.logprobs);
     if (generated === 0) {
       firstTokenAt = performance.now();
       input.onFirstToken(firstTokenAt);
@@ -62,7 +69,8 @@ export async function* decodeTokens(input: DecodeInput): AsyncGenerator<string, 
     }
     generated++;
     const text = stops.push(decoder.decode(tokenizer.tokenBytes(previous, next), { stream: true }));
-    if (text.length > 0) yield text;
+    if (logprobs) yield { text, logprobs: [logprobEntry(tokenizer, previous, logprobs)] };
+    else if (text.length > 0) yield { text };
     if (stops.hasStopped) {
       finishReason = "stop";
       break;
@@ -77,6 +85,6 @@ export async function* decodeTokens(input: DecodeInput): AsyncGenerator<string, 
     if (input.shutdown.aborted) break;
   }
   const tail = stops.push(decoder.decode()) + stops.flush();
-  if (tail.length > 0) yield tail;
+  if (tail.length > 0) yield { text: tail };
   return result(finishReason);
 }

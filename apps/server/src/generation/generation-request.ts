@@ -1,6 +1,7 @@
 import type { KvConfig } from "../kv/kv-config.js";
 import type { SamplingOptions } from "../model/token-sampler.js";
 import type { FinishReason, KvpackUsage, Usage } from "../openai/response-types.js";
+import type { LogprobEntry } from "./logprob-entry.js";
 
 /** One validated generation: prompt tokens, sampling, stop sequences, KV configuration, session. */
 export interface GenerationRequest {
@@ -11,13 +12,18 @@ export interface GenerationRequest {
   readonly stop: readonly string[];
   readonly kvConfig: KvConfig;
   readonly sessionId: string | null;
+  /** Report each generated token's log probability with this many alternatives (null: no logprobs). */
+  readonly logprobs: number | null;
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal;
   /** performance.now() when the request arrived (time to first token is measured from it). */
   readonly receivedAt: number;
 }
 
-/** What a generation streams: text as it is released (after stop-sequence hold-back), then one finish. */
+/**
+ * What a generation streams: text as it is released (after stop-sequence hold-back, so it may be
+ * "" while `logprobs` already lists the tokens sampled since the last event), then one finish.
+ */
 export type GenerationEvent =
-  | { readonly type: "text"; readonly text: string }
+  | { readonly type: "text"; readonly text: string; readonly logprobs?: readonly LogprobEntry[] }
   | { readonly type: "finish"; readonly finishReason: FinishReason; readonly usage: Usage; readonly kvpack: KvpackUsage };

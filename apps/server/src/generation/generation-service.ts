@@ -102,7 +102,7 @@ export class GenerationService {
         onFirstToken: (at) => this.metrics.timeToFirstToken.observe((at - request.receivedAt) / 1000),
       });
       let step = await decoding.next();
-      for (; !step.done; step = await decoding.next()) yield { type: "text", text: step.value };
+      for (; !step.done; step = await decoding.next()) yield { type: "text", ...step.value };
       const decoded = step.value;
       if (decoded.finishReason === undefined) return;
       // Pages completed while decoding (prompt + completion) serve a later turn that resends them.

@@ -1,4 +1,5 @@
 import { mulberry32 as createRandom } from "@kvpack/codebook";
+import { tokenLogprobs, type TokenLogprob } from "./token-logprobs.js";
 
 /** Sampling settings of one request (OpenAI semantics: temperature 0 is greedy). */
 export interface SamplingOptions {
@@ -41,10 +42,19 @@ export class TokenSampler {
 
   /** Picks the next token and counts it for the penalties. */
   sample(rawLogits: Float32Array): number {
+    return this.sampleWithLogprobs(rawLogits, null).token;
+  }
+
+  /**
+   * Picks the next token and, when `topN` is not null, reports its log probability and the `topN`
+   * most likely tokens from the same logits the draw used: after the penalties, at the temperature.
+   */
+  sampleWithLogprobs(rawLogits: Float32Array, topN: number | null): { token: number; logprobs: TokenLogprob | undefined } {
     const logits = this.applyPenalties(rawLogits);
     const token = this.pick(logits);
+    const logprobs = topN === null ? undefined : tokenLogprobs(logits, this.options.temperature, token, topN);
     if (this.counts && token < this.counts.length) this.counts[token]++;
-    return token;
+    return { token, logprobs };
   }
 
   private applyPenalties(logits: Float32Array): Float32Array {

@@ -48,7 +48,8 @@ export const completionRequestSchema = z.looseObject({
   ...samplingFields,
   prompt: z.union([z.string(), z.array(z.string()).length(1, "only one prompt per request"), tokenIdArray, z.array(tokenIdArray).length(1)]),
   echo: z.boolean().nullish(),
-  logprobs: z.null().optional(),
+  /** Log probabilities of each generated token and of the N most likely alternatives (OpenAI: 0–5). */
+  logprobs: z.number().int().min(0).max(5).nullish(),
   suffix: z.null().optional(),
   best_of: z.literal(1).nullish(),
 });
@@ -67,6 +68,22 @@ export const chatCompletionRequestSchema = z.looseObject({
   ...samplingFields,
   messages: z.array(chatMessageSchema).min(1).max(1024),
   max_completion_tokens: z.number().int().min(0).nullish(),
-  logprobs: z.union([z.literal(false), z.null()]).optional(),
+  logprobs: z.boolean().nullish(),
+  /** Alternatives per token (OpenAI: 0–20); needs `logprobs: true`. */
+  top_logprobs: z.number().int().min(0).max(20).nullish(),
 });
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequestSchema>;
+
+/** POST /tokenize (llama.cpp server's shape). */
+export const tokenizeRequestSchema = z.looseObject({
+  content: z.string(),
+  /** Prepend BOS (llama.cpp: add_special, default false). */
+  add_special: z.boolean().nullish(),
+  /** Answer `{ id, piece }` per token instead of bare ids. */
+  with_pieces: z.boolean().nullish(),
+});
+
+/** POST /detokenize (llama.cpp server's shape). */
+export const detokenizeRequestSchema = z.looseObject({
+  tokens: z.array(z.number().int().min(0)).max(1_048_576),
+});

@@ -1,3 +1,5 @@
+import type { CompletionLogprobs, LogprobEntry } from "../generation/logprob-entry.js";
+
 /** OpenAI response shapes (the subset this server fills in). */
 export type FinishReason = "stop" | "length";
 
@@ -31,7 +33,7 @@ export interface CompletionResponse {
   created: number;
   model: string;
   system_fingerprint: string;
-  choices: { index: number; text: string; logprobs: null; finish_reason: FinishReason }[];
+  choices: { index: number; text: string; logprobs: CompletionLogprobs | null; finish_reason: FinishReason }[];
   usage: Usage;
   kvpack: KvpackUsage;
 }
@@ -42,7 +44,12 @@ export interface ChatCompletionResponse {
   created: number;
   model: string;
   system_fingerprint: string;
-  choices: { index: number; message: { role: "assistant"; content: string; refusal: null }; logprobs: null; finish_reason: FinishReason }[];
+  choices: {
+    index: number;
+    message: { role: "assistant"; content: string; refusal: null };
+    logprobs: { content: LogprobEntry[]; refusal: null } | null;
+    finish_reason: FinishReason;
+  }[];
   usage: Usage;
   kvpack: KvpackUsage;
 }

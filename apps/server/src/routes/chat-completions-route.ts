@@ -4,6 +4,7 @@ import { chatCompletionRequestSchema } from "../openai/request-schemas.js";
 import type { ChatCompletionResponse } from "../openai/response-types.js";
 import { validateBody } from "../openai/validate-body.js";
 import { ApiError } from "../http/api-error.js";
+import type { LogprobEntry } from "../generation/logprob-entry.js";
 import type { ServerContext } from "../server-context.js";
 import { promptCharacterLimit } from "./prompt-character-limit.js";
 import { buildGenerationRequest, clientAbortSignal, newResponseId, respondWithGeneration, type ChunkWriter } from "./run-generation.js";
@@ -18,6 +19,10 @@ export function registerChatCompletionsRoute(app: FastifyInstance, context: Serv
     if (promptText.length > characterLimit) {
       throw new ApiError(400, `the messages have ${promptText.length} characters; the limit is ${characterLimit}`, { param: "messages", code: "context_length_exceeded" });
     }
+    if (body.top_logprobs != null && body.logprobs !== true) {
+      throw new ApiError(400, "top_logprobs needs logprobs: true", { param: "top_logprobs", code: "invalid_value" });
+    }
+    const logprobs = body.logprobs === true ? (body.top_logprobs ?? 0) : null;
     const promptTokens = context.model.tokenizer.encode(promptText, { bos: true });
     const generationRequest = buildGenerationRequest(
       context,
@@ -27,35 +32,43 @@ export function registerChatCompletionsRoute(app: FastifyInstance, context: Serv
       promptTokens,
       body.max_completion_tokens ?? body.max_tokens,
       clientAbortSignal(reply),
+      logprobs,
     );
     const id = newResponseId("chatcmpl");
     const created = Math.floor(Date.now() / 1000);
     const model = context.model.id;
     const fingerprint = context.systemFingerprint;
-    const chunk = (delta: Record<string, string>, finishReason: string | null) => ({
+    const chunk = (delta: Record<string, string>, finishReason: string | null, entries?: readonly LogprobEntry[]) => ({
       id,
       object: "chat.completion.chunk",
       created,
       model,
       system_fingerprint: fingerprint,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+      choices: [{ index: 0, delta, logprobs: entries ? { content: [...entries], refusal: null } : null, finish_reason: finishReason }],
     });
     const writer: ChunkWriter = {
       start: () => chunk({ role: "assistant", content: "" }, null),
-      text: (text) => chunk({ content: text }, null),
+      text: (text, entries) => chunk({ content: text }, null, entries),
       finish(finishReason, usage, kvpack, includeUsage) {
         const final = { ...chunk({}, finishReason), kvpack };
         if (!includeUsage) return [final];
         return [final, { ...chunk({}, null), choices: [], usage }];
       },
-      complete(text, finishReason, usage, kvpack): ChatCompletionResponse {
+      complete(text, finishReason, usage, kvpack, entries): ChatCompletionResponse {
         return {
           id,
           object: "chat.completion",
           created,
           model,
           system_fingerprint: fingerprint,
-          choices: [{ index: 0, message: { role: "assistant", content: text, refusal: null }, logprobs: null, finish_reason: finishReason }],
+          choices: [
+            {
+              index: 0,
+              message: { role: "assistant", content: text, refusal: null },
+              logprobs: entries ? { content: [...entries], refusal: null } : null,
+              finish_reason: finishReason,
+            },
+          ],
           usage,
           kvpack,
         };

@@ -3,11 +3,12 @@ import { ApiError } from "../http/api-error.js";
 import { completionRequestSchema } from "../openai/request-schemas.js";
 import type { CompletionResponse } from "../openai/response-types.js";
 import { validateBody } from "../openai/validate-body.js";
+import { completionLogprobs, type CompletionLogprobs } from "../generation/logprob-entry.js";
 import type { ServerContext } from "../server-context.js";
 import { promptCharacterLimit } from "./prompt-character-limit.js";
 import { buildGenerationRequest, clientAbortSignal, newResponseId, respondWithGeneration, type ChunkWriter } from "./run-generation.js";
 
-/** POST /v1/completions (OpenAI legacy completions, one prompt, n = 1). */
+/** POST /v1/completions (OpenAI legacy completions, one prompt, n = 1, optional logprobs). */
 export function registerCompletionsRoute(app: FastifyInstance, context: ServerContext): void {
   app.post("/v1/completions", async (request, reply) => {
     const principal = context.authenticator.authenticate(request.headers.authorization);
@@ -27,26 +28,34 @@ export function registerCompletionsRoute(app: FastifyInstance, context: ServerCo
     } else {
       promptTokens = (Array.isArray(prompt[0]) ? prompt[0] : prompt) as number[];
     }
-    const generationRequest = buildGenerationRequest(context, request, principal.keyId, body, promptTokens, undefined, clientAbortSignal(reply));
+    const logprobs = body.logprobs ?? null;
+    if (logprobs !== null && body.echo === true) {
+      throw new ApiError(400, "logprobs with echo (log probabilities of the prompt tokens) is not supported", { param: "logprobs", code: "unsupported_value" });
+    }
+    const generationRequest = buildGenerationRequest(context, request, principal.keyId, body, promptTokens, undefined, clientAbortSignal(reply), logprobs);
     const id = newResponseId("cmpl");
     const created = Math.floor(Date.now() / 1000);
     const model = context.model.id;
     const fingerprint = context.systemFingerprint;
     const echo = body.echo === true && promptText !== undefined ? promptText : "";
-    const chunk = (text: string, finishReason: string | null) => ({
+    const chunk = (text: string, finishReason: string | null, chunkLogprobs: CompletionLogprobs | null = null) => ({
       id,
       object: "text_completion",
       created,
       model,
       system_fingerprint: fingerprint,
-      choices: [{ index: 0, text, logprobs: null, finish_reason: finishReason }],
+      choices: [{ index: 0, text, logprobs: chunkLogprobs, finish_reason: finishReason }],
     });
     let echoed = false;
+    // text_offset counts characters of the token texts from the start of the completion.
+    let textOffset = 0;
     const writer: ChunkWriter = {
-      text(text) {
+      text(text, entries) {
         const prefix = echoed ? "" : echo;
         echoed = true;
-        return chunk(prefix + text, null);
+        const chunkLogprobs = entries ? completionLogprobs(entries, textOffset) : null;
+        if (entries) for (const entry of entries) textOffset += entry.token.length;
+        return chunk(prefix + text, null, chunkLogprobs);
       },
       finish(finishReason, usage, kvpack, includeUsage) {
         const final = { ...chunk(echoed ? "" : echo, finishReason), kvpack };
@@ -54,14 +63,14 @@ export function registerCompletionsRoute(app: FastifyInstance, context: ServerCo
         if (!includeUsage) return [final];
         return [final, { ...chunk("", null), choices: [], usage }];
       },
-      complete(text, finishReason, usage, kvpack): CompletionResponse {
+      complete(text, finishReason, usage, kvpack, entries): CompletionResponse {
         return {
           id,
           object: "text_completion",
           created,
           model,
           system_fingerprint: fingerprint,
-          choices: [{ index: 0, text: echo + text, logprobs: null, finish_reason: finishReason }],
+          choices: [{ index: 0, text: echo + text, logprobs: entries ? completionLogprobs(entries, 0) : null, finish_reason: finishReason }],
           usage,
           kvpack,
         };

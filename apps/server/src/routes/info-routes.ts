@@ -1,8 +1,9 @@
 import type { FastifyInstance } from "fastify";
+import { ApiKeyAuthenticator } from "../auth/api-key-authenticator.js";
 import { describeRates } from "../kv/kv-config.js";
 import type { ServerContext } from "../server-context.js";
 
-/** GET /v1/models, GET /health, GET /metrics. */
+/** GET /v1/models, GET /health, GET /metrics (behind `metricsKey` when one is configured). */
 export function registerInfoRoutes(app: FastifyInstance, context: ServerContext): void {
   app.get("/v1/models", async (request) => {
     context.authenticator.authenticate(request.headers.authorization);
@@ -43,7 +44,10 @@ export function registerInfoRoutes(app: FastifyInstance, context: ServerContext)
     };
   });
 
-  app.get("/metrics", async (_request, reply) => {
+  // Optional: scrapers present their own key, compared in constant time like the API keys.
+  const metricsGuard = context.config.metricsKey === undefined ? undefined : new ApiKeyAuthenticator([{ id: "metrics", key: context.config.metricsKey }]);
+  app.get("/metrics", async (request, reply) => {
+    metricsGuard?.authenticate(request.headers.authorization);
     context.memorySnapshot();
     reply.header("content-type", context.metrics.registry.contentType);
     return context.metrics.registry.metrics();

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { GenerationEvent, GenerationRequest } from "../generation/generation-request.js";
+import type { LogprobEntry } from "../generation/logprob-entry.js";
 import { ApiError } from "../http/api-error.js";
 import { ServerSentEventStream } from "../http/server-sent-events.js";
 import { toApiError } from "../http/error-handler.js";
@@ -29,10 +30,11 @@ export interface GenerationParameters {
 export interface ChunkWriter {
   /** The stream's first chunk (chat sends the assistant role). */
   start?(): unknown;
-  text(text: string): unknown;
+  /** A chunk of text; `logprobs` lists the tokens sampled since the previous chunk (when asked for). */
+  text(text: string, logprobs: readonly LogprobEntry[] | undefined): unknown;
   finish(finishReason: FinishReason, usage: Usage, kvpack: KvpackUsage, includeUsage: boolean): unknown[];
   /** The whole non-streamed response. */
-  complete(text: string, finishReason: FinishReason, usage: Usage, kvpack: KvpackUsage): unknown;
+  complete(text: string, finishReason: FinishReason, usage: Usage, kvpack: KvpackUsage, logprobs: readonly LogprobEntry[] | undefined): unknown;
 }
 
 export function newResponseId(prefix: string): string {
@@ -48,6 +50,7 @@ export function buildGenerationRequest(
   promptTokens: number[],
   maxTokensOverride: number | null | undefined,
   signal: AbortSignal,
+  logprobs: number | null = null,
 ): GenerationRequest {
   const { config, model } = context;
   if (parameters.model !== model.id) {
@@ -89,6 +92,7 @@ export function buildGenerationRequest(
     stop: stop.filter((sequence) => sequence.length > 0),
     kvConfig,
     sessionId,
+    logprobs,
     signal,
     receivedAt: (request as FastifyRequest & { kvpackReceivedAt?: number }).kvpackReceivedAt ?? performance.now(),
   };
@@ -121,7 +125,7 @@ export async function respondWithGeneration(
   const events = context.generation.generate(generationRequest);
   // Run up to the first event here, so admission and prefill errors get a proper status code.
   try {
-    return await deliver(context, reply, events, stream, includeUsage, writer, route, started);
+    return await deliver(context, reply, events, stream, includeUsage, writer, route, started, generationRequest.logprobs !== null);
   } finally {
     // Resumes the generator past its last yield so its cleanup (ticket, session) always runs.
     await events.return(undefined);
@@ -137,16 +141,20 @@ async function deliver(
   writer: ChunkWriter,
   route: string,
   started: number,
+  wantsLogprobs: boolean,
 ): Promise<unknown> {
   const first = await events.next();
   if (!stream) {
     let text = "";
+    const logprobs: LogprobEntry[] | undefined = wantsLogprobs ? [] : undefined;
     let event: IteratorResult<GenerationEvent> = first;
     while (!event.done) {
-      if (event.value.type === "text") text += event.value.text;
-      else {
+      if (event.value.type === "text") {
+        text += event.value.text;
+        if (logprobs && event.value.logprobs) logprobs.push(...event.value.logprobs);
+      } else {
         context.metrics.requestDuration.observe({ route }, (performance.now() - started) / 1000);
-        return writer.complete(text, event.value.finishReason, event.value.usage, event.value.kvpack);
+        return writer.complete(text, event.value.finishReason, event.value.usage, event.value.kvpack, logprobs);
       }
       event = await events.next();
     }
@@ -159,7 +167,7 @@ async function deliver(
     if (writer.start) sse.send(writer.start());
     let event: IteratorResult<GenerationEvent> = first;
     while (!event.done) {
-      if (event.value.type === "text") sse.send(writer.text(event.value.text));
+      if (event.value.type === "text") sse.send(writer.text(event.value.text, event.value.logprobs));
       else for (const chunk of writer.finish(event.value.finishReason, event.value.usage, event.value.kvpack, includeUsage)) sse.send(chunk);
       if (sse.closed) break;
       event = await events.next();
