@@ -18,7 +18,8 @@ import {
   type DeviceArray,
   type KernelBackend,
 } from "@kvpack/kernels";
-import { writeBenchJson } from "./bench-output.js";
+import { benchCeilings, writeBenchJson } from "./bench-output.js";
+import type { MachineCeilings } from "./machine/measure-ceilings.js";
 import { nodeWebGpu, type BackendEntry } from "./bench-webgpu.js";
 import { BenchProgress } from "./bench-progress.js";
 import { printTable } from "./bench-table.js";
@@ -122,6 +123,9 @@ interface CodingRow {
   decodeVectorsPerSecond: number | null;
   decodeGigabytesPerSecond: number | null;
   decodeSpeedupVsTs: number | null;
+  /** Bytes the decode moves (codes + norms read, fp32 written) per second, and that over the single-thread copy ceiling (JS for ts, WASM otherwise). */
+  decodeBytesMovedPerSecond: number | null;
+  decodeFractionOfCopyCeiling: number | null;
   status: string;
 }
 
@@ -159,6 +163,8 @@ async function benchCoding(entry: BackendEntry, format: Format, dimension: numbe
     decodeVectorsPerSecond: (vectors * 1000) / decodeMs,
     decodeGigabytesPerSecond: fp16Bytes / decodeMs / 1e6,
     decodeSpeedupVsTs: null,
+    decodeBytesMovedPerSecond: (vectors * (dimension * format.bits / 8 + 4 + dimension * 4) * 1000) / decodeMs,
+    decodeFractionOfCopyCeiling: null,
     status: "ok",
   };
 }
@@ -174,6 +180,12 @@ interface AttentionRow {
   megabytesRead: number;
   millisecondsPerStep: number | null;
   speedupVsDense: number | null;
+  /** megabytesRead per step time, and that over the single-thread streaming-read ceiling (JS for ts, WASM otherwise). */
+  bytesReadPerSecond: number | null;
+  fractionOfReadCeiling: number | null;
+  /** Nominal 2·d multiply-adds per cached token and head (q·k and p·v; lookups count as one), per second, and over the WASM SIMD ceiling. */
+  multiplyAddsPerSecond: number | null;
+  fractionOfSimdCeiling: number | null;
   status: string;
 }
 
@@ -254,13 +266,38 @@ async function benchAttention(entry: BackendEntry, dimension: number, tokens: nu
     megabytesRead: candidate.megabytesRead,
     millisecondsPerStep: candidate.step ? best[index] : null,
     speedupVsDense: candidate.step && denseMs !== null ? denseMs / best[index] : null,
+    bytesReadPerSecond: candidate.step ? (candidate.megabytesRead * 1e6 * 1000) / best[index] : null,
+    fractionOfReadCeiling: null,
+    multiplyAddsPerSecond: candidate.step ? (2 * dimension * rowCount * 1000) / best[index] : null,
+    fractionOfSimdCeiling: null,
     status: candidate.status,
   }));
 }
 
 // ---- main ---------------------------------------------------------------------------------
 
+/** Fills the ceiling fractions: single-thread figures, since every kernel here runs on one thread. */
+function applyCeilings(coding: CodingRow[], attention: AttentionRow[], ceilings: MachineCeilings | { skipped: string }): void {
+  if ("skipped" in ceilings) return;
+  const single = ceilings.singleThread;
+  const read = (backend: string) => (backend === "ts" ? single.jsReadBytesPerSecond : backend === "wasm" ? single.wasmReadBytesPerSecond : null);
+  const copy = (backend: string) => (backend === "ts" ? single.jsCopyBytesPerSecond : backend === "wasm" ? single.wasmCopyBytesPerSecond : null);
+  const simd = (backend: string) => (backend === "webgpu" ? null : single.wasmSimdMultiplyAddsPerSecond);
+  for (const row of coding) {
+    const ceiling = copy(row.backend);
+    if (ceiling && row.decodeBytesMovedPerSecond) row.decodeFractionOfCopyCeiling = row.decodeBytesMovedPerSecond / ceiling;
+  }
+  for (const row of attention) {
+    const readCeiling = read(row.backend);
+    const simdCeiling = simd(row.backend);
+    if (readCeiling && row.bytesReadPerSecond) row.fractionOfReadCeiling = row.bytesReadPerSecond / readCeiling;
+    if (simdCeiling && row.multiplyAddsPerSecond) row.fractionOfSimdCeiling = row.multiplyAddsPerSecond / simdCeiling;
+  }
+}
+
 async function main(): Promise<void> {
+  // Measured first, in this run, before the kernels heat the machine differently.
+  const ceilings = benchCeilings();
   const entries: BackendEntry[] = [];
   const skippedBackends: Record<string, string> = {};
   for (const create of [createTypeScriptBackend, createWasmBackend]) {
@@ -297,6 +334,14 @@ async function main(): Promise<void> {
     }
   }
 
+  applyCeilings(coding, attention, ceilings);
+  if (!("skipped" in ceilings)) {
+    const single = ceilings.singleThread;
+    process.stdout.write(
+      `\nCeilings, one thread: JS read ${(single.jsReadBytesPerSecond / 1e9).toFixed(2)} GB/s, WASM read ${(single.wasmReadBytesPerSecond / 1e9).toFixed(2)} GB/s, ` +
+        `WASM copy ${(single.wasmCopyBytesPerSecond / 1e9).toFixed(2)} GB/s, WASM SIMD ${(single.wasmSimdMultiplyAddsPerSecond / 1e9).toFixed(2)} G multiply-adds/s\n`,
+    );
+  }
   printTable("Encode / decode throughput (GB/s of fp16-equivalent KV; decode into resident memory except ts)", coding, [
     { header: "backend", value: (row) => row.backend },
     { header: "format", value: (row) => row.format },
@@ -307,6 +352,7 @@ async function main(): Promise<void> {
     { header: "decode vec/s", value: (row) => row.decodeVectorsPerSecond ?? "-", digits: 0 },
     { header: "decode GB/s", value: (row) => row.decodeGigabytesPerSecond ?? "-", digits: 3 },
     { header: "decode × ts", value: (row) => row.decodeSpeedupVsTs ?? "-", digits: 1 },
+    { header: "decode / copy ceiling", value: (row) => row.decodeFractionOfCopyCeiling ?? "-", digits: 3 },
   ]);
   printTable(`Decode-step attention, ${headCount} heads (MHA), compressed pages vs dense fp32 in the same backend`, attention, [
     { header: "backend", value: (row) => row.backend },
@@ -316,6 +362,9 @@ async function main(): Promise<void> {
     { header: "MB read", value: (row) => row.megabytesRead, digits: 1 },
     { header: "ms/step", value: (row) => row.millisecondsPerStep ?? "-", digits: 3 },
     { header: "× dense", value: (row) => row.speedupVsDense ?? "-", digits: 2 },
+    { header: "GB/s", value: (row) => (row.bytesReadPerSecond === null ? "-" : row.bytesReadPerSecond / 1e9), digits: 2 },
+    { header: "/ read ceiling", value: (row) => row.fractionOfReadCeiling ?? "-", digits: 3 },
+    { header: "/ SIMD ceiling", value: (row) => row.fractionOfSimdCeiling ?? "-", digits: 3 },
     { header: "status", value: (row) => row.status },
   ]);
 

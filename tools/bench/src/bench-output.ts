@@ -1,7 +1,11 @@
+import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { machineInfo } from "./machine/machine-info.js";
+import type { MachineCeilings } from "./machine/measure-ceilings.js";
+
+export { machineInfo } from "./machine/machine-info.js";
 
 /** <repo>/bench-results, or KVPACK_BENCH_RESULTS when set. */
 export function benchResultsDirectory(): string {
@@ -10,23 +14,34 @@ export function benchResultsDirectory(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), "../../../bench-results");
 }
 
-/** Machine facts recorded next to every result, so timings can be compared honestly. */
-export function machineInfo(): Record<string, string | number> {
-  const processors = cpus();
-  return {
-    node: process.version,
-    platform: `${process.platform}-${process.arch}`,
-    cpu: processors[0]?.model ?? "unknown",
-    cores: processors.length,
-  };
+let measured: MachineCeilings | { skipped: string } | undefined;
+
+/**
+ * The machine's ceilings (machine/measure-ceilings.ts), measured once per process in a fresh child
+ * process (so the bench's own heap and JIT state do not disturb it, and this stays synchronous).
+ * KVPACK_BENCH_CEILINGS=0 skips the measurement (the JSON then says so).
+ */
+export function benchCeilings(): MachineCeilings | { skipped: string } {
+  if (measured) return measured;
+  if (process.env.KVPACK_BENCH_CEILINGS === "0") return (measured = { skipped: "KVPACK_BENCH_CEILINGS=0" });
+  const script = resolve(dirname(fileURLToPath(import.meta.url)), "machine/print-ceilings.ts");
+  process.stderr.write("measuring machine ceilings (memory bandwidth, WASM SIMD rate) …\n");
+  try {
+    // The same Node flags (tsx's loader) so the child can run the TypeScript entry.
+    const output = execFileSync(process.execPath, [...process.execArgv, script, "--json"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    measured = JSON.parse(output.trim().split("\n").pop() ?? "") as MachineCeilings;
+  } catch (error) {
+    measured = { skipped: `measurement failed: ${String(error)}` };
+  }
+  return measured;
 }
 
-/** Writes `<results>/<name>.json` with a timestamp and machine info; returns the path. */
+/** Writes `<results>/<name>.json` with a timestamp, the machine and its measured ceilings; returns the path. */
 export function writeBenchJson(name: string, payload: Record<string, unknown>): string {
   const directory = benchResultsDirectory();
   mkdirSync(directory, { recursive: true });
   const path = resolve(directory, `${name}.json`);
-  const document = { benchmark: name, createdAt: new Date().toISOString(), machine: machineInfo(), ...payload };
+  const document = { benchmark: name, createdAt: new Date().toISOString(), machine: machineInfo(), ceilings: benchCeilings(), ...payload };
   writeFileSync(path, `${JSON.stringify(document, null, 2)}\n`);
   return path;
 }
