@@ -65,7 +65,7 @@ describe("logprobs, tokenize / detokenize, and a key on /metrics", () => {
     // text_offset: where each token's text starts in the completion.
     expect(textOffset).toEqual(tokens.map((_: string, i: number) => tokens.slice(0, i).join("").length));
     // The first step against the float64 numpy reference logits (fp32 forward: within 1e-3).
-    const first = logSoftmax(reference.last_position_logits_for_prompt as number[]);
+    const first = logSoftmax(reference.last_position_logits_for_prompt);
     const greedyFirst = reference.greedy_token_ids[reference.prompt_token_ids.length];
     expect(tokenLogprobs[0]).toBeCloseTo(first[greedyFirst], 3);
     // Every step against the model run directly (same fp32 arithmetic: within 1e-4); greedy, so the
@@ -163,7 +163,7 @@ describe("logprobs, tokenize / detokenize, and a key on /metrics", () => {
     const metrics = (authorization?: string) => fetch(`${baseUrl}/metrics`, { headers: authorization ? { authorization } : {} });
     const open = await metrics();
     expect(open.status).toBe(401);
-    expect((await open.json()).error.code).toBe("missing_api_key");
+    expect(((await open.json()) as { error: { code: string } }).error.code).toBe("missing_api_key");
     expect((await metrics(`Bearer ${key}`)).status).toBe(401);
     const scraped = await metrics(`Bearer ${metricsKey}`);
     expect(scraped.status).toBe(200);

@@ -16,6 +16,8 @@ export interface ModelReference {
   greedy_text: string;
   greedy_token_ids: number[];
   prompt_token_ids: number[];
+  /** float64 reference logits after the prompt's last token (vocabulary order). */
+  last_position_logits_for_prompt: number[];
 }
 
 export function readReference(): ModelReference {
