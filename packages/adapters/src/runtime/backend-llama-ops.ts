@@ -1,0 +1,128 @@
+// Types only: the caller picks and initialises the backend, so loading adapters never loads WASM or WebGPU code.
+import type { DeviceArray, KernelSet } from "@kvpack/kernels";
+import type { LlamaConfig } from "../model/llama-weights.js";
+import { rmsNorm } from "./kernels.js";
+import { grow, RopeTable, rmsNormRows, swigluRows } from "./llama-vector-kernels.js";
+import type { LlamaOps } from "./llama-ops.js";
+import type { ResidentLlamaWeights } from "./resident-llama-weights.js";
+
+/**
+ * LlamaOps on a kernel backend: the matmuls read the resident weights in place; RMSNorm, RoPE and
+ * SwiGLU are backend kernels ("backend") or plain TypeScript ("host", which saves a round trip per
+ * step on WebGPU). A chunk of one token uses `matmul`, a longer chunk `matmulBatch`.
+ */
+export class BackendLlamaOps implements LlamaOps {
+  private readonly config: LlamaConfig;
+  private readonly weights: ResidentLlamaWeights;
+  private readonly kernels: KernelSet;
+  private readonly vectorKernels: "backend" | "host";
+  private readonly rope: RopeTable;
+  private readonly queryDim: number;
+  private readonly kvDim: number;
+  private normed: Float32Array = new Float32Array(0);
+  private hidden: Float32Array = new Float32Array(0);
+
+  constructor(weights: ResidentLlamaWeights, vectorKernels: "backend" | "host") {
+    this.weights = weights;
+    this.config = weights.config;
+    this.kernels = weights.backend.kernels;
+    this.vectorKernels = vectorKernels;
+    this.rope = new RopeTable(weights.config);
+    this.queryDim = this.config.heads * this.config.headDim;
+    this.kvDim = this.config.kvHeads * this.config.headDim;
+  }
+
+  attentionNorm(layer: number, x: Float32Array, rows: number): Promise<Float32Array> {
+    return this.norm(x, this.weights.layers[layer].attentionNorm, this.weights.host.layers[layer].attentionNorm, rows);
+  }
+
+  ffnNorm(layer: number, x: Float32Array, rows: number): Promise<Float32Array> {
+    return this.norm(x, this.weights.layers[layer].ffnNorm, this.weights.host.layers[layer].ffnNorm, rows);
+  }
+
+  queryKeyValue(layer: number, normed: Float32Array, rows: number): Promise<Float32Array> {
+    return this.matmul(this.weights.layers[layer].queryKeyValue, normed, rows, this.queryDim + 2 * this.kvDim, this.config.dim);
+  }
+
+  async rotate(queryKeyValue: Float32Array, rows: number, startPosition: number): Promise<Float32Array> {
+    const stride = this.queryDim + 2 * this.kvDim;
+    // Queries and keys are adjacent whole heads, so one RoPE call per token rotates both.
+    const size = this.queryDim + this.kvDim;
+    if (this.vectorKernels === "host") {
+      this.rope.rotateRows(queryKeyValue, stride, size, rows, startPosition);
+      return queryKeyValue;
+    }
+    for (let r = 0; r < rows; r++) {
+      const input = queryKeyValue.subarray(r * stride, r * stride + size);
+      const rotated = await this.kernels.rope({ input, headDimension: this.config.headDim, position: startPosition + r, theta: this.config.ropeTheta });
+      input.set(rotated);
+    }
+    return queryKeyValue;
+  }
+
+  output(layer: number, attention: Float32Array, rows: number): Promise<Float32Array> {
+    return this.matmul(this.weights.layers[layer].output, attention, rows, this.config.dim, this.queryDim);
+  }
+
+  gateUp(layer: number, normed: Float32Array, rows: number): Promise<Float32Array> {
+    return this.matmul(this.weights.layers[layer].gateUp, normed, rows, 2 * this.config.hiddenDim, this.config.dim);
+  }
+
+  async swiglu(gateUp: Float32Array, rows: number): Promise<Float32Array> {
+    const { hiddenDim } = this.config;
+    this.hidden = grow(this.hidden, rows * hiddenDim);
+    const hidden = this.hidden.subarray(0, rows * hiddenDim);
+    if (this.vectorKernels === "host") {
+      swigluRows(hidden, gateUp, hiddenDim, rows);
+      return hidden;
+    }
+    for (let r = 0; r < rows; r++) {
+      const base = r * 2 * hiddenDim;
+      const result = await this.kernels.swiglu({ gate: gateUp.subarray(base, base + hiddenDim), up: gateUp.subarray(base + hiddenDim, base + 2 * hiddenDim) });
+      if (rows === 1) return result;
+      hidden.set(result, r * hiddenDim);
+    }
+    return hidden;
+  }
+
+  down(layer: number, hidden: Float32Array, rows: number): Promise<Float32Array> {
+    return this.matmul(this.weights.layers[layer].down, hidden, rows, this.config.dim, this.config.hiddenDim);
+  }
+
+  async finalNorm(x: Float32Array): Promise<Float32Array> {
+    if (this.vectorKernels === "backend") return this.kernels.rmsNorm({ input: x, weight: this.weights.finalNorm, epsilon: this.config.normEpsilon });
+    this.normed = grow(this.normed, this.config.dim);
+    const out = this.normed.subarray(0, this.config.dim);
+    rmsNorm(out, x, this.weights.host.finalNorm, this.config.dim, this.config.normEpsilon);
+    return out;
+  }
+
+  classifier(normed: Float32Array): Promise<Float32Array> {
+    return this.kernels.matmul({ matrix: this.weights.classifier, vector: normed, rows: this.config.vocabSize, columns: this.config.dim });
+  }
+
+  private async norm(x: Float32Array, resident: DeviceArray, host: Float32Array, rows: number): Promise<Float32Array> {
+    const { dim, normEpsilon } = this.config;
+    if (this.vectorKernels === "backend" && rows === 1) return this.kernels.rmsNorm({ input: x, weight: resident, epsilon: normEpsilon });
+    this.normed = grow(this.normed, rows * dim);
+    const out = this.normed.subarray(0, rows * dim);
+    if (this.vectorKernels === "host") {
+      rmsNormRows(out, x, host, dim, rows, normEpsilon);
+      return out;
+    }
+    for (let r = 0; r < rows; r++) {
+      out.set(await this.kernels.rmsNorm({ input: x.subarray(r * dim, (r + 1) * dim), weight: resident, epsilon: normEpsilon }), r * dim);
+    }
+    return out;
+  }
+
+  /** `rows` inputs of `columns` floats through a `outputs × columns` resident matrix. */
+  private async matmul(matrix: DeviceArray, inputs: Float32Array, rows: number, outputs: number, columns: number): Promise<Float32Array> {
+    if (rows === 1) return this.kernels.matmul({ matrix, vector: inputs, rows: outputs, columns });
+    const out = new Float32Array(rows * outputs);
+    for (let r = 0; r < rows; r++) {
+      out.set(await this.kernels.matmul({ matrix, vector: inputs.subarray(r * columns, (r + 1) * columns), rows: outputs, columns }), r * outputs);
+    }
+    return out;
+  }
+}
