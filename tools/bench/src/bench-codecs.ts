@@ -54,6 +54,10 @@ function buildCases(): BenchCase[] {
       cases.push({ spec: { kind: "kivi", dimension, bits, role: "value" }, name: "kivi-value", rate: bits, blockSize: null, codewords: 2 ** bits });
     }
     for (const bits of [2, 3, 4] as const) cases.push({ spec: { kind: "quarot", dimension, bits }, name: "quarot", rate: bits, blockSize: null, codewords: 2 ** bits });
+    // llama.cpp's cache types: rate = code bits, blocks of 32 (fp16 scales add the rest).
+    for (const [kind, bits] of [["q8_0", 8], ["q5_0", 5], ["q4_1", 4], ["q4_0", 4]] as const) {
+      cases.push({ spec: { kind, dimension }, name: kind, rate: bits, blockSize: 32, codewords: 2 ** bits });
+    }
     cases.push({ spec: { kind: "int8", dimension }, name: "int8", rate: 8, blockSize: null, codewords: 256 });
     cases.push({ spec: { kind: "fp16", dimension }, name: "fp16", rate: 16, blockSize: null, codewords: null });
     cases.push({ spec: { kind: "fp32", dimension }, name: "fp32", rate: 32, blockSize: null, codewords: null });
