@@ -179,7 +179,6 @@ describe("measureAttentionFidelity", () => {
       { kind: "quarot", dimension, bits: 3 },
       { kind: "int8", dimension },
       { kind: "q4_0", dimension },
-      { kind: "q5_0", dimension },
     ] as const;
     for (const spec of specs) {
       const codec = createCodec(spec);
@@ -206,7 +205,7 @@ describe("measureAttentionFidelity", () => {
         expect(scratch.compressedOutput[column], `${spec.kind} column ${column}`).toBeCloseTo(expected, 4);
       }
     }
-  });
+  }, 20000); // builds FibQuant codebooks: ~2 s alone, over 5 s on a loaded 2-core machine
 
   it("rejects a prefix longer than the scratch or the sequence", () => {
     const keys = randomFloats(4 * dimension, 1);

@@ -6,8 +6,9 @@
  * percentile), score MSE and KL per configuration, the Pareto frontier of compression ratio vs
  * cosine per model, and an SVG plot per model.
  *
- * Usage: pnpm eval:fidelity [--models stories260K,babyllama] [--capture a.kvpk,b.kvpk] [--positions 32]
- * Models without a --capture file (see capture-kv.ts) are captured on the fly: 4 TinyStories stories + 1 wikitext window.
+ * Usage: pnpm eval:fidelity [--models stories260K,babyllama] [--capture a.kvpk,b.kvpk] [--positions 32] [--text FILE] [--stories a..b]
+ * Models without a --capture file (see capture-kv.ts) are captured on the fly: TinyStories validation stories 1..4
+ * + 1 wikitext window, or with --text the stories (or context windows) a..b (default 1..4) of FILE alone.
  * Writes bench-results/frontier.json and bench-results/frontier-<model>.svg.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -18,6 +19,7 @@ import { captureKv, defaultCaptureText } from "./capture-kv.js";
 import { capturedOffset, readKvCapture, type KvCapture } from "./kv-capture-format.js";
 import { loadEvaluationModel, type EvaluationModelName } from "./models-data.js";
 import { llamaCppKvTypes } from "./codec-candidates.js";
+import { storyRange, storySource } from "./story-source.js";
 import { printTable } from "../bench-table.js";
 import { benchResultsDirectory, writeBenchJson } from "../bench-output.js";
 import { BenchProgress } from "../bench-progress.js";
@@ -196,7 +198,17 @@ function capturesFromFiles(paths: string[]): Map<string, { path: string; capture
 
 function captureOnTheFly(name: EvaluationModelName): KvCapture {
   const model = loadEvaluationModel(name);
-  return captureKv(model, defaultCaptureText(model, 4, 1));
+  const textFile = process.argv.includes("--text") ? argument("text", "") : undefined;
+  const range = storyRange(argument("stories", "1..4"), 0);
+  if (!textFile && range.first === 1 && range.last === 4) return captureKv(model, defaultCaptureText(model, 4, 1));
+  const source = storySource(textFile);
+  const text = [];
+  for (let index = range.first; index <= range.last; index++) {
+    const tokens = source.sequence(model, index);
+    if (!tokens) throw new Error(`${source.name} has no ${source.kind} ${index} for ${name} (it has ${source.count(model)})`);
+    text.push({ source: `${source.name}:${index}`, tokens });
+  }
+  return captureKv(model, text);
 }
 
 function writePlot(model: string, capture: KvCapture, points: FrontierPoint[], frontier: FrontierPoint[], positionsPerSequence: number): string {

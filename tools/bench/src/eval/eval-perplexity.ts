@@ -3,11 +3,17 @@
  * on real models (stories260K, BabyLlama) over TinyStories validation stories, for each codec family
  * at matched all-in bit budgets. Writes bench-results/perplexity.json.
  *
- * Usage: pnpm eval:perplexity [--calibration-stories N] [--stories N] [--dense-stories N] [--models stories260K,babyllama] [--residual-windows 0,64] [--key-shifts 0.5,1,1.5] [--norms log8,log6,log4] [--out perplexity]
+ * Usage: pnpm eval:perplexity [--text FILE] [--calibration-stories N|a..b] [--stories N|a..b] [--dense-stories N] [--models stories260K,babyllama]
+ *        [--budgets 2.5,3,4|none] [--residual-windows 0,64] [--key-shifts 0.5,1,1.5] [--norms log8,log6,log4] [--out perplexity]
+ * --text: `<|endoftext|>`-separated stories (each from BOS) or plain text cut into context windows; default TinyStories
+ * validation. --stories N: the N stories after the calibration ones; a..b: exactly those (they must not overlap the
+ * calibration stories). Held-out rows carry per-story sums and bootstrap 95 % intervals over stories.
  */
 import { CompressedKVCache, DenseKVCache } from "@kvpack/cache";
 import type { EvaluationModel, EvaluationModelName } from "./models-data.js";
-import { loadEvaluationModel, tinyStoriesSequences } from "./models-data.js";
+import { loadEvaluationModel } from "./models-data.js";
+import { pairedDifferenceInterval, perplexityDeltaInterval, type StoryTotals } from "./bootstrap.js";
+import { storyRange, storySource } from "./story-source.js";
 import { baselineConfigurations, candidatesAtBudget, defaultCandidateGrid, type CacheConfiguration, type CandidateGrid, type NormFormat } from "./codec-candidates.js";
 import { printTable } from "../bench-table.js";
 import { argmax, klDivergenceFromLogProbabilities, logSoftmax } from "./attention-fidelity.js";
@@ -20,7 +26,7 @@ const pageSize = 32;
  * also report the held-out stories with a 64-token window.
  */
 const calibrationResidualWindow = 0;
-const budgets = [2.5, 3, 4];
+const defaultBudgets = [2.5, 3, 4];
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -31,6 +37,8 @@ interface SequenceReference {
   readonly tokens: number[];
   /** (length − 1) × vocab log-probabilities of the dense run. */
   readonly logProbabilities: Float32Array;
+  /** −Σ log p(next token) of the dense run. */
+  readonly nll: number;
 }
 
 function denseReference(model: EvaluationModel, tokens: number[]): SequenceReference {
@@ -39,11 +47,13 @@ function denseReference(model: EvaluationModel, tokens: number[]): SequenceRefer
   const cache = new DenseKVCache({ ...runtime.cacheShape, capacity: tokens.length });
   const logProbabilities = new Float32Array((tokens.length - 1) * vocab);
   const row = new Float64Array(vocab);
+  let nll = 0;
   for (let i = 0; i < tokens.length - 1; i++) {
     logSoftmax(runtime.forward(tokens[i], i, cache), vocab, row);
     for (let j = 0; j < vocab; j++) logProbabilities[i * vocab + j] = row[j];
+    nll -= row[tokens[i + 1]];
   }
-  return { tokens, logProbabilities };
+  return { tokens, logProbabilities, nll };
 }
 
 export interface PerplexityRow {
@@ -61,6 +71,10 @@ export interface PerplexityRow {
   klDivergence: number;
   top1Agreement: number;
   tokens: number;
+  /** Per story, in order: the run's and the dense run's −Σ log p, and the predicted tokens (for bootstrap intervals). */
+  perStory: StoryTotals;
+  /** Bootstrap 95 % interval of perplexityDelta over stories (held-out rows). */
+  perplexityDeltaInterval?: [number, number];
 }
 
 function evaluateConfiguration(
@@ -80,7 +94,9 @@ function evaluateConfiguration(
   let predicted = 0;
   let cacheBytes = 0;
   let cacheElements = 0;
+  const storyNll: number[] = [];
   for (const reference of references) {
+    const before = totalNll;
     const cache = new CompressedKVCache({ ...runtime.cacheShape, keys: configuration.keys, values: configuration.values, pageSize, residualWindow });
     const { tokens, logProbabilities } = reference;
     for (let i = 0; i < tokens.length - 1; i++) {
@@ -91,6 +107,7 @@ function evaluateConfiguration(
       if (argmax(row) === argmax(dense)) agreements++;
       predicted++;
     }
+    storyNll.push(totalNll - before);
     const totals = cache.memoryReport().totals;
     cacheBytes += totals.totalBytes;
     cacheElements += (totals.fp16Bytes / 2);
@@ -110,13 +127,20 @@ function evaluateConfiguration(
     klDivergence: totalKl / predicted,
     top1Agreement: agreements / predicted,
     tokens: predicted,
+    perStory: { nll: storyNll, denseNll: references.map((reference) => reference.nll), tokens: references.map((reference) => reference.tokens.length - 1) },
   };
 }
 
 function main(): void {
-  const calibrationCount = Number(argument("calibration-stories", "8"));
-  const heldOutCount = Number(argument("stories", "40"));
+  const calibrationStories = storyRange(argument("calibration-stories", "8"), 0);
+  const heldOutStories = storyRange(argument("stories", "40"), calibrationStories.last);
+  if (heldOutStories.first <= calibrationStories.last && calibrationStories.first <= heldOutStories.last) {
+    throw new Error(`held-out stories ${heldOutStories.first}..${heldOutStories.last} overlap the calibration stories ${calibrationStories.first}..${calibrationStories.last}`);
+  }
   const denseStoryCount = Number(argument("dense-stories", "200"));
+  const budgetText = argument("budgets", defaultBudgets.join(","));
+  const budgets = budgetText === "none" ? [] : budgetText.split(",").map(Number);
+  const source = storySource(process.argv.includes("--text") ? argument("text", "") : undefined);
   const modelNames = argument("models", "stories260K,babyllama").split(",") as EvaluationModelName[];
   const residualWindows = argument("residual-windows", "0").split(",").map(Number);
   const grid: CandidateGrid = {
@@ -144,25 +168,34 @@ function main(): void {
     };
 
     // Dense perplexity on stories 1..denseStoryCount (SOURCES.md: 3.62 for stories260K on 1–200).
-    // Stories 1..calibrationCount pick each family's best split; the next heldOutCount are reported.
+    // The calibration stories pick each family's best split; the held-out stories are reported.
     let started = performance.now();
-    const sequences = tinyStoriesSequences(model, 1, Math.max(denseStoryCount, calibrationCount + heldOutCount));
-    const references: SequenceReference[] = [];
+    const available = source.count(model);
+    const last = Math.max(denseStoryCount, calibrationStories.last, heldOutStories.last);
+    if (Math.max(calibrationStories.last, heldOutStories.last) > available) {
+      throw new Error(`${source.name} has ${available} ${source.kind} for ${name}; asked for up to ${Math.max(calibrationStories.last, heldOutStories.last)}`);
+    }
+    const calibrationReferences: SequenceReference[] = [];
+    const heldOutReferences: SequenceReference[] = [];
     let denseNll = 0;
     let denseTokens = 0;
-    sequences.forEach((tokens, index) => {
-      const reference = denseReference(model, tokens);
-      if (index < calibrationCount + heldOutCount) references.push(reference);
-      if (index < denseStoryCount) {
+    let denseStories = 0;
+    for (let index = 1; index <= Math.min(last, available); index++) {
+      const inCalibration = index >= calibrationStories.first && index <= calibrationStories.last;
+      const inHeldOut = index >= heldOutStories.first && index <= heldOutStories.last;
+      if (!inCalibration && !inHeldOut && index > denseStoryCount) continue;
+      const reference = denseReference(model, source.sequence(model, index) ?? []);
+      if (inCalibration) calibrationReferences.push(reference);
+      if (inHeldOut) heldOutReferences.push(reference);
+      if (index <= denseStoryCount) {
         const scored = perplexityOf([reference]);
         denseNll += scored.nll;
         denseTokens += scored.tokens;
+        denseStories++;
       }
-      if (index % 25 === 24) process.stderr.write(`[${name}] dense ${index + 1}/${sequences.length} stories, ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
-    });
-    dense.push({ model: name, stories: denseStoryCount, tokens: denseTokens, meanNll: denseNll / denseTokens, perplexity: Math.exp(denseNll / denseTokens) });
-    const calibrationReferences = references.slice(0, calibrationCount);
-    const heldOutReferences = references.slice(calibrationCount, calibrationCount + heldOutCount);
+      if (index % 25 === 0) process.stderr.write(`[${name}] dense ${index}/${last} ${source.kind}, ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+    }
+    dense.push({ model: name, stories: denseStories, tokens: denseTokens, meanNll: denseNll / denseTokens, perplexity: Math.exp(denseNll / denseTokens) });
     const calibrationPerplexity = perplexityOf(calibrationReferences).perplexity;
     const heldOutPerplexity = perplexityOf(heldOutReferences).perplexity;
 
@@ -186,6 +219,7 @@ function main(): void {
     for (const residualWindow of residualWindows) {
       chosen.forEach(({ configuration, budget }, index) => {
         const row = evaluateConfiguration(model, heldOutReferences, configuration, heldOutPerplexity, budget, residualWindow);
+        row.perplexityDeltaInterval = perplexityDeltaInterval(row.perStory);
         results.push(row);
         process.stderr.write(`[${name}] held-out R=${residualWindow} ${index + 1}/${chosen.length} ${configuration.label} @${budget ?? "-"}: ppl ${row.perplexity.toFixed(4)} (Δ ${row.perplexityDelta.toFixed(4)}), ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
       });
@@ -202,9 +236,13 @@ function main(): void {
         others: others.map((row) => ({ family: row.family, label: row.label, bitsPerElement: row.bitsPerElement, perplexityDelta: row.perplexityDelta })),
         familiesWithoutAConfigurationWithinBudget: ["turboquant", "kivi", "quarot", "llama.cpp"].filter((family) => !others.some((row) => row.family === family)),
         fibquantBest: fibquant !== undefined && others.every((row) => fibquant.perplexityDelta < row.perplexityDelta),
+        // "A beats B" only where the paired 95 % interval of Δppl(A) − Δppl(B) over stories excludes 0.
+        pairedDifferences: atBudget.flatMap((a, index) =>
+          atBudget.slice(index + 1).map((b) => ({ a: a.family, b: b.family, difference: a.perplexityDelta - b.perplexityDelta, interval: pairedDifferenceInterval(a.perStory, b.perStory) })),
+        ),
       });
     }
-    for (const residualWindow of residualWindows) printTable(`${name}: held-out stories ${calibrationCount + 1}–${calibrationCount + heldOutReferences.length}, dense perplexity ${heldOutPerplexity.toFixed(4)} (page ${pageSize}, full-precision window ${residualWindow})`, results.filter((row) => row.model === name && row.residualWindow === residualWindow), [
+    for (const residualWindow of residualWindows) printTable(`${name}: held-out ${source.kind} ${heldOutStories.first}–${heldOutStories.last}, dense perplexity ${heldOutPerplexity.toFixed(4)} (page ${pageSize}, full-precision window ${residualWindow})`, results.filter((row) => row.model === name && row.residualWindow === residualWindow), [
       { header: "budget", value: (row) => (row.budget === null ? "-" : String(row.budget)) },
       { header: "family", value: (row) => row.family },
       { header: "keys / values", value: (row) => row.label },
@@ -213,6 +251,7 @@ function main(): void {
       { header: "cache bits", value: (row) => row.cacheBitsPerElement, digits: 2 },
       { header: "ppl", value: (row) => row.perplexity, digits: 4 },
       { header: "Δppl", value: (row) => row.perplexityDelta, digits: 4 },
+      { header: "95 % interval", value: (row) => (row.perplexityDeltaInterval ? `${row.perplexityDeltaInterval[0].toFixed(4)}..${row.perplexityDeltaInterval[1].toFixed(4)}` : "-") },
       { header: "KL", value: (row) => row.klDivergence, digits: 5 },
       { header: "top-1", value: (row) => row.top1Agreement, digits: 4 },
     ]);
@@ -230,9 +269,13 @@ function main(): void {
       calibrationResidualWindow,
       candidateGrid: grid,
       residualWindows,
-      calibrationStories: calibrationCount,
-      heldOutStories: heldOutCount,
+      text: { source: source.name, kind: source.kind },
+      calibrationStories: calibrationStories.last - calibrationStories.first + 1,
+      heldOutStories: heldOutStories.last - heldOutStories.first + 1,
+      calibrationStoryRange: [calibrationStories.first, calibrationStories.last],
+      heldOutStoryRange: [heldOutStories.first, heldOutStories.last],
       budgets,
+      intervals: "perplexityDeltaInterval and pairedDifferences[].interval: percentile bootstrap, 2000 resamples of the held-out stories (seeded), token-weighted perplexity",
       note: "bitsPerElement is all-in for full pages (codes, norms, means, scales, block headers), keys and values averaged; each family's key/value split is chosen on the calibration stories (no full-precision window) and reported on the held-out stories; cacheBitsPerElement includes any fp32 window and the fp32 tail of the last partial page",
     },
     dense,

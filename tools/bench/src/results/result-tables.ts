@@ -192,11 +192,15 @@ const perplexity: TableRenderer = {
         budgetRows.push([model, `${budget} bits (${(16 / budget).toFixed(1)}× vs fp16)`, ...families.map((family) => cell(results.find((row) => row.model === model && row.budget === budget && row.family === family)))]);
       }
     }
-    const budgetTable = markdownTable(["model", "budget", ...families.map((family) => `${familyNames[family]} Δppl`)], budgetRows, "ll" + "r".repeat(families.length));
+    const budgetTable = markdownTable(["model", "budget", ...families.map((family) => `${familyNames[family]} Δppl${results.some((row) => row.perplexityDeltaInterval) ? " [95 % interval]" : ""}`)], budgetRows, "ll" + "r".repeat(families.length));
     const baselines = results.filter((row) => row.budget === null);
     const baselineTable = markdownTable(
       ["model", "cache", "bits all-in", "ppl (dense ppl)", "Δppl", "KL", "top-1 agreement"],
-      baselines.map((row) => [row.model, row.label, row.bitsPerElement.toFixed(3), `${row.perplexity.toFixed(4)} (${(row.perplexity - row.perplexityDelta).toFixed(4)})`, significant(row.perplexityDelta), significant(row.klDivergence), row.top1Agreement.toFixed(4)]),
+      baselines.map((row) => {
+        const interval = row.perplexityDeltaInterval as [number, number] | undefined;
+        const delta = `${significant(row.perplexityDelta)}${interval ? ` [${significant(interval[0])}, ${significant(interval[1])}]` : ""}`;
+        return [row.model, row.label, row.bitsPerElement.toFixed(3), `${row.perplexity.toFixed(4)} (${(row.perplexity - row.perplexityDelta).toFixed(4)})`, delta, significant(row.klDivergence), row.top1Agreement.toFixed(4)];
+      }),
       "llrrrrr",
     );
     const comparisons = (json.comparisons as ResultJson[] | undefined)?.filter((entry) => entry.pairedDifferences) ?? [];
@@ -208,7 +212,9 @@ const perplexity: TableRenderer = {
           ),
           "lrllrl",
         )}`
-      : "\n\nThis file has no per-story numbers, so there are no intervals: the table ranks nothing, and no family is said to beat another.";
+      : results.some((row) => row.perStory)
+        ? "\n\nNo two families were measured at one budget in this file, so no family is said to beat another."
+        : "\n\nThis file has no per-story numbers, so there are no intervals: the table ranks nothing, and no family is said to beat another.";
     return (
       `Dense-cache perplexity on TinyStories validation stories 1–${json.dense?.[0]?.stories ?? "?"}: ${dense}.\n\n` +
       `Compressed caches at matched **all-in** budgets (codes + norms + block means + scales + block headers, keys and values averaged; pages of ${settings.pageSize} tokens, ` +
