@@ -61,7 +61,7 @@ describe("bad input gets a 4xx in the OpenAI error shape", () => {
     expectOpenAiError(await postJson(baseUrl, "/v1/completions", { prompt: "hi" }, auth), 400, "missing_required_parameter", "model");
     expectOpenAiError(await postJson(baseUrl, "/v1/chat/completions", { model: "stories260K", messages: [] }, auth), 400, null, "messages");
     expectOpenAiError(await postJson(baseUrl, "/v1/chat/completions", { model: "stories260K", messages: [{ role: "wizard", content: "x" }] }, auth), 400, null, "messages.0.role");
-    expectOpenAiError(await postJson(baseUrl, "/v1/completions", { ...good, n: 2 }, auth), 400, null, "n");
+    expectOpenAiError(await postJson(baseUrl, "/v1/completions", { ...good, n: 9 }, auth), 400, null, "n"); // over limits.maxChoices (8)
   });
 
   it("refuses an unknown model with 404 model_not_found", async () => {

@@ -45,6 +45,8 @@ export const serverConfigSchema = z.object({
       promptTokens: z.number().int().positive().default(4096),
       /** Largest accepted max_tokens, and the default when a request gives none. */
       maxTokens: z.number().int().positive().default(512),
+      /** Largest accepted `n` (choices per request; they take turns on one cache). */
+      maxChoices: z.number().int().min(1).max(128).default(8),
       defaultMaxTokens: z.number().int().positive().default(128),
       /** Generations decoded at the same time (they interleave token by token). */
       maxConcurrent: z.number().int().positive().default(8),

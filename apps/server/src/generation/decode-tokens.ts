@@ -20,7 +20,9 @@ export interface DecodeInput {
   readonly model: ServedModel;
   readonly cache: CompressedKVCache;
   readonly request: GenerationRequest;
-  /** Logits of the last prompt token. */
+  /** Which continuation this is: its sampler seed is the request's seed + choice. */
+  readonly choice: number;
+  /** Logits of the last prompt token (only read). */
   readonly logits: Float32Array;
   /** Tokens whose KV the cache holds; each fed token is appended. */
   readonly fedTokens: number[];
@@ -46,7 +48,8 @@ export async function* decodeTokens(input: DecodeInput): AsyncGenerator<DecodedT
   const { model, cache, request, fedTokens } = input;
   const { tokenizer } = model;
   const maxTokens = Math.min(request.maxTokens, model.contextLength - request.promptTokens.length);
-  const sampler = new TokenSampler(request.sampling, model.vocabSize);
+  const seed = request.sampling.seed === undefined ? undefined : request.sampling.seed + input.choice;
+  const sampler = new TokenSampler({ ...request.sampling, seed }, model.vocabSize);
   const stops = new StopSequenceMatcher(request.stop);
   const decoder = new TextDecoder("utf-8");
   const stopTokens = new Set(tokenizer.stopTokenIds);

@@ -12,6 +12,11 @@ export interface GenerationRequest {
   readonly stop: readonly string[];
   readonly kvConfig: KvConfig;
   readonly sessionId: string | null;
+  /**
+   * Continuations of the prompt (OpenAI `n`): decoded one after another on the one cache, each
+   * from the prompt's KV pages (truncated back to the prompt), with sampler seed `seed + index`.
+   */
+  readonly n: number;
   /** Report each generated token's log probability with this many alternatives (null: no logprobs). */
   readonly logprobs: number | null;
   /** Aborted when the client goes away. */
@@ -25,5 +30,12 @@ export interface GenerationRequest {
  * "" while `logprobs` already lists the tokens sampled since the last event), then one finish.
  */
 export type GenerationEvent =
-  | { readonly type: "text"; readonly text: string; readonly logprobs?: readonly LogprobEntry[] }
-  | { readonly type: "finish"; readonly finishReason: FinishReason; readonly usage: Usage; readonly kvpack: KvpackUsage };
+  | { readonly type: "text"; readonly index: number; readonly text: string; readonly logprobs?: readonly LogprobEntry[] }
+  | {
+      readonly type: "finish";
+      /** The continuation (choice) that ended. */
+      readonly index: number;
+      readonly finishReason: FinishReason;
+      /** On the last choice only: usage of the whole request and the kvpack report. */
+      readonly final?: { readonly usage: Usage; readonly kvpack: KvpackUsage };
+    };

@@ -87,35 +87,55 @@ export class GenerationService {
       this.metrics.promptTokens.inc(request.promptTokens.length);
       for (let i = 0; i < prepared.reusedTokens; i++) fedTokens.push(request.promptTokens[i]);
 
-      const logits = await prefill(this.model, cache, request.promptTokens, prepared.reusedTokens, fedTokens, request.signal);
-      if (!logits) return;
+      const prefilled = await prefill(this.model, cache, request.promptTokens, prepared.reusedTokens, fedTokens, request.signal);
+      if (!prefilled) return;
       if (prepared.sharesPrefix) this.prefix!.publish(cache);
-
-      const decoding = decodeTokens({
-        model: this.model,
-        cache,
-        request,
-        logits,
-        fedTokens,
-        recordTokens: prepared.recordsTokens,
-        shutdown: this.shutdown.signal,
-        onFirstToken: (at) => this.metrics.timeToFirstToken.observe((at - request.receivedAt) / 1000),
-      });
-      let step = await decoding.next();
-      for (; !step.done; step = await decoding.next()) yield { type: "text", ...step.value };
-      const decoded = step.value;
-      if (decoded.finishReason === undefined) return;
-      // Pages completed while decoding (prompt + completion) serve a later turn that resends them.
-      if (prepared.sharesPrefix) this.prefix!.publish(cache);
-      this.recordDecodeMetrics(decoded);
-      completed = true;
+      // The runtime may reuse its logits buffer on the next forward step: keep a copy for choices 2…n.
+      const promptLogits = request.n > 1 ? Float32Array.from(prefilled) : prefilled;
       const promptLength = request.promptTokens.length;
-      yield {
-        type: "finish",
-        finishReason: decoded.finishReason,
-        usage: { prompt_tokens: promptLength, completion_tokens: decoded.generated, total_tokens: promptLength + decoded.generated },
-        kvpack: kvpackReport(request, prepared, cache, decoded),
-      };
+      let total: DecodeResult | undefined;
+      for (let index = 0; index < request.n; index++) {
+        // Every choice starts from the prompt's KV: the pages stay, only the previous tail is cut.
+        if (index > 0) {
+          cache.truncate(promptLength);
+          fedTokens.length = promptLength;
+        }
+        const decoding = decodeTokens({
+          model: this.model,
+          cache,
+          request,
+          choice: index,
+          logits: promptLogits,
+          fedTokens,
+          recordTokens: prepared.recordsTokens,
+          shutdown: this.shutdown.signal,
+          onFirstToken: (at) => {
+            if (index === 0) this.metrics.timeToFirstToken.observe((at - request.receivedAt) / 1000);
+          },
+        });
+        let step = await decoding.next();
+        for (; !step.done; step = await decoding.next()) yield { type: "text", index, ...step.value };
+        const decoded = step.value;
+        if (decoded.finishReason === undefined) return;
+        this.recordDecodeMetrics(decoded);
+        total = combine(total, decoded);
+        if (index < request.n - 1) {
+          yield { type: "finish", index, finishReason: decoded.finishReason };
+          continue;
+        }
+        // Pages completed while decoding (prompt + completion) serve a later turn that resends them.
+        if (prepared.sharesPrefix) this.prefix!.publish(cache);
+        completed = true;
+        yield {
+          type: "finish",
+          index,
+          finishReason: decoded.finishReason,
+          final: {
+            usage: { prompt_tokens: promptLength, completion_tokens: total.generated, total_tokens: promptLength + total.generated },
+            kvpack: kvpackReport(request, prepared, cache, total),
+          },
+        };
+      }
     } catch (error) {
       // A failure inside a forward step can leave layers of unequal length: never keep that cache.
       failed = true;
@@ -129,7 +149,10 @@ export class GenerationService {
     }
   }
 
-  /** Waits for a slot and the request's worst-case KV bytes (prompt + completion) in the budget. */
+  /**
+   * Waits for a slot and the request's worst-case KV bytes (prompt + completion) in the budget:
+   * once, whatever `n`, since the choices take turns on the one cache.
+   */
   private async admit(request: GenerationRequest): Promise<{ release(): void }> {
     const maxTokens = Math.min(request.maxTokens, this.model.contextLength - request.promptTokens.length);
     const reserve = this.factory.estimateBytes(request.kvConfig, request.promptTokens.length + maxTokens);
@@ -149,4 +172,10 @@ export class GenerationService {
     this.metrics.generatedTokens.inc(decoded.generated);
     if (decoded.generated > 0) this.metrics.tokensPerSecond.set(tokensPerSecond(decoded));
   }
+}
+
+/** Totals over the choices: tokens and decode time add up; time to first token is the first choice's. */
+function combine(total: DecodeResult | undefined, next: DecodeResult): DecodeResult {
+  if (!total) return next;
+  return { finishReason: next.finishReason, generated: total.generated + next.generated, firstTokenAt: total.firstTokenAt, decodeSeconds: total.decodeSeconds + next.decodeSeconds };
 }

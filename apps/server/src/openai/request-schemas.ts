@@ -31,7 +31,8 @@ const samplingFields = {
   top_p: z.number().finite().gt(0).max(1).nullish(),
   /** Not OpenAI, but common in OpenAI-compatible servers. */
   top_k: z.number().int().min(0).max(1_000_000).nullish(),
-  n: z.literal(1, "only n = 1 is supported").nullish(),
+  /** Choices (continuations of the prompt); the server's limit is limits.maxChoices. */
+  n: z.number().int().min(1).max(128).nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
   stop: stopSchema,

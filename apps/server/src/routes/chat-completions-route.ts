@@ -38,37 +38,36 @@ export function registerChatCompletionsRoute(app: FastifyInstance, context: Serv
     const created = Math.floor(Date.now() / 1000);
     const model = context.model.id;
     const fingerprint = context.systemFingerprint;
-    const chunk = (delta: Record<string, string>, finishReason: string | null, entries?: readonly LogprobEntry[]) => ({
+    const chunk = (index: number, delta: Record<string, string>, finishReason: string | null, entries?: readonly LogprobEntry[]) => ({
       id,
       object: "chat.completion.chunk",
       created,
       model,
       system_fingerprint: fingerprint,
-      choices: [{ index: 0, delta, logprobs: entries ? { content: [...entries], refusal: null } : null, finish_reason: finishReason }],
+      choices: [{ index, delta, logprobs: entries ? { content: [...entries], refusal: null } : null, finish_reason: finishReason }],
     });
     const writer: ChunkWriter = {
-      start: () => chunk({ role: "assistant", content: "" }, null),
-      text: (text, entries) => chunk({ content: text }, null, entries),
-      finish(finishReason, usage, kvpack, includeUsage) {
-        const final = { ...chunk({}, finishReason), kvpack };
-        if (!includeUsage) return [final];
-        return [final, { ...chunk({}, null), choices: [], usage }];
+      start: (index) => chunk(index, { role: "assistant", content: "" }, null),
+      text: (index, text, entries) => chunk(index, { content: text }, null, entries),
+      finish(index, finishReason, final, includeUsage) {
+        if (!final) return [chunk(index, {}, finishReason)];
+        const last = { ...chunk(index, {}, finishReason), kvpack: final.kvpack };
+        if (!includeUsage) return [last];
+        return [last, { ...chunk(index, {}, null), choices: [], usage: final.usage }];
       },
-      complete(text, finishReason, usage, kvpack, entries): ChatCompletionResponse {
+      complete(choices, usage, kvpack): ChatCompletionResponse {
         return {
           id,
           object: "chat.completion",
           created,
           model,
           system_fingerprint: fingerprint,
-          choices: [
-            {
-              index: 0,
-              message: { role: "assistant", content: text, refusal: null },
-              logprobs: entries ? { content: [...entries], refusal: null } : null,
-              finish_reason: finishReason,
-            },
-          ],
+          choices: choices.map((choice, index) => ({
+            index,
+            message: { role: "assistant", content: choice.text, refusal: null },
+            logprobs: choice.logprobs ? { content: [...choice.logprobs], refusal: null } : null,
+            finish_reason: choice.finishReason,
+          })),
           usage,
           kvpack,
         };

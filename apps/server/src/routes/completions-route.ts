@@ -8,7 +8,7 @@ import type { ServerContext } from "../server-context.js";
 import { promptCharacterLimit } from "./prompt-character-limit.js";
 import { buildGenerationRequest, clientAbortSignal, newResponseId, respondWithGeneration, type ChunkWriter } from "./run-generation.js";
 
-/** POST /v1/completions (OpenAI legacy completions, one prompt, n = 1, optional logprobs). */
+/** POST /v1/completions (OpenAI legacy completions: one prompt, n choices, optional logprobs). */
 export function registerCompletionsRoute(app: FastifyInstance, context: ServerContext): void {
   app.post("/v1/completions", async (request, reply) => {
     const principal = context.authenticator.authenticate(request.headers.authorization);
@@ -38,39 +38,51 @@ export function registerCompletionsRoute(app: FastifyInstance, context: ServerCo
     const model = context.model.id;
     const fingerprint = context.systemFingerprint;
     const echo = body.echo === true && promptText !== undefined ? promptText : "";
-    const chunk = (text: string, finishReason: string | null, chunkLogprobs: CompletionLogprobs | null = null) => ({
+    const chunk = (index: number, text: string, finishReason: string | null, chunkLogprobs: CompletionLogprobs | null = null) => ({
       id,
       object: "text_completion",
       created,
       model,
       system_fingerprint: fingerprint,
-      choices: [{ index: 0, text, logprobs: chunkLogprobs, finish_reason: finishReason }],
+      choices: [{ index, text, logprobs: chunkLogprobs, finish_reason: finishReason }],
     });
-    let echoed = false;
-    // text_offset counts characters of the token texts from the start of the completion.
-    let textOffset = 0;
+    // Per choice: whether its echo went out, and where its next token's text starts (text_offset,
+    // counted in characters of the token texts from the start of the completion).
+    const echoed = new Set<number>();
+    const textOffsets: number[] = [];
+    const echoOnce = (index: number): string => {
+      if (echoed.has(index)) return "";
+      echoed.add(index);
+      return echo;
+    };
     const writer: ChunkWriter = {
-      text(text, entries) {
-        const prefix = echoed ? "" : echo;
-        echoed = true;
-        const chunkLogprobs = entries ? completionLogprobs(entries, textOffset) : null;
-        if (entries) for (const entry of entries) textOffset += entry.token.length;
-        return chunk(prefix + text, null, chunkLogprobs);
+      text(index, text, entries) {
+        const prefix = echoOnce(index);
+        const offset = textOffsets[index] ?? 0;
+        const chunkLogprobs = entries ? completionLogprobs(entries, offset) : null;
+        if (entries) textOffsets[index] = entries.reduce((sum, entry) => sum + entry.token.length, offset);
+        return chunk(index, prefix + text, null, chunkLogprobs);
       },
-      finish(finishReason, usage, kvpack, includeUsage) {
-        const final = { ...chunk(echoed ? "" : echo, finishReason), kvpack };
-        echoed = true;
-        if (!includeUsage) return [final];
-        return [final, { ...chunk("", null), choices: [], usage }];
+      finish(index, finishReason, final, includeUsage) {
+        const ended = chunk(index, echoOnce(index), finishReason);
+        if (!final) return [ended];
+        const last = { ...ended, kvpack: final.kvpack };
+        if (!includeUsage) return [last];
+        return [last, { ...chunk(index, "", null), choices: [], usage: final.usage }];
       },
-      complete(text, finishReason, usage, kvpack, entries): CompletionResponse {
+      complete(choices, usage, kvpack): CompletionResponse {
         return {
           id,
           object: "text_completion",
           created,
           model,
           system_fingerprint: fingerprint,
-          choices: [{ index: 0, text: echo + text, logprobs: entries ? completionLogprobs(entries, 0) : null, finish_reason: finishReason }],
+          choices: choices.map((choice, index) => ({
+            index,
+            text: echo + choice.text,
+            logprobs: choice.logprobs ? completionLogprobs(choice.logprobs, 0) : null,
+            finish_reason: choice.finishReason,
+          })),
           usage,
           kvpack,
         };

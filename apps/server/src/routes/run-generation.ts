@@ -15,6 +15,7 @@ import type { ServerContext } from "../server-context.js";
 export interface GenerationParameters {
   model: string;
   max_tokens?: number | null;
+  n?: number | null;
   temperature?: number | null;
   top_p?: number | null;
   top_k?: number | null;
@@ -27,14 +28,22 @@ export interface GenerationParameters {
   kvpack?: KvpackOptions | null;
 }
 
+/** One finished choice of a non-streamed response. */
+export interface CompletedChoice {
+  readonly text: string;
+  readonly finishReason: FinishReason;
+  readonly logprobs: readonly LogprobEntry[] | undefined;
+}
+
 export interface ChunkWriter {
-  /** The stream's first chunk (chat sends the assistant role). */
-  start?(): unknown;
+  /** The first chunk of choice `index` (chat sends the assistant role). */
+  start?(index: number): unknown;
   /** A chunk of text; `logprobs` lists the tokens sampled since the previous chunk (when asked for). */
-  text(text: string, logprobs: readonly LogprobEntry[] | undefined): unknown;
-  finish(finishReason: FinishReason, usage: Usage, kvpack: KvpackUsage, includeUsage: boolean): unknown[];
+  text(index: number, text: string, logprobs: readonly LogprobEntry[] | undefined): unknown;
+  /** Choice `index` ended; `final` (last choice only) adds the kvpack report and the usage chunk. */
+  finish(index: number, finishReason: FinishReason, final: { usage: Usage; kvpack: KvpackUsage } | undefined, includeUsage: boolean): unknown[];
   /** The whole non-streamed response. */
-  complete(text: string, finishReason: FinishReason, usage: Usage, kvpack: KvpackUsage, logprobs: readonly LogprobEntry[] | undefined): unknown;
+  complete(choices: readonly CompletedChoice[], usage: Usage, kvpack: KvpackUsage): unknown;
 }
 
 export function newResponseId(prefix: string): string {
@@ -76,6 +85,15 @@ export function buildGenerationRequest(
   }
   const kvConfig = resolveKvConfig(parameters.kvpack, config.kv.defaults, context.policyNames);
   context.kvCaches.checkSupported(kvConfig);
+  const n = parameters.n ?? 1;
+  if (n > config.limits.maxChoices) throw new ApiError(400, `n is ${n}; this server allows at most ${config.limits.maxChoices}`, { param: "n", code: "invalid_value" });
+  if (n > 1 && sessionId !== null) {
+    throw new ApiError(400, "n > 1 cannot be used with a session (which choice would the session continue?)", { param: "n", code: "unsupported_value" });
+  }
+  if (n > 1 && kvConfig.policy !== null) {
+    // Choices restart from the prompt's KV; an eviction policy has already changed it by then.
+    throw new ApiError(400, "n > 1 needs a KV configuration without an eviction policy", { param: "n", code: "unsupported_value" });
+  }
   const stop = parameters.stop == null ? [] : typeof parameters.stop === "string" ? [parameters.stop] : parameters.stop;
   return {
     keyId,
@@ -92,6 +110,7 @@ export function buildGenerationRequest(
     stop: stop.filter((sequence) => sequence.length > 0),
     kvConfig,
     sessionId,
+    n,
     logprobs,
     signal,
     receivedAt: (request as FastifyRequest & { kvpackReceivedAt?: number }).kvpackReceivedAt ?? performance.now(),
@@ -145,16 +164,20 @@ async function deliver(
 ): Promise<unknown> {
   const first = await events.next();
   if (!stream) {
-    let text = "";
-    const logprobs: LogprobEntry[] | undefined = wantsLogprobs ? [] : undefined;
+    const choices: { text: string; finishReason: FinishReason; logprobs: LogprobEntry[] | undefined }[] = [];
+    const choice = (index: number) => (choices[index] ??= { text: "", finishReason: "length", logprobs: wantsLogprobs ? [] : undefined });
     let event: IteratorResult<GenerationEvent> = first;
     while (!event.done) {
-      if (event.value.type === "text") {
-        text += event.value.text;
-        if (logprobs && event.value.logprobs) logprobs.push(...event.value.logprobs);
+      const value = event.value;
+      if (value.type === "text") {
+        choice(value.index).text += value.text;
+        if (value.logprobs) choice(value.index).logprobs?.push(...value.logprobs);
       } else {
-        context.metrics.requestDuration.observe({ route }, (performance.now() - started) / 1000);
-        return writer.complete(text, event.value.finishReason, event.value.usage, event.value.kvpack, logprobs);
+        choice(value.index).finishReason = value.finishReason;
+        if (value.final) {
+          context.metrics.requestDuration.observe({ route }, (performance.now() - started) / 1000);
+          return writer.complete(choices, value.final.usage, value.final.kvpack);
+        }
       }
       event = await events.next();
     }
@@ -164,11 +187,14 @@ async function deliver(
   const sse = new ServerSentEventStream(reply);
   sse.open();
   try {
-    if (writer.start) sse.send(writer.start());
+    let opened = -1; // the last choice whose first chunk went out
     let event: IteratorResult<GenerationEvent> = first;
     while (!event.done) {
-      if (event.value.type === "text") sse.send(writer.text(event.value.text, event.value.logprobs));
-      else for (const chunk of writer.finish(event.value.finishReason, event.value.usage, event.value.kvpack, includeUsage)) sse.send(chunk);
+      const value = event.value;
+      if (writer.start && value.index > opened) sse.send(writer.start(value.index));
+      opened = value.index;
+      if (value.type === "text") sse.send(writer.text(value.index, value.text, value.logprobs));
+      else for (const chunk of writer.finish(value.index, value.finishReason, value.final, includeUsage)) sse.send(chunk);
       if (sse.closed) break;
       event = await events.next();
     }
