@@ -47,6 +47,10 @@ describe("n > 1: choices that share the prompt's KV pages", () => {
     const single = await postJson(baseUrl, "/v1/completions", { ...sampled, n: 1 });
     expect(together.json.usage.prompt_tokens).toBe(single.json.usage.prompt_tokens);
     expect(together.json.usage.completion_tokens).toBe(completionTokens);
+    // Logprobs come per choice.
+    const withLogprobs = await postJson(baseUrl, "/v1/completions", { ...sampled, n: 2, logprobs: 1 });
+    for (const choice of withLogprobs.json.choices) expect(choice.logprobs.tokens.join("")).toBe(choice.text);
+    expect(withLogprobs.json.choices.map((choice: any) => choice.text)).toEqual(alone.slice(0, 2));
   });
 
   it("streams the choices one after the other, each with its own index and finish chunk; chat too", async () => {
