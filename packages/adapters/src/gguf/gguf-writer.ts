@@ -22,6 +22,10 @@ class ByteSink {
   private view = new DataView(this.buffer.buffer);
   length = 0;
 
+  /**
+   * Reserves `size` bytes and returns their offset. It may replace `buffer` and `view`, so callers take
+   * the offset first: in `this.view.setX(this.reserve(n), …)` JS reads the old view before growing.
+   */
   private reserve(size: number): number {
     if (this.length + size > this.buffer.length) {
       const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.length + size));
@@ -35,32 +39,36 @@ class ByteSink {
   }
 
   uint8(value: number): void {
-    this.view.setUint8(this.reserve(1), value);
+    const at = this.reserve(1);
+    this.view.setUint8(at, value);
   }
   uint16(value: number): void {
-    this.view.setUint16(this.reserve(2), value, true);
+    const at = this.reserve(2);
+    this.view.setUint16(at, value, true);
   }
   uint32(value: number): void {
-    this.view.setUint32(this.reserve(4), value, true);
+    const at = this.reserve(4);
+    this.view.setUint32(at, value, true);
   }
   uint64(value: number | bigint): void {
-    this.view.setBigUint64(this.reserve(8), BigInt(value), true);
+    const at = this.reserve(8);
+    this.view.setBigUint64(at, BigInt(value), true);
   }
   scalar(type: GgufValueTypeName, value: number | string | boolean): void {
     const v = value as number;
     switch (type) {
-      case "uint8": return this.view.setUint8(this.reserve(1), v);
-      case "int8": return this.view.setInt8(this.reserve(1), v);
-      case "uint16": return this.view.setUint16(this.reserve(2), v, true);
-      case "int16": return this.view.setInt16(this.reserve(2), v, true);
-      case "uint32": return this.view.setUint32(this.reserve(4), v, true);
-      case "int32": return this.view.setInt32(this.reserve(4), v, true);
-      case "float32": return this.view.setFloat32(this.reserve(4), v, true);
+      case "uint8": { const at = this.reserve(1); return this.view.setUint8(at, v); }
+      case "int8": { const at = this.reserve(1); return this.view.setInt8(at, v); }
+      case "uint16": { const at = this.reserve(2); return this.view.setUint16(at, v, true); }
+      case "int16": { const at = this.reserve(2); return this.view.setInt16(at, v, true); }
+      case "uint32": { const at = this.reserve(4); return this.view.setUint32(at, v, true); }
+      case "int32": { const at = this.reserve(4); return this.view.setInt32(at, v, true); }
+      case "float32": { const at = this.reserve(4); return this.view.setFloat32(at, v, true); }
       case "bool": return this.uint8(value ? 1 : 0);
       case "string": return this.string(value as string);
-      case "uint64": return this.view.setBigUint64(this.reserve(8), BigInt(v), true);
-      case "int64": return this.view.setBigInt64(this.reserve(8), BigInt(v), true);
-      case "float64": return this.view.setFloat64(this.reserve(8), v, true);
+      case "uint64": { const at = this.reserve(8); return this.view.setBigUint64(at, BigInt(v), true); }
+      case "int64": { const at = this.reserve(8); return this.view.setBigInt64(at, BigInt(v), true); }
+      case "float64": { const at = this.reserve(8); return this.view.setFloat64(at, v, true); }
       default: throw new RangeError(`GGUF writer: cannot write a nested ${type}`);
     }
   }

@@ -96,6 +96,15 @@ describe("GGUF Llama", () => {
     expect(Array.from(dequantizeGgml(3, q41, 0, 32))).toEqual([...Array.from({ length: 16 }, (_, j) => 0.25 * j - 1), ...Array.from({ length: 16 }, (_, j) => 0.25 * (15 - j) - 1)]);
   });
 
+  it("writes metadata larger than the writer's first 64 KiB buffer (e.g. a 49,152-token vocabulary)", () => {
+    // 20,000 strings of ~10 bytes plus 8-byte lengths ≈ 360 KB: the buffer grows during scalar writes.
+    const pieces = Array.from({ length: 20_000 }, (_, id) => `piece${id}`);
+    const bytes = writeGguf({ "tokenizer.ggml.tokens": { type: "array", itemType: "string", value: pieces }, "after.grow": { type: "uint64", value: 123 } }, []);
+    const file = new GgufFile(bytes);
+    expect(file.metadata.get("tokenizer.ggml.tokens")).toEqual(pieces);
+    expect(Number(file.metadata.get("after.grow"))).toBe(123);
+  });
+
   it("names what is wrong: bad magic, truncation, unsupported type and architecture", () => {
     const file = writeLlamaGguf(llama2c, tok512, { name: "stories260K", tensorType: "F32" });
     const badMagic = file.slice();

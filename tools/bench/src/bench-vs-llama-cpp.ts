@@ -1,0 +1,154 @@
+/**
+ * kvpack against llama.cpp on the same GGUF files, same machine, same thread count, one run.
+ * A random-weight Llama of SmolLM2-135M's shape (dim 576, 9 query / 3 KV heads, head_dim 64,
+ * hidden 1536, 30 layers, vocab 49,152 with a synthetic SentencePiece vocabulary) is written by
+ * kvpack's writeLlamaGguf as Q8_0 and as F16. Each engine config runs in its own child process
+ * (its peak RSS is its own max RSS): kvpack's KernelLlamaRuntime on the WASM backend over a
+ * @kvpack/cache cache (dense fp16, TurboQuant 6/4 and 4/4, FibQuant k=2 3/3 and 2/2) and llama.cpp
+ * through node-llama-cpp's prebuilt CPU binary with KV f16 / q8_0 / q4_0, flash attention on.
+ * How each child fills its cache and times decode and prefill: see vs-llama-cpp/*-child.ts.
+ *
+ *   pnpm bench:vs-llama-cpp                          contexts 512, 4,096, 16,384 (about 20 minutes)
+ *   KVPACK_BENCH_QUICK=1 pnpm bench:vs-llama-cpp     contexts 512 and 4,096
+ *   KVPACK_BENCH_THREADS=n                           threads for both engines (default 1: kvpack runs on one)
+ *   KVPACK_BENCH_ONLY=kvpack|llama.cpp               one engine only
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { writeLlamaGguf } from "@kvpack/adapters";
+import { writeBenchJson } from "./bench-output.js";
+import { printTable } from "./bench-table.js";
+import { type ChildRequest, type ChildResult, resultMarker } from "./vs-llama-cpp/child-protocol.js";
+import { kvpackCaches } from "./vs-llama-cpp/kvpack-caches.js";
+import { randomLlamaWeights, smolLm2Config, syntheticTokenizer } from "./vs-llama-cpp/random-smollm.js";
+
+const quick = process.env.KVPACK_BENCH_QUICK === "1";
+const threads = Number(process.env.KVPACK_BENCH_THREADS ?? 1);
+const only = process.env.KVPACK_BENCH_ONLY;
+const contexts = quick ? [512, 4096] : [512, 4096, 16_384];
+const decodeSteps = quick ? 4 : 8;
+const prefillTokens = quick ? 32 : 128;
+const llamaCppKv = ["f16", "q8_0", "q4_0"] as const;
+const weightTypes = ["Q8_0", "F16"] as const;
+
+export interface Row {
+  engine: "kvpack" | "llama.cpp";
+  weights: "Q8_0" | "F16";
+  kv: string;
+  context: number;
+  decodeTokensPerSecond: number;
+  prefillTokensPerSecond: number;
+  peakRssBytes: number;
+  kvBytesPerToken: number;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Runs a child with the same Node flags (tsx's loader) and returns its result line. */
+function runChild(script: string, request: ChildRequest): Promise<ChildResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, join(here, "vs-llama-cpp", script), JSON.stringify(request)], { stdio: ["ignore", "pipe", "inherit"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const line = output.split("\n").find((text) => text.startsWith(resultMarker));
+      if (code !== 0 || !line) reject(new Error(`${script} ${request.weights} ${request.kv} exited with ${code}\n${output.slice(-2000)}`));
+      else resolvePromise(JSON.parse(line.slice(resultMarker.length)) as ChildResult);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const directory = mkdtempSync(join(tmpdir(), "kvpack-vs-llama-cpp-"));
+  try {
+    const config = smolLm2Config;
+    const weights = randomLlamaWeights(config);
+    const tokenizer = syntheticTokenizer(config.vocabSize);
+    const files: Record<string, string> = {};
+    const fileBytes: Record<string, number> = {};
+    for (const type of weightTypes) {
+      const bytes = writeLlamaGguf(weights, tokenizer, { tensorType: type, name: `random SmolLM2-135M shape ${type}` });
+      files[type] = join(directory, `smollm2-shape-${type}.gguf`);
+      fileBytes[type] = bytes.length;
+      writeFileSync(files[type], bytes);
+    }
+    process.stdout.write(`wrote ${weightTypes.map((type) => `${type} ${(fileBytes[type] / 1e6).toFixed(1)} MB`).join(", ")} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+
+    // Random ids ≥ 3 (past <unk>, <s>, </s>), the same for every config.
+    const tokens: number[] = [];
+    let seed = 7;
+    for (let i = 0; i < contexts[contexts.length - 1] + 64; i++) {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      tokens.push(3 + (seed % (config.vocabSize - 3)));
+    }
+    const rows: Row[] = [];
+    const failures: string[] = [];
+    const jobs: { script: string; engine: Row["engine"]; kv: string }[] = [];
+    if (only !== "kvpack") for (const kv of llamaCppKv) jobs.push({ script: "llama-cpp-child.ts", engine: "llama.cpp", kv });
+    if (only !== "llama.cpp") for (const kv of kvpackCaches) jobs.push({ script: "kvpack-child.ts", engine: "kvpack", kv });
+    for (const weightsType of weightTypes) {
+      for (const job of jobs) {
+        const request: ChildRequest = { engine: job.engine, weights: weightsType, modelPath: files[weightsType], kv: job.kv, contexts, decodeSteps, prefillTokens, threads, tokens };
+        process.stdout.write(`${job.engine} ${weightsType} KV ${job.kv} …\n`);
+        try {
+          const result = await runChild(job.script, request);
+          for (const at of result.contexts) {
+            rows.push({
+              engine: job.engine,
+              weights: weightsType,
+              kv: job.kv,
+              context: at.context,
+              decodeTokensPerSecond: at.decodeTokensPerSecond,
+              prefillTokensPerSecond: result.prefillTokensPerSecond,
+              peakRssBytes: result.peakRssBytes,
+              kvBytesPerToken: at.kvBytesPerToken,
+            });
+          }
+        } catch (error) {
+          failures.push(error instanceof Error ? error.message : String(error));
+          process.stdout.write(`  failed: ${failures[failures.length - 1].split("\n")[0]}\n`);
+        }
+      }
+    }
+
+    printTable(`decode at context (${decodeSteps} steps), prefill (${prefillTokens} tokens from empty), ${threads} thread(s)`, rows, [
+      { header: "engine", value: (row) => row.engine },
+      { header: "weights", value: (row) => row.weights },
+      { header: "KV", value: (row) => row.kv },
+      { header: "context", value: (row) => row.context, digits: 0 },
+      { header: "decode tok/s", value: (row) => row.decodeTokensPerSecond, digits: 2 },
+      { header: "prefill tok/s", value: (row) => row.prefillTokensPerSecond, digits: 1 },
+      { header: "peak RSS MB", value: (row) => row.peakRssBytes / 1e6, digits: 0 },
+      { header: "KV B/token", value: (row) => row.kvBytesPerToken, digits: 0 },
+    ]);
+    for (const failure of failures) process.stdout.write(`failed: ${failure}\n`);
+    const path = writeBenchJson("vs-llama-cpp", {
+      quick,
+      threads,
+      model: { shape: "SmolLM2-135M", random: true, ...config, fileBytes },
+      contexts,
+      decodeSteps,
+      prefillTokens,
+      method:
+        "one child process per engine config; peakRssBytes = the child's max RSS. llama.cpp (node-llama-cpp 3.21.1 prebuilt CPU, flash attention): real prefill to each context, then greedy decode steps timed. " +
+        "kvpack (KernelLlamaRuntime, WASM backend, @kvpack/cache CompressedKVCache): the cache filled with synthetic rows through its own append (encoded by the codec) to each context, then real decode steps timed, since kvpack prefills one token at a time. " +
+        "prefillTokensPerSecond: the first prefillTokens tokens from an empty cache. kvBytesPerToken: kvpack cache.byteLength() / tokens; llama.cpp 2 · layers · kvDim · ggml block bytes / 32.",
+      failures,
+      seconds: (performance.now() - started) / 1000,
+      rows,
+    });
+    process.stdout.write(`\nwrote ${path} in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
