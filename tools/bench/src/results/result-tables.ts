@@ -141,7 +141,7 @@ const runtime: TableRenderer = {
       }),
     );
     const same = (json.rows as ResultJson[]).every((row) => row.sameIdsAsLlamaRuntime);
-    return `${json.model}, ${json.generatedTokens} greedy tokens, vector kernels on the host, best of ${json.trials} trials; ${same ? "every row produced the same ids" : "NOT every row produced the same ids"}:\n\n${table}\n\n${machineCaption(json, this.file)}`;
+    return `${json.model}, ${json.generatedTokens} greedy tokens, vector kernels on the host, best of ${json.trials} interleaved trials; ${same ? "every row produced the same ids" : "NOT every row produced the same ids"}:\n\n${table}\n\n${machineCaption(json, this.file)}`;
   },
 };
 
@@ -166,7 +166,8 @@ const server: TableRenderer = {
         ];
       }),
     );
-    return `${json.model}, ${json.load.requests} requests of ${json.load.maxTokens} tokens on 127.0.0.1:\n\n${table}\n\n${machineCaption(json, this.file)}`;
+    const quick = json.quick ? ` (quick run, \`KVPACK_BENCH_QUICK=1\`: at most ${json.capacity.attempts} sessions are attempted, so a row that admits them all is a lower bound)` : "";
+    return `${json.model}, ${json.load.requests} requests of ${json.load.maxTokens} tokens on 127.0.0.1${quick}:\n\n${table}\n\n${machineCaption(json, this.file)}`;
   },
 };
 
