@@ -17,6 +17,7 @@ const steps: Array<{ name: string; script: string; args: string[] }> = [
   { name: "bench:runtime", script: "bench-runtime.ts", args: [] },
   { name: "bench:server", script: "bench-server.ts", args: [] },
   { name: "bench:policies", script: "bench-policies.ts", args: [] },
+  { name: "bench:vs-llama-cpp", script: "bench-vs-llama-cpp.ts", args: [] },
   { name: "eval:perplexity", script: "eval/eval-perplexity.ts", args: quick ? ["--calibration-stories", "2", "--stories", "6", "--dense-stories", "20"] : [] },
   { name: "eval:fidelity", script: "eval/eval-attention-fidelity.ts", args: quick ? ["--positions", "8"] : [] },
   { name: "results:render", script: "results/results-cli.ts", args: [] },

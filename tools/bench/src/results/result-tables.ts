@@ -261,4 +261,33 @@ const policies: TableRenderer = {
   },
 };
 
-export const tableRenderers: readonly TableRenderer[] = [codecs, kernels, runtime, server, perplexity, policies];
+const vsLlamaCpp: TableRenderer = {
+  name: "vs-llama-cpp",
+  file: "vs-llama-cpp.json",
+  render(json) {
+    const rows = json.rows as ResultJson[];
+    const reference = (row: ResultJson) => rows.find((other) => other.engine === "llama.cpp" && other.kv === "f16" && other.weights === row.weights && other.context === row.context);
+    const table = markdownTable(
+      ["weights", "engine", "KV", "context", "decode tok/s", "÷ llama.cpp f16 KV (this / that)", "prefill tok/s", "peak RSS MB", "KV bytes / token"],
+      rows.map((row) => [
+        row.weights,
+        row.engine,
+        row.kv,
+        String(row.context),
+        fixed(row.decodeTokensPerSecond, 2),
+        row.engine === "llama.cpp" && row.kv === "f16" ? "–" : ratio(row.decodeTokensPerSecond, reference(row)?.decodeTokensPerSecond, 2, 2),
+        fixed(row.prefillTokensPerSecond, 1),
+        fixed(row.peakRssBytes / 1e6, 0),
+        fixed(row.kvBytesPerToken, 0),
+      ]),
+      "lllrrrrrr",
+    );
+    const model = json.model ?? {};
+    return (
+      `Random-weight ${model.shape} shape (vocab ${model.vocabSize}, head_dim ${model.headDim}), written by kvpack as Q8_0 and F16 GGUF; ${json.threads} thread(s) for both engines; ` +
+      `${json.decodeSteps} decode steps per point${json.quick ? " (quick run, `KVPACK_BENCH_QUICK=1`)" : ""}. Method: ${json.method}\n\n${table}\n\n${machineCaption(json, this.file)}`
+    );
+  },
+};
+
+export const tableRenderers: readonly TableRenderer[] = [codecs, kernels, runtime, server, perplexity, policies, vsLlamaCpp];
