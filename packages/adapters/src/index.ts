@@ -9,6 +9,8 @@ export type { SentencePieceVocabulary } from "./tokenizers/sentencepiece-bpe-tok
 export type { LanguageModelRuntime, LayerActivations, LayerObserver } from "./runtime/language-model-runtime.js";
 export { LlamaRuntime } from "./runtime/llama-runtime.js";
 export { KernelLlamaRuntime, ResidentLlamaWeights } from "./runtime/kernel-llama-runtime.js";
+export type { ResidentLlamaWeightsOptions } from "./runtime/resident-llama-weights.js";
+export { residentMatrixFormat } from "./runtime/resident-matrix.js";
 export type { KernelLlamaRuntimeOptions } from "./runtime/kernel-llama-runtime.js";
 export { createDenseCache } from "./runtime/create-dense-cache.js";
 export { createOnnxDecoder, OnnxDecoder } from "./onnx/onnx-decoder.js";
@@ -55,7 +57,8 @@ export { QuantizedTensor } from "./gguf/quantized-tensor.js";
 export { ggmlTypeLayout } from "./gguf/gguf-types.js";
 export { quantizeGgml, quantizeQ4_0, quantizeQ8_0, writeGguf } from "./gguf/gguf-writer.js";
 export type { GgufWriterTensor, GgufWriterValue } from "./gguf/gguf-writer.js";
-export { ggufSentencePieceTokenizer, loadGgufLlama } from "./gguf/load-gguf-llama.js";
+export { ggufSentencePieceTokenizer, loadGgufLlama, type LoadGgufLlamaOptions } from "./gguf/load-gguf-llama.js";
+export { llamaMatrixBlocks, type LlamaLayerBlocks, type LlamaMatrixBlocks } from "./gguf/llama-matrix-blocks.js";
 export type { GgufLlamaModel } from "./gguf/load-gguf-llama.js";
 export { loadGgufLlamaModel } from "./gguf/load-gguf-llama-model.js";
 export { writeLlamaGguf } from "./gguf/write-llama-gguf.js";

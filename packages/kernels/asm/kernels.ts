@@ -645,3 +645,4 @@ export function swiglu(gate: usize, up: usize, length: i32, out: usize): void {
     storeF32(out, i, (value / (1 + Mathf.exp(-value))) * f32At(up, i));
   }
 }
+export { quantizeRowQ8_0, matmulQ8_0, matmulQ4_0, matmulF16 } from "./quantized-matmul";

@@ -8,12 +8,13 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const source = join(root, "asm/kernels.ts");
+const sources = [source, join(root, "asm/quantized-matmul.ts")];
 const wasmPath = join(root, "build/kernels.wasm");
 const generated = join(root, "src/wasm/generated/kernels-wasm.ts");
 
 const upToDate =
   existsSync(generated) &&
-  statSync(generated).mtimeMs > statSync(source).mtimeMs &&
+  sources.every((file) => statSync(generated).mtimeMs > statSync(file).mtimeMs) &&
   statSync(generated).mtimeMs > statSync(fileURLToPath(import.meta.url)).mtimeMs;
 if (upToDate && !process.argv.includes("--force")) {
   console.log("kernels.wasm is up to date");

@@ -19,11 +19,15 @@ export type {
   EncodeResult,
   FloatInput,
   MatmulInputs,
+  QuantizedMatmulInputs,
   RmsNormInputs,
   RopeInputs,
   ScoresInputs,
   SwigluInputs,
+  WeightFormat,
 } from "./kernel-inputs.js";
+export { weightRowBytes } from "./kernel-inputs.js";
+export { quantizeActivationsQ8_0, quantizedMatmulReference } from "./ts/quantized-matmul-reference.js";
 export { BackendUnavailableError, KernelInputError, type BackendFailure } from "./kernel-errors.js";
 export { resolveBackend, type BackendHint, type ResolveBackendOptions } from "./resolve-backend.js";
 export { createTypeScriptBackend } from "./ts/typescript-backend.js";

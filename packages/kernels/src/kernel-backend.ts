@@ -7,10 +7,12 @@ import type {
   EncodeInputs,
   EncodeResult,
   MatmulInputs,
+  QuantizedMatmulInputs,
   RmsNormInputs,
   RopeInputs,
   ScoresInputs,
   SwigluInputs,
+  WeightFormat,
 } from "./kernel-inputs.js";
 
 export type BackendName = "ts" | "wasm" | "webgpu";
@@ -35,6 +37,11 @@ export interface KernelSet {
   denseAttention(inputs: DenseAttentionInputs): Promise<Float32Array>;
   /** `matrix · vector` (llama2.c `matmul`). */
   matmul(inputs: MatmulInputs): Promise<Float32Array>;
+  /**
+   * `matrix · vector` with the matrix kept in a GGUF block encoding (`weightFormats` lists which);
+   * absent on backends that only multiply fp32 (callers then upload dequantized weights).
+   */
+  quantizedMatmul?(inputs: QuantizedMatmulInputs): Promise<Float32Array>;
   rmsNorm(inputs: RmsNormInputs): Promise<Float32Array>;
   /** RoPE on adjacent pairs (2i, 2i+1), frequency θ^(−2i/headDimension), as llama2.c. */
   rope(inputs: RopeInputs): Promise<Float32Array>;
@@ -54,6 +61,8 @@ export interface KernelBackend {
   /** Higher is preferred by `resolveBackend("auto")`. */
   readonly priority: number;
   readonly precision: KernelPrecision;
+  /** Weight encodings `kernels.quantizedMatmul` accepts (empty or absent: none). */
+  readonly weightFormats?: readonly WeightFormat[];
   /** Loads the module or device; throws with a reason when the backend cannot run here. */
   init(): Promise<void>;
   /** Available after `init()` resolves. */

@@ -143,3 +143,25 @@ export interface SwigluInputs {
   readonly gate: Float32Array;
   readonly up: Float32Array;
 }
+
+/**
+ * Weight encodings `quantizedMatmul` multiplies in place, as GGUF stores them: "q8_0" 34-byte blocks
+ * (fp16 d, 32 × i8), "q4_0" 18-byte blocks (fp16 d, 32 nibbles: low halves first), "f16" halves.
+ */
+export type WeightFormat = "q8_0" | "q4_0" | "f16";
+
+/** Bytes per row of `columns` weights in each format. */
+export function weightRowBytes(format: WeightFormat, columns: number): number {
+  if (format === "f16") return columns * 2;
+  return (columns / 32) * (format === "q8_0" ? 34 : 18);
+}
+
+export interface QuantizedMatmulInputs {
+  /** `rows` rows of `columns` weights in `format`, back to back as in the file (bytes; resident uint8 or a Uint8Array). */
+  readonly matrix: Uint8Array | DeviceArray;
+  readonly format: WeightFormat;
+  readonly vector: Float32Array;
+  readonly rows: number;
+  /** A multiple of 32 (one ggml block) for q8_0/q4_0, of 8 for f16. */
+  readonly columns: number;
+}

@@ -12,6 +12,8 @@
  *   KVPACK_BENCH_QUICK=1 pnpm bench:vs-llama-cpp     contexts 512 and 4,096
  *   KVPACK_BENCH_THREADS=n                           threads for both engines (default 1: kvpack runs on one)
  *   KVPACK_BENCH_ONLY=kvpack|llama.cpp               one engine only
+ *   KVPACK_BENCH_WEIGHTS=Q8_0|F16                    one weight file only
+ *   KVPACK_BENCH_FP32_WEIGHTS=1                      kvpack dequantizes weights to fp32 (the path before block kernels)
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -32,7 +34,7 @@ const contexts = quick ? [512, 4096] : [512, 4096, 16_384];
 const decodeSteps = quick ? 4 : 8;
 const prefillTokens = quick ? 32 : 128;
 const llamaCppKv = ["f16", "q8_0", "q4_0"] as const;
-const weightTypes = ["Q8_0", "F16"] as const;
+const weightTypes = (["Q8_0", "F16"] as const).filter((type) => !process.env.KVPACK_BENCH_WEIGHTS || process.env.KVPACK_BENCH_WEIGHTS === type);
 
 export interface Row {
   engine: "kvpack" | "llama.cpp";
@@ -130,6 +132,7 @@ async function main(): Promise<void> {
     const path = writeBenchJson("vs-llama-cpp", {
       quick,
       threads,
+      kvpackWeights: process.env.KVPACK_BENCH_FP32_WEIGHTS === "1" ? "dequantized to fp32" : "file blocks (quantizedMatmul)",
       model: { shape: "SmolLM2-135M", random: true, ...config, fileBytes },
       contexts,
       decodeSteps,

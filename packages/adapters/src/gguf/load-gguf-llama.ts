@@ -3,12 +3,41 @@ import type { LlamaConfig, LlamaLayerWeights, LlamaWeights } from "../model/llam
 import { ModelFormatError } from "../model/model-format-error.js";
 import { SentencePieceBpeTokenizer } from "../tokenizers/sentencepiece-bpe-tokenizer.js";
 import { GgufFile } from "./gguf-file.js";
+import { type LlamaMatrixBlocks, llamaMatrixBlocks } from "./llama-matrix-blocks.js";
 
 export interface GgufLlamaModel {
   readonly weights: LlamaWeights;
   /** The embedded SentencePiece tokenizer (tokenizer.ggml.model "llama"); undefined when the file has another kind or none. */
   readonly tokenizer: SentencePieceBpeTokenizer | undefined;
   readonly file: GgufFile;
+  /** The weight matrices as the file's blocks (views), for backends that multiply them in place. */
+  readonly matrixBlocks: LlamaMatrixBlocks;
+}
+
+export interface LoadGgufLlamaOptions {
+  /**
+   * Dequantize each weight matrix (and the embedding) to fp32 only when it is first read, then keep it
+   * (default false: all at load). With ResidentLlamaWeights' `blocks` the matrices are never read, so
+   * resident memory stays near the file's bytes; finiteness is checked per matrix when dequantized.
+   */
+  readonly lazyMatrices?: boolean;
+}
+
+/** Defines `key` on `target` as a getter that computes once, checks finiteness and caches. */
+function lazyProperty(target: object, key: string, what: string, compute: () => Float32Array): void {
+  let value: Float32Array | undefined;
+  Object.defineProperty(target, key, {
+    enumerable: true,
+    get: () => {
+      if (!value) {
+        value = compute();
+        for (let i = 0; i < value.length; i++) {
+          if (!Number.isFinite(value[i])) throw new ModelFormatError("gguf", "non-finite", `gguf: ${what} holds a non-finite value (${value[i]}) at element ${i}`);
+        }
+      }
+      return value;
+    },
+  });
 }
 
 function metadataNumber(file: GgufFile, key: string, fallback?: number): number {
@@ -47,7 +76,7 @@ export function ggufSentencePieceTokenizer(file: GgufFile): SentencePieceBpeToke
  * tensors dequantized to fp32, and the embedded tokenizer. GGUF stores q/k in the interleaved RoPE
  * order llama2.c uses, so no permutation is needed.
  */
-export function loadGgufLlama(bytes: ArrayBuffer | Uint8Array | GgufFile): GgufLlamaModel {
+export function loadGgufLlama(bytes: ArrayBuffer | Uint8Array | GgufFile, options: LoadGgufLlamaOptions = {}): GgufLlamaModel {
   const file = bytes instanceof GgufFile ? bytes : new GgufFile(bytes);
   const architecture = file.metadata.get("general.architecture");
   if (architecture !== "llama") {
@@ -82,25 +111,35 @@ export function loadGgufLlama(bytes: ArrayBuffer | Uint8Array | GgufFile): GgufL
   };
   const { hiddenDim } = config;
   const kvDim = kvHeads * headDim;
-  const tokenEmbedding = file.float32("token_embd.weight", [dim, vocabSize]);
+  const lazy = options.lazyMatrices === true;
+  // Each matrix: read now, or (lazy) a getter that dequantizes on first use.
+  const matrix = (target: Record<string, unknown>, key: string, name: string, dims: readonly number[], what: string): void => {
+    if (lazy) lazyProperty(target, key, what, () => file.float32(name, dims));
+    else target[key] = file.float32(name, dims);
+  };
+  const holder: Record<string, unknown> = {};
+  matrix(holder, "tokenEmbedding", "token_embd.weight", [dim, vocabSize], "token embedding");
   const layers: LlamaLayerWeights[] = [];
   for (let layer = 0; layer < config.layers; layer++) {
     const prefix = `blk.${layer}.`;
-    layers.push({
+    const weights: Record<string, unknown> = {
       attentionNorm: file.float32(`${prefix}attn_norm.weight`, [dim]),
-      wq: file.float32(`${prefix}attn_q.weight`, [dim, dim]),
-      wk: file.float32(`${prefix}attn_k.weight`, [dim, kvDim]),
-      wv: file.float32(`${prefix}attn_v.weight`, [dim, kvDim]),
-      wo: file.float32(`${prefix}attn_output.weight`, [dim, dim]),
       ffnNorm: file.float32(`${prefix}ffn_norm.weight`, [dim]),
-      w1: file.float32(`${prefix}ffn_gate.weight`, [dim, hiddenDim]),
-      w2: file.float32(`${prefix}ffn_down.weight`, [hiddenDim, dim]),
-      w3: file.float32(`${prefix}ffn_up.weight`, [dim, hiddenDim]),
-    });
+    };
+    matrix(weights, "wq", `${prefix}attn_q.weight`, [dim, dim], `layer ${layer} wq`);
+    matrix(weights, "wk", `${prefix}attn_k.weight`, [dim, kvDim], `layer ${layer} wk`);
+    matrix(weights, "wv", `${prefix}attn_v.weight`, [dim, kvDim], `layer ${layer} wv`);
+    matrix(weights, "wo", `${prefix}attn_output.weight`, [dim, dim], `layer ${layer} wo`);
+    matrix(weights, "w1", `${prefix}ffn_gate.weight`, [dim, hiddenDim], `layer ${layer} w1`);
+    matrix(weights, "w2", `${prefix}ffn_down.weight`, [hiddenDim, dim], `layer ${layer} w2`);
+    matrix(weights, "w3", `${prefix}ffn_up.weight`, [dim, hiddenDim], `layer ${layer} w3`);
+    layers.push(weights as unknown as LlamaLayerWeights);
   }
   const finalNorm = file.float32("output_norm.weight", [dim]);
-  const classifier = sharedClassifier ? tokenEmbedding : file.float32("output.weight", [dim, vocabSize]);
-  const weights: LlamaWeights = { config, tokenEmbedding, layers, finalNorm, classifier };
-  assertFiniteLlamaWeights(weights, "gguf");
-  return { weights, tokenizer: ggufSentencePieceTokenizer(file), file };
+  if (sharedClassifier) Object.defineProperty(holder, "classifier", { enumerable: true, get: () => holder.tokenEmbedding });
+  else matrix(holder, "classifier", "output.weight", [dim, vocabSize], "classifier");
+  const weights = Object.defineProperties({ config, layers, finalNorm }, Object.getOwnPropertyDescriptors(holder)) as unknown as LlamaWeights;
+  if (!lazy) assertFiniteLlamaWeights(weights, "gguf");
+  else assertFiniteLlamaWeights({ config, tokenEmbedding: new Float32Array(0), layers: layers.map((layer) => ({ attentionNorm: layer.attentionNorm, ffnNorm: layer.ffnNorm }) as unknown as LlamaLayerWeights), finalNorm, classifier: new Float32Array(0) }, "gguf");
+  return { weights, tokenizer: ggufSentencePieceTokenizer(file), file, matrixBlocks: llamaMatrixBlocks(file, config) };
 }

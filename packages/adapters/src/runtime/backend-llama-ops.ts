@@ -5,6 +5,7 @@ import { rmsNorm } from "./kernels.js";
 import { grow, RopeTable, rmsNormRows, swigluRows } from "./llama-vector-kernels.js";
 import type { LlamaOps } from "./llama-ops.js";
 import type { ResidentLlamaWeights } from "./resident-llama-weights.js";
+import { matmulResident } from "./resident-matrix.js";
 
 /**
  * LlamaOps on a kernel backend: the matmuls read the resident weights in place; RMSNorm, RoPE and
@@ -98,7 +99,7 @@ export class BackendLlamaOps implements LlamaOps {
   }
 
   classifier(normed: Float32Array): Promise<Float32Array> {
-    return this.kernels.matmul({ matrix: this.weights.classifier, vector: normed, rows: this.config.vocabSize, columns: this.config.dim });
+    return matmulResident(this.kernels, this.weights.classifier, normed, this.config.vocabSize, this.config.dim);
   }
 
   private async norm(x: Float32Array, resident: DeviceArray, host: Float32Array, rows: number): Promise<Float32Array> {
@@ -118,10 +119,10 @@ export class BackendLlamaOps implements LlamaOps {
 
   /** `rows` inputs of `columns` floats through a `outputs × columns` resident matrix. */
   private async matmul(matrix: DeviceArray, inputs: Float32Array, rows: number, outputs: number, columns: number): Promise<Float32Array> {
-    if (rows === 1) return this.kernels.matmul({ matrix, vector: inputs, rows: outputs, columns });
+    if (rows === 1) return matmulResident(this.kernels, matrix, inputs, outputs, columns);
     const out = new Float32Array(rows * outputs);
     for (let r = 0; r < rows; r++) {
-      out.set(await this.kernels.matmul({ matrix, vector: inputs.subarray(r * columns, (r + 1) * columns), rows: outputs, columns }), r * outputs);
+      out.set(await matmulResident(this.kernels, matrix, inputs.subarray(r * columns, (r + 1) * columns), outputs, columns), r * outputs);
     }
     return out;
   }

@@ -1,6 +1,8 @@
 // Types only: the caller picks and initialises the backend, so loading adapters never loads WASM or WebGPU code.
 import type { DeviceArray, KernelBackend } from "@kvpack/kernels";
+import type { LlamaMatrixBlocks } from "../gguf/llama-matrix-blocks.js";
 import type { LlamaConfig, LlamaWeights } from "../model/llama-weights.js";
+import { uploadMatrix } from "./resident-matrix.js";
 
 export interface ResidentLayer {
   readonly attentionNorm: DeviceArray;
@@ -13,14 +15,13 @@ export interface ResidentLayer {
   readonly down: DeviceArray;
 }
 
-function stack(...parts: Float32Array[]): Float32Array {
-  const stacked = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    stacked.set(part, offset);
-    offset += part.length;
-  }
-  return stacked;
+export interface ResidentLlamaWeightsOptions {
+  /**
+   * The file's weight blocks (loadGgufLlama's `matrixBlocks`): matrices in an encoding the backend
+   * multiplies in place (its `weightFormats`: Q8_0, Q4_0, F16 on ts and wasm) are uploaded as blocks,
+   * not fp32. Pair with loadGgufLlama's `lazyMatrices: true` so the host never expands them either.
+   */
+  readonly blocks?: LlamaMatrixBlocks;
 }
 
 /**
@@ -35,20 +36,32 @@ export class ResidentLlamaWeights {
   readonly finalNorm: DeviceArray;
   readonly classifier: DeviceArray;
 
-  constructor(backend: KernelBackend, weights: LlamaWeights) {
+  constructor(backend: KernelBackend, weights: LlamaWeights, options: ResidentLlamaWeightsOptions = {}) {
     this.backend = backend;
     this.host = weights;
     this.config = weights.config;
-    this.layers = weights.layers.map((layer) => ({
-      attentionNorm: backend.upload(layer.attentionNorm),
-      queryKeyValue: backend.upload(stack(layer.wq, layer.wk, layer.wv)),
-      output: backend.upload(layer.wo),
-      ffnNorm: backend.upload(layer.ffnNorm),
-      gateUp: backend.upload(stack(layer.w1, layer.w3)),
-      down: backend.upload(layer.w2),
-    }));
+    const blocks = options.blocks;
+    // Values are read through closures, so lazily loaded matrices are expanded only when uploaded as fp32.
+    this.layers = weights.layers.map((layer, index) => {
+      const file = blocks?.layers[index];
+      return {
+        attentionNorm: backend.upload(layer.attentionNorm),
+        queryKeyValue: uploadMatrix(backend, [
+          { values: () => layer.wq, blocks: file?.wq },
+          { values: () => layer.wk, blocks: file?.wk },
+          { values: () => layer.wv, blocks: file?.wv },
+        ]),
+        output: uploadMatrix(backend, [{ values: () => layer.wo, blocks: file?.wo }]),
+        ffnNorm: backend.upload(layer.ffnNorm),
+        gateUp: uploadMatrix(backend, [
+          { values: () => layer.w1, blocks: file?.w1 },
+          { values: () => layer.w3, blocks: file?.w3 },
+        ]),
+        down: uploadMatrix(backend, [{ values: () => layer.w2, blocks: file?.w2 }]),
+      };
+    });
     this.finalNorm = backend.upload(weights.finalNorm);
-    this.classifier = backend.upload(weights.classifier);
+    this.classifier = uploadMatrix(backend, [{ values: () => weights.classifier, blocks: blocks?.classifier }]);
   }
 
   /** Frees the backend copies; runtimes built on these weights must not be used afterwards. */

@@ -1,4 +1,5 @@
 import type { DecodeKernel, KernelBackend, KernelSet } from "../kernel-backend.js";
+import { quantizedMatmulReference, validateQuantizedMatmul, weightFormats } from "./quantized-matmul-reference.js";
 import { KernelInputError } from "../kernel-errors.js";
 import type {
   CompressedRows,
@@ -102,6 +103,10 @@ function createKernels(): KernelSet {
       validateMatmul(inputs, "ts");
       return matmulReference(plain(inputs.matrix), inputs.vector, inputs.rows, inputs.columns);
     },
+    quantizedMatmul: async (inputs) => {
+      validateQuantizedMatmul(inputs, "ts");
+      return quantizedMatmulReference(inputs, plain(inputs.matrix as Uint8Array | DeviceArray));
+    },
     rmsNorm: async (inputs) => {
       const epsilon = validateRmsNorm(inputs, "ts");
       return rmsNormReference(inputs.input, plain(inputs.weight), epsilon);
@@ -125,6 +130,7 @@ export function createTypeScriptBackend(): KernelBackend {
     priority: 1,
     // Float64 accumulation rounded once to float32.
     precision: { absolute: 1e-6, relative: 1e-6 },
+    weightFormats,
     init: async () => {},
     kernels: createKernels(),
     upload: (data) => new HostArray(data.slice()),

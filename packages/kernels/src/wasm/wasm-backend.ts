@@ -4,6 +4,7 @@ import type { DecodeKernel, KernelBackend, KernelSet } from "../kernel-backend.j
 import { KernelInputError } from "../kernel-errors.js";
 import type { CompressedRows, DecodeInputs, DeviceArray, DeviceArrayType } from "../kernel-inputs.js";
 import { validateMatmul, validateRmsNorm, validateRope, validateSwiglu } from "../ts/transformer-reference.js";
+import { validateQuantizedMatmul, weightFormats } from "../ts/quantized-matmul-reference.js";
 import { validateDecode, validateEncode, validateScores } from "../ts/vector-quantization-reference.js";
 import { describeAttention, describeRows, isDeviceArray, requireFloatArray, type RowsLayout } from "../validate-inputs.js";
 import { kernelsWasmBase64 } from "./generated/kernels-wasm.js";
@@ -24,6 +25,10 @@ interface WasmExports {
   rmsNorm(...args: number[]): void;
   rope(...args: number[]): void;
   swiglu(...args: number[]): void;
+  quantizeRowQ8_0(...args: number[]): void;
+  matmulQ8_0(...args: number[]): void;
+  matmulQ4_0(...args: number[]): void;
+  matmulF16(...args: number[]): void;
 }
 
 const bytesPerElement: Record<DeviceArrayType, number> = { float32: 4, uint8: 1, uint16: 2 };
@@ -293,6 +298,25 @@ function createKernels(heap: () => WasmHeap, exports: () => WasmExports, histogr
         return memory.float32(out, inputs.rows).slice();
       });
     },
+    quantizedMatmul: async (inputs) => {
+      validateQuantizedMatmul(inputs, "wasm");
+      const { rows, columns } = inputs;
+      return run((scope, wasm, memory) => {
+        const matrix = scope.input(inputs.matrix);
+        const vector = scope.input(inputs.vector);
+        const out = scope.allocate(rows * 4);
+        if (inputs.format === "f16") {
+          wasm.matmulF16(matrix, vector, rows, columns, out);
+        } else {
+          // Activations to Q8_0 once per call (llama.cpp's vec_dot_type for both q8_0 and q4_0).
+          const quants = scope.allocate(columns);
+          const scales = scope.allocate((columns / 32) * 4);
+          wasm.quantizeRowQ8_0(vector, columns, quants, scales);
+          (inputs.format === "q8_0" ? wasm.matmulQ8_0 : wasm.matmulQ4_0)(matrix, quants, scales, rows, columns, out);
+        }
+        return memory.float32(out, rows).slice();
+      });
+    },
     rmsNorm: async (inputs) => {
       const epsilon = validateRmsNorm(inputs, "wasm");
       const length = inputs.input.length;
@@ -356,6 +380,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): KernelBacke
     priority: 2,
     // float32 arithmetic, reordered sums (SIMD, 4 accumulators) and Mathf.exp.
     precision: { absolute: 1e-6, relative: 1e-4 },
+    weightFormats,
     init: async () => {
       if (exports) return;
       if (typeof WebAssembly === "undefined") throw new Error("WebAssembly is not available");

@@ -1,7 +1,8 @@
 /**
  * One kvpack config in its own process (so its peak RSS is its own): loads the GGUF with
  * loadGgufLlama, uploads it to the WASM backend and decodes with KernelLlamaRuntime over a
- * @kvpack/cache cache, the path the server and bench:runtime use.
+ * @kvpack/cache cache, the path the server and bench:runtime use; weight matrices stay as the file's
+ * blocks in WASM memory (Q8_0 / F16 kernels) unless KVPACK_BENCH_FP32_WEIGHTS=1.
  *
  * Decode at context n: the cache is filled with n synthetic key/value rows (uniform noise through the
  * cache's own append, i.e. encoded by the codec), then `decodeSteps` real forward steps are timed.
@@ -34,10 +35,12 @@ function fillTo(cache: KVCache, target: number, noise: Float32Array, kvDim: numb
 async function main(): Promise<void> {
   const request = JSON.parse(process.argv[2]) as ChildRequest;
   const loadStarted = performance.now();
-  const { weights } = loadGgufLlama(new Uint8Array(readFileSync(request.modelPath)));
+  // Weights stay as the file's blocks (Q8_0 / F16 kernels) unless KVPACK_BENCH_FP32_WEIGHTS=1 (the pre-#13 path).
+  const fp32Weights = process.env.KVPACK_BENCH_FP32_WEIGHTS === "1";
+  const { weights, matrixBlocks } = loadGgufLlama(new Uint8Array(readFileSync(request.modelPath)), { lazyMatrices: !fp32Weights });
   const backend = createWasmBackend();
   await backend.init();
-  const resident = new ResidentLlamaWeights(backend, weights);
+  const resident = new ResidentLlamaWeights(backend, weights, fp32Weights ? {} : { blocks: matrixBlocks });
   const runtime = new KernelLlamaRuntime(resident);
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   const config = weights.config;

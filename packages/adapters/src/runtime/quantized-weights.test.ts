@@ -1,0 +1,100 @@
+import { DenseKVCache } from "@kvpack/cache";
+import { createTypeScriptBackend, createWasmBackend, type KernelBackend } from "@kvpack/kernels";
+import { describe, expect, it } from "vitest";
+import { loadGgufLlama } from "../gguf/load-gguf-llama.js";
+import { writeLlamaGguf } from "../gguf/write-llama-gguf.js";
+import { loadLlama2cTokenizer } from "../llama2c/load-llama2c-tokenizer.js";
+import type { LlamaConfig, LlamaWeights } from "../model/llama-weights.js";
+import { readModelsData } from "../model/test-models-data.js";
+import { KernelLlamaRuntime, ResidentLlamaWeights } from "./kernel-llama-runtime.js";
+import { residentMatrixFormat } from "./resident-matrix.js";
+
+/**
+ * Weights kept as the GGUF's blocks (Q8_0, Q4_0, F16) on the ts and wasm backends, against the same
+ * file dequantized to fp32: a random Llama whose row lengths are whole ggml blocks (dim 64, hidden 128).
+ */
+const config: LlamaConfig = { dim: 64, hiddenDim: 128, layers: 2, heads: 4, kvHeads: 2, vocabSize: 512, maxSequenceLength: 64, headDim: 16, ropeTheta: 10000, normEpsilon: 1e-5, sharedClassifier: true };
+
+function randomWeights(): LlamaWeights {
+  let seed = 3;
+  const uniform = (length: number, scale: number) =>
+    Float32Array.from({ length }, () => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return (seed / 4294967296 - 0.5) * 2 * scale;
+    });
+  const { dim, hiddenDim } = config;
+  const kvDim = config.kvHeads * config.headDim;
+  const tokenEmbedding = uniform(config.vocabSize * dim, 0.5);
+  const layers = Array.from({ length: config.layers }, () => ({
+    attentionNorm: new Float32Array(dim).fill(1),
+    wq: uniform(dim * dim, 0.2),
+    wk: uniform(kvDim * dim, 0.2),
+    wv: uniform(kvDim * dim, 0.2),
+    wo: uniform(dim * dim, 0.2),
+    ffnNorm: new Float32Array(dim).fill(1),
+    w1: uniform(hiddenDim * dim, 0.2),
+    w2: uniform(dim * hiddenDim, 0.2),
+    w3: uniform(hiddenDim * dim, 0.2),
+  }));
+  return { config, tokenEmbedding, layers, finalNorm: new Float32Array(dim).fill(1), classifier: tokenEmbedding };
+}
+
+const tokenizer = loadLlama2cTokenizer(readModelsData("tok512.bin"), 512);
+const weights = randomWeights();
+const tokens = [1, 37, 402, 9, 288, 77, 150, 3];
+
+async function logitsAfterPrompt(runtime: KernelLlamaRuntime): Promise<Float32Array> {
+  const cache = new DenseKVCache({ layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim, capacity: tokens.length });
+  let logits: Float32Array = new Float32Array(0);
+  for (const [position, token] of tokens.entries()) logits = await runtime.forward(token, position, cache);
+  return logits;
+}
+
+describe.each([
+  { name: "ts", create: createTypeScriptBackend },
+  { name: "wasm", create: createWasmBackend },
+] satisfies { name: string; create: () => KernelBackend }[])("quantized weights on the $name backend", ({ create }) => {
+  it.each(["Q8_0", "Q4_0", "F16"] as const)("%s: matrices uploaded as blocks; logits within activation-quantization error of fp32", async (type) => {
+    const bytes = writeLlamaGguf(weights, tokenizer, { tensorType: type });
+    const backend = create();
+    await backend.init();
+    const fp32 = loadGgufLlama(bytes);
+    const lazy = loadGgufLlama(bytes, { lazyMatrices: true });
+    const plain = new ResidentLlamaWeights(backend, fp32.weights);
+    const blocks = new ResidentLlamaWeights(backend, lazy.weights, { blocks: lazy.matrixBlocks });
+    const format = type.toLowerCase();
+    expect(residentMatrixFormat(blocks.layers[0].queryKeyValue)).toBe(format);
+    expect(residentMatrixFormat(blocks.classifier)).toBe(format);
+    expect(residentMatrixFormat(plain.layers[0].queryKeyValue)).toBe("f32");
+    // Resident bytes of the blocks = the file's tensor bytes (Q8_0: 34 per 32 weights).
+    const perWeight = { Q8_0: 34 / 32, Q4_0: 18 / 32, F16: 2 }[type];
+    expect(blocks.layers[0].gateUp.length).toBe(2 * config.hiddenDim * config.dim * perWeight);
+    const expected = await logitsAfterPrompt(new KernelLlamaRuntime(plain));
+    const actual = await logitsAfterPrompt(new KernelLlamaRuntime(blocks));
+    let worst = 0;
+    let scale = 0;
+    for (let i = 0; i < expected.length; i++) {
+      worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+      scale = Math.max(scale, Math.abs(expected[i]));
+    }
+    // F16 weights meet fp32 activations exactly (only float32 reordering); Q8_0/Q4_0 also round the
+    // activations to 8 bits per 32-block (≤ 0.4 % of max|x| per value), which compounds through
+    // 2 layers: bounded here at 5 % of the logit range.
+    expect(worst).toBeLessThanOrEqual(type === "F16" ? 1e-3 * scale : 0.05 * scale);
+    expect(scale).toBeGreaterThan(0.1);
+    plain.dispose();
+    blocks.dispose();
+    backend.dispose();
+  });
+});
+
+describe("loadGgufLlama lazyMatrices", () => {
+  it("dequantizes a matrix only when read, to the same values as an eager load", () => {
+    const bytes = writeLlamaGguf(weights, tokenizer, { tensorType: "Q8_0" });
+    const eager = loadGgufLlama(bytes).weights;
+    const lazy = loadGgufLlama(bytes, { lazyMatrices: true }).weights;
+    expect(lazy.layers[1].w2).toEqual(eager.layers[1].w2);
+    expect(lazy.layers[1].w2).toBe(lazy.layers[1].w2);
+    expect(lazy.classifier).toBe(lazy.tokenEmbedding);
+  });
+});

@@ -1,0 +1,136 @@
+// Matrix · vector on weights kept as a GGUF file's blocks (ggml layouts), llama.cpp style: the
+// activation vector is quantized to Q8_0 (32 values, one fp16 scale) and each weight block is
+// multiplied with integer dot products (i8 → i16 widening, i32x4.dot_i16x8_s), scaled once per block.
+// F16 weights are widened to f32 on the fly. Rows are contiguous runs of blocks, as in the file.
+
+// 2^112: moves a half's exponent bias (15) to a float's (127); exact for normal and subnormal halves.
+const halfExponentShift: f32 = 5.192296858534828e33;
+
+/** IEEE half (as its 16 bits) → f32, exact for every finite half. */
+@inline function halfToFloat(bits: u32): f32 {
+  const magnitude = reinterpret<f32>((bits & 0x7fff) << 13) * halfExponentShift;
+  return reinterpret<f32>(reinterpret<u32>(magnitude) | ((bits & 0x8000) << 16));
+}
+
+/** Rounds an f32 to the nearest half (ties to even) and returns it as f32, as GGML_FP32_TO_FP16 does. */
+@inline function roundToHalf(value: f32): f32 {
+  const magnitude = Mathf.abs(value);
+  if (magnitude < 6.103515625e-5) {
+    // Subnormal halves: multiples of 2^-24.
+    const rounded: f32 = f32.nearest(magnitude * 16777216) / 16777216;
+    return value < 0 ? -rounded : rounded;
+  }
+  const bits = reinterpret<u32>(value);
+  const rest = bits & 0x1fff;
+  let kept = bits & ~0x1fff;
+  if (rest > 0x1000 || (rest == 0x1000 && (kept & 0x2000) != 0)) kept += 0x2000;
+  return reinterpret<f32>(kept);
+}
+
+/** roundf: halves away from zero. */
+@inline function roundAway(value: f32): i32 {
+  const magnitude = Mathf.abs(value);
+  let whole = Mathf.floor(magnitude);
+  if (magnitude - whole >= 0.5) whole += 1;
+  return <i32>(value < 0 ? -whole : whole);
+}
+
+/**
+ * llama.cpp quantize_row_q8_0_ref: per block of 32, d = max|x| / 127, q = roundf(x / d); the scale is
+ * stored as fp16, so `scales` holds the half-rounded d as f32. `quants`: `length` i8, `scales`: length/32 f32.
+ */
+export function quantizeRowQ8_0(input: usize, length: i32, quants: usize, scales: usize): void {
+  const blocks = length >> 5;
+  for (let block = 0; block < blocks; block++) {
+    const base = input + (<usize>block << 7);
+    let amax: f32 = 0;
+    for (let j = 0; j < 32; j++) amax = Mathf.max(amax, Mathf.abs(load<f32>(base + (<usize>j << 2))));
+    const d: f32 = amax / 127;
+    const inverse: f32 = d != 0 ? 1 / d : 0;
+    const target = quants + (<usize>block << 5);
+    for (let j = 0; j < 32; j++) store<i8>(target + j, <i8>roundAway(load<f32>(base + (<usize>j << 2)) * inverse));
+    store<f32>(scales + (<usize>block << 2), roundToHalf(d));
+  }
+}
+
+@inline function horizontalSum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** Σ over 16 i8 pairs, as i32x4 partial sums. */
+@inline function dotI8x16(a: v128, b: v128): v128 {
+  return i32x4.add(
+    i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), i16x8.extend_low_i8x16_s(b)),
+    i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), i16x8.extend_high_i8x16_s(b)),
+  );
+}
+
+/** Q8_0 weights (34-byte blocks: fp16 d, 32 i8) · Q8_0 activations (vec_dot_q8_0_q8_0). */
+export function matmulQ8_0(matrix: usize, quants: usize, scales: usize, rows: i32, columns: i32, out: usize): void {
+  const blocks = columns >> 5;
+  const rowBytes = <usize>blocks * 34;
+  for (let row = 0; row < rows; row++) {
+    let block = matrix + <usize>row * rowBytes;
+    let accumulator = f32x4.splat(0);
+    for (let b = 0; b < blocks; b++) {
+      const x = quants + (<usize>b << 5);
+      const sums = i32x4.add(dotI8x16(v128.load(block, 2), v128.load(x)), dotI8x16(v128.load(block, 18), v128.load(x, 16)));
+      const scale = halfToFloat(<u32>load<u16>(block)) * load<f32>(scales + (<usize>b << 2));
+      accumulator = f32x4.add(accumulator, f32x4.mul(f32x4.convert_i32x4_s(sums), f32x4.splat(scale)));
+      block += 34;
+    }
+    store<f32>(out + (<usize>row << 2), horizontalSum(accumulator));
+  }
+}
+
+/** Q4_0 weights (18-byte blocks: fp16 d, 16 bytes of nibbles; value j = low nibble − 8, j+16 = high − 8) · Q8_0 activations. */
+export function matmulQ4_0(matrix: usize, quants: usize, scales: usize, rows: i32, columns: i32, out: usize): void {
+  const blocks = columns >> 5;
+  const rowBytes = <usize>blocks * 18;
+  const lowMask = i8x16.splat(0x0f);
+  const eight = i8x16.splat(8);
+  for (let row = 0; row < rows; row++) {
+    let block = matrix + <usize>row * rowBytes;
+    let accumulator = f32x4.splat(0);
+    for (let b = 0; b < blocks; b++) {
+      const x = quants + (<usize>b << 5);
+      const packed = v128.load(block, 2);
+      const low = i8x16.sub(v128.and(packed, lowMask), eight);
+      const high = i8x16.sub(i8x16.shr_u(packed, 4), eight);
+      const sums = i32x4.add(dotI8x16(low, v128.load(x)), dotI8x16(high, v128.load(x, 16)));
+      const scale = halfToFloat(<u32>load<u16>(block)) * load<f32>(scales + (<usize>b << 2));
+      accumulator = f32x4.add(accumulator, f32x4.mul(f32x4.convert_i32x4_s(sums), f32x4.splat(scale)));
+      block += 18;
+    }
+    store<f32>(out + (<usize>row << 2), horizontalSum(accumulator));
+  }
+}
+
+/** Eight halves → two f32x4 (exact for finite halves): magnitude bits shifted into place, rebiased by 2^112, sign or-ed back. */
+@inline function halvesLow(h: v128): v128 {
+  const wide = i32x4.extend_low_i16x8_u(h);
+  const magnitude = f32x4.mul(i32x4.shl(v128.and(wide, i32x4.splat(0x7fff)), 13), f32x4.splat(halfExponentShift));
+  return v128.or(magnitude, i32x4.shl(v128.and(wide, i32x4.splat(0x8000)), 16));
+}
+@inline function halvesHigh(h: v128): v128 {
+  const wide = i32x4.extend_high_i16x8_u(h);
+  const magnitude = f32x4.mul(i32x4.shl(v128.and(wide, i32x4.splat(0x7fff)), 13), f32x4.splat(halfExponentShift));
+  return v128.or(magnitude, i32x4.shl(v128.and(wide, i32x4.splat(0x8000)), 16));
+}
+
+/** F16 weights (row-major halves) · f32 vector; `columns` a multiple of 8. */
+export function matmulF16(matrix: usize, vector: usize, rows: i32, columns: i32, out: usize): void {
+  const rowBytes = <usize>columns << 1;
+  for (let row = 0; row < rows; row++) {
+    const base = matrix + <usize>row * rowBytes;
+    let a0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0);
+    for (let i = 0; i < columns; i += 8) {
+      const h = v128.load(base + (<usize>i << 1));
+      const x = vector + (<usize>i << 2);
+      a0 = f32x4.add(a0, f32x4.mul(halvesLow(h), v128.load(x)));
+      a1 = f32x4.add(a1, f32x4.mul(halvesHigh(h), v128.load(x, 16)));
+    }
+    store<f32>(out + (<usize>row << 2), horizontalSum(f32x4.add(a0, a1)));
+  }
+}

@@ -1,0 +1,109 @@
+import { KernelInputError } from "../kernel-errors.js";
+import { type QuantizedMatmulInputs, type WeightFormat, weightRowBytes } from "../kernel-inputs.js";
+import { requireArray, requireFinite, requireLength, requirePositiveInteger } from "../validate-inputs.js";
+
+export const weightFormats: readonly WeightFormat[] = ["q8_0", "q4_0", "f16"];
+
+export function validateQuantizedMatmul(inputs: QuantizedMatmulInputs, backendName: string): void {
+  const kernel = "quantizedMatmul";
+  if (!weightFormats.includes(inputs.format)) {
+    throw new KernelInputError(kernel, `format must be one of ${weightFormats.join(", ")}, got ${JSON.stringify(inputs.format)}`);
+  }
+  requirePositiveInteger(kernel, "rows", inputs.rows);
+  requirePositiveInteger(kernel, "columns", inputs.columns);
+  const multiple = inputs.format === "f16" ? 8 : 32;
+  if (inputs.columns % multiple !== 0) throw new KernelInputError(kernel, `${inputs.format} needs columns to be a multiple of ${multiple}, got ${inputs.columns}`);
+  requireArray(kernel, "matrix", inputs.matrix, "uint8", backendName);
+  requireLength(kernel, "matrix", inputs.matrix.length, inputs.rows * weightRowBytes(inputs.format, inputs.columns));
+  requireArray(kernel, "vector", inputs.vector, "float32", backendName);
+  requireLength(kernel, "vector", inputs.vector.length, inputs.columns);
+  requireFinite(kernel, "vector", inputs.vector);
+}
+
+const halfView = new DataView(new ArrayBuffer(4));
+
+/** IEEE half bits → number (exact). */
+export function halfToNumber(bits: number): number {
+  const exponent = (bits >> 10) & 0x1f;
+  const mantissa = bits & 0x3ff;
+  const sign = bits & 0x8000 ? -1 : 1;
+  if (exponent === 0) return sign * mantissa * 2 ** -24;
+  if (exponent === 31) return mantissa ? Number.NaN : sign * Infinity;
+  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
+
+/** Nearest half (ties to even) of a float32 value, as a number: GGML_FP32_TO_FP16 then back. */
+export function roundToHalf(value: number): number {
+  const magnitude = Math.abs(value);
+  if (magnitude < 2 ** -14) {
+    const steps = magnitude * 2 ** 24;
+    const floor = Math.floor(steps);
+    const rounded = steps - floor > 0.5 || (steps - floor === 0.5 && floor % 2 === 1) ? floor + 1 : floor;
+    return Math.sign(value) * rounded * 2 ** -24;
+  }
+  halfView.setFloat32(0, value, true);
+  const bits = halfView.getUint32(0, true);
+  const rest = bits & 0x1fff;
+  let kept = (bits & ~0x1fff) >>> 0;
+  if (rest > 0x1000 || (rest === 0x1000 && (kept & 0x2000) !== 0)) kept = (kept + 0x2000) >>> 0;
+  halfView.setUint32(0, kept, true);
+  return halfView.getFloat32(0, true);
+}
+
+/**
+ * llama.cpp quantize_row_q8_0_ref on the activations: per 32 values, d = max|x|/127 (float), q =
+ * roundf(x·(1/d)), d kept as fp16. Returns the i8 codes and the half-rounded scales.
+ */
+export function quantizeActivationsQ8_0(vector: Float32Array): { quants: Int8Array; scales: Float64Array } {
+  const blocks = vector.length / 32;
+  const quants = new Int8Array(vector.length);
+  const scales = new Float64Array(blocks);
+  for (let block = 0; block < blocks; block++) {
+    let amax = 0;
+    for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(vector[block * 32 + j]));
+    const d = Math.fround(amax / 127);
+    const inverse = d !== 0 ? Math.fround(1 / d) : 0;
+    for (let j = 0; j < 32; j++) {
+      const scaled = Math.fround(vector[block * 32 + j] * inverse);
+      quants[block * 32 + j] = Math.sign(scaled) * Math.floor(Math.abs(scaled) + 0.5);
+    }
+    scales[block] = roundToHalf(d);
+  }
+  return { quants, scales };
+}
+
+/**
+ * The oracle: Σ_blocks d_w·d_x·Σ q_w·q_x in float64 (llama.cpp's vec_dot_q8_0_q8_0 / q4_0_q8_0 on
+ * activations quantized as above); f16 weights widened exactly and dotted with the fp32 vector.
+ */
+export function quantizedMatmulReference(inputs: QuantizedMatmulInputs, matrix: Uint8Array): Float32Array {
+  const { rows, columns, format, vector } = inputs;
+  const out = new Float32Array(rows);
+  const rowBytes = weightRowBytes(format, columns);
+  const view = new DataView(matrix.buffer, matrix.byteOffset, matrix.byteLength);
+  if (format === "f16") {
+    for (let row = 0; row < rows; row++) {
+      let sum = 0;
+      for (let column = 0; column < columns; column++) sum += halfToNumber(view.getUint16(row * rowBytes + column * 2, true)) * vector[column];
+      out[row] = sum;
+    }
+    return out;
+  }
+  const { quants, scales } = quantizeActivationsQ8_0(vector);
+  const blockBytes = format === "q8_0" ? 34 : 18;
+  for (let row = 0; row < rows; row++) {
+    let sum = 0;
+    for (let block = 0; block < columns / 32; block++) {
+      const at = row * rowBytes + block * blockBytes;
+      const d = halfToNumber(view.getUint16(at, true));
+      let integer = 0;
+      for (let j = 0; j < 32; j++) {
+        const weight = format === "q8_0" ? view.getInt8(at + 2 + j) : j < 16 ? (matrix[at + 2 + j] & 0x0f) - 8 : (matrix[at + 2 + j - 16] >> 4) - 8;
+        integer += weight * quants[block * 32 + j];
+      }
+      sum += d * scales[block] * integer;
+    }
+    out[row] = sum;
+  }
+  return out;
+}
