@@ -6,7 +6,7 @@ export { loadLlama2cTokenizer } from "./llama2c/load-llama2c-tokenizer.js";
 export type { EncodeOptions, Tokenizer } from "./tokenizers/tokenizer.js";
 export { SentencePieceBpeTokenizer } from "./tokenizers/sentencepiece-bpe-tokenizer.js";
 export type { SentencePieceVocabulary } from "./tokenizers/sentencepiece-bpe-tokenizer.js";
-export type { LanguageModelRuntime, LayerActivations, LayerObserver } from "./runtime/language-model-runtime.js";
+export type { LanguageModelRuntime, LayerActivations, LayerObserver, PrefillOptions } from "./runtime/language-model-runtime.js";
 export { LlamaRuntime } from "./runtime/llama-runtime.js";
 export { KernelLlamaRuntime, ResidentLlamaWeights } from "./runtime/kernel-llama-runtime.js";
 export type { ResidentLlamaWeightsOptions } from "./runtime/resident-llama-weights.js";

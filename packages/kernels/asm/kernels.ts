@@ -646,3 +646,4 @@ export function swiglu(gate: usize, up: usize, length: i32, out: usize): void {
   }
 }
 export { quantizeRowQ8_0, matmulQ8_0, matmulQ4_0, matmulF16 } from "./quantized-matmul";
+export { matmulBatch } from "./matmul-batch";

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const source = join(root, "asm/kernels.ts");
-const sources = [source, join(root, "asm/quantized-matmul.ts")];
+const sources = [source, join(root, "asm/quantized-matmul.ts"), join(root, "asm/matmul-batch.ts")];
 const wasmPath = join(root, "build/kernels.wasm");
 const generated = join(root, "src/wasm/generated/kernels-wasm.ts");
 

@@ -6,6 +6,7 @@ import type {
   DeviceArrayType,
   EncodeInputs,
   EncodeResult,
+  MatmulBatchInputs,
   MatmulInputs,
   QuantizedMatmulInputs,
   RmsNormInputs,
@@ -42,6 +43,12 @@ export interface KernelSet {
    * absent on backends that only multiply fp32 (callers then upload dequantized weights).
    */
   quantizedMatmul?(inputs: QuantizedMatmulInputs): Promise<Float32Array>;
+  /**
+   * `count` matmuls against one matrix (matrix–matrix): `count × rows`, row v = matrix · vectors[v].
+   * Each result equals what `matmul` gives for that vector on the same backend (same summation
+   * order), while the matrix is read once per call instead of once per vector.
+   */
+  matmulBatch(inputs: MatmulBatchInputs): Promise<Float32Array>;
   rmsNorm(inputs: RmsNormInputs): Promise<Float32Array>;
   /** RoPE on adjacent pairs (2i, 2i+1), frequency θ^(−2i/headDimension), as llama2.c. */
   rope(inputs: RopeInputs): Promise<Float32Array>;

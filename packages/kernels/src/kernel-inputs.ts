@@ -123,6 +123,16 @@ export interface MatmulInputs {
   readonly columns: number;
 }
 
+export interface MatmulBatchInputs {
+  /** `rows × columns`, row-major (llama2.c `W (d,n)`). */
+  readonly matrix: FloatInput;
+  /** `count × columns`: one input vector per row (e.g. the tokens of a prefill chunk). */
+  readonly vectors: Float32Array;
+  readonly count: number;
+  readonly rows: number;
+  readonly columns: number;
+}
+
 export interface RmsNormInputs {
   readonly input: Float32Array;
   readonly weight: FloatInput;

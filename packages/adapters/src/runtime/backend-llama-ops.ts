@@ -5,7 +5,7 @@ import { rmsNorm } from "./kernels.js";
 import { grow, RopeTable, rmsNormRows, swigluRows } from "./llama-vector-kernels.js";
 import type { LlamaOps } from "./llama-ops.js";
 import type { ResidentLlamaWeights } from "./resident-llama-weights.js";
-import { matmulResident } from "./resident-matrix.js";
+import { matmulResident, residentMatrixFormat } from "./resident-matrix.js";
 
 /**
  * LlamaOps on a kernel backend: the matmuls read the resident weights in place; RMSNorm, RoPE and
@@ -120,6 +120,8 @@ export class BackendLlamaOps implements LlamaOps {
   /** `rows` inputs of `columns` floats through a `outputs × columns` resident matrix. */
   private async matmul(matrix: DeviceArray, inputs: Float32Array, rows: number, outputs: number, columns: number): Promise<Float32Array> {
     if (rows === 1) return matmulResident(this.kernels, matrix, inputs, outputs, columns);
+    if (residentMatrixFormat(matrix) === "f32") return this.kernels.matmulBatch({ matrix, vectors: inputs, count: rows, rows: outputs, columns });
+    // Block-encoded weights have no batched kernel yet: one block matmul per token.
     const out = new Float32Array(rows * outputs);
     for (let r = 0; r < rows; r++) {
       out.set(await matmulResident(this.kernels, matrix, inputs.subarray(r * columns, (r + 1) * columns), outputs, columns), r * outputs);

@@ -3,8 +3,8 @@ import type { KVCache, KVCacheShape } from "@kvpack/cache";
 import type { KernelBackend } from "@kvpack/kernels";
 import type { LlamaConfig } from "../model/llama-weights.js";
 import { BackendLlamaOps } from "./backend-llama-ops.js";
-import type { LayerObserver } from "./language-model-runtime.js";
-import { LlamaForwardLoop } from "./llama-forward-loop.js";
+import type { LayerObserver, PrefillOptions } from "./language-model-runtime.js";
+import { LlamaForwardLoop, prefillChunkSize } from "./llama-forward-loop.js";
 import type { ResidentLlamaWeights } from "./resident-llama-weights.js";
 import { runAsync } from "./run-steps.js";
 
@@ -62,5 +62,22 @@ export class KernelLlamaRuntime {
     const tokens = [token];
     this.loop.check(tokens, position, cache);
     return runAsync(this.loop.steps(this.ops, tokens, position, cache));
+  }
+
+  /**
+   * Runs a prompt in chunks: each chunk goes through every layer at once (`matmulBatch`, one read
+   * of each weight matrix per chunk), its tokens appended and attended one after the other within
+   * the layer (causal). Resolves to the last token's logits, the same as `forward` per token up to
+   * float32 summation order (on ts and wasm each matmul row is bit-identical to `matmul`).
+   */
+  async prefill(tokens: readonly number[], startPosition: number, cache: KVCache, options?: PrefillOptions): Promise<Float32Array> {
+    const chunkSize = prefillChunkSize(options);
+    this.loop.check(tokens, startPosition, cache);
+    let logits: Float32Array | undefined;
+    for (let start = 0; start < tokens.length; start += chunkSize) {
+      const chunk = tokens.slice(start, start + chunkSize);
+      logits = await runAsync(this.loop.steps(this.ops, chunk, startPosition + start, cache));
+    }
+    return logits!;
   }
 }

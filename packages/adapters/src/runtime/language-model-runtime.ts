@@ -29,6 +29,16 @@ export interface LayerObserver {
   onLayer(activations: LayerActivations): void;
 }
 
+export interface PrefillOptions {
+  /**
+   * Tokens that go through each layer together (matrix–matrix); default 64; 1 is token by token.
+   * Within a chunk a layer appends and attends its tokens in order, but the cache sees the chunk
+   * layer by layer: a cache whose retention policy acts after each token's last layer (as
+   * CompressedKVCache's does) acts only after the chunk has been through the earlier layers.
+   */
+  readonly chunkSize?: number;
+}
+
 /** A decoder-only model that decodes one token at a time over a KVCache. */
 export interface LanguageModelRuntime {
   readonly architecture: "llama" | "gpt2";
@@ -45,4 +55,10 @@ export interface LanguageModelRuntime {
    * (vocabSize). The returned array is reused by the next call.
    */
   forward(token: number, position: number, cache: KVCache): Float32Array;
+  /**
+   * Optional batched prompt: runs `tokens` at positions `startPosition…` (several tokens through
+   * each layer at once), appending them to `cache`, and returns the logits of the last token: the
+   * same as calling `forward` on each in turn, up to float32 summation order. Reused like forward's.
+   */
+  prefill?(tokens: readonly number[], startPosition: number, cache: KVCache, options?: PrefillOptions): Float32Array;
 }

@@ -2,10 +2,20 @@ import type { KVCache, KVCacheShape } from "@kvpack/cache";
 import type { LlamaConfig } from "../model/llama-weights.js";
 import { ModelArgumentError } from "../model/model-format-error.js";
 import { checkForwardArguments } from "./check-forward-arguments.js";
-import type { LayerActivations, LayerObserver } from "./language-model-runtime.js";
+import type { LayerActivations, LayerObserver, PrefillOptions } from "./language-model-runtime.js";
 import { grow } from "./llama-vector-kernels.js";
 import type { LlamaOps } from "./llama-ops.js";
 import type { Steps } from "./run-steps.js";
+
+/** Tokens per prefill chunk unless the caller says otherwise: enough to reuse each weight row many times, small enough that a chunk's activations stay in cache. */
+export const defaultPrefillChunk = 64;
+
+/** The chunk size of `options`, checked. */
+export function prefillChunkSize(options: PrefillOptions | undefined): number {
+  const chunkSize = options?.chunkSize ?? defaultPrefillChunk;
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new ModelArgumentError(`prefill: chunkSize must be a positive integer, got ${chunkSize}`);
+  return chunkSize;
+}
 
 type MutableLayerActivations = { -readonly [K in keyof LayerActivations]: LayerActivations[K] };
 

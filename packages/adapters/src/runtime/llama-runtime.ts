@@ -1,8 +1,8 @@
 import type { KVCache, KVCacheShape } from "@kvpack/cache";
 import type { LlamaConfig, LlamaWeights } from "../model/llama-weights.js";
 import { HostLlamaOps } from "./host-llama-ops.js";
-import type { LanguageModelRuntime, LayerObserver } from "./language-model-runtime.js";
-import { LlamaForwardLoop } from "./llama-forward-loop.js";
+import type { LanguageModelRuntime, LayerObserver, PrefillOptions } from "./language-model-runtime.js";
+import { LlamaForwardLoop, prefillChunkSize } from "./llama-forward-loop.js";
 import { runSync } from "./run-steps.js";
 
 /**
@@ -45,5 +45,21 @@ export class LlamaRuntime implements LanguageModelRuntime {
     tokens[0] = token;
     this.loop.check(tokens, position, cache);
     return runSync(this.loop.steps(this.ops, tokens, position, cache));
+  }
+
+  /**
+   * Runs a prompt in chunks (each through every layer at once, matrix–matrix) and returns the last
+   * token's logits. On this runtime the logits are bit-identical to calling `forward` per token:
+   * each matmul output is the same four-accumulator sum either way.
+   */
+  prefill(tokens: readonly number[], startPosition: number, cache: KVCache, options?: PrefillOptions): Float32Array {
+    const chunkSize = prefillChunkSize(options);
+    this.loop.check(tokens, startPosition, cache);
+    let logits: Float32Array | undefined;
+    for (let start = 0; start < tokens.length; start += chunkSize) {
+      const chunk = tokens.slice(start, start + chunkSize);
+      logits = runSync(this.loop.steps(this.ops, chunk, startPosition + start, cache));
+    }
+    return logits!;
   }
 }

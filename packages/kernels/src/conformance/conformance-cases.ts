@@ -49,6 +49,7 @@ export type ConformanceCase =
       readonly layout?: "head-major" | "token-major";
     })
   | (CaseBase & { readonly kernel: "matmul"; readonly rows: number; readonly columns: number; readonly resident?: boolean })
+  | (CaseBase & { readonly kernel: "matmulBatch"; readonly count: number; readonly rows: number; readonly columns: number; readonly resident?: boolean })
   | (CaseBase & { readonly kernel: "rmsNorm"; readonly length: number })
   | (CaseBase & { readonly kernel: "rope"; readonly headCount: number; readonly headDimension: number; readonly position: number })
   | (CaseBase & { readonly kernel: "swiglu"; readonly length: number });
@@ -129,6 +130,10 @@ export const conformanceCases: readonly ConformanceCase[] = [
 
   { name: "matmul 7×13", kernel: "matmul", seed: 50, rows: 7, columns: 13 },
   { name: "matmul 64×64 resident", kernel: "matmul", seed: 51, rows: 64, columns: 64, resident: true },
+  // matmulBatch: odd count (the unpaired last vector), columns that are and are not multiples of 16 (the two dot paths).
+  { name: "matmulBatch 5 vectors × (7×13)", kernel: "matmulBatch", seed: 52, count: 5, rows: 7, columns: 13 },
+  { name: "matmulBatch 6 vectors × (40×64) resident", kernel: "matmulBatch", seed: 53, count: 6, rows: 40, columns: 64, resident: true },
+  { name: "matmulBatch 1 vector × (9×48)", kernel: "matmulBatch", seed: 54, count: 1, rows: 9, columns: 48 },
   { name: "rmsNorm 37", kernel: "rmsNorm", seed: 60, length: 37 },
   { name: "rmsNorm 64", kernel: "rmsNorm", seed: 61, length: 64 },
   { name: "rope 2 heads × 8, position 5", kernel: "rope", seed: 70, headCount: 2, headDimension: 8, position: 5 },

@@ -181,6 +181,25 @@ export async function runConformanceCase(
         const expected = await oracle.kernels.matmul({ ...shape, matrix });
         return compare(testCase.name, await backend.kernels.matmul({ ...shape, matrix: float(matrix) }), expected, precision);
       }
+      case "matmulBatch": {
+        const matrix = gaussianArray(random, testCase.rows * testCase.columns);
+        const vectors = gaussianArray(random, testCase.count * testCase.columns);
+        const shape = { vectors, count: testCase.count, rows: testCase.rows, columns: testCase.columns };
+        const expected = await oracle.kernels.matmulBatch({ ...shape, matrix });
+        const result = await backend.kernels.matmulBatch({ ...shape, matrix: float(matrix) });
+        const outcome = compare(testCase.name, result, expected, precision);
+        if (!outcome.passed) return outcome;
+        // Each row must be exactly what matmul gives for that vector on the same backend.
+        for (let v = 0; v < testCase.count; v++) {
+          const single = await backend.kernels.matmul({ matrix: float(matrix), vector: vectors.subarray(v * testCase.columns, (v + 1) * testCase.columns), rows: testCase.rows, columns: testCase.columns });
+          for (let row = 0; row < testCase.rows; row++) {
+            if (single[row] !== result[v * testCase.rows + row]) {
+              return { name: testCase.name, passed: false, worstExcess: Math.abs(single[row] - result[v * testCase.rows + row]), detail: `vector ${v} row ${row}: matmulBatch ${result[v * testCase.rows + row]} ≠ matmul ${single[row]}` };
+            }
+          }
+        }
+        return outcome;
+      }
       case "rmsNorm": {
         const inputs = { input: gaussianArray(random, testCase.length, 3), weight: gaussianArray(random, testCase.length) };
         return compare(testCase.name, await backend.kernels.rmsNorm(inputs), await oracle.kernels.rmsNorm(inputs), precision);

@@ -9,6 +9,7 @@ import type {
   FloatInput,
 } from "../kernel-inputs.js";
 import { describeAttention, describeRows, isDeviceArray, requireFloatArray } from "../validate-inputs.js";
+import { matmulBatchReference, validateMatmulBatch } from "./matmul-batch-reference.js";
 import { compressedAttentionReference, denseAttentionReference } from "./attention-reference.js";
 import {
   matmulReference,
@@ -106,6 +107,10 @@ function createKernels(): KernelSet {
     quantizedMatmul: async (inputs) => {
       validateQuantizedMatmul(inputs, "ts");
       return quantizedMatmulReference(inputs, plain(inputs.matrix as Uint8Array | DeviceArray));
+    },
+    matmulBatch: async (inputs) => {
+      validateMatmulBatch(inputs, "ts");
+      return matmulBatchReference(plain(inputs.matrix), inputs.vectors, inputs.count, inputs.rows, inputs.columns);
     },
     rmsNorm: async (inputs) => {
       const epsilon = validateRmsNorm(inputs, "ts");

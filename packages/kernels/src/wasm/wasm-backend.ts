@@ -5,6 +5,7 @@ import { KernelInputError } from "../kernel-errors.js";
 import type { CompressedRows, DecodeInputs, DeviceArray, DeviceArrayType } from "../kernel-inputs.js";
 import { validateMatmul, validateRmsNorm, validateRope, validateSwiglu } from "../ts/transformer-reference.js";
 import { validateQuantizedMatmul, weightFormats } from "../ts/quantized-matmul-reference.js";
+import { validateMatmulBatch } from "../ts/matmul-batch-reference.js";
 import { validateDecode, validateEncode, validateScores } from "../ts/vector-quantization-reference.js";
 import { describeAttention, describeRows, isDeviceArray, requireFloatArray, type RowsLayout } from "../validate-inputs.js";
 import { kernelsWasmBase64 } from "./generated/kernels-wasm.js";
@@ -22,6 +23,7 @@ interface WasmExports {
   attentionDense(...args: number[]): void;
   encodeShells(...args: number[]): void;
   matmul(...args: number[]): void;
+  matmulBatch(...args: number[]): void;
   rmsNorm(...args: number[]): void;
   rope(...args: number[]): void;
   swiglu(...args: number[]): void;
@@ -315,6 +317,17 @@ function createKernels(heap: () => WasmHeap, exports: () => WasmExports, histogr
           (inputs.format === "q8_0" ? wasm.matmulQ8_0 : wasm.matmulQ4_0)(matrix, quants, scales, rows, columns, out);
         }
         return memory.float32(out, rows).slice();
+      });
+    },
+    matmulBatch: async (inputs) => {
+      validateMatmulBatch(inputs, "wasm");
+      const length = inputs.count * inputs.rows;
+      return run((scope, wasm, memory) => {
+        const matrix = scope.input(inputs.matrix);
+        const vectors = scope.input(inputs.vectors);
+        const out = scope.allocate(length * 4);
+        wasm.matmulBatch(matrix, vectors, inputs.count, inputs.rows, inputs.columns, out);
+        return memory.float32(out, length).slice();
       });
     },
     rmsNorm: async (inputs) => {

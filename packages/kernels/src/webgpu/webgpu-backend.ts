@@ -4,6 +4,7 @@ import type { DecodeKernel, KernelBackend, KernelSet } from "../kernel-backend.j
 import { KernelInputError } from "../kernel-errors.js";
 import type { CompressedRows, DecodeInputs, DeviceArray, DeviceArrayType } from "../kernel-inputs.js";
 import { validateMatmul, validateRmsNorm, validateRope, validateSwiglu } from "../ts/transformer-reference.js";
+import { validateMatmulBatch } from "../ts/matmul-batch-reference.js";
 import { validateDecode, validateEncode, validateScores } from "../ts/vector-quantization-reference.js";
 import { describeAttention, describeRows, isDeviceArray, requireFloatArray, type RowsLayout } from "../validate-inputs.js";
 import {
@@ -13,6 +14,7 @@ import {
   denseScoresShader,
   denseValuesShader,
   encodeShellsShader,
+  matmulBatchShader,
   matmulShader,
   rmsNormShader,
   ropeShader,
@@ -395,6 +397,21 @@ function createKernels(context: () => GpuContext): KernelSet {
           },
         ]);
         return scope.readFloats(out, inputs.rows);
+      });
+    },
+    matmulBatch: async (inputs) => {
+      validateMatmulBatch(inputs, "webgpu");
+      const length = inputs.count * inputs.rows;
+      return run(async (scope) => {
+        const out = scope.allocate(length * 4);
+        scope.run([
+          {
+            shader: matmulBatchShader,
+            buffers: [scope.params([inputs.rows, inputs.columns, length]), scope.input(inputs.matrix), scope.input(inputs.vectors), out],
+            threads: length,
+          },
+        ]);
+        return scope.readFloats(out, length);
       });
     },
     rmsNorm: async (inputs) => {

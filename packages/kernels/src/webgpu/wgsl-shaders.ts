@@ -286,6 +286,23 @@ ${entry} {
   out[row] = sum;
 }`;
 
+// One thread per output: index = v · rows + row. params: rows, columns, count · rows
+export const matmulBatchShader = `${prelude}
+${binding(1, "matrix", "f32")}
+${binding(2, "vectors", "f32")}
+${binding(3, "out", "f32", "read_write")}
+${entry} {
+  let index = linearIndex(id, groups);
+  let rows = u(0);
+  let columns = u(1);
+  if (index >= u(2)) { return; }
+  let row = index % rows;
+  let vector = index / rows;
+  var sum = 0.0;
+  for (var column = 0u; column < columns; column++) { sum += matrix[row * columns + column] * vectors[vector * columns + column]; }
+  out[index] = sum;
+}`;
+
 // One workgroup. params: length, epsilon
 export const rmsNormShader = `${prelude}
 ${binding(1, "input", "f32")}
