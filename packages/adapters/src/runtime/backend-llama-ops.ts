@@ -1,6 +1,7 @@
 // Types only: the caller picks and initialises the backend, so loading adapters never loads WASM or WebGPU code.
 import type { DeviceArray, KernelSet } from "@kvpack/kernels";
 import type { LlamaConfig } from "../model/llama-weights.js";
+import { defaultRope, isPlainRope, type RopeDescription } from "../model/rope.js";
 import { rmsNorm } from "./kernels.js";
 import { grow, RopeTable, rmsNormRows, swigluRows } from "./llama-vector-kernels.js";
 import type { LlamaOps } from "./llama-ops.js";
@@ -18,17 +19,22 @@ export class BackendLlamaOps implements LlamaOps {
   private readonly kernels: KernelSet;
   private readonly vectorKernels: "backend" | "host";
   private readonly rope: RopeTable;
+  private readonly freqBase: number;
+  private readonly hostRope: boolean;
   private readonly queryDim: number;
   private readonly kvDim: number;
   private normed: Float32Array = new Float32Array(0);
   private hidden: Float32Array = new Float32Array(0);
 
-  constructor(weights: ResidentLlamaWeights, vectorKernels: "backend" | "host") {
+  constructor(weights: ResidentLlamaWeights, vectorKernels: "backend" | "host", rope: RopeDescription = defaultRope(weights.config)) {
     this.weights = weights;
     this.config = weights.config;
     this.kernels = weights.backend.kernels;
     this.vectorKernels = vectorKernels;
-    this.rope = new RopeTable(weights.config);
+    this.rope = new RopeTable(weights.config, rope);
+    this.freqBase = rope.freqBase;
+    // The backend's rope kernel computes llama2.c's rotation only: NeoX or scaled RoPE runs on the host.
+    this.hostRope = vectorKernels === "host" || !isPlainRope(rope);
     this.queryDim = this.config.heads * this.config.headDim;
     this.kvDim = this.config.kvHeads * this.config.headDim;
   }
@@ -49,13 +55,13 @@ export class BackendLlamaOps implements LlamaOps {
     const stride = this.queryDim + 2 * this.kvDim;
     // Queries and keys are adjacent whole heads, so one RoPE call per token rotates both.
     const size = this.queryDim + this.kvDim;
-    if (this.vectorKernels === "host") {
+    if (this.hostRope) {
       this.rope.rotateRows(queryKeyValue, stride, size, rows, startPosition);
       return queryKeyValue;
     }
     for (let r = 0; r < rows; r++) {
       const input = queryKeyValue.subarray(r * stride, r * stride + size);
-      const rotated = await this.kernels.rope({ input, headDimension: this.config.headDim, position: startPosition + r, theta: this.config.ropeTheta });
+      const rotated = await this.kernels.rope({ input, headDimension: this.config.headDim, position: startPosition + r, theta: this.freqBase });
       input.set(rotated);
     }
     return queryKeyValue;

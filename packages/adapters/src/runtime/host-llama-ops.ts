@@ -1,4 +1,5 @@
 import type { LlamaConfig, LlamaWeights } from "../model/llama-weights.js";
+import type { RopeDescription } from "../model/rope.js";
 import { matmul, matmulRows, rmsNorm } from "./kernels.js";
 import { grow, RopeTable, rmsNormRows, swigluRows } from "./llama-vector-kernels.js";
 import type { LlamaOps } from "./llama-ops.js";
@@ -21,10 +22,10 @@ export class HostLlamaOps implements LlamaOps {
   private readonly finalNormed: Float32Array;
   private readonly logits: Float32Array;
 
-  constructor(weights: LlamaWeights) {
+  constructor(weights: LlamaWeights, rope?: RopeDescription) {
     this.weights = weights;
     this.config = weights.config;
-    this.rope = new RopeTable(weights.config);
+    this.rope = new RopeTable(weights.config, rope);
     this.queryDim = this.config.heads * this.config.headDim;
     this.kvDim = this.config.kvHeads * this.config.headDim;
     this.finalNormed = new Float32Array(this.config.dim);

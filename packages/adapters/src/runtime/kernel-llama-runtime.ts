@@ -2,6 +2,8 @@ import type { KVCache, KVCacheShape } from "@kvpack/cache";
 // Types only: the caller picks and initialises the backend, so loading adapters never loads WASM or WebGPU code.
 import type { KernelBackend } from "@kvpack/kernels";
 import type { LlamaConfig } from "../model/llama-weights.js";
+import { requireFullAttention, type LlamaModelDescription } from "../model/llama-model-description.js";
+import type { RopeDescription } from "../model/rope.js";
 import { BackendLlamaOps } from "./backend-llama-ops.js";
 import type { LayerObserver, PrefillOptions } from "./language-model-runtime.js";
 import { LlamaForwardLoop, prefillChunkSize } from "./llama-forward-loop.js";
@@ -17,6 +19,10 @@ export interface KernelLlamaRuntimeOptions {
    * few-hundred-float steps in plain TypeScript, which saves a round trip per step on WebGPU.
    */
   vectorKernels?: "backend" | "host";
+  /** The model's rotation (model/rope.ts); default the description's, else llama2.c's. NeoX or scaled RoPE runs on the host. */
+  rope?: RopeDescription;
+  /** The model description the resident weights came from (its rotation and per-layer attention). */
+  description?: LlamaModelDescription;
 }
 
 /**
@@ -46,7 +52,8 @@ export class KernelLlamaRuntime {
     this.heads = config.heads;
     this.loop = new LlamaForwardLoop(config, weights.host.tokenEmbedding, options.observer);
     this.cacheShape = this.loop.cacheShape;
-    this.ops = new BackendLlamaOps(weights, options.vectorKernels ?? "backend");
+    if (options.description) requireFullAttention(options.description, "KernelLlamaRuntime");
+    this.ops = new BackendLlamaOps(weights, options.vectorKernels ?? "backend", options.rope ?? options.description?.rope);
   }
 
   get observer(): LayerObserver | undefined {

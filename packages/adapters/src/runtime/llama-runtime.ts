@@ -1,5 +1,7 @@
 import type { KVCache, KVCacheShape } from "@kvpack/cache";
 import type { LlamaConfig, LlamaWeights } from "../model/llama-weights.js";
+import { requireFullAttention, toModelDescription, type LlamaModelDescription } from "../model/llama-model-description.js";
+import type { RopeDescription } from "../model/rope.js";
 import { HostLlamaOps } from "./host-llama-ops.js";
 import type { LanguageModelRuntime, LayerObserver, PrefillOptions } from "./language-model-runtime.js";
 import { LlamaForwardLoop, prefillChunkSize } from "./llama-forward-loop.js";
@@ -21,15 +23,21 @@ export class LlamaRuntime implements LanguageModelRuntime {
   private readonly ops: HostLlamaOps;
   private readonly single = [0];
 
-  constructor(weights: LlamaWeights, options: { observer?: LayerObserver } = {}) {
-    const config = weights.config;
+  /**
+   * `model`: bare weights (llama2.c's rotation and full attention) or a model description
+   * (model/llama-model-description.ts). `rope` overrides the description's rotation.
+   */
+  constructor(model: LlamaWeights | LlamaModelDescription, options: { observer?: LayerObserver; rope?: RopeDescription } = {}) {
+    const description = toModelDescription(model);
+    requireFullAttention(description, "LlamaRuntime");
+    const { config, weights } = description;
     this.config = config;
     this.vocabSize = config.vocabSize;
     this.maxSequenceLength = config.maxSequenceLength;
     this.heads = config.heads;
     this.loop = new LlamaForwardLoop(config, weights.tokenEmbedding, options.observer);
     this.cacheShape = this.loop.cacheShape;
-    this.ops = new HostLlamaOps(weights);
+    this.ops = new HostLlamaOps(weights, options.rope ?? description.rope);
   }
 
   get observer(): LayerObserver | undefined {

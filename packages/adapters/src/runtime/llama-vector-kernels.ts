@@ -1,4 +1,5 @@
 import type { LlamaConfig } from "../model/llama-weights.js";
+import { defaultRope, ropeFrequencies, type RopeDescription, type RopeStyle } from "../model/rope.js";
 import { rmsNorm } from "./kernels.js";
 
 // The few-hundred-float steps of a Llama layer in plain TypeScript, row by row. The synchronous
@@ -23,27 +24,29 @@ export function swigluRows(out: Float32Array, gateUp: Float32Array, hiddenDim: n
 }
 
 /**
- * RoPE on consecutive (even, odd) pairs within each head, as llama2.c run.c does, with its
- * float32 frequencies: freq = 1 / powf(θ, head_dim / (float)head_size).
+ * RoPE per row with a model's rotation (model/rope.ts): interleaved pairs (2i, 2i+1) of each head as
+ * llama2.c run.c does, or NeoX pairs (i, i + headDim/2); float32 frequencies like run.c's
+ * 1 / powf(θ, head_dim / (float)head_size), Llama 3 scaling applied to them.
  */
 export class RopeTable {
   private readonly headDim: number;
+  private readonly style: RopeStyle;
   private readonly frequencies: Float32Array;
   private readonly cosines: Float32Array;
   private readonly sines: Float32Array;
 
-  constructor(config: LlamaConfig) {
+  constructor(config: LlamaConfig, rope: RopeDescription = defaultRope(config)) {
     this.headDim = config.headDim;
-    const pairs = config.headDim / 2;
-    this.frequencies = new Float32Array(pairs);
-    for (let pair = 0; pair < pairs; pair++) this.frequencies[pair] = 1 / Math.pow(config.ropeTheta, (2 * pair) / config.headDim);
-    this.cosines = new Float32Array(pairs);
-    this.sines = new Float32Array(pairs);
+    this.style = rope.style;
+    this.frequencies = ropeFrequencies(config.headDim, rope);
+    this.cosines = new Float32Array(this.frequencies.length);
+    this.sines = new Float32Array(this.frequencies.length);
   }
 
-  /** Rotates the first `size` floats of each row (stride `stride`) in place, row r at `startPosition + r`. */
+  /** Rotates the first `size` floats of each row (stride `stride`, whole heads) in place, row r at `startPosition + r`. */
   rotateRows(vectors: Float32Array, stride: number, size: number, rows: number, startPosition: number): void {
     const { frequencies, cosines, sines, headDim } = this;
+    const half = headDim >> 1;
     for (let r = 0; r < rows; r++) {
       const position = startPosition + r;
       for (let pair = 0; pair < frequencies.length; pair++) {
@@ -52,6 +55,18 @@ export class RopeTable {
         sines[pair] = Math.sin(angle);
       }
       const base = r * stride;
+      if (this.style === "neox") {
+        for (let head = 0; head < size; head += headDim) {
+          for (let pair = 0; pair < half; pair++) {
+            const first = base + head + pair;
+            const v0 = vectors[first];
+            const v1 = vectors[first + half];
+            vectors[first] = v0 * cosines[pair] - v1 * sines[pair];
+            vectors[first + half] = v0 * sines[pair] + v1 * cosines[pair];
+          }
+        }
+        continue;
+      }
       for (let i = 0; i < size; i += 2) {
         const pair = (i % headDim) >> 1;
         const cosine = cosines[pair];

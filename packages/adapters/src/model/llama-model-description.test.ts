@@ -1,0 +1,34 @@
+import { DenseKVCache } from "@kvpack/cache";
+import { describe, expect, it } from "vitest";
+import { loadLlama2cCheckpoint } from "../llama2c/load-llama2c-checkpoint.js";
+import { LlamaRuntime } from "../runtime/llama-runtime.js";
+import { describeLlamaModel } from "./llama-model-description.js";
+import { readModelsData, readModelsDataJson, type ModelReference } from "./test-models-data.js";
+
+const weights = loadLlama2cCheckpoint(readModelsData("stories260K.bin"));
+const reference = readModelsDataJson<ModelReference>("stories260K.reference.json");
+
+describe("describeLlamaModel", () => {
+  it("defaults to llama2.c: interleaved RoPE at config.ropeTheta, full attention on every layer", () => {
+    const description = describeLlamaModel(weights);
+    expect(description.rope).toEqual({ style: "interleaved", freqBase: 10000 });
+    expect(description.layerAttention).toEqual(Array.from({ length: 5 }, () => ({ kind: "full" })));
+  });
+
+  it("a runtime built from the default description gives bit-identical logits to one built from the weights", () => {
+    const shape = { layers: 5, kvHeads: 4, headDim: 8, capacity: 8 };
+    const tokens = reference.prompt_token_ids;
+    const fromWeights = new LlamaRuntime(weights).prefill(tokens, 0, new DenseKVCache(shape)).slice();
+    const fromDescription = new LlamaRuntime(describeLlamaModel(weights)).prefill(tokens, 0, new DenseKVCache(shape));
+    expect(Array.from(fromDescription)).toEqual(Array.from(fromWeights));
+  });
+
+  it("rejects a wrong number of layer kinds, a bad window, and (for now) sliding-window layers in the runtime", () => {
+    expect(() => describeLlamaModel(weights, { layerAttention: [{ kind: "full" }] })).toThrowError("model description: 1 layer attention kinds for 5 layers");
+    const windows = (window: number) => Array.from({ length: 5 }, (_, layer) => (layer % 2 ? { kind: "sliding-window" as const, window } : { kind: "full" as const }));
+    expect(() => describeLlamaModel(weights, { layerAttention: windows(0) })).toThrowError(/layer 1 sliding window must be a positive integer, got 0/);
+    expect(() => new LlamaRuntime(describeLlamaModel(weights, { layerAttention: windows(4) }))).toThrowError(
+      "LlamaRuntime: layer 1 uses sliding-window attention, which this runtime does not support yet",
+    );
+  });
+});

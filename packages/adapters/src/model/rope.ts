@@ -1,0 +1,69 @@
+import type { LlamaConfig } from "./llama-weights.js";
+import { ModelArgumentError } from "./model-format-error.js";
+
+/**
+ * How a model rotates queries and keys (part of the model description the runtimes read).
+ * "interleaved": pairs (2i, 2i+1) of each head, llama2.c / GGUF `llama`. "neox": pairs (i, i + d/2),
+ * GPT-NeoX / Hugging Face `rotate_half` (GGUF `qwen2`, `phi3`, `gemma2` …).
+ */
+export type RopeStyle = "interleaved" | "neox";
+
+/** Llama 3.x frequency scaling (`rope.scaling.type = llama3`, Hugging Face `rope_type: "llama3"`). */
+export interface Llama3RopeScaling {
+  readonly kind: "llama3";
+  readonly factor: number;
+  readonly lowFrequencyFactor: number;
+  readonly highFrequencyFactor: number;
+  /** The context the model was pretrained with (`original_max_position_embeddings`). */
+  readonly originalContextLength: number;
+}
+
+export interface RopeDescription {
+  readonly style: RopeStyle;
+  /** θ of freq_i = θ^(−2i/headDim) (`rope.freq_base`). */
+  readonly freqBase: number;
+  readonly scaling?: Llama3RopeScaling;
+}
+
+/** The llama2.c rotation every loader produces today: interleaved pairs, θ = config.ropeTheta, no scaling. */
+export function defaultRope(config: LlamaConfig): RopeDescription {
+  return { style: "interleaved", freqBase: config.ropeTheta };
+}
+
+/** True when `rope` is the plain llama2.c rotation (what the kernels' `rope` computes). */
+export function isPlainRope(rope: RopeDescription): boolean {
+  return rope.style === "interleaved" && rope.scaling === undefined;
+}
+
+/**
+ * freq_i for i < headDim/2, stored as float32 like run.c (1 / powf(θ, 2i/headDim)), with Llama 3
+ * scaling applied as Hugging Face `_compute_llama3_parameters` does: wavelengths shorter than
+ * original/highFrequencyFactor keep their frequency, longer than original/lowFrequencyFactor are
+ * divided by `factor`, and those between are interpolated.
+ */
+export function ropeFrequencies(headDim: number, rope: RopeDescription): Float32Array {
+  if (!(rope.freqBase > 0) || !Number.isFinite(rope.freqBase)) throw new ModelArgumentError(`rope: freqBase must be positive, got ${rope.freqBase}`);
+  const pairs = headDim / 2;
+  const frequencies = new Float32Array(pairs);
+  for (let pair = 0; pair < pairs; pair++) frequencies[pair] = 1 / Math.pow(rope.freqBase, (2 * pair) / headDim);
+  const scaling = rope.scaling;
+  if (scaling === undefined) return frequencies;
+  const { factor, lowFrequencyFactor, highFrequencyFactor, originalContextLength } = scaling;
+  if (!(factor >= 1) || !(highFrequencyFactor > lowFrequencyFactor) || !(lowFrequencyFactor > 0) || !(originalContextLength > 0)) {
+    throw new ModelArgumentError(`rope: llama3 scaling needs factor ≥ 1 and highFrequencyFactor > lowFrequencyFactor > 0, got ${JSON.stringify(scaling)}`);
+  }
+  const lowFrequencyWavelength = originalContextLength / lowFrequencyFactor;
+  const highFrequencyWavelength = originalContextLength / highFrequencyFactor;
+  for (let pair = 0; pair < pairs; pair++) {
+    const frequency = frequencies[pair];
+    const wavelength = (2 * Math.PI) / frequency;
+    if (wavelength < highFrequencyWavelength) continue;
+    if (wavelength > lowFrequencyWavelength) {
+      frequencies[pair] = frequency / factor;
+      continue;
+    }
+    const smooth = (originalContextLength / wavelength - lowFrequencyFactor) / (highFrequencyFactor - lowFrequencyFactor);
+    frequencies[pair] = (1 - smooth) * (frequency / factor) + smooth * frequency;
+  }
+  return frequencies;
+}
