@@ -37,7 +37,8 @@ const halfExponentShift: f32 = 5.192296858534828e33;
 
 /**
  * llama.cpp quantize_row_q8_0_ref: per block of 32, d = max|x| / 127, q = roundf(x / d); the scale is
- * stored as fp16, so `scales` holds the half-rounded d as f32. `quants`: `length` i8, `scales`: length/32 f32.
+ * stored as fp16, so `scales` holds the half-rounded d as f32. `quants`: `length` codes stored as i16
+ * (widened once here, so the matmuls do not widen the activations per row); `scales`: length/32 f32.
  */
 export function quantizeRowQ8_0(input: usize, length: i32, quants: usize, scales: usize): void {
   const blocks = length >> 5;
@@ -47,8 +48,8 @@ export function quantizeRowQ8_0(input: usize, length: i32, quants: usize, scales
     for (let j = 0; j < 32; j++) amax = Mathf.max(amax, Mathf.abs(load<f32>(base + (<usize>j << 2))));
     const d: f32 = amax / 127;
     const inverse: f32 = d != 0 ? 1 / d : 0;
-    const target = quants + (<usize>block << 5);
-    for (let j = 0; j < 32; j++) store<i8>(target + j, <i8>roundAway(load<f32>(base + (<usize>j << 2)) * inverse));
+    const target = quants + (<usize>block << 6);
+    for (let j = 0; j < 32; j++) store<i16>(target + (<usize>j << 1), <i16>roundAway(load<f32>(base + (<usize>j << 2)) * inverse));
     store<f32>(scales + (<usize>block << 2), roundToHalf(d));
   }
 }
@@ -57,11 +58,11 @@ export function quantizeRowQ8_0(input: usize, length: i32, quants: usize, scales
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
-/** Σ over 16 i8 pairs, as i32x4 partial sums. */
-@inline function dotI8x16(a: v128, b: v128): v128 {
+/** Σ over 16 pairs (i8 weights · activations already i16 at x, x+16), as i32x4 partial sums. */
+@inline function dotI8x16(a: v128, x: usize): v128 {
   return i32x4.add(
-    i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), i16x8.extend_low_i8x16_s(b)),
-    i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), i16x8.extend_high_i8x16_s(b)),
+    i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a), v128.load(x)),
+    i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a), v128.load(x, 16)),
   );
 }
 
@@ -73,8 +74,8 @@ export function matmulQ8_0(matrix: usize, quants: usize, scales: usize, rows: i3
     let block = matrix + <usize>row * rowBytes;
     let accumulator = f32x4.splat(0);
     for (let b = 0; b < blocks; b++) {
-      const x = quants + (<usize>b << 5);
-      const sums = i32x4.add(dotI8x16(v128.load(block, 2), v128.load(x)), dotI8x16(v128.load(block, 18), v128.load(x, 16)));
+      const x = quants + (<usize>b << 6);
+      const sums = i32x4.add(dotI8x16(v128.load(block, 2), x), dotI8x16(v128.load(block, 18), x + 32));
       const scale = halfToFloat(<u32>load<u16>(block)) * load<f32>(scales + (<usize>b << 2));
       accumulator = f32x4.add(accumulator, f32x4.mul(f32x4.convert_i32x4_s(sums), f32x4.splat(scale)));
       block += 34;
@@ -93,11 +94,11 @@ export function matmulQ4_0(matrix: usize, quants: usize, scales: usize, rows: i3
     let block = matrix + <usize>row * rowBytes;
     let accumulator = f32x4.splat(0);
     for (let b = 0; b < blocks; b++) {
-      const x = quants + (<usize>b << 5);
+      const x = quants + (<usize>b << 6);
       const packed = v128.load(block, 2);
       const low = i8x16.sub(v128.and(packed, lowMask), eight);
       const high = i8x16.sub(i8x16.shr_u(packed, 4), eight);
-      const sums = i32x4.add(dotI8x16(low, v128.load(x)), dotI8x16(high, v128.load(x, 16)));
+      const sums = i32x4.add(dotI8x16(low, x), dotI8x16(high, x + 32));
       const scale = halfToFloat(<u32>load<u16>(block)) * load<f32>(scales + (<usize>b << 2));
       accumulator = f32x4.add(accumulator, f32x4.mul(f32x4.convert_i32x4_s(sums), f32x4.splat(scale)));
       block += 18;
@@ -106,16 +107,13 @@ export function matmulQ4_0(matrix: usize, quants: usize, scales: usize, rows: i3
   }
 }
 
-/** Eight halves → two f32x4 (exact for finite halves): magnitude bits shifted into place, rebiased by 2^112, sign or-ed back. */
-@inline function halvesLow(h: v128): v128 {
-  const wide = i32x4.extend_low_i16x8_u(h);
-  const magnitude = f32x4.mul(i32x4.shl(v128.and(wide, i32x4.splat(0x7fff)), 13), f32x4.splat(halfExponentShift));
-  return v128.or(magnitude, i32x4.shl(v128.and(wide, i32x4.splat(0x8000)), 16));
-}
-@inline function halvesHigh(h: v128): v128 {
-  const wide = i32x4.extend_high_i16x8_u(h);
-  const magnitude = f32x4.mul(i32x4.shl(v128.and(wide, i32x4.splat(0x7fff)), 13), f32x4.splat(halfExponentShift));
-  return v128.or(magnitude, i32x4.shl(v128.and(wide, i32x4.splat(0x8000)), 16));
+/**
+ * Four halves (sign-extended to i32) → f32x4, exact for finite halves: shifted left 13 the sign lands
+ * in bit 31 and its copies in bits 28–30, which the mask clears; then ×2^112 rebiases the exponent
+ * (the float multiply keeps the sign).
+ */
+@inline function halvesToFloats(wide: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shl(wide, 13), i32x4.splat(0x8fffe000)), f32x4.splat(halfExponentShift));
 }
 
 /** F16 weights (row-major halves) · f32 vector; `columns` a multiple of 8. */
@@ -128,8 +126,8 @@ export function matmulF16(matrix: usize, vector: usize, rows: i32, columns: i32,
     for (let i = 0; i < columns; i += 8) {
       const h = v128.load(base + (<usize>i << 1));
       const x = vector + (<usize>i << 2);
-      a0 = f32x4.add(a0, f32x4.mul(halvesLow(h), v128.load(x)));
-      a1 = f32x4.add(a1, f32x4.mul(halvesHigh(h), v128.load(x, 16)));
+      a0 = f32x4.add(a0, f32x4.mul(halvesToFloats(i32x4.extend_low_i16x8_s(h)), v128.load(x)));
+      a1 = f32x4.add(a1, f32x4.mul(halvesToFloats(i32x4.extend_high_i16x8_s(h)), v128.load(x, 16)));
     }
     store<f32>(out + (<usize>row << 2), horizontalSum(f32x4.add(a0, a1)));
   }

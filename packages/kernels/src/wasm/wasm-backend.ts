@@ -311,7 +311,7 @@ function createKernels(heap: () => WasmHeap, exports: () => WasmExports, histogr
           wasm.matmulF16(matrix, vector, rows, columns, out);
         } else {
           // Activations to Q8_0 once per call (llama.cpp's vec_dot_type for both q8_0 and q4_0).
-          const quants = scope.allocate(columns);
+          const quants = scope.allocate(columns * 2);
           const scales = scope.allocate((columns / 32) * 4);
           wasm.quantizeRowQ8_0(vector, columns, quants, scales);
           (inputs.format === "q8_0" ? wasm.matmulQ8_0 : wasm.matmulQ4_0)(matrix, quants, scales, rows, columns, out);
