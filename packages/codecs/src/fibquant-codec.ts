@@ -110,6 +110,10 @@ export class FibquantCodec extends SphericalCodec {
     }
   }
 
+  codewordTable(): { readonly codewords: Float64Array; readonly blockSize: number } {
+    return { codewords: this.codewords, blockSize: this.blockSize };
+  }
+
   /** table[b·N + n] = q'_block b · codeword n. */
   protected queryTableLength(): number {
     return this.codesPerRow * this.radix;

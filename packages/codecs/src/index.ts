@@ -19,3 +19,5 @@ export { SphericalCodec } from "./spherical-codec.js";
 export { HadamardRotation } from "./hadamard-rotation.js";
 export { NormStore } from "./norm-store.js";
 export { fromBfloat16Bits, fromHalfBits, halfBitsAtLeast, halfBitsAtMost, maxHalf, toBfloat16Bits, toHalfBits } from "./half-float.js";
+export { kernelCodecView } from "./kernel-view.js";
+export type { DenseCodecView, KernelCodecView, TableCodecView, TableRows } from "./kernel-view.js";

@@ -1,6 +1,6 @@
 import { codeLayout, type CodeLayout } from "@kvpack/bitpack";
 import { BaseCodec, blockHeaderBytes, type QueryState } from "./base-codec.js";
-import type { CodecSpec, NormFormat } from "./codec.js";
+import type { CodecSpec, EncodedBlock, NormFormat } from "./codec.js";
 import { CodecError } from "./codec-error.js";
 import { blockMeanByteLength, readBlockMean, writeBlockMean } from "./block-mean.js";
 import { HadamardRotation } from "./hadamard-rotation.js";
@@ -71,6 +71,24 @@ export abstract class SphericalCodec extends BaseCodec {
   protected abstract tableDot(table: Float64Array, codes: Uint32Array, offset: number): number;
   /** Fills the lookup table from the rotated query. */
   protected abstract fillTable(rotatedQuery: Float64Array, table: Float64Array): void;
+  /** The codewords ŷ pieces are drawn from (radix × blockSize, rotated domain), for kernel views. */
+  abstract codewordTable(): { readonly codewords: Float64Array; readonly blockSize: number };
+
+  /** output = R · input (the rotated domain scores and accumulators live in). */
+  rotate(input: ArrayLike<number>, output: Float32Array | Float64Array): void {
+    this.rotation.forward(input, 0, output);
+  }
+
+  /** Unpacked codes (count · codesPerRow), norms and, for centered codecs, the block mean of a block. */
+  blockParts(block: EncodedBlock): { codes: Uint32Array; norms: Float32Array; mean: Float32Array | undefined } {
+    const count = this.checkBlock(block);
+    const codes = new Uint32Array(count * this.codesPerRow);
+    this.layout.unpack(block.data, this.codesOffset(count), count * this.codesPerRow, codes);
+    const norms = new Float32Array(count);
+    for (let row = 0; row < count; row++) norms[row] = this.norms.read(block.data, blockHeaderBytes, row);
+    const mean = this.center ? readBlockMean(block.data, this.meanOffset(count), this.dimension, new Float32Array(this.dimension)) : undefined;
+    return { codes, norms, mean };
+  }
 
   private meanOffset(count: number): number {
     return blockHeaderBytes + this.norms.byteLength(count);

@@ -87,6 +87,10 @@ export class TurboquantCodec extends SphericalCodec {
     for (let index = 0; index < this.dimension; index++) out[index] = this.levels[codes[offset + index]];
   }
 
+  codewordTable(): { readonly codewords: Float64Array; readonly blockSize: number } {
+    return { codewords: this.levels, blockSize: 1 };
+  }
+
   /** table[j·L + l] = q'_j · level_l. */
   protected queryTableLength(): number {
     return this.dimension * this.radix;

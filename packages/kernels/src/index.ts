@@ -42,3 +42,6 @@ export {
 } from "./code-layout.js";
 export { prepareShells, type CodebookShells } from "./codebook-shells.js";
 export { codebookInput } from "./codebook-input.js";
+export { createPagedAttentionKernels } from "./wasm/paged-attention-kernels.js";
+export type { PagedAttentionKernels } from "./wasm/paged-attention-kernels.js";
+export { WasmHeap } from "./wasm/wasm-heap.js";

@@ -1,0 +1,213 @@
+// Partial attention over resident cache rows (AssemblyScript, --enable simd -O3 --runtime stub).
+// Lanes are query heads: one KV group's (up to) 4 query heads ride in the 4 lanes of every f32x4, so
+// each code row is read once for the whole group (GQA). Queries arrive rotated into the key codec's
+// domain, scaled, transposed: query[i][lane]. A call covers one stream of rows of one codec and
+// returns the partial softmax state (max, Σ exp, unnormalized accumulator) that the host merges with
+// the other streams by log-sum-exp. Every argument naming memory is a byte offset; nothing allocates.
+
+@inline function lanes(base: usize, index: i32): v128 {
+  return v128.load(base + (<usize>index << 4));
+}
+
+@inline function storeLanes(base: usize, index: i32, value: v128): void {
+  v128.store(base + (<usize>index << 4), value);
+}
+
+/** exp for 4 lanes (Cephes expf, as asm/kernels.ts): arguments ≤ 0, clamped at −87. */
+@inline function exp4(x: v128): v128 {
+  const clamped = f32x4.max(x, f32x4.splat(-87.0));
+  const n = f32x4.nearest(f32x4.mul(clamped, f32x4.splat(1.44269504088896341)));
+  let r = f32x4.sub(clamped, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  const y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(y, scale);
+}
+
+/** Σ_i mean[i] · query[i] per lane (the centered score offset q'·Rμ). */
+@inline function meanOffset(queries: usize, means: usize, segment: i32, dimension: i32): v128 {
+  let sum = f32x4.splat(0);
+  if (means == 0) return sum;
+  const mean = means + ((<usize>segment * dimension) << 2);
+  for (let i = 0; i < dimension; i++) sum = f32x4.add(sum, f32x4.mul(f32x4.splat(load<f32>(mean + (<usize>i << 2))), lanes(queries, i)));
+  return sum;
+}
+
+/**
+ * Scores of table-coded rows: blockTable[block][code] = q'_block · codeword, then
+ * byteTable[j][v] = Σ over the codes packed in byte value v at row byte j, so a row costs one f32x4
+ * load per code byte. score = norm · Σ + q'·Rμ of the row's segment; dropped rows get −∞.
+ */
+export function tableScores(
+  queries: usize, dimension: i32, codes: usize, rowBytes: i32, bitWidth: i32, blocks: i32, blockSize: i32, size: i32,
+  codewords: usize, norms: usize, live: usize, segmentCount: i32, segmentStarts: usize, means: usize,
+  blockTable: usize, byteTable: usize, scores: usize,
+): void {
+  for (let block = 0; block < blocks; block++) {
+    for (let code = 0; code < size; code++) {
+      let dot = f32x4.splat(0);
+      for (let t = 0; t < blockSize; t++) {
+        const word = load<f32>(codewords + ((<usize>(code * blockSize + t)) << 2));
+        dot = f32x4.add(dot, f32x4.mul(f32x4.splat(word), lanes(queries, block * blockSize + t)));
+      }
+      storeLanes(blockTable, block * size + code, dot);
+    }
+  }
+  const codesPerByte = 8 / bitWidth;
+  const mask = (1 << bitWidth) - 1;
+  for (let j = 0; j < rowBytes; j++) {
+    for (let value = 0; value < 256; value++) {
+      let sum = f32x4.splat(0);
+      for (let i = 0; i < codesPerByte; i++) {
+        const block = j * codesPerByte + i;
+        const code = (value >>> (i * bitWidth)) & mask;
+        if (block < blocks && code < size) sum = f32x4.add(sum, lanes(blockTable, block * size + code));
+      }
+      storeLanes(byteTable, (j << 8) + value, sum);
+    }
+  }
+  const minusInfinity = f32x4.splat(-Infinity);
+  for (let segment = 0; segment < segmentCount; segment++) {
+    const offset = meanOffset(queries, means, segment, dimension);
+    const end = load<i32>(segmentStarts + (<usize>(segment + 1) << 2));
+    for (let row = load<i32>(segmentStarts + (<usize>segment << 2)); row < end; row++) {
+      if (load<u8>(live + <usize>row) == 0) {
+        storeLanes(scores, row, minusInfinity);
+        continue;
+      }
+      const source = codes + <usize>row * rowBytes;
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+      let entries = byteTable;
+      let j = 0;
+      for (; j + 4 <= rowBytes; j += 4) {
+        const word = load<u32>(source + j);
+        s0 = f32x4.add(s0, v128.load(entries + (<usize>(word & 255) << 4)));
+        s1 = f32x4.add(s1, v128.load(entries + (<usize>((word >>> 8) & 255) << 4), 4096));
+        s0 = f32x4.add(s0, v128.load(entries + (<usize>((word >>> 16) & 255) << 4), 8192));
+        s1 = f32x4.add(s1, v128.load(entries + (<usize>(word >>> 24) << 4), 12288));
+        entries += 16384;
+      }
+      for (; j < rowBytes; j++) {
+        s0 = f32x4.add(s0, v128.load(entries + (<usize>load<u8>(source + j) << 4)));
+        entries += 4096;
+      }
+      const norm = f32x4.splat(load<f32>(norms + (<usize>row << 2)));
+      storeLanes(scores, row, f32x4.add(f32x4.mul(f32x4.add(s0, s1), norm), offset));
+    }
+  }
+}
+
+/** Scores of fp32 rows (rows × dimension); dropped rows get −∞. */
+export function denseScores(queries: usize, dimension: i32, keys: usize, live: usize, rows: i32, scores: usize): void {
+  const minusInfinity = f32x4.splat(-Infinity);
+  for (let row = 0; row < rows; row++) {
+    if (load<u8>(live + <usize>row) == 0) {
+      storeLanes(scores, row, minusInfinity);
+      continue;
+    }
+    const key = keys + ((<usize>row * dimension) << 2);
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+    let i = 0;
+    for (; i + 2 <= dimension; i += 2) {
+      s0 = f32x4.add(s0, f32x4.mul(f32x4.splat(load<f32>(key + (<usize>i << 2))), lanes(queries, i)));
+      s1 = f32x4.add(s1, f32x4.mul(f32x4.splat(load<f32>(key + (<usize>i << 2), 4)), lanes(queries, i + 1)));
+    }
+    if (i < dimension) s0 = f32x4.add(s0, f32x4.mul(f32x4.splat(load<f32>(key + (<usize>i << 2))), lanes(queries, i)));
+    storeLanes(scores, row, f32x4.add(s0, s1));
+  }
+}
+
+/**
+ * scores[row] ← exp(score − max) per lane (0 for dropped rows); result = [max × 4 | Σ exp × 4].
+ * A lane with no live row keeps max −∞ and sum 0.
+ */
+export function softmaxPartial(scores: usize, rows: i32, result: usize): void {
+  const minusInfinity = f32x4.splat(-Infinity);
+  let maximum = minusInfinity;
+  for (let row = 0; row < rows; row++) maximum = f32x4.max(maximum, lanes(scores, row));
+  const shift = v128.and(maximum, f32x4.gt(maximum, minusInfinity));
+  let sum = f32x4.splat(0);
+  for (let row = 0; row < rows; row++) {
+    const score = lanes(scores, row);
+    const weight = v128.and(exp4(f32x4.sub(score, shift)), f32x4.gt(score, minusInfinity));
+    storeLanes(scores, row, weight);
+    sum = f32x4.add(sum, weight);
+  }
+  v128.store(result, maximum);
+  v128.store(result, sum, 16);
+}
+
+/**
+ * accumulator[i][lane] = Σ_row weight · norm · ŷ_row[i] + Σ_segment (Σ weight) · Rμ_segment[i]: a
+ * histogram of weight·norm per (row byte, byte value) while streaming the codes (one f32x4
+ * load–add–store per code byte for all lanes), expanded through the codewords once per call.
+ */
+export function tableAccumulate(
+  weights: usize, dimension: i32, codes: usize, rowBytes: i32, bitWidth: i32, blocks: i32, blockSize: i32, size: i32,
+  codewords: usize, norms: usize, segmentCount: i32, segmentStarts: usize, means: usize,
+  histogram: usize, accumulator: usize,
+): void {
+  memory.fill(histogram, 0, <usize>rowBytes << 12);
+  memory.fill(accumulator, 0, <usize>dimension << 4);
+  for (let segment = 0; segment < segmentCount; segment++) {
+    let weightSum = f32x4.splat(0);
+    const end = load<i32>(segmentStarts + (<usize>(segment + 1) << 2));
+    for (let row = load<i32>(segmentStarts + (<usize>segment << 2)); row < end; row++) {
+      const weight = lanes(weights, row);
+      weightSum = f32x4.add(weightSum, weight);
+      const scaled = f32x4.mul(weight, f32x4.splat(load<f32>(norms + (<usize>row << 2))));
+      const source = codes + <usize>row * rowBytes;
+      let bins = histogram;
+      for (let j = 0; j < rowBytes; j++) {
+        const bin = bins + (<usize>load<u8>(source + j) << 4);
+        v128.store(bin, f32x4.add(v128.load(bin), scaled));
+        bins += 4096;
+      }
+    }
+    if (means != 0) {
+      const mean = means + ((<usize>segment * dimension) << 2);
+      for (let i = 0; i < dimension; i++) {
+        const slot = accumulator + (<usize>i << 4);
+        v128.store(slot, f32x4.add(v128.load(slot), f32x4.mul(weightSum, f32x4.splat(load<f32>(mean + (<usize>i << 2))))));
+      }
+    }
+  }
+  const codesPerByte = 8 / bitWidth;
+  const mask = (1 << bitWidth) - 1;
+  for (let j = 0; j < rowBytes; j++) {
+    for (let value = 0; value < 256; value++) {
+      const bin = lanes(histogram, (j << 8) + value);
+      if (!v128.any_true(bin)) continue;
+      for (let i = 0; i < codesPerByte; i++) {
+        const block = j * codesPerByte + i;
+        const code = (value >>> (i * bitWidth)) & mask;
+        if (block >= blocks || code >= size) continue;
+        for (let t = 0; t < blockSize; t++) {
+          const slot = accumulator + (<usize>(block * blockSize + t) << 4);
+          const word = load<f32>(codewords + ((<usize>(code * blockSize + t)) << 2));
+          v128.store(slot, f32x4.add(v128.load(slot), f32x4.mul(bin, f32x4.splat(word))));
+        }
+      }
+    }
+  }
+}
+
+/** accumulator[i][lane] = Σ_row weight · value_row[i] over fp32 rows. */
+export function denseAccumulate(weights: usize, dimension: i32, values: usize, rows: i32, accumulator: usize): void {
+  memory.fill(accumulator, 0, <usize>dimension << 4);
+  for (let row = 0; row < rows; row++) {
+    const weight = lanes(weights, row);
+    if (!v128.any_true(weight)) continue;
+    const value = values + ((<usize>row * dimension) << 2);
+    for (let i = 0; i < dimension; i++) {
+      const slot = accumulator + (<usize>i << 4);
+      v128.store(slot, f32x4.add(v128.load(slot), f32x4.mul(weight, f32x4.splat(load<f32>(value + (<usize>i << 2))))));
+    }
+  }
+}
