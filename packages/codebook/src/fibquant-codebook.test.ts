@@ -33,7 +33,7 @@ function measureAgainstScalar(codebook: VectorCodebook, scalarBits: number, coun
 
 describe("buildFibQuantCodebook", () => {
   it("beats the scalar Lloyd–Max code at matched rate (d = 128: k = 2 b = 2, k = 4 b = 1) near the codec-spec targets", () => {
-    // Targets, /work/shared/notes/codec-spec.md ("Our own Lloyd runs at d = 128"): k=2,b=2 → 0.107 vs scalar 0.116;
+    // Targets, ../shared/notes/codec-spec.md ("Our own Lloyd runs at d = 128"): k=2,b=2 → 0.107 vs scalar 0.116;
     // k=4,b=1 → 0.339 vs 0.361. We require strictly below the exact scalar distortion by ≥ 3 % (gaps are 8 % and
     // 6 %), and agreement with the targets within 3 % (sampled Lloyd runs differ by local optimum and sample).
     for (const [blockSize, bits, target] of [[2, 2, 0.107], [4, 1, 0.339]]) {

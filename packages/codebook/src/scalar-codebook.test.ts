@@ -34,7 +34,7 @@ function integrateDistortion(levels: Float32Array, dimension: number): { distort
 
 describe("buildScalarCodebook", () => {
   it("reproduces the d = 128 Lloyd–Max distortions of codec-spec.md within 1 %", () => {
-    // Source: /work/shared/notes/codec-spec.md, "Our own Lloyd runs at d = 128": 0.3608, 0.1162, 0.03406, 0.009337
+    // Source: ../shared/notes/codec-spec.md, "Our own Lloyd runs at d = 128": 0.3608, 0.1162, 0.03406, 0.009337
     // (those were sampled runs, hence 1 % tolerance).
     const targets = [0.3608, 0.1162, 0.03406, 0.009337];
     for (let bits = 1; bits <= 4; bits++) {

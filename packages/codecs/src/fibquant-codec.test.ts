@@ -4,7 +4,7 @@ import { normalizedMse, randomUnitVectors } from "./testing/test-vectors.js";
 
 /**
  * FibQuant against TurboQuant at matched code rates, d = 128, random unit vectors.
- * Reference numbers: /work/shared/notes/codec-spec.md (our own Lloyd runs at d = 128): k=2,b=2 ≈ 0.107 vs
+ * Reference numbers: ../shared/notes/codec-spec.md (our own Lloyd runs at d = 128): k=2,b=2 ≈ 0.107 vs
  * scalar 0.116; k=4,b=1 ≈ 0.339 vs 0.361; k=4,b=0.5 ≈ 0.640; "1 scalar bit on every other coordinate gives
  * 0.68 at 0.5 bit". The FibQuant paper proves the vector code beats its scalar special case at matched rate.
  */

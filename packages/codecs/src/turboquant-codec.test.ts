@@ -10,7 +10,7 @@ describe("TurboQuant-MSE", () => {
   // Gaussian Lloyd–Max distortion, unit variance: Max (1960), "Quantizing for minimum distortion",
   // IRE Trans. Inf. Theory 6(1), Table I; TurboQuant (Zandieh et al. 2025) quotes them rounded.
   const maxGaussian = [0.3634, 0.1175, 0.03454, 0.009497];
-  // Lloyd–Max for the exact Beta coordinate marginal at d = 128 (/work/shared/notes/codec-spec.md).
+  // Lloyd–Max for the exact Beta coordinate marginal at d = 128 (../shared/notes/codec-spec.md).
   const betaAtDimension128 = [0.3608, 0.1162, 0.03406, 0.009337];
 
   it.each([1, 2, 3, 4])("normalized MSE at %i bits is within 3%% of the Lloyd–Max optimum (d=128)", (bits) => {
