@@ -11,11 +11,8 @@ export function nearestInt(value: number): number {
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/**
- * ggml make_qx_quants with rmse_type 1 and no importance weights (weights x²): symmetric codes in
- * [0, 2·nmax) written to `codes`, 19 trial scales around −nmax/max, returns the least-squares scale.
- */
-export function makeQxQuants(n: number, nmax: number, x: Float32Array, xOffset: number, codes: Uint8Array, codesOffset: number): number {
+/** The first element of largest magnitude, with its sign (ggml's max/amax scan); 0 when all are 0. */
+function largestByMagnitude(n: number, x: Float32Array, xOffset: number): number {
   let max = 0;
   let amax = 0;
   for (let i = 0; i < n; i++) {
@@ -25,7 +22,16 @@ export function makeQxQuants(n: number, nmax: number, x: Float32Array, xOffset: 
       max = x[xOffset + i];
     }
   }
-  if (amax < 1e-15) {
+  return max;
+}
+
+/**
+ * ggml make_qx_quants with rmse_type 1 and no importance weights (weights x²): symmetric codes in
+ * [0, 2·nmax) written to `codes`, 19 trial scales around −nmax/max, returns the least-squares scale.
+ */
+export function makeQxQuants(n: number, nmax: number, x: Float32Array, xOffset: number, codes: Uint8Array, codesOffset: number): number {
+  const max = largestByMagnitude(n, x, xOffset);
+  if (Math.abs(max) < 1e-15) {
     codes.fill(0, codesOffset, codesOffset + n);
     return 0;
   }
@@ -68,16 +74,8 @@ export function makeQxQuants(n: number, nmax: number, x: Float32Array, xOffset: 
  * time (up to 5 passes) while the weighted (x²) least-squares fit improves; returns the scale.
  */
 export function makeQ3Quants(n: number, nmax: number, x: Float32Array, xOffset: number, codes: Uint8Array, codesOffset: number, work: Int8Array): number {
-  let max = 0;
-  let amax = 0;
-  for (let i = 0; i < n; i++) {
-    const ax = Math.abs(x[xOffset + i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[xOffset + i];
-    }
-  }
-  if (amax < 1e-15) {
+  const max = largestByMagnitude(n, x, xOffset);
+  if (Math.abs(max) < 1e-15) {
     codes.fill(0, codesOffset, codesOffset + n);
     return 0;
   }
