@@ -35,7 +35,8 @@ import type {
   PolicyCacheView,
 } from "./policy.js";
 import { nextPrefixKey, prefixRoot, prefixStoreKey } from "./prefix-key.js";
-import { PagedAttention, type ResidualRows } from "./paged-attention.js";
+import type { AttentionBackend, LayerAttentionRequest } from "./attention/attention-backend.js";
+import { TypeScriptAttention } from "./attention/typescript-attention.js";
 
 export interface CompressedKVCacheOptions {
   readonly layers: number;
@@ -76,6 +77,11 @@ export interface CompressedKVCacheOptions {
   /** Used in store keys of offloaded (non-prefix) pages; random by default. */
   readonly sessionId?: string;
   readonly onEvent?: CacheEventListener;
+  /**
+   * Computes attention over the pages (a kernel backend from outside this package); the
+   * TypeScript attention serves every call it declines. Default: TypeScript only.
+   */
+  readonly attention?: AttentionBackend;
 }
 
 /** Outcome of applying policy actions. */
@@ -164,7 +170,8 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
   private readonly root: Uint8Array;
 
   // Scratch buffers, grown on demand, reused across calls (no per-row allocation in attend).
-  private readonly attention: PagedAttention;
+  private readonly typescriptAttention: TypeScriptAttention;
+  private attentionBackend: AttentionBackend | undefined;
   private weightsScratch = new Float32Array(0);
   /** Scratch box for recomputing a digest before it is rounded into the format. */
   private readonly digestMin: Float32Array;
@@ -201,7 +208,8 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     this.autoApplyPolicy = options.autoApplyPolicy ?? true;
     this.tiers = [...(options.tiers ?? [])];
     this.listener = options.onEvent;
-    this.attention = new PagedAttention(this.headDim);
+    this.typescriptAttention = new TypeScriptAttention(this.headDim);
+    this.attentionBackend = options.attention;
     this.root = prefixRoot(this.namespace);
     this.prefixChains = Array.from({ length: this.layers * this.kvHeads }, () => []);
     const keyChoices = this.perLayer("keys", options.keys);
@@ -307,21 +315,28 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
       weightsTarget = this.weightsScratch;
     }
     if (weightsTarget !== undefined) weightsTarget.fill(0, 0, heads * length);
-    const scale = options.scale ?? 1 / Math.sqrt(headDim);
-    const groupSize = heads / kvHeads;
     if (layer === 0) this.attendCalls += 1;
-    const residual: ResidualRows = {
-      keys: state.residualKeys,
-      values: state.residualValues,
-      live: state.residualLive,
-      count: state.residualCount,
-      start: state.residualStart,
+    const request: LayerAttentionRequest = {
+      layer,
+      heads,
+      kvHeads,
+      headDim,
+      scale: options.scale ?? 1 / Math.sqrt(headDim),
+      length,
+      queries,
+      out,
+      weightsOut: weightsTarget,
+      pages: state.pages,
+      residual: {
+        keys: state.residualKeys,
+        values: state.residualValues,
+        live: state.residualLive,
+        count: state.residualCount,
+        stride: this.flushAt,
+        start: state.residualStart,
+      },
     };
-    for (let head = 0; head < heads; head++) {
-      const kvHead = Math.floor(head / groupSize);
-      const query = queries.subarray(head * headDim, (head + 1) * headDim);
-      this.attention.attendHead(state.pages[kvHead], residual, kvHead * this.flushAt, query, scale, out, head * headDim, weightsTarget, head * length);
-    }
+    if (this.attentionBackend?.attendLayer(request) !== true) this.typescriptAttention.attendLayer(request);
 
     if (observing && weightsTarget !== undefined) {
       const statistics: AttentionStatistics = {
@@ -530,6 +545,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
         segments[0].keyCodec === state.keyCodec &&
         segments[0].valueCodec === state.valueCodec,
       version: 0,
+      revision: 0,
     };
     this.recomputeDigest(page);
     return page;
@@ -696,6 +712,8 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
   /** Releases a page's offloaded copy when it is private to this session (prefix pages are shared). */
   private forgetPage(page: Page): void {
     page.version += 1;
+    page.revision += 1;
+    this.attentionBackend?.pageReleased?.(page.id);
     // Only session-private copies are deleted: prefix keys may be shared with other caches.
     if (page.storeKey !== undefined && page.tier !== undefined && page.storeKey.startsWith("kvpack:session:")) {
       const tier = this.tiers.find((candidate) => candidate.name === page.tier);
@@ -872,6 +890,16 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     this.tiers.push(tier);
   }
 
+  /** Plugs in (or, with undefined, removes) the backend that computes attention over the pages. */
+  setAttentionBackend(backend: AttentionBackend | undefined): void {
+    this.attentionBackend = backend;
+  }
+
+  /** The plugged-in attention backend's name, or "typescript". */
+  attentionBackendName(): string {
+    return this.attentionBackend?.name ?? this.typescriptAttention.name;
+  }
+
   setPolicy(policy: Policy): void {
     this.policy = policy;
   }
@@ -999,6 +1027,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
         const found = this.locate(state, head, position);
         if (found === undefined || !markDropped(found.segment, found.row)) continue;
         found.page.pristine = false;
+        found.page.revision += 1;
         touched.add(found.page);
       }
       if (touched.size > 0) {
@@ -1096,6 +1125,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
       newSegments[0].keyCodec === state.keyCodec &&
       newSegments[0].valueCodec === state.valueCodec;
     page.version += 1;
+    page.revision += 1;
     this.recomputeDigest(page);
     if (newSegments.length === 0) this.dropPage(layer, kvHead, pageId);
   }
@@ -1140,6 +1170,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
       page.segments[page.segments.indexOf(segment)] = rebuilt;
       page.pristine = false;
       page.version += 1;
+      page.revision += 1;
       this.recomputeDigest(page);
     }
     this.drop(layer, [from], kvHead);
@@ -1222,6 +1253,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
           segment.values = undefined;
         }
         page.location = "offloaded";
+        page.revision += 1;
         page.storeKey = key;
         page.tier = tier.name;
         this.emit({ type: "page-offloaded", layer, kvHead, pageId, tier: tier.name, key });
@@ -1282,6 +1314,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
         };
       });
       page.location = "memory";
+      page.revision += 1;
       this.emit({ type: "page-recalled", layer, kvHead, pageId, tier: tier.name, key });
     });
     return this.track(work);
@@ -1524,6 +1557,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
       tier: undefined,
       pristine: true,
       version: 0,
+      revision: 0,
     };
     // The writer may have kept no digest (or this cache wants one): take it or compute it.
     if (this.keyDigests && record.keyMin.length === this.headDim) {
@@ -1637,6 +1671,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
             tier: entry.tier,
             pristine: entry.pristine,
             version: 0,
+            revision: 0,
           };
           // Saved digests are re-stored in this cache's format (rounding outward again keeps the bound).
           if (this.keyDigests && record.keyMin.length === this.headDim) this.setDigest(page, record.keyMin, record.keyMax);

@@ -104,8 +104,10 @@ export interface Page {
   tier: string | undefined;
   /** Encoded at flush with the layer's codecs, every row live, one segment, pageSize rows: shareable by prefix. */
   pristine: boolean;
-  /** Bumped by every change, so an offload that finishes after a change does not free the new blocks. */
+  /** Bumped by every change of the blocks, so an offload that finishes after a change does not free the new blocks. */
   version: number;
+  /** Bumped by every change attention can see (rows, masks, blocks, location): see AttendedPage.revision. */
+  revision: number;
 }
 
 export function pageTokenCount(page: Page): number {

@@ -1,25 +1,16 @@
 import type { Codec, EncodedBlock, PreparedQuery } from "@kvpack/codecs";
-import type { Page } from "./page.js";
-
-/** The full-precision residual rows of one KV head, as the attention reads them. */
-export interface ResidualRows {
-  /** Row-major keys and values of every KV head; row r of a head starts at (base + r) · headDim. */
-  readonly keys: Float32Array;
-  readonly values: Float32Array;
-  readonly live: Uint8Array;
-  readonly count: number;
-  /** Position of residual row 0. */
-  readonly start: number;
-}
+import type { AttendedPage, AttentionBackend, LayerAttentionRequest, ResidualRows } from "./attention-backend.js";
 
 /**
- * Attention of one query head over compressed pages plus the residual window, on the codes:
+ * The reference attention backend, and the conformance oracle for kernel backends. Attention of
+ * each query head over compressed pages plus the residual window, on the codes:
  * scores through each key codec's lookup tables (one prepared query per codec), one softmax over
  * every row, values accumulated in each value codec's own domain and mapped back once per codec
  * (rotated codecs rotate back once per head, not per row). Offloaded pages and dropped rows take
  * no weight. Owns its scratch buffers so a decoding step allocates nothing per row.
  */
-export class PagedAttention {
+export class TypeScriptAttention implements AttentionBackend {
+  readonly name = "typescript";
   private readonly headDim: number;
   private scores = new Float32Array(0);
   private readonly preparedByCodec = new Map<Codec, PreparedQuery>();
@@ -32,6 +23,17 @@ export class PagedAttention {
     this.finishScratch = new Float32Array(headDim);
   }
 
+  attendLayer(request: LayerAttentionRequest): boolean {
+    const { heads, kvHeads, headDim, queries, scale, out, weightsOut, length, residual } = request;
+    const groupSize = heads / kvHeads;
+    for (let head = 0; head < heads; head++) {
+      const kvHead = Math.floor(head / groupSize);
+      const query = queries.subarray(head * headDim, (head + 1) * headDim);
+      this.attendHead(request.pages[kvHead], residual, kvHead * residual.stride, query, scale, out, head * headDim, weightsOut, head * length);
+    }
+    return true;
+  }
+
   /**
    * Writes softmax(scale · q·K)·V for `query` into out[outOffset .. + headDim); the head's residual
    * rows start at row `residualBase`. With `weightsOut`, each row's weight lands at
@@ -39,7 +41,7 @@ export class PagedAttention {
    * the row first).
    */
   attendHead(
-    pages: readonly Page[],
+    pages: readonly AttendedPage[],
     residual: ResidualRows,
     residualBase: number,
     query: Float32Array,
@@ -152,7 +154,7 @@ export class PagedAttention {
   }
 
   /** Score scratch with room for every resident row of `pages` plus the residual rows. */
-  private rowScores(pages: readonly Page[], residualCount: number): Float32Array {
+  private rowScores(pages: readonly AttendedPage[], residualCount: number): Float32Array {
     let rows = residualCount;
     for (let p = 0; p < pages.length; p++) {
       const page = pages[p];
