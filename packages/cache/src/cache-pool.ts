@@ -1,6 +1,6 @@
 import type { CodecFactory } from "./codec-registry.js";
 import { CodecRegistry } from "./codec-registry.js";
-import { CompressedKVCache, type CompressedKVCacheOptions } from "./compressed-kv-cache.js";
+import { CompressedKVCache, type CompressedKVCacheOptions } from "./compressed/compressed-kv-cache.js";
 import { CacheConfigurationError } from "./errors.js";
 import type { PageTier } from "./page-store.js";
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CompressedKVCache } from "./compressed-kv-cache.js";
+import { CompressedKVCache } from "./compressed/compressed-kv-cache.js";
 import { DiskPageStore } from "./disk-page-store.js";
 import { CorruptPageError } from "./errors.js";
 import type { CacheEvent } from "./cache-event.js";

@@ -1,7 +1,7 @@
 export type { AttentionOptions, KVCache, KVCacheShape } from "./kv-cache.js";
 export { DenseKVCache } from "./dense-kv-cache.js";
-export { CompressedKVCache } from "./compressed-kv-cache.js";
-export type { ApplyReport, CompressedKVCacheOptions, TokenRow } from "./compressed-kv-cache.js";
+export { CompressedKVCache } from "./compressed/compressed-kv-cache.js";
+export type { ApplyReport, CompressedKVCacheOptions, TokenRow } from "./compressed/compressed-kv-cache.js";
 export { TypeScriptAttention } from "./attention/typescript-attention.js";
 export type { AttendedPage, AttendedSegment, AttentionBackend, LayerAttentionRequest, ResidualRows } from "./attention/attention-backend.js";
 export { decodeKeyDigest, encodeKeyDigest, keyDigestByteLength, keyDigestFormats } from "./key-digest.js";

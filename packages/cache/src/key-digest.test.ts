@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CompressedKVCache } from "./compressed-kv-cache.js";
+import { CompressedKVCache } from "./compressed/compressed-kv-cache.js";
 import { CacheConfigurationError } from "./errors.js";
 import {
   type KeyDigestFormat,

@@ -1,6 +1,6 @@
 import { createCodec, fromHalfBits, toHalfBits } from "@kvpack/codecs";
 import { describe, expect, it } from "vitest";
-import { CompressedKVCache } from "./compressed-kv-cache.js";
+import { CompressedKVCache } from "./compressed/compressed-kv-cache.js";
 import { DenseKVCache } from "./dense-kv-cache.js";
 import { seededFloats } from "./test-support/test-codecs.js";
 

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CacheEvent } from "./cache-event.js";
-import { CompressedKVCache } from "./compressed-kv-cache.js";
+import { CompressedKVCache } from "./compressed/compressed-kv-cache.js";
 import { CorruptPageError } from "./errors.js";
 import { RedisPageStore } from "./redis-page-store.js";
 import { seededFloats } from "./test-support/test-codecs.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CompressedKVCache } from "./compressed-kv-cache.js";
+import { CompressedKVCache } from "./compressed/compressed-kv-cache.js";
 import { SessionFormatError } from "./errors.js";
 import { MemoryPageStore } from "./page-store.js";
 import { restoreSession, saveSession, sessionFormatVersion } from "./session-format.js";

@@ -1,7 +1,7 @@
 import type { CodecSpec } from "@kvpack/codecs";
 import type { CacheEventListener } from "./cache-event.js";
 import type { CodecFactory, CodecRegistry } from "./codec-registry.js";
-import { type CacheSnapshot, CompressedKVCache } from "./compressed-kv-cache.js";
+import { type CacheSnapshot, CompressedKVCache } from "./compressed/compressed-kv-cache.js";
 import { crc32 } from "./crc32.js";
 import type { KeyDigestFormat } from "./key-digest.js";
 import { SessionFormatError } from "./errors.js";

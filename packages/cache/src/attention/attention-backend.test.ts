@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CompressedKVCache } from "../compressed-kv-cache.js";
+import { CompressedKVCache } from "../compressed/compressed-kv-cache.js";
 import { createTestCodec, seededFloats, testCodecFactory } from "../test-support/test-codecs.js";
 import type { AttentionBackend, LayerAttentionRequest } from "./attention-backend.js";
 import { TypeScriptAttention } from "./typescript-attention.js";

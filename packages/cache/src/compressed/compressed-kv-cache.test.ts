@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { CompressedKVCache } from "./compressed-kv-cache.js";
-import { CodecRegistry } from "./codec-registry.js";
-import { DenseKVCache } from "./dense-kv-cache.js";
-import { CacheConfigurationError } from "./errors.js";
-import type { AttentionStatistics, Policy, PolicyAction, PolicyCacheView } from "./policy.js";
-import { createTestCodec, seededFloats, testCodecFactory } from "./test-support/test-codecs.js";
+import { CodecRegistry } from "../codec-registry.js";
+import { DenseKVCache } from "../dense-kv-cache.js";
+import { CacheConfigurationError } from "../errors.js";
+import type { AttentionStatistics, Policy, PolicyAction, PolicyCacheView } from "../policy.js";
+import { createTestCodec, seededFloats, testCodecFactory } from "../test-support/test-codecs.js";
 
 const layers = 2;
 const kvHeads = 2;
@@ -351,7 +351,7 @@ describe("CompressedKVCache, policy plumbing", () => {
 
 describe("CompressedKVCache, offload and recall through policy actions", () => {
   it("an offloaded page leaves attention (weights 0) and comes back bit for bit; bytes follow", async () => {
-    const { MemoryPageStore } = await import("./page-store.js");
+    const { MemoryPageStore } = await import("../page-store.js");
     const store = new MemoryPageStore();
     const events: string[] = [];
     const cache = fp32Cache({ tiers: [{ name: "ram", store }], onEvent: (event) => events.push(event.type) });

@@ -1,5 +1,5 @@
 import type { Codec, EncodedBlock } from "@kvpack/codecs";
-import type { PageLocation } from "./policy.js";
+import type { PageLocation } from "../policy.js";
 
 /**
  * Internal page layout. A page holds the rows of one layer × KV head whose positions fall in
