@@ -14,6 +14,8 @@ export interface DecodeResult {
   /** performance.now() of the first sampled token (0: none). */
   readonly firstTokenAt: number;
   readonly decodeSeconds: number;
+  /** Sum of the generated tokens' log probabilities (0 unless the request scores choices: best_of). */
+  readonly cumulativeLogprob: number;
 }
 
 export interface DecodeInput {
@@ -28,6 +30,8 @@ export interface DecodeInput {
   readonly fedTokens: number[];
   /** Whether the cache records the token ids it is fed (prefix page keys). */
   readonly recordTokens: boolean;
+  /** Add up the sampled tokens' log probabilities (best_of ranks candidates by it). */
+  readonly score?: boolean;
   /** Ends the decode at the next token with finish_reason "length" (server shutdown). */
   readonly shutdown: AbortSignal;
   readonly onFirstToken: (at: number) => void;
@@ -58,10 +62,19 @@ export async function* decodeTokens(input: DecodeInput): AsyncGenerator<DecodedT
   let generated = 0;
   let finishReason: FinishReason = "length";
   let firstTokenAt = 0;
+  let cumulativeLogprob = 0;
+  // Scoring needs each sampled token's log probability even when the client did not ask for logprobs.
+  const topN = request.logprobs ?? (input.score ? 0 : null);
   const decodeStart = performance.now();
-  const result = (reason: FinishReason | undefined): DecodeResult => ({ finishReason: reason, generated, firstTokenAt, decodeSeconds: (performance.now() - decodeStart) / 1000 });
+  const result = (reason: FinishReason | undefined): DecodeResult => ({
+    finishReason: reason,
+    generated,
+    firstTokenAt,
+    decodeSeconds: (performance.now() - decodeStart) / 1000,
+    cumulativeLogprob,
+  });
   while (generated < maxTokens) {
-    const { token: next, logprobs } = sampler.sampleWithLogprobs(logits, request.logprobs);
+    const { token: next, logprobs } = sampler.sampleWithLogprobs(logits, topN);
     if (generated === 0) {
       firstTokenAt = performance.now();
       input.onFirstToken(firstTokenAt);
@@ -71,8 +84,10 @@ export async function* decodeTokens(input: DecodeInput): AsyncGenerator<DecodedT
       break;
     }
     generated++;
+    // The stop token is not counted: the score is the sum of the token_logprobs a client gets back.
+    if (logprobs) cumulativeLogprob += logprobs.logprob;
     const text = stops.push(decoder.decode(tokenizer.tokenBytes(previous, next), { stream: true }));
-    if (logprobs) yield { text, logprobs: [logprobEntry(tokenizer, previous, logprobs)] };
+    if (logprobs && request.logprobs !== null) yield { text, logprobs: [logprobEntry(tokenizer, previous, logprobs)] };
     else if (text.length > 0) yield { text };
     if (stops.hasStopped) {
       finishReason = "stop";

@@ -17,6 +17,11 @@ export interface GenerationRequest {
    * from the prompt's KV pages (truncated back to the prompt), with sampler seed `seed + index`.
    */
   readonly n: number;
+  /**
+   * Candidates decoded (OpenAI `best_of`, ≥ n; equal to n unless given): the same way as the n
+   * choices, from one prefill; the n with the highest cumulative log probability are returned.
+   */
+  readonly bestOf: number;
   /** Report each generated token's log probability with this many alternatives (null: no logprobs). */
   readonly logprobs: number | null;
   /** Aborted when the client goes away. */

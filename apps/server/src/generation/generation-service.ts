@@ -91,10 +91,14 @@ export class GenerationService {
       if (!prefilled) return;
       if (prepared.sharesPrefix) this.prefix!.publish(cache);
       // The runtime may reuse its logits buffer on the next forward step: keep a copy for choices 2…n.
-      const promptLogits = request.n > 1 ? Float32Array.from(prefilled) : prefilled;
+      const candidates = request.bestOf;
+      const promptLogits = candidates > 1 ? Float32Array.from(prefilled) : prefilled;
       const promptLength = request.promptTokens.length;
+      // best_of > n: candidates are decoded silently, then the best n are sent in rank order.
+      const ranked = candidates > request.n;
+      const buffered: { events: GenerationEvent[]; decoded: DecodeResult }[] = [];
       let total: DecodeResult | undefined;
-      for (let index = 0; index < request.n; index++) {
+      for (let index = 0; index < candidates; index++) {
         // Every choice starts from the prompt's KV: the pages stay, only the previous tail is cut.
         if (index > 0) {
           cache.truncate(promptLength);
@@ -108,33 +112,49 @@ export class GenerationService {
           logits: promptLogits,
           fedTokens,
           recordTokens: prepared.recordsTokens,
+          score: ranked,
           shutdown: this.shutdown.signal,
           onFirstToken: (at) => {
             if (index === 0) this.metrics.timeToFirstToken.observe((at - request.receivedAt) / 1000);
           },
         });
+        const events: GenerationEvent[] = [];
         let step = await decoding.next();
-        for (; !step.done; step = await decoding.next()) yield { type: "text", index, ...step.value };
+        for (; !step.done; step = await decoding.next()) {
+          const event: GenerationEvent = { type: "text", index, ...step.value };
+          if (ranked) events.push(event);
+          else yield event;
+        }
         const decoded = step.value;
         if (decoded.finishReason === undefined) return;
         this.recordDecodeMetrics(decoded);
         total = combine(total, decoded);
-        if (index < request.n - 1) {
+        if (ranked) {
+          events.push({ type: "finish", index, finishReason: decoded.finishReason });
+          buffered.push({ events, decoded });
+        } else if (index < candidates - 1) {
           yield { type: "finish", index, finishReason: decoded.finishReason };
-          continue;
         }
-        // Pages completed while decoding (prompt + completion) serve a later turn that resends them.
-        if (prepared.sharesPrefix) this.prefix!.publish(cache);
-        completed = true;
-        yield {
-          type: "finish",
-          index,
-          finishReason: decoded.finishReason,
-          final: {
-            usage: { prompt_tokens: promptLength, completion_tokens: total.generated, total_tokens: promptLength + total.generated },
-            kvpack: kvpackReport(request, prepared, cache, total),
-          },
-        };
+      }
+      // Pages completed while decoding (prompt + last completion) serve a later turn that resends them.
+      if (prepared.sharesPrefix) this.prefix!.publish(cache);
+      completed = true;
+      const final = {
+        // usage counts every candidate's tokens: they were all computed.
+        usage: { prompt_tokens: promptLength, completion_tokens: total!.generated, total_tokens: promptLength + total!.generated },
+        kvpack: kvpackReport(request, prepared, cache, total!),
+      };
+      if (!ranked) {
+        yield { type: "finish", index: candidates - 1, finishReason: total!.finishReason!, final };
+        return;
+      }
+      const best = bestCandidates(buffered.map((candidate) => candidate.decoded.cumulativeLogprob), request.n);
+      for (const [rank, candidate] of best.entries()) {
+        const last = rank === best.length - 1;
+        for (const event of buffered[candidate].events) {
+          if (event.type === "text") yield { ...event, index: rank };
+          else yield { type: "finish", index: rank, finishReason: event.finishReason, ...(last ? { final } : {}) };
+        }
       }
     } catch (error) {
       // A failure inside a forward step can leave layers of unequal length: never keep that cache.
@@ -151,7 +171,7 @@ export class GenerationService {
 
   /**
    * Waits for a slot and the request's worst-case KV bytes (prompt + completion) in the budget:
-   * once, whatever `n`, since the choices take turns on the one cache.
+   * once, whatever `n` and `best_of`, since the choices take turns on the one cache.
    */
   private async admit(request: GenerationRequest): Promise<{ release(): void }> {
     const maxTokens = Math.min(request.maxTokens, this.model.contextLength - request.promptTokens.length);
@@ -177,5 +197,23 @@ export class GenerationService {
 /** Totals over the choices: tokens and decode time add up; time to first token is the first choice's. */
 function combine(total: DecodeResult | undefined, next: DecodeResult): DecodeResult {
   if (!total) return next;
-  return { finishReason: next.finishReason, generated: total.generated + next.generated, firstTokenAt: total.firstTokenAt, decodeSeconds: total.decodeSeconds + next.decodeSeconds };
+  return {
+    finishReason: next.finishReason,
+    generated: total.generated + next.generated,
+    firstTokenAt: total.firstTokenAt,
+    decodeSeconds: total.decodeSeconds + next.decodeSeconds,
+    cumulativeLogprob: total.cumulativeLogprob + next.cumulativeLogprob,
+  };
+}
+
+/**
+ * Indices of the `n` highest scores, best first (ties: the lower index, i.e. the lower seed).
+ * best_of ranks by the cumulative log probability of the sampled tokens, as vLLM does.
+ */
+export function bestCandidates(scores: readonly number[], n: number): number[] {
+  return scores
+    .map((score, index) => ({ score, index }))
+    .sort((a, b) => b.score - a.score || a.index - b.index)
+    .slice(0, n)
+    .map((candidate) => candidate.index);
 }

@@ -52,7 +52,8 @@ export const completionRequestSchema = z.looseObject({
   /** Log probabilities of each generated token and of the N most likely alternatives (OpenAI: 0–5). */
   logprobs: z.number().int().min(0).max(5).nullish(),
   suffix: z.null().optional(),
-  best_of: z.literal(1).nullish(),
+  /** Candidates decoded server-side, the n most likely returned (≥ n; limit limits.maxChoices; not with stream). */
+  best_of: z.number().int().min(1).max(128).nullish(),
 });
 export type CompletionRequest = z.infer<typeof completionRequestSchema>;
 

@@ -8,7 +8,7 @@ import type { ServerContext } from "../server-context.js";
 import { promptCharacterLimit } from "./prompt-character-limit.js";
 import { buildGenerationRequest, clientAbortSignal, newResponseId, respondWithGeneration, type ChunkWriter } from "./run-generation.js";
 
-/** POST /v1/completions (OpenAI legacy completions: one prompt, n choices, optional logprobs). */
+/** POST /v1/completions (OpenAI legacy completions: one prompt, n choices out of best_of, optional logprobs). */
 export function registerCompletionsRoute(app: FastifyInstance, context: ServerContext): void {
   app.post("/v1/completions", async (request, reply) => {
     const principal = context.authenticator.authenticate(request.headers.authorization);
@@ -32,7 +32,7 @@ export function registerCompletionsRoute(app: FastifyInstance, context: ServerCo
     if (logprobs !== null && body.echo === true) {
       throw new ApiError(400, "logprobs with echo (log probabilities of the prompt tokens) is not supported", { param: "logprobs", code: "unsupported_value" });
     }
-    const generationRequest = buildGenerationRequest(context, request, principal.keyId, body, promptTokens, undefined, clientAbortSignal(reply), logprobs);
+    const generationRequest = buildGenerationRequest(context, request, principal.keyId, body, promptTokens, undefined, clientAbortSignal(reply), logprobs, body.best_of ?? null);
     const id = newResponseId("cmpl");
     const created = Math.floor(Date.now() / 1000);
     const model = context.model.id;

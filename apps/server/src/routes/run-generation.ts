@@ -60,6 +60,7 @@ export function buildGenerationRequest(
   maxTokensOverride: number | null | undefined,
   signal: AbortSignal,
   logprobs: number | null = null,
+  bestOf: number | null = null,
 ): GenerationRequest {
   const { config, model } = context;
   if (parameters.model !== model.id) {
@@ -87,12 +88,23 @@ export function buildGenerationRequest(
   context.kvCaches.checkSupported(kvConfig);
   const n = parameters.n ?? 1;
   if (n > config.limits.maxChoices) throw new ApiError(400, `n is ${n}; this server allows at most ${config.limits.maxChoices}`, { param: "n", code: "invalid_value" });
-  if (n > 1 && sessionId !== null) {
-    throw new ApiError(400, "n > 1 cannot be used with a session (which choice would the session continue?)", { param: "n", code: "unsupported_value" });
+  const candidates = bestOf ?? n;
+  if (candidates < n) throw new ApiError(400, `best_of is ${candidates}; it must be at least n (${n})`, { param: "best_of", code: "invalid_value" });
+  if (candidates > config.limits.maxChoices) {
+    throw new ApiError(400, `best_of is ${candidates}; this server allows at most ${config.limits.maxChoices}`, { param: "best_of", code: "invalid_value" });
   }
-  if (n > 1 && kvConfig.policy !== null) {
+  // OpenAI: best_of results cannot be streamed (the best are only known once all candidates finished).
+  if (candidates > 1 && bestOf !== null && parameters.stream === true) {
+    throw new ApiError(400, "best_of cannot be used with stream: true", { param: "best_of", code: "unsupported_value" });
+  }
+  // n takes precedence in the message: it is the parameter most clients set.
+  const multiple = n > 1 ? "n" : candidates > 1 ? "best_of" : null;
+  if (multiple !== null && sessionId !== null) {
+    throw new ApiError(400, `${multiple} > 1 cannot be used with a session (which choice would the session continue?)`, { param: multiple, code: "unsupported_value" });
+  }
+  if (multiple !== null && kvConfig.policy !== null) {
     // Choices restart from the prompt's KV; an eviction policy has already changed it by then.
-    throw new ApiError(400, "n > 1 needs a KV configuration without an eviction policy", { param: "n", code: "unsupported_value" });
+    throw new ApiError(400, `${multiple} > 1 needs a KV configuration without an eviction policy`, { param: multiple, code: "unsupported_value" });
   }
   const stop = parameters.stop == null ? [] : typeof parameters.stop === "string" ? [parameters.stop] : parameters.stop;
   return {
@@ -111,6 +123,7 @@ export function buildGenerationRequest(
     kvConfig,
     sessionId,
     n,
+    bestOf: candidates,
     logprobs,
     signal,
     receivedAt: (request as FastifyRequest & { kvpackReceivedAt?: number }).kvpackReceivedAt ?? performance.now(),
