@@ -74,7 +74,8 @@ export class TypeScriptAttention implements AttentionBackend {
         const live = segment.live;
         for (let i = 0; i < count; i++) {
           if (live[i]) {
-            const value = view[i] * scale;
+            // Rounded to float32 as stored, so the maximum is the stored score (DenseKVCache does the same).
+            const value = Math.fround(view[i] * scale);
             view[i] = value;
             if (value > maximum) maximum = value;
           } else {
@@ -93,9 +94,10 @@ export class TypeScriptAttention implements AttentionBackend {
       const keyOffset = (residualBase + r) * headDim;
       let dot = 0;
       for (let i = 0; i < headDim; i++) dot += query[i] * residual.keys[keyOffset + i];
-      dot *= scale;
-      scores[rows++] = dot;
-      if (dot > maximum) maximum = dot;
+      // float32 dot, then scaled and rounded: the same steps as the page rows and DenseKVCache.
+      const score = Math.fround(Math.fround(dot) * scale);
+      scores[rows++] = score;
+      if (score > maximum) maximum = score;
     }
     // Softmax over every row at once.
     let sum = 0;

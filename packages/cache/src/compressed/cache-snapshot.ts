@@ -26,7 +26,7 @@ export interface CacheSnapshot {
     /** kvHeads × residualCount × headDim */
     readonly residualKeys: Float32Array;
     readonly residualValues: Float32Array;
-    /** kvHeads × residualCount */
+    /** kvHeads × residualCount flags: bit 0 live, bit 1 tainted (see residualFlags). */
     readonly residualLive: Uint8Array;
     readonly pages: readonly (readonly {
       readonly record: Uint8Array;
@@ -56,6 +56,14 @@ function packResidual<T extends Float32Array | Uint8Array>(layout: CacheLayout, 
   return out;
 }
 
+/** Per residual row: bit 0 live, bit 1 tainted (edited after it was computed); sessions before taints hold 0/1. */
+function residualFlags(layout: CacheLayout, state: LayerState): Uint8Array {
+  const flags = packResidual(layout, state, state.residualLive, 1);
+  const tainted = packResidual(layout, state, state.residualTainted, 1);
+  for (let i = 0; i < flags.length; i++) flags[i] = (flags[i] ? 1 : 0) | (tainted[i] ? 2 : 0);
+  return flags;
+}
+
 /** Pages, residual windows and codec specs of every layer (offloaded pages without their blocks). */
 export function exportLayers({ layout, storage, digests }: SnapshotParts): CacheSnapshot["layers"] {
   return storage.layers.map((state) => ({
@@ -66,7 +74,7 @@ export function exportLayers({ layout, storage, digests }: SnapshotParts): Cache
     residualCount: state.residualCount,
     residualKeys: packResidual(layout, state, state.residualKeys, layout.headDim),
     residualValues: packResidual(layout, state, state.residualValues, layout.headDim),
-    residualLive: packResidual(layout, state, state.residualLive, 1),
+    residualLive: residualFlags(layout, state),
     pages: state.pages.map((pages) =>
       pages.map((page) => ({
         record: encodePageRecord(pageToRecord(page, layout.headDim, digests, page.location !== "offloaded")),
@@ -102,7 +110,11 @@ export function importLayers(parts: SnapshotParts, layers: CacheSnapshot["layers
       const base = kvHead * layout.flushAt;
       state.residualKeys.set(saved.residualKeys.subarray(kvHead * residualCount * headDim, (kvHead + 1) * residualCount * headDim), base * headDim);
       state.residualValues.set(saved.residualValues.subarray(kvHead * residualCount * headDim, (kvHead + 1) * residualCount * headDim), base * headDim);
-      state.residualLive.set(saved.residualLive.subarray(kvHead * residualCount, (kvHead + 1) * residualCount), base);
+      const flags = saved.residualLive.subarray(kvHead * residualCount, (kvHead + 1) * residualCount);
+      for (let r = 0; r < residualCount; r++) {
+        state.residualLive[base + r] = flags[r] & 1;
+        state.residualTainted[base + r] = (flags[r] >> 1) & 1;
+      }
       state.pages[kvHead] = saved.pages[kvHead].map((entry) => importPage(parts, layer, kvHead, entry));
     }
   });

@@ -16,6 +16,8 @@ export interface LayerState {
   readonly residualKeys: Float32Array;
   readonly residualValues: Float32Array;
   readonly residualLive: Uint8Array;
+  /** 1 for a row whose values were edited after they were computed (merge target): its page is not pristine. */
+  readonly residualTainted: Uint8Array;
   residualStart: number;
   residualCount: number;
 }
@@ -53,6 +55,7 @@ export class LayerStorage {
       residualKeys: new Float32Array(rows * layout.headDim),
       residualValues: new Float32Array(rows * layout.headDim),
       residualLive: new Uint8Array(rows),
+      residualTainted: new Uint8Array(rows),
       residualStart: 0,
       residualCount: 0,
     }));
@@ -84,6 +87,7 @@ export class LayerStorage {
       state.residualKeys.set(keys.subarray(kvHead * headDim, (kvHead + 1) * headDim), rowIndex * headDim);
       state.residualValues.set(values.subarray(kvHead * headDim, (kvHead + 1) * headDim), rowIndex * headDim);
       state.residualLive[rowIndex] = 1;
+      state.residualTainted[rowIndex] = 0;
     }
     state.residualCount = row + 1;
     state.length += 1;

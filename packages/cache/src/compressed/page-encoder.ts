@@ -72,7 +72,9 @@ export class PageEncoder {
         }
         const positionArray = Int32Array.from(positions);
         const plan = planFlush({ layer, kvHead, positions: positionArray, keys, values });
-        state.pages[kvHead].push(this.buildPage(layer, kvHead, firstPosition, positionArray, keys, values, state, plan));
+        const page = this.buildPage(layer, kvHead, firstPosition, positionArray, keys, values, state, plan);
+        if (state.residualTainted.subarray(firstRow, firstRow + pageSize).includes(1)) page.pristine = false;
+        state.pages[kvHead].push(page);
       }
     }
     const flushed = pagesToWrite * pageSize;
@@ -84,6 +86,7 @@ export class PageEncoder {
         state.residualKeys.copyWithin(base * headDim, (base + flushed) * headDim, (base + flushed + remaining) * headDim);
         state.residualValues.copyWithin(base * headDim, (base + flushed) * headDim, (base + flushed + remaining) * headDim);
         state.residualLive.copyWithin(base, base + flushed, base + flushed + remaining);
+        state.residualTainted.copyWithin(base, base + flushed, base + flushed + remaining);
       }
     }
     state.residualStart += flushed;
@@ -91,6 +94,7 @@ export class PageEncoder {
     for (let kvHead = 0; kvHead < kvHeads; kvHead++) {
       const base = kvHead * flushAt;
       state.residualLive.fill(0, base + remaining, base + flushAt);
+      state.residualTainted.fill(0, base + remaining, base + flushAt);
     }
   }
 

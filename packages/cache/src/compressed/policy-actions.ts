@@ -186,8 +186,11 @@ export class PolicyActions {
       }
     }
     for (const group of moved) newSegments.push(this.encodeMoved(group));
+    // Re-encoded rows are no longer what the flush of their tokens produced (lossy codecs quantize
+    // twice): such a page must not be shared by prefix key. Untouched segments keep the flag.
+    const unchanged = newSegments.length === page.segments.length && newSegments.every((segment, i) => segment === page.segments[i]);
     page.segments = newSegments;
-    page.pristine = this.encoder.isPristine(newSegments, state);
+    page.pristine = page.pristine && unchanged && this.encoder.isPristine(newSegments, state);
     page.version += 1;
     page.revision += 1;
     this.digests.recompute(page);
@@ -228,6 +231,8 @@ export class PolicyActions {
       const rowIndex = this.storage.residualIndex(kvHead, into - state.residualStart);
       state.residualKeys.set(intoRow.key, rowIndex * headDim);
       state.residualValues.set(intoRow.value, rowIndex * headDim);
+      // Its page, once flushed, holds an edited row: never shareable by prefix key.
+      state.residualTainted[rowIndex] = 1;
     } else {
       const { page, segment, row } = this.storage.locate(state, kvHead, into) as NonNullable<ReturnType<LayerStorage["locate"]>>;
       if (page.location !== "memory") throw new PageStateError(`merge: page ${page.id} is ${page.location}`);

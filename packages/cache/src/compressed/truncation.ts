@@ -18,6 +18,7 @@ export function truncateLayer(layout: CacheLayout, state: LayerState, target: nu
     for (let kvHead = 0; kvHead < kvHeads; kvHead++) {
       const base = kvHead * flushAt;
       state.residualLive.fill(0, base + keep, base + flushAt);
+      state.residualTainted.fill(0, base + keep, base + flushAt);
     }
     state.residualCount = keep;
     state.length = target;
@@ -28,6 +29,7 @@ export function truncateLayer(layout: CacheLayout, state: LayerState, target: nu
   for (let kvHead = 0; kvHead < kvHeads; kvHead++) {
     const base = kvHead * flushAt;
     state.residualLive.fill(0, base, base + flushAt);
+    state.residualTainted.fill(0, base, base + flushAt);
     const pages = state.pages[kvHead];
     let firstRemoved = pages.length;
     while (firstRemoved > 0 && pages[firstRemoved - 1].firstPosition >= newStart) firstRemoved--;
@@ -44,6 +46,8 @@ export function truncateLayer(layout: CacheLayout, state: LayerState, target: nu
           state.residualKeys.set(keys.subarray(i * headDim, (i + 1) * headDim), rowIndex * headDim);
           state.residualValues.set(values.subarray(i * headDim, (i + 1) * headDim), rowIndex * headDim);
           state.residualLive[rowIndex] = 1;
+          // Rows of a changed page (merged, re-encoded, mixed precision) are not what their tokens produce.
+          state.residualTainted[rowIndex] = cutPage.pristine ? 0 : 1;
         }
       }
     }
