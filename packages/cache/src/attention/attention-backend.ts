@@ -44,7 +44,7 @@ export interface LayerAttentionRequest {
 
 /** A page as attention reads it. */
 export interface AttendedPage {
-  /** Unique within one cache for its lifetime. */
+  /** Unique in the process (across caches and forks) for the page's lifetime. */
   readonly id: number;
   readonly firstPosition: number;
   readonly location: PageLocation;

@@ -1,6 +1,7 @@
 import type { AttentionBackend } from "../attention/attention-backend.js";
 import type { CacheEventListener } from "../cache-event.js";
 import type { CodecChoice, CodecFactory, CodecRegistry } from "../codec-registry.js";
+import { CacheConfigurationError } from "../errors.js";
 import type { KeyDigestFormat } from "../key-digest.js";
 import type { PageTier } from "../page-store.js";
 import type { Policy } from "../policy.js";
@@ -49,4 +50,20 @@ export interface CompressedKVCacheOptions {
    * TypeScript attention serves every call it declines. Default: TypeScript only.
    */
   readonly attention?: AttentionBackend;
+}
+
+/** One codec choice per layer: the list as given (checked against the layer count) or the one choice repeated. */
+export function perLayer(name: string, choice: CodecChoice | readonly CodecChoice[], layers: number): CodecChoice[] {
+  if (Array.isArray(choice)) {
+    if (choice.length !== layers) throw new CacheConfigurationError(`${name}: expected one codec per layer (${layers}), got ${choice.length}`);
+    return [...choice];
+  }
+  return Array.from({ length: layers }, () => choice as CodecChoice);
+}
+
+/** Names a session's private store keys when the caller gives no id. */
+export function randomSessionId(): string {
+  const bytes = new Uint8Array(8);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }

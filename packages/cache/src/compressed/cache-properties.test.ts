@@ -209,6 +209,8 @@ interface Real {
   readonly store: MemoryPageStore;
   readonly residualWindow: number;
   readonly codec: typeof fp32 | typeof int8;
+  /** Caches forked from, with their attention output at the fork: they must never change. */
+  readonly parents: { cache: CompressedKVCache; out: Float32Array; length: number }[];
 }
 
 function newCache(residualWindow: number, codec: typeof fp32 | typeof int8, store: MemoryPageStore): CompressedKVCache {
@@ -389,6 +391,21 @@ class ExportImport implements Command {
   toString = (): string => "exportImport()";
 }
 
+/** Continues on a copy-on-write fork; the parent must be unchanged by whatever the fork does next. */
+class Fork implements Command {
+  check = (): boolean => true;
+  async run(model: ReferenceModel, real: Real): Promise<void> {
+    await real.cache.settled();
+    const parent = real.cache;
+    const queries = seededFloats(heads * headDim, 31);
+    const parentBefore = new Float32Array(heads * headDim);
+    parent.attend(1, queries, parentBefore, { heads });
+    real.cache = parent.fork();
+    real.parents.push({ cache: parent, out: parentBefore, length: model.length });
+  }
+  toString = (): string => "fork()";
+}
+
 class PublishAndRestore implements Command {
   check = (): boolean => true;
   async run(model: ReferenceModel, real: Real): Promise<void> {
@@ -459,18 +476,25 @@ const commands = [
   fc.tuple(layerArbitrary, headArbitrary, fc.nat(7)).map(([layer, kvHead, pick]) => new Reencode(layer, kvHead, pick)),
   fc.tuple(layerArbitrary, headArbitrary, fc.nat(7)).map(([layer, kvHead, pick]) => new OffloadAndRecall(layer, kvHead, pick)),
   fc.constant(new ExportImport()),
+  fc.constant(new Fork()),
   fc.constant(new PublishAndRestore()),
   fc.constant(new CheckAccounting()),
 ];
 
 async function runModel(codec: typeof fp32 | typeof int8, residualWindow: number, program: Iterable<Command>): Promise<void> {
   const store = new MemoryPageStore();
-  const real: Real = { cache: newCache(residualWindow, codec, store), store, residualWindow, codec };
+  const real: Real = { cache: newCache(residualWindow, codec, store), store, residualWindow, codec, parents: [] };
   const model = new ReferenceModel(Math.max(residualWindow, pageSize));
   await fc.asyncModelRun(() => ({ model, real }), program);
   // Every program ends with the two global checks.
   await new Attend(0, 5).run(model, real);
   await new CheckAccounting().run(model, real);
+  for (const parent of real.parents) {
+    const out = new Float32Array(heads * headDim);
+    parent.cache.attend(1, seededFloats(heads * headDim, 31), out, { heads });
+    expect(parent.cache.length()).toBe(parent.length);
+    expect(Array.from(out)).toEqual(Array.from(parent.out));
+  }
 }
 
 describe("CompressedKVCache against a reference model (fast-check)", () => {

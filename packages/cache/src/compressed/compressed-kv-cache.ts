@@ -11,11 +11,12 @@ import { encodePageRecord } from "../page-record.js";
 import type { PageTier } from "../page-store.js";
 import type { AttentionStatistics, PageDigest, Policy, PolicyAction, PolicyCacheView } from "../policy.js";
 import { type CacheLayout, cacheLayout, checkFinite } from "./cache-layout.js";
-import type { CompressedKVCacheOptions } from "./cache-options.js";
+import { type CompressedKVCacheOptions, perLayer, randomSessionId } from "./cache-options.js";
 import { type CacheSnapshot, exportLayers, importLayers, type SnapshotParts } from "./cache-snapshot.js";
 import { LayerAttention } from "./layer-attention.js";
 import { LayerStorage, type TokenRow } from "./layer-storage.js";
-import { cacheByteLength, memoryReport } from "./memory-accounting.js";
+import { cacheByteLength, memoryReport, sharedByteLength } from "./memory-accounting.js";
+import { forkStorage } from "./cache-fork.js";
 import type { Page } from "./page.js";
 import { PageDigests } from "./page-digests.js";
 import { PageEncoder } from "./page-encoder.js";
@@ -30,12 +31,6 @@ export type { ApplyReport } from "./policy-actions.js";
 export type { CompressedKVCacheOptions } from "./cache-options.js";
 export type { TokenRow } from "./layer-storage.js";
 export type { CacheSnapshot } from "./cache-snapshot.js";
-
-function randomSessionId(): string {
-  const bytes = new Uint8Array(8);
-  globalThis.crypto.getRandomValues(bytes);
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
 
 /**
  * Paged compressed KV cache. Each layer × KV head holds pages of `pageSize` tokens encoded by the
@@ -61,6 +56,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
   readonly sessionId: string;
   readonly codecs: CodecRegistry;
 
+  private readonly options: CompressedKVCacheOptions;
   private readonly layout: CacheLayout;
   private readonly storage: LayerStorage;
   private readonly decoder: RowDecoder;
@@ -77,6 +73,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
 
   constructor(options: CompressedKVCacheOptions) {
     const layout = cacheLayout(options);
+    this.options = options;
     this.layout = layout;
     this.layers = layout.layers;
     this.kvHeads = layout.kvHeads;
@@ -97,8 +94,8 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     this.decoder = new RowDecoder(this.headDim);
     this.digests = new PageDigests(this.keyDigests, this.keyDigestFormat, this.headDim, this.decoder);
     this.encoder = new PageEncoder(layout, this.codecs, this.digests);
-    const keyCodecs = this.perLayer("keys", options.keys).map((choice, layer) => this.encoder.resolveCodec(choice, `keys codec of layer ${layer}`));
-    const valueCodecs = this.perLayer("values", options.values).map((choice, layer) =>
+    const keyCodecs = perLayer("keys", options.keys, this.layers).map((choice, layer) => this.encoder.resolveCodec(choice, `keys codec of layer ${layer}`));
+    const valueCodecs = perLayer("values", options.values, this.layers).map((choice, layer) =>
       this.encoder.resolveCodec(choice, `values codec of layer ${layer}`),
     );
     this.storage = new LayerStorage(layout, keyCodecs, valueCodecs);
@@ -114,16 +111,6 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     );
     this.prefixes = new PrefixSharing(layout, this.namespace, this.storage, this.encoder, this.digests, this.tiering, emit);
     this.actions = new PolicyActions(layout, this.storage, this.encoder, this.digests, this.tiering, (page) => this.releasePage(page));
-  }
-
-  private perLayer(name: string, choice: CodecChoice | readonly CodecChoice[]): CodecChoice[] {
-    if (Array.isArray(choice)) {
-      if (choice.length !== this.layers) {
-        throw new CacheConfigurationError(`${name}: expected one codec per layer (${this.layers}), got ${choice.length}`);
-      }
-      return [...choice];
-    }
-    return Array.from({ length: this.layers }, () => choice as CodecChoice);
   }
 
   /** A page leaves the cache: stale offloads are ignored, a private tier copy deleted, the attention backend told. */
@@ -374,6 +361,36 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     const restored = await this.prefixes.restorePrefix(tokenIds, options);
     this.policy.reset?.();
     return restored;
+  }
+
+  // ------------------------------------------------------------ forks
+
+  /**
+   * A second cache holding the same tokens, sharing this one's encoded pages copy-on-write: n
+   * continuations of one prompt (one prefill) each decode on their own fork, and the codes are
+   * held once until a fork changes a page. Pass a fresh `policy` (policies keep per-cache state;
+   * default none); tiers, codecs and the attention backend are shared. Throws
+   * {@link PageStateError} while a page is being offloaded or sits under a session-private key.
+   */
+  fork(options: { readonly policy?: Policy; readonly sessionId?: string; readonly onEvent?: CacheEventListener } = {}): CompressedKVCache {
+    const child = new CompressedKVCache({
+      ...this.options,
+      codecs: this.codecs,
+      tiers: this.tiering.allTiers(),
+      policy: options.policy,
+      sessionId: options.sessionId,
+      onEvent: options.onEvent ?? this.listener,
+      attention: this.attention.backend,
+    });
+    forkStorage(this.storage, child.storage, child.encoder);
+    child.prefixes.recordTokens(this.prefixes.recordedTokens(), 0);
+    child.attendCalls = this.attendCalls;
+    return child;
+  }
+
+  /** Bytes held by several caches together, each encoded block counted once (forks share blocks). */
+  static sharedByteLength(caches: Iterable<CompressedKVCache>): number {
+    return sharedByteLength(Array.from(caches, (cache) => ({ layout: cache.layout, storage: cache.storage })));
   }
 
   // ------------------------------------------------------------ session state (save/restore)

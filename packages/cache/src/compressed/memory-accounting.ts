@@ -43,6 +43,34 @@ export function cacheByteLength(layout: CacheLayout, storage: LayerStorage): num
   return total;
 }
 
+/**
+ * Every byte several caches hold together, each encoded block counted once: forks share the
+ * parent's blocks, so a budget over n continuations of one prompt counts the prompt once.
+ */
+export function sharedByteLength(caches: readonly { readonly layout: CacheLayout; readonly storage: LayerStorage }[]): number {
+  const seen = new Set<Uint8Array>();
+  let total = 0;
+  for (const { layout, storage } of caches) {
+    for (const state of storage.layers) {
+      total += layout.kvHeads * residualHeadBytes(layout, state.residualCount);
+      for (const pages of state.pages) {
+        for (const page of pages) {
+          total += page.digest.byteLength;
+          for (const segment of page.segments) {
+            total += segmentMetadataBytes(segment);
+            for (const block of [segment.keys, segment.values]) {
+              if (block === undefined || seen.has(block.data)) continue;
+              seen.add(block.data);
+              total += block.data.length;
+            }
+          }
+        }
+      }
+    }
+  }
+  return total;
+}
+
 /** The byte accounting per layer, KV head and page (memory-report.ts). */
 export function memoryReport(layout: CacheLayout, storage: LayerStorage): MemoryReport {
   const layers: LayerMemory[] = [];

@@ -14,14 +14,15 @@ interface RowGroup {
   valueCodec: Codec;
 }
 
+/** Page ids are unique in the process, not only per cache: forks and attention backends shared by many caches key rows by id. */
+let nextPageId = 1;
+
 /**
  * Turns full-precision rows into pages: flushes a full residual window into pages of `pageSize`
  * tokens per KV head, splits a page into segments when a policy plans other codecs for some of
- * its tokens (mixed precision), and encodes each segment with its codec pair. Owns page ids.
+ * its tokens (mixed precision), and encodes each segment with its codec pair. Hands out page ids.
  */
 export class PageEncoder {
-  private nextPageId = 1;
-
   constructor(
     private readonly layout: CacheLayout,
     private readonly codecs: CodecRegistry,
@@ -38,7 +39,7 @@ export class PageEncoder {
   }
 
   nextId(): number {
-    return this.nextPageId++;
+    return nextPageId++;
   }
 
   /**

@@ -32,6 +32,10 @@ export class PageTiering {
     this.tiers = [...tiers];
   }
 
+  allTiers(): readonly PageTier[] {
+    return [...this.tiers];
+  }
+
   tierNames(): readonly string[] {
     return this.tiers.map((tier) => tier.name);
   }
@@ -64,11 +68,16 @@ export class PageTiering {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
-  /** Deletes a freed page's offloaded copy when it is private to this session (prefix copies are shared). */
+  /** Deletes a freed page's offloaded copy when this session wrote it privately (prefix copies are shared). */
   deletePrivateCopy(page: Page): void {
-    if (page.storeKey === undefined || page.tier === undefined || !page.storeKey.startsWith(sessionKeyPrefix)) return;
+    if (page.storeKey === undefined || page.tier === undefined || !this.ownsKey(page.storeKey)) return;
     const tier = this.tiers.find((candidate) => candidate.name === page.tier);
     if (tier) this.track(tier.store.delete(page.storeKey).catch(() => false));
+  }
+
+  /** A session-private store key written by this cache (not a prefix key, not another session's). */
+  ownsKey(key: string): boolean {
+    return key.startsWith(`${sessionKeyPrefix}${this.sessionId}:`);
   }
 
   private storeKeyFor(page: Page): string {
