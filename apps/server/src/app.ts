@@ -10,6 +10,7 @@ import { installErrorHandlers, sendApiError, toApiError } from "./http/error-han
 import { KvSessionSerializer } from "./kv/kv-session-serializer.js";
 import { denseBytes, KvCacheFactory } from "./kv/kv-cache-factory.js";
 import { resolveKvConfig } from "./kv/kv-config.js";
+import { CompressedKVCache } from "@kvpack/cache";
 import { DiskPageStore } from "@kvpack/cache/node";
 import { RedisPageStore } from "@kvpack/cache/redis";
 import { PrefixCache } from "./kv/prefix-cache.js";
@@ -141,10 +142,10 @@ export async function createServer(config: ServerConfig, options: CreateServerOp
     memorySnapshot(): MemorySnapshot {
       let resident = store.residentBytes;
       let dense = store.residentBytes; // prefix page records: their dense size is not tracked, they count 1:1
-      for (const cache of [...generation.activeCaches(), ...sessions.residentCaches()]) {
-        resident += cache.byteLength();
-        dense += denseBytes(cache, cache.length());
-      }
+      const caches = [...generation.activeCaches(), ...sessions.residentCaches()];
+      // Forks share encoded pages: count each block once.
+      resident += CompressedKVCache.sharedByteLength(caches);
+      for (const cache of caches) dense += denseBytes(cache, cache.length());
       const compressionRatio = resident > 0 ? dense / resident : 0;
       metrics.residentKvBytes.set(resident);
       metrics.compressionRatio.set(compressionRatio);

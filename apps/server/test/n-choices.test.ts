@@ -53,6 +53,20 @@ describe("n > 1: choices that share the prompt's KV pages", () => {
     expect(withLogprobs.json.choices.map((choice: any) => choice.text)).toEqual(alone.slice(0, 2));
   });
 
+  it("with a lossy codec too, each choice gets exactly its text alone (choices decode on copy-on-write forks of the prompt)", async () => {
+    // 40 new tokens push the page holding the prompt's tail out of the window while choice 0 decodes;
+    // cutting that tail back out (as before forks) re-encoded the prompt's rows and changed choice 1.
+    const lossy = { ...sampled, max_tokens: 40, seed: 11, kvpack: { codec: "turboquant" } };
+    const together = await postJson(baseUrl, "/v1/completions", { ...lossy, n: 3 });
+    expect(together.status).toBe(200);
+    const alone: string[] = [];
+    for (let index = 0; index < 3; index++) {
+      const single = await postJson(baseUrl, "/v1/completions", { ...lossy, seed: lossy.seed + index });
+      alone.push(single.json.choices[0].text);
+    }
+    expect(together.json.choices.map((choice: any) => choice.text)).toEqual(alone);
+  });
+
   it("streams the choices one after the other, each with its own index and finish chunk; chat too", async () => {
     const whole = await postJson(baseUrl, "/v1/completions", { ...sampled, n: 2 });
     const chunks = await streamEvents(baseUrl, "/v1/completions", { ...sampled, n: 2, stream: true, stream_options: { include_usage: true } });

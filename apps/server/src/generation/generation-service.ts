@@ -77,13 +77,19 @@ export class GenerationService {
     let session: Session | undefined;
     let cache: CompressedKVCache | undefined;
     const fedTokens: number[] = [];
+    // This generation's caches (the prompt's, and forks for choices 2…n), for the memory metrics.
+    const heldCaches: CompressedKVCache[] = [];
+    const hold = (held: CompressedKVCache): CompressedKVCache => {
+      heldCaches.push(held);
+      this.liveCaches.add(held);
+      return held;
+    };
     let completed = false;
     let failed = false;
     try {
       if (request.sessionId !== null) session = await this.sessions.checkout(request.keyId, request.sessionId, request.kvConfig);
       const prepared = await prepareCache(request, session, this.factory, this.prefix, this.model.fingerprint, (hit) => this.metrics.recordPrefixLookup(hit));
-      cache = prepared.cache;
-      this.liveCaches.add(cache);
+      cache = hold(prepared.cache);
       this.metrics.promptTokens.inc(request.promptTokens.length);
       for (let i = 0; i < prepared.reusedTokens; i++) fedTokens.push(request.promptTokens[i]);
 
@@ -98,10 +104,15 @@ export class GenerationService {
       const ranked = candidates > request.n;
       const buffered: { events: GenerationEvent[]; decoded: DecodeResult }[] = [];
       let total: DecodeResult | undefined;
+      // Choices 2…n decode on copy-on-write forks of the prompt's cache: each sees exactly the
+      // prompt's KV (cutting a tail back out of a flushed page would re-encode its rows) and the
+      // prompt's codes are held once.
+      // Not in the memory metrics: its pages are the running choice's (shared), only its window is its own.
+      const promptCache = candidates > 1 ? cache.fork() : undefined;
       for (let index = 0; index < candidates; index++) {
-        // Every choice starts from the prompt's KV: the pages stay, only the previous tail is cut.
         if (index > 0) {
-          cache.truncate(promptLength);
+          this.liveCaches.delete(cache);
+          cache = index === candidates - 1 ? (promptCache as CompressedKVCache) : hold((promptCache as CompressedKVCache).fork());
           fedTokens.length = promptLength;
         }
         const decoding = decodeTokens({
@@ -161,7 +172,7 @@ export class GenerationService {
       failed = true;
       throw error;
     } finally {
-      if (cache) this.liveCaches.delete(cache);
+      for (const held of heldCaches) this.liveCaches.delete(held);
       ticket.release();
       // The cache holds exactly fedTokens (an abort between tokens keeps what was computed).
       if (session) this.sessions.checkin(session, cache && !failed && (completed || fedTokens.length > 0) ? cache : undefined, fedTokens);
