@@ -9,8 +9,8 @@ export type { SentencePieceVocabulary } from "./tokenizers/sentencepiece-bpe-tok
 export type { LanguageModelRuntime, LayerActivations, LayerObserver, PrefillOptions } from "./runtime/language-model-runtime.js";
 export { LlamaRuntime } from "./runtime/llama-runtime.js";
 export { defaultRope, ropeFrequencies } from "./model/rope.js";
-export { describeLlamaModel } from "./model/llama-model-description.js";
-export type { LayerAttention, LlamaModelDescription } from "./model/llama-model-description.js";
+export { describeLlamaModel, llamaArchitectures } from "./model/llama-model-description.js";
+export type { DescribeLlamaModelOptions, FeedForwardActivation, LayerAttention, LlamaArchitecture, LlamaModelDescription } from "./model/llama-model-description.js";
 export type { Llama3RopeScaling, RopeDescription, RopeStyle } from "./model/rope.js";
 export { KernelLlamaRuntime, ResidentLlamaWeights } from "./runtime/kernel-llama-runtime.js";
 export type { ResidentLlamaWeightsOptions } from "./runtime/resident-llama-weights.js";

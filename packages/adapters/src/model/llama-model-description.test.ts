@@ -13,6 +13,21 @@ describe("describeLlamaModel", () => {
     const description = describeLlamaModel(weights);
     expect(description.rope).toEqual({ style: "interleaved", freqBase: 10000 });
     expect(description.layerAttention).toEqual(Array.from({ length: 5 }, () => ({ kind: "full" })));
+    // stories260K: headDim 8, so q·k is scaled by 1/√8; SwiGLU, no embedding scale, no soft caps.
+    expect(description).toMatchObject({ architecture: "llama", activation: "silu", embeddingScale: 1, attentionScale: 1 / Math.sqrt(8) });
+    expect(description.attentionLogitSoftCap).toBeUndefined();
+    expect(description.finalLogitSoftCap).toBeUndefined();
+  });
+
+  it("rejects optional weights of the wrong length, a lone q/k norm, and bad scales, naming them", () => {
+    const withLayer0 = (extra: object) => ({ ...weights, layers: weights.layers.map((layer, i) => (i === 0 ? { ...layer, ...extra } : layer)) });
+    expect(() => describeLlamaModel(withLayer0({ bq: new Float32Array(63) }))).toThrowError("model description: layer 0 bq has 63 values, expected 64");
+    expect(() => describeLlamaModel(withLayer0({ bk: new Float32Array(64) }))).toThrowError("model description: layer 0 bk has 64 values, expected 32");
+    expect(() => describeLlamaModel(withLayer0({ queryNorm: new Float32Array(8) }))).toThrowError("model description: layer 0 has only one of queryNorm and keyNorm");
+    expect(() => describeLlamaModel(withLayer0({ postFfnNorm: new Float32Array(8) }))).toThrowError("model description: layer 0 postFfnNorm has 8 values, expected 64");
+    expect(() => describeLlamaModel({ ...weights, classifierBias: new Float32Array(3) })).toThrowError("classifierBias has 3 values, expected vocabSize 512");
+    expect(() => describeLlamaModel(weights, { attentionLogitSoftCap: 0 })).toThrowError("attentionLogitSoftCap must be a positive finite number, got 0");
+    expect(() => describeLlamaModel(weights, { architecture: "mamba" as never })).toThrowError(/architecture must be one of llama, qwen2, qwen3, phi3, gemma2, got "mamba"/);
   });
 
   it("a runtime built from the default description gives bit-identical logits to one built from the weights", () => {

@@ -2,7 +2,7 @@ import type { KVCache, KVCacheShape } from "@kvpack/cache";
 // Types only: the caller picks and initialises the backend, so loading adapters never loads WASM or WebGPU code.
 import type { KernelBackend } from "@kvpack/kernels";
 import type { LlamaConfig } from "../model/llama-weights.js";
-import { requireFullAttention, type LlamaModelDescription } from "../model/llama-model-description.js";
+import { requirePlainLlama, type LlamaModelDescription } from "../model/llama-model-description.js";
 import type { RopeDescription } from "../model/rope.js";
 import { BackendLlamaOps } from "./backend-llama-ops.js";
 import type { LayerObserver, PrefillOptions } from "./language-model-runtime.js";
@@ -52,7 +52,7 @@ export class KernelLlamaRuntime {
     this.heads = config.heads;
     this.loop = new LlamaForwardLoop(config, weights.host.tokenEmbedding, options.observer);
     this.cacheShape = this.loop.cacheShape;
-    if (options.description) requireFullAttention(options.description, "KernelLlamaRuntime");
+    if (options.description) requirePlainLlama(options.description, "KernelLlamaRuntime");
     this.ops = new BackendLlamaOps(weights, options.vectorKernels ?? "backend", options.rope ?? options.description?.rope);
   }
 

@@ -1,6 +1,6 @@
 import type { KVCache, KVCacheShape } from "@kvpack/cache";
 import type { LlamaConfig, LlamaWeights } from "../model/llama-weights.js";
-import { requireFullAttention, toModelDescription, type LlamaModelDescription } from "../model/llama-model-description.js";
+import { requirePlainLlama, toModelDescription, type LlamaModelDescription } from "../model/llama-model-description.js";
 import type { RopeDescription } from "../model/rope.js";
 import { HostLlamaOps } from "./host-llama-ops.js";
 import type { LanguageModelRuntime, LayerObserver, PrefillOptions } from "./language-model-runtime.js";
@@ -29,7 +29,7 @@ export class LlamaRuntime implements LanguageModelRuntime {
    */
   constructor(model: LlamaWeights | LlamaModelDescription, options: { observer?: LayerObserver; rope?: RopeDescription } = {}) {
     const description = toModelDescription(model);
-    requireFullAttention(description, "LlamaRuntime");
+    requirePlainLlama(description, "LlamaRuntime");
     const { config, weights } = description;
     this.config = config;
     this.vocabSize = config.vocabSize;
