@@ -67,3 +67,5 @@ export type { GgufLlamaModel } from "./gguf/load-gguf-llama.js";
 export { loadGgufLlamaModel } from "./gguf/load-gguf-llama-model.js";
 export { writeLlamaGguf } from "./gguf/write-llama-gguf.js";
 export type { LlamaGgufTensorType, WriteLlamaGgufOptions } from "./gguf/write-llama-gguf.js";
+export { ChatTemplate, ChatTemplateError, renderChatTemplate } from "./chat/chat-template.js";
+export type { ChatTemplateMessage, ChatTemplateOptions } from "./chat/chat-template.js";
