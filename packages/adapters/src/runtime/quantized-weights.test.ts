@@ -98,3 +98,76 @@ describe("loadGgufLlama lazyMatrices", () => {
     expect(lazy.classifier).toBe(lazy.tokenEmbedding);
   });
 });
+
+describe("blocks the backend cannot multiply are requantized to Q8_0", () => {
+  // K-quant rows are whole 256-blocks: dim 256, hidden 256.
+  const wide: LlamaConfig = { ...config, dim: 256, hiddenDim: 256, layers: 1, heads: 4, kvHeads: 2, headDim: 64 };
+  function wideWeights(): LlamaWeights {
+    let seed = 11;
+    const uniform = (length: number, scale: number) =>
+      Float32Array.from({ length }, () => {
+        seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+        return (seed / 4294967296 - 0.5) * 2 * scale;
+      });
+    const { dim, hiddenDim } = wide;
+    const kvDim = wide.kvHeads * wide.headDim;
+    const tokenEmbedding = uniform(wide.vocabSize * dim, 0.5);
+    const layer = {
+      attentionNorm: new Float32Array(dim).fill(1),
+      wq: uniform(dim * dim, 0.1),
+      wk: uniform(kvDim * dim, 0.1),
+      wv: uniform(kvDim * dim, 0.1),
+      wo: uniform(dim * dim, 0.1),
+      ffnNorm: new Float32Array(dim).fill(1),
+      w1: uniform(hiddenDim * dim, 0.1),
+      w2: uniform(dim * hiddenDim, 0.1),
+      w3: uniform(hiddenDim * dim, 0.1),
+    };
+    return { config: wide, tokenEmbedding, layers: [layer], finalNorm: new Float32Array(dim).fill(1), classifier: tokenEmbedding };
+  }
+
+  it.each(["Q4_K", "Q6_K", "Q4_1", "IQ4_NL"] as const)("%s: resident as Q8_0 (34 bytes per 32 weights, not fp32), logits near the fp32 dequantization", async (type) => {
+    const bytes = writeLlamaGguf(wideWeights(), tokenizer, { tensorType: type });
+    const backend = createWasmBackend();
+    await backend.init();
+    const lazy = loadGgufLlama(bytes, { lazyMatrices: true });
+    const blocks = new ResidentLlamaWeights(backend, lazy.weights, { blocks: lazy.matrixBlocks });
+    const plain = new ResidentLlamaWeights(backend, loadGgufLlama(bytes).weights);
+    expect(residentMatrixFormat(blocks.layers[0].gateUp)).toBe("q8_0");
+    expect(blocks.layers[0].gateUp.length).toBe(2 * wide.hiddenDim * wide.dim * (34 / 32));
+    const cacheOf = () => new DenseKVCache({ layers: 1, kvHeads: wide.kvHeads, headDim: wide.headDim, capacity: tokens.length });
+    const run = async (runtime: KernelLlamaRuntime) => {
+      const cache = cacheOf();
+      let logits: Float32Array = new Float32Array(0);
+      for (const [position, token] of tokens.entries()) logits = await runtime.forward(token, position, cache);
+      return logits;
+    };
+    const expected = await run(new KernelLlamaRuntime(plain));
+    const actual = await run(new KernelLlamaRuntime(blocks));
+    let worst = 0;
+    let scale = 0;
+    for (let i = 0; i < expected.length; i++) {
+      worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+      scale = Math.max(scale, Math.abs(expected[i]));
+    }
+    // Q8_0 weights (≤ 0.57 step each) and Q8_0 activations (≤ 0.4 % of a block's max) through one
+    // layer: the same 5 % of the logit range as the Q8_0 files above.
+    expect(worst).toBeLessThanOrEqual(0.05 * scale);
+    expect(worst).toBeGreaterThan(0);
+    blocks.dispose();
+    plain.dispose();
+    backend.dispose();
+  });
+
+  it("an F32 or BF16 file stays fp32 (never rounded to 8 bits)", async () => {
+    const backend = createTypeScriptBackend();
+    await backend.init();
+    for (const type of ["F32", "BF16"] as const) {
+      const lazy = loadGgufLlama(writeLlamaGguf(wideWeights(), tokenizer, { tensorType: type }), { lazyMatrices: true });
+      const resident = new ResidentLlamaWeights(backend, lazy.weights, { blocks: lazy.matrixBlocks });
+      expect(residentMatrixFormat(resident.layers[0].gateUp)).toBe("f32");
+      resident.dispose();
+    }
+    backend.dispose();
+  });
+});

@@ -1,9 +1,12 @@
 // Types only: the caller picks and initialises the backend, so loading adapters never loads WASM or WebGPU code.
 import type { DeviceArray, KernelBackend, KernelSet, WeightFormat } from "@kvpack/kernels";
+import { quantizeQ8_0 } from "../gguf/gguf-writer.js";
 import type { QuantizedTensor } from "../gguf/quantized-tensor.js";
 
 /** The block encoding of each resident matrix uploaded as blocks; fp32 matrices are not listed. */
 const residentFormats = new WeakMap<DeviceArray, WeightFormat>();
+
+const floatTypes = new Set(["F32", "F16", "BF16"]);
 
 const formatOfGgmlType: Readonly<Record<string, WeightFormat>> = { Q8_0: "q8_0", Q4_0: "q4_0", F16: "f16" };
 
@@ -26,8 +29,11 @@ function concatenate<T extends Float32Array | Uint8Array>(parts: readonly T[], c
 
 /**
  * Uploads row blocks stacked into one matrix. When every part has file blocks of one encoding the
- * backend multiplies (`weightFormats`), the blocks go up as bytes (resident size ≈ the file's);
- * otherwise the fp32 values do.
+ * backend multiplies (`weightFormats`), the blocks go up as bytes (resident size ≈ the file's).
+ * Blocks the backend cannot multiply (Q4_1, Q5_x, K-quants, IQ4, or a stack of mixed types as in
+ * Q4_K_M files) go up requantized to Q8_0 when rows are whole 32-blocks: 8.5 bits per weight
+ * instead of fp32's 32, at Q8_0's rounding (≤ 0.57 of a block's step, see gguf.test.ts). Matrices
+ * without file blocks go up as fp32.
  */
 export function uploadMatrix(backend: KernelBackend, parts: readonly MatrixPart[]): DeviceArray {
   const types = new Set(parts.map((part) => part.blocks?.type));
@@ -38,6 +44,15 @@ export function uploadMatrix(backend: KernelBackend, parts: readonly MatrixPart[
   if (format && wholeRows && backend.kernels.quantizedMatmul && backend.weightFormats?.includes(format)) {
     const array = backend.upload(concatenate(parts.map((part) => part.blocks!.blocks), (length) => new Uint8Array(length)));
     residentFormats.set(array, format);
+    return array;
+  }
+  // Float tensors (F32, F16 and BF16 the backend does not multiply) are never rounded to 8 bits.
+  const quantizedFile = parts.every(
+    (part) => part.blocks && !floatTypes.has(String(part.blocks.type)) && part.blocks.shape.length === 2 && part.blocks.shape[1] % 32 === 0,
+  );
+  if (quantizedFile && backend.kernels.quantizedMatmul && backend.weightFormats?.includes("q8_0")) {
+    const array = backend.upload(concatenate(parts.map((part) => quantizeQ8_0(part.values())), (length) => new Uint8Array(length)));
+    residentFormats.set(array, "q8_0");
     return array;
   }
   return backend.upload(concatenate(parts.map((part) => part.values()), (length) => new Float32Array(length)));
