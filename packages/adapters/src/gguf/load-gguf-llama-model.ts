@@ -1,7 +1,7 @@
 import { type LoadBytesOptions, type ModelSource, loadBytes } from "../model/load-bytes.js";
 import { ModelFormatError } from "../model/model-format-error.js";
 import { LlamaRuntime } from "../runtime/llama-runtime.js";
-import type { SentencePieceBpeTokenizer } from "../tokenizers/sentencepiece-bpe-tokenizer.js";
+import type { GgufTokenizer } from "./gguf-tokenizer.js";
 import type { LlamaWeights } from "../model/llama-weights.js";
 import { loadGgufLlama } from "./load-gguf-llama.js";
 
@@ -9,8 +9,8 @@ import { loadGgufLlama } from "./load-gguf-llama.js";
 export async function loadGgufLlamaModel(
   source: ModelSource,
   options: LoadBytesOptions = {},
-): Promise<{ weights: LlamaWeights; tokenizer: SentencePieceBpeTokenizer; runtime: LlamaRuntime }> {
+): Promise<{ weights: LlamaWeights; tokenizer: GgufTokenizer; runtime: LlamaRuntime }> {
   const { weights, tokenizer } = loadGgufLlama(await loadBytes(source, options));
-  if (!tokenizer) throw new ModelFormatError("gguf", "unsupported", "GGUF file has no embedded SentencePiece tokenizer (tokenizer.ggml.model \"llama\"); use loadGgufLlama and bring a tokenizer");
+  if (!tokenizer) throw new ModelFormatError("gguf", "unsupported", "GGUF file has no embedded tokenizer (tokenizer.ggml.model); use loadGgufLlama and bring a tokenizer");
   return { weights, tokenizer, runtime: new LlamaRuntime(weights) };
 }

@@ -3,12 +3,13 @@ import type { LlamaConfig, LlamaLayerWeights, LlamaWeights } from "../model/llam
 import { ModelFormatError } from "../model/model-format-error.js";
 import { SentencePieceBpeTokenizer } from "../tokenizers/sentencepiece-bpe-tokenizer.js";
 import { GgufFile } from "./gguf-file.js";
+import { type GgufTokenizer, ggufTokenizer } from "./gguf-tokenizer.js";
 import { type LlamaMatrixBlocks, llamaMatrixBlocks } from "./llama-matrix-blocks.js";
 
 export interface GgufLlamaModel {
   readonly weights: LlamaWeights;
-  /** The embedded SentencePiece tokenizer (tokenizer.ggml.model "llama"); undefined when the file has another kind or none. */
-  readonly tokenizer: SentencePieceBpeTokenizer | undefined;
+  /** The embedded tokenizer (ggufTokenizer: "llama" SentencePiece or "gpt2" byte-level BPE); undefined when the file has none. */
+  readonly tokenizer: GgufTokenizer | undefined;
   readonly file: GgufFile;
   /** The weight matrices as the file's blocks (views), for backends that multiply them in place. */
   readonly matrixBlocks: LlamaMatrixBlocks;
@@ -141,5 +142,5 @@ export function loadGgufLlama(bytes: ArrayBuffer | Uint8Array | GgufFile, option
   const weights = Object.defineProperties({ config, layers, finalNorm }, Object.getOwnPropertyDescriptors(holder)) as unknown as LlamaWeights;
   if (!lazy) assertFiniteLlamaWeights(weights, "gguf");
   else assertFiniteLlamaWeights({ config, tokenEmbedding: new Float32Array(0), layers: layers.map((layer) => ({ attentionNorm: layer.attentionNorm, ffnNorm: layer.ffnNorm }) as unknown as LlamaLayerWeights), finalNorm, classifier: new Float32Array(0) }, "gguf");
-  return { weights, tokenizer: ggufSentencePieceTokenizer(file), file, matrixBlocks: llamaMatrixBlocks(file, config) };
+  return { weights, tokenizer: ggufTokenizer(file), file, matrixBlocks: llamaMatrixBlocks(file, config) };
 }

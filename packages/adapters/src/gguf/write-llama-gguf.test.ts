@@ -26,6 +26,7 @@ describe("writeLlamaGguf", () => {
     expect(weights.layers[4].wk).toEqual(llama2c.layers[4].wk);
     expect(weights.layers[4].w2).toEqual(llama2c.layers[4].w2);
     // The embedded vocabulary reads back as the llama2.c pieces (spaces, not "▁"), with bare special pieces.
+    if (!(tokenizer instanceof SentencePieceBpeTokenizer)) throw new Error("expected the SentencePiece tokenizer");
     expect(tokenizer.piece(1)).toBe("<s>");
     expect(tokenizer.piece(300)).toBe(tok512.piece(300));
     expect(tokenizer.score(300)).toBe(tok512.score(300));

@@ -66,6 +66,9 @@ export function writeLlamaGguf(weights: LlamaWeights, tokenizer: SentencePieceBp
   ]);
   const pieces = Array.from({ length: config.vocabSize }, (_, id) => special.get(id) ?? tokenizer.piece(id).replaceAll(" ", "\u2581"));
   const scores = Array.from({ length: config.vocabSize }, (_, id) => tokenizer.score(id));
+  // Token types as convert_hf_to_gguf.py writes them (unknown 2, control 3, byte 6, normal 1): llama.cpp
+  // takes a BOS id only for a file that types its tokens, and never merges byte pieces as text.
+  const tokenTypes = pieces.map((piece, id) => (id === 0 ? 2 : special.has(id) ? 3 : /^<0x[0-9A-F]{2}>$/.test(piece) ? 6 : 1));
 
   const metadata: Record<string, GgufWriterValue> = { "general.architecture": { type: "string", value: "llama" } };
   if (options.name !== undefined) metadata["general.name"] = { type: "string", value: options.name };
@@ -82,6 +85,7 @@ export function writeLlamaGguf(weights: LlamaWeights, tokenizer: SentencePieceBp
     "tokenizer.ggml.model": { type: "string", value: "llama" },
     "tokenizer.ggml.tokens": { type: "array", itemType: "string", value: pieces },
     "tokenizer.ggml.scores": { type: "array", itemType: "float32", value: scores },
+    "tokenizer.ggml.token_type": { type: "array", itemType: "int32", value: tokenTypes },
     "tokenizer.ggml.bos_token_id": { type: "uint32", value: tokenizer.bosId },
     "tokenizer.ggml.eos_token_id": { type: "uint32", value: tokenizer.eosId },
   } satisfies Record<string, GgufWriterValue>);

@@ -7,9 +7,15 @@ export interface SentencePieceVocabulary {
   readonly scores: Float32Array;
   readonly bosId?: number;
   readonly eosId?: number;
+  /** Tokens that end generation; default BOS and EOS (llama2.c models emit BOS between stories). */
+  readonly stopTokenIds?: readonly number[];
+  /** Whether encode adds BOS / EOS when the call does not say (GGUF add_bos_token / add_eos_token); default false. */
+  readonly addBos?: boolean;
+  readonly addEos?: boolean;
 }
 
 const utf8Encoder = new TextEncoder();
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 const bytePiecePattern = /^<0x([0-9A-Fa-f]{2})>/;
 const emptyBytes = new Uint8Array(0);
 // run.c starts its best-score search at -1e10 and needs a strictly greater score to merge.
@@ -25,6 +31,8 @@ export class SentencePieceBpeTokenizer implements Tokenizer {
   readonly bosId: number;
   readonly eosId: number;
   readonly stopTokenIds: readonly number[];
+  readonly addBos: boolean;
+  readonly addEos: boolean;
   private readonly pieces: readonly string[];
   private readonly scores: Float32Array;
   private readonly pieceBytes: Uint8Array[];
@@ -40,7 +48,9 @@ export class SentencePieceBpeTokenizer implements Tokenizer {
     this.vocabSize = pieces.length;
     this.bosId = vocabulary.bosId ?? 1;
     this.eosId = vocabulary.eosId ?? 2;
-    this.stopTokenIds = [this.bosId, this.eosId];
+    this.stopTokenIds = vocabulary.stopTokenIds ?? [this.bosId, this.eosId];
+    this.addBos = vocabulary.addBos ?? false;
+    this.addEos = vocabulary.addEos ?? false;
     this.pieces = pieces;
     this.scores = scores;
     // First id wins on duplicate pieces, like a stable sorted lookup.
@@ -72,14 +82,15 @@ export class SentencePieceBpeTokenizer implements Tokenizer {
 
   encode(text: string, options: EncodeOptions = {}): number[] {
     const tokens: number[] = [];
-    if (options.bos) tokens.push(this.bosId);
+    if (options.bos ?? this.addBos) tokens.push(this.bosId);
     const start = tokens.length;
     // run.c adds the dummy prefix only for non-empty text.
     if (text.length > 0) {
       const space = this.lookup.get(" ");
       if (space !== undefined) tokens.push(space);
     }
-    for (const codePoint of text) {
+    // A lone surrogate is U+FFFD, as in its UTF-8 encoding (llama.cpp sees the UTF-8 bytes).
+    for (const codePoint of text.replace(loneSurrogate, "\ufffd")) {
       const id = this.lookup.get(codePoint);
       if (id !== undefined) {
         tokens.push(id);
@@ -89,7 +100,7 @@ export class SentencePieceBpeTokenizer implements Tokenizer {
       for (const byte of utf8Encoder.encode(codePoint)) tokens.push(this.byteIds[byte]);
     }
     this.mergePairs(tokens, start);
-    if (options.eos) tokens.push(this.eosId);
+    if (options.eos ?? this.addEos) tokens.push(this.eosId);
     return tokens;
   }
 

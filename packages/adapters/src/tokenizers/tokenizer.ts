@@ -3,6 +3,12 @@ export interface EncodeOptions {
   readonly bos?: boolean;
   /** Append the end-of-sequence token. */
   readonly eos?: boolean;
+  /**
+   * Match special (control) tokens written in the text, e.g. "<|im_end|>" in a rendered chat
+   * template (llama.cpp parse_special); otherwise they are tokenized as plain text. Tokenizers
+   * without special tokens ignore it.
+   */
+  readonly special?: boolean;
 }
 
 /** Text ↔ token ids for one model vocabulary. */
