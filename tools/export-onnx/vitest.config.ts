@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["src/**/*.test.ts"],
-    testTimeout: 120_000,
+    testTimeout: 240_000,
     // ONNX Runtime must not write telemetry files on test machines.
     env: { ORT_DISABLE_TELEMETRY: "1" },
   },

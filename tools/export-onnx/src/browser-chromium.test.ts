@@ -92,7 +92,12 @@ describe.skipIf(!existsSync(chromiumPath))("the exported stories260K through onn
     const errors: string[] = [];
     tab.on("pageerror", (error) => errors.push(error.message));
     await tab.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-    await tab.waitForFunction(() => (globalThis as unknown as { decoderReady?: boolean }).decoderReady === true, undefined, { timeout: 30_000 });
+    // Compiling ORT's WASM in a loaded CI box can take a while; a page error ends the wait with its message.
+    await tab
+      .waitForFunction(() => (globalThis as unknown as { decoderReady?: boolean }).decoderReady === true, undefined, { timeout: 120_000 })
+      .catch((error: unknown) => {
+        throw new Error(`decoder page not ready: ${String(error)}; page errors: ${errors.join(" | ") || "none"}`);
+      });
     const result = await tab.evaluate(
       ([prompt, totalLength]) =>
         (globalThis as unknown as { runDecoder(prompt: number[], totalLength: number): Promise<{ lastLogits: number[]; ids: number[] }> }).runDecoder(prompt, totalLength),
