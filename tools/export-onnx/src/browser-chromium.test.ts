@@ -15,11 +15,14 @@ import { maxAbsDifference, readModelReference, readModelsData, type ModelReferen
 const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const packagesDirectory = fileURLToPath(new URL("../../../packages/", import.meta.url));
 const ortDirectory = fileURLToPath(new URL("../node_modules/onnxruntime-web/dist/", import.meta.url));
+// @kvpack/adapters' one runtime dependency the browser must resolve (chat templates); it is a single self-contained file.
+const jinjaFile = path.join(packagesDirectory, "adapters/node_modules/@huggingface/jinja/dist/index.js");
 
 const page = `<!doctype html>
 <script type="importmap">${JSON.stringify({
   imports: {
     "onnxruntime-web": "/ort/ort.wasm.min.mjs",
+    "@huggingface/jinja": "/jinja/index.js",
     ...Object.fromEntries(readdirSync(packagesDirectory).map((name) => [`@kvpack/${name}`, `/kvpack/${name}/dist/index.js`])),
   },
 })}</script>
@@ -44,7 +47,7 @@ const page = `<!doctype html>
 
 const contentTypes: Record<string, string> = { ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".map": "application/json" };
 
-/** Serves the page, the model, onnxruntime-web's dist and each kvpack package's dist; nothing else. */
+/** Serves the page, the model, onnxruntime-web's dist, @huggingface/jinja and each kvpack package's dist; nothing else. */
 function serve(model: Uint8Array): Promise<Server> {
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? "/", "http://localhost");
@@ -59,7 +62,8 @@ function serve(model: Uint8Array): Promise<Server> {
     }
     const ortMatch = /^\/ort\/([\w.-]+)$/.exec(url.pathname);
     const packageMatch = /^\/kvpack\/([\w-]+)\/dist\/([\w./-]+)$/.exec(url.pathname);
-    if (ortMatch) file = path.join(ortDirectory, ortMatch[1]);
+    if (url.pathname === "/jinja/index.js") file = jinjaFile;
+    else if (ortMatch) file = path.join(ortDirectory, ortMatch[1]);
     else if (packageMatch && !packageMatch[2].includes("..")) file = path.join(packagesDirectory, packageMatch[1], "dist", packageMatch[2]);
     if (!file || !existsSync(file)) {
       response.writeHead(404).end();
