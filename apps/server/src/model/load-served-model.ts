@@ -18,6 +18,9 @@ import {
 import type { LanguageModelRuntime, Tokenizer } from "@kvpack/adapters";
 import type { KVCache, KVCacheShape } from "@kvpack/cache";
 import type { ServerConfig } from "../config/server-config.js";
+import { type ChatPromptFormat, plainJoinFormat } from "./chat-prompt-format.js";
+import { ggufChatFormat } from "./gguf-chat-format.js";
+import { ModelLoadError } from "./model-load-error.js";
 
 /** A loaded model as the server uses it. */
 export interface ServedModel {
@@ -34,16 +37,17 @@ export interface ServedModel {
    */
   forward(token: number, position: number, cache: KVCache): Float32Array | Promise<Float32Array>;
   readonly tokenizer: Tokenizer;
+  /** Whether prompts start with BOS: the GGUF tokenizer's add_bos_token (llama.cpp's default), true for the other formats. */
+  readonly addBos: boolean;
+  /** How chat messages become the prompt: the model's own chat template, or the plain join for models without one. */
+  readonly chatFormat: ChatPromptFormat;
   readonly contextLength: number;
   /** Hash of the weights (and tokenizer): part of every prefix key, so models never share pages. */
   readonly fingerprint: string;
   readonly createdSeconds: number;
 }
 
-/** Thrown when the configured model cannot be found or read; main.ts reports it and exits. */
-export class ModelLoadError extends Error {
-  override readonly name = "ModelLoadError";
-}
+export { ModelLoadError } from "./model-load-error.js";
 
 const defaultModelFile = "stories260K.bin";
 const defaultTokenizerFile = "tok512.bin";
@@ -97,6 +101,7 @@ function fromRuntime(
   runtime: LanguageModelRuntime,
   tokenizer: Tokenizer,
   contextLength: number | undefined,
+  prompting: Pick<ServedModel, "addBos" | "chatFormat"> = { addBos: true, chatFormat: plainJoinFormat },
 ): ServedModel {
   if (tokenizer.vocabSize > runtime.vocabSize) {
     throw new ModelLoadError(`the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${runtime.vocabSize}`);
@@ -108,6 +113,7 @@ function fromRuntime(
     cacheShape: runtime.cacheShape,
     forward: (token, position, cache) => runtime.forward(token, position, cache),
     tokenizer,
+    ...prompting,
     contextLength: contextLength ?? runtime.maxSequenceLength,
   };
 }
@@ -151,15 +157,16 @@ export async function loadServedModel(modelConfig: ServerConfig["model"]): Promi
     if (format === "gguf") {
       const fileBytes = await readBytes(modelPath, "model");
       const loaded = loadGgufLlama(fileBytes);
-      let tokenizer: Tokenizer | undefined = loaded.tokenizer;
-      let tokenizerBytes: Uint8Array = new Uint8Array(0);
-      if (tokenizerPath !== undefined || !tokenizer) {
+      const base = { id, format, fingerprint: fingerprintOf(fileBytes), createdSeconds };
+      if (tokenizerPath !== undefined || !loaded.tokenizer) {
+        // A tokenizer from outside the file: the file's template names its own tokens, so the plain join.
         const external = await llama2cTokenizerFor(tokenizerPath, modelPath, loaded.weights.config.vocabSize);
-        tokenizer = external.tokenizer;
-        tokenizerBytes = external.bytes;
+        return fromRuntime({ ...base, fingerprint: fingerprintOf(fileBytes, external.bytes) }, new LlamaRuntime(loaded.weights), external.tokenizer, contextLength);
       }
-      const base = { id, format, fingerprint: fingerprintOf(fileBytes, tokenizerBytes), createdSeconds };
-      return fromRuntime(base, new LlamaRuntime(loaded.weights), tokenizer, contextLength);
+      // The file's own tokenizer (ggufTokenizer: stop tokens from its EOS / EOT ids) and chat template.
+      const tokenizer = loaded.tokenizer;
+      const prompting = { addBos: tokenizer.addBos, chatFormat: ggufChatFormat(loaded.file, tokenizer, tokenizer.addBos) };
+      return fromRuntime(base, new LlamaRuntime(loaded.weights), tokenizer, contextLength, prompting);
     }
     if (format === "safetensors") {
       // Hugging Face layout: config.json next to the weights; GPT-2 brings encoder.json + vocab.bpe.
@@ -195,6 +202,8 @@ export async function loadServedModel(modelConfig: ServerConfig["model"]): Promi
       cacheShape,
       forward: (token, position, cache) => decoder.forward([token], cache, { position }),
       tokenizer,
+      addBos: true,
+      chatFormat: plainJoinFormat,
       contextLength: contextLength ?? 2048,
       fingerprint: fingerprintOf(modelBytes, bytes),
       createdSeconds,

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from "fastify";
-import { renderChatPrompt } from "../openai/chat-template.js";
 import { chatCompletionRequestSchema } from "../openai/request-schemas.js";
 import type { ChatCompletionResponse } from "../openai/response-types.js";
 import { validateBody } from "../openai/validate-body.js";
@@ -9,12 +8,12 @@ import type { ServerContext } from "../server-context.js";
 import { promptCharacterLimit } from "./prompt-character-limit.js";
 import { buildGenerationRequest, clientAbortSignal, newResponseId, respondWithGeneration, type ChunkWriter } from "./run-generation.js";
 
-/** POST /v1/chat/completions with the concatenating template of the story model. */
+/** POST /v1/chat/completions: the messages rendered by the model's chat format (its own template, else the plain join). */
 export function registerChatCompletionsRoute(app: FastifyInstance, context: ServerContext): void {
   app.post("/v1/chat/completions", async (request, reply) => {
     const principal = context.authenticator.authenticate(request.headers.authorization);
     const body = validateBody(chatCompletionRequestSchema, request.body);
-    const promptText = renderChatPrompt(body.messages);
+    const promptText = context.model.chatFormat.render(body.messages);
     const characterLimit = promptCharacterLimit(context);
     if (promptText.length > characterLimit) {
       throw new ApiError(400, `the messages have ${promptText.length} characters; the limit is ${characterLimit}`, { param: "messages", code: "context_length_exceeded" });
@@ -23,7 +22,7 @@ export function registerChatCompletionsRoute(app: FastifyInstance, context: Serv
       throw new ApiError(400, "top_logprobs needs logprobs: true", { param: "top_logprobs", code: "invalid_value" });
     }
     const logprobs = body.logprobs === true ? (body.top_logprobs ?? 0) : null;
-    const promptTokens = context.model.tokenizer.encode(promptText, { bos: true });
+    const promptTokens = context.model.tokenizer.encode(promptText, { bos: context.model.addBos, special: context.model.chatFormat.special });
     const generationRequest = buildGenerationRequest(
       context,
       request,

@@ -24,7 +24,7 @@ export function registerCompletionsRoute(app: FastifyInstance, context: ServerCo
       if (promptText.length > characterLimit) {
         throw new ApiError(400, `the prompt has ${promptText.length} characters; the limit is ${characterLimit}`, { param: "prompt", code: "context_length_exceeded" });
       }
-      promptTokens = tokenizer.encode(promptText, { bos: true });
+      promptTokens = tokenizer.encode(promptText, { bos: context.model.addBos });
     } else {
       promptTokens = (Array.isArray(prompt[0]) ? prompt[0] : prompt) as number[];
     }
