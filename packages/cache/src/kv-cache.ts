@@ -10,6 +10,12 @@ export interface KVCacheShape {
   readonly layers: number;
   readonly kvHeads: number;
   readonly headDim: number;
+  /**
+   * Per-layer sliding window (Gemma 2, Mistral): a layer with a window W attends only its last W
+   * tokens (the current one included, as llama.cpp's standard SWA mask) and keeps no more than
+   * that; undefined entries (or no list) attend over the whole cache.
+   */
+  readonly layerWindows?: readonly (number | undefined)[];
 }
 
 export interface AttentionOptions {
@@ -17,6 +23,11 @@ export interface AttentionOptions {
   readonly heads: number;
   /** Softmax scale; defaults to 1/√headDim. */
   readonly scale?: number;
+  /**
+   * Gemma 2's attention logit soft cap: each scaled score s becomes cap·tanh(s / cap) before the
+   * softmax. Undefined = none. Caches that cannot apply it throw rather than ignore it.
+   */
+  readonly logitSoftCap?: number;
   /** When given, receives the attention weights, heads × length (for policies and heatmaps). */
   readonly weightsOut?: Float32Array;
 }

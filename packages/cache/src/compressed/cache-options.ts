@@ -30,6 +30,12 @@ export interface CompressedKVCacheOptions {
    * per key element; "fp32" exact, "int8" one affine grid per page). See {@link KeyDigestFormat}.
    */
   readonly keyDigestFormat?: KeyDigestFormat;
+  /**
+   * Per-layer sliding window (Gemma 2): once a layer holds more than its window W, each append
+   * drops the token W positions back (masked, and its page freed once no row of it is live), so
+   * the layer attends and keeps only its last W tokens. Undefined entries attend over everything.
+   */
+  readonly layerWindows?: readonly (number | undefined)[];
   /** Optional upper bound on tokens per layer. */
   readonly maxTokens?: number;
   /** Shared codec instances (CachePool); or give `codecFactory`. Defaults to @kvpack/codecs' createCodec. */

@@ -13,6 +13,7 @@ import type { AttentionStatistics, PageDigest, Policy, PolicyAction, PolicyCache
 import { type CacheLayout, cacheLayout, checkFinite } from "./cache-layout.js";
 import { type CompressedKVCacheOptions, perLayer, randomSessionId } from "./cache-options.js";
 import { type CacheSnapshot, exportLayers, importLayers, type SnapshotParts } from "./cache-snapshot.js";
+import { checkLayerWindows } from "../layer-windows.js";
 import { LayerAttention } from "./layer-attention.js";
 import { LayerStorage, type TokenRow } from "./layer-storage.js";
 import { cacheByteLength, memoryReport, sharedByteLength } from "./memory-accounting.js";
@@ -55,6 +56,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
   readonly namespace: string;
   readonly sessionId: string;
   readonly codecs: CodecRegistry;
+  readonly layerWindows: readonly (number | undefined)[] | undefined;
 
   private readonly options: CompressedKVCacheOptions;
   private readonly layout: CacheLayout;
@@ -86,6 +88,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     this.namespace = options.namespace ?? "";
     this.sessionId = options.sessionId ?? randomSessionId();
     this.codecs = options.codecs ?? new CodecRegistry(options.codecFactory);
+    this.layerWindows = checkLayerWindows(options.layerWindows, this.layers, "CompressedKVCache", (message) => new CacheConfigurationError(message));
     this.policy = options.policy ?? new NoEvictionPolicy();
     this.autoApplyPolicy = options.autoApplyPolicy ?? true;
     this.listener = options.onEvent;
@@ -141,9 +144,13 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     checkFinite("keys", keys);
     checkFinite("values", values);
     if (this.storage.appendRow(state, keys, values)) this.encoder.flush(layer, state, (context) => this.policy.planFlush?.(context, this));
+    const window = this.layerWindows?.[layer];
+    if (window !== undefined && state.length > window) this.actions.drop(layer, [state.length - 1 - window]);
   }
 
   attend(layer: number, queries: Float32Array, out: Float32Array, options: AttentionOptions): void {
+    // The attention backends (TypeScript and kernels) compute plain softmax(scale·q·K) only.
+    if (options.logitSoftCap !== undefined) throw new CacheConfigurationError("attend: logitSoftCap (Gemma 2) is not supported by CompressedKVCache yet; use DenseKVCache");
     const state = this.storage.layer(layer);
     const observing = typeof this.policy.observe === "function";
     const weights = this.attention.attend(layer, state, queries, out, options, observing);
