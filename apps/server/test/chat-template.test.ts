@@ -21,7 +21,15 @@ async function loadChatGguf(options: ChatGgufOptions): Promise<{ model: ServedMo
 /** The served model with every token it runs recorded (prompt first, then the generated ones). */
 function recording(model: ServedModel): { model: ServedModel; seen: number[] } {
   const seen: number[] = [];
-  return { seen, model: { ...model, forward: (token, position, cache) => (seen.push(token), model.forward(token, position, cache)) } };
+  const prefill = model.prefill;
+  return {
+    seen,
+    model: {
+      ...model,
+      forward: (token, position, cache) => (seen.push(token), model.forward(token, position, cache)),
+      prefill: prefill && ((tokens, startPosition, cache) => (seen.push(...tokens), prefill(tokens, startPosition, cache))),
+    },
+  };
 }
 
 /** One chat request on a fresh server (no prefix pages from an earlier request); returns the tokens the model saw as its prompt. */

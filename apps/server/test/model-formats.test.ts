@@ -59,6 +59,40 @@ describe("models chosen by configuration", () => {
     expect(result.text).toBe(reference.greedy_text.slice(reference.prompt.length));
   });
 
+  it("runs a GGUF on the WASM kernel runtime with batched prefill; two concurrent requests each get their single-run text", async () => {
+    const weights = loadLlama2cCheckpoint(readFileSync(path.join(modelsDataDirectory, "stories260K.bin")));
+    const tokenizer = loadLlama2cTokenizer(readFileSync(path.join(modelsDataDirectory, "tok512.bin")), weights.config.vocabSize);
+    const file = path.join(temporaryDirectory("gguf"), "stories260K.gguf");
+    writeFileSync(file, writeLlamaGguf(weights, tokenizer));
+    // Prompts of over one 64-token prefill batch each, so the two requests' batches interleave.
+    const prompts = [
+      "Once upon a time, there was a little girl named Lily. She loved to play outside in the sun. One day, she saw a big tree in the park. She wanted to climb it, but her mom said no. Lily was sad, so she sat under the tree and",
+      "Tom had a red ball. He liked to throw it high in the sky. His friend Sam came to play with him in the park. They threw the ball back and forth all day. Then the ball went over the fence into the garden of an old man, and",
+    ];
+    /** A fresh server (no prefix pages from earlier requests) answering `prompts` one after another or all at once. */
+    const texts = async (together: boolean): Promise<string[]> => {
+      const config = parseServerConfig({ host: "127.0.0.1", port: 0, logLevel: "silent", model: { path: file }, kv: { diskEnabled: false } });
+      const server = await createServer(config);
+      try {
+        expect(server.context.model.prefill).toBeDefined();
+        const baseUrl = await server.listen();
+        const complete = async (prompt: string) => {
+          const response = await postJson(baseUrl, "/v1/completions", { model: "stories260K", prompt, max_tokens: 24, temperature: 0, kvpack: { codec: "fp32" } });
+          expect(response.json.usage.prompt_tokens).toBeGreaterThan(64);
+          expect(response.json.kvpack.reused_tokens).toBe(0);
+          return response.json.choices[0].text as string;
+        };
+        if (together) return await Promise.all(prompts.map(complete));
+        const out: string[] = [];
+        for (const prompt of prompts) out.push(await complete(prompt));
+        return out;
+      } finally {
+        await server.close();
+      }
+    };
+    expect(await texts(true)).toEqual(await texts(false));
+  });
+
   it("serves a Hugging Face safetensors Llama (config.json beside it, llama2.c tokenizer by flag) with the same greedy text", async () => {
     // stories260K in LlamaForCausalLM layout: q/k rows permuted for rotate_half RoPE, as HF checkpoints store them.
     const weights = loadLlama2cCheckpoint(readFileSync(path.join(modelsDataDirectory, "stories260K.bin")));

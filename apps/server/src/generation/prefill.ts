@@ -1,8 +1,12 @@
 import type { CompressedKVCache } from "@kvpack/cache";
 import type { ServedModel } from "../model/load-served-model.js";
 
-/** Prefill yields to the event loop every this many tokens so other requests keep streaming. */
+/**
+ * Prefill yields to the event loop every this many tokens so other requests keep streaming; a
+ * runtime with a batched prefill runs each slice as one batch.
+ */
 const prefillSliceTokens = 32;
+const batchedSliceTokens = 64;
 
 export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -20,6 +24,17 @@ export async function prefill(
   signal: AbortSignal,
 ): Promise<Float32Array | undefined> {
   let logits: Float32Array | undefined;
+  if (model.prefill) {
+    for (let position = from; position < promptTokens.length; position += batchedSliceTokens) {
+      // Checked before each batch: a request that was cancelled while it waited for its turn costs nothing.
+      if (signal.aborted) return undefined;
+      const slice = promptTokens.slice(position, position + batchedSliceTokens);
+      logits = await model.prefill(slice, position, cache);
+      fedTokens.push(...slice);
+      await yieldToEventLoop();
+    }
+    return signal.aborted ? undefined : logits;
+  }
   for (let position = from; position < promptTokens.length; position++) {
     logits = await model.forward(promptTokens[position], position, cache);
     fedTokens.push(promptTokens[position]);

@@ -15,12 +15,13 @@ import {
   loadSafetensorsGpt2,
   loadSafetensorsLlama,
 } from "@kvpack/adapters";
-import type { LanguageModelRuntime, Tokenizer } from "@kvpack/adapters";
+import type { Tokenizer } from "@kvpack/adapters";
 import type { KVCache, KVCacheShape } from "@kvpack/cache";
 import type { ServerConfig } from "../config/server-config.js";
 import { type ChatPromptFormat, plainJoinFormat } from "./chat-prompt-format.js";
 import { ggufChatFormat } from "./gguf-chat-format.js";
 import { ModelLoadError } from "./model-load-error.js";
+import { type ServedRuntime, wasmLlamaRuntime } from "./wasm-llama-runtime.js";
 
 /** A loaded model as the server uses it. */
 export interface ServedModel {
@@ -36,6 +37,11 @@ export interface ServedModel {
    * `cache`, returns the logits (reused buffer for in-process runtimes; ONNX Runtime is async).
    */
   forward(token: number, position: number, cache: KVCache): Float32Array | Promise<Float32Array>;
+  /**
+   * Runs prompt tokens from `startPosition` on into `cache` in one batch (matrix–matrix through each
+   * layer) where the runtime has one; returns the last token's logits. Absent: `forward` per token.
+   */
+  prefill?(tokens: readonly number[], startPosition: number, cache: KVCache): Float32Array | Promise<Float32Array>;
   readonly tokenizer: Tokenizer;
   /** Whether prompts start with BOS: the GGUF tokenizer's add_bos_token (llama.cpp's default), true for the other formats. */
   readonly addBos: boolean;
@@ -98,7 +104,7 @@ function fingerprintOf(...parts: Uint8Array[]): string {
 
 function fromRuntime(
   base: Pick<ServedModel, "id" | "format" | "fingerprint" | "createdSeconds">,
-  runtime: LanguageModelRuntime,
+  runtime: ServedRuntime,
   tokenizer: Tokenizer,
   contextLength: number | undefined,
   prompting: Pick<ServedModel, "addBos" | "chatFormat"> = { addBos: true, chatFormat: plainJoinFormat },
@@ -112,6 +118,7 @@ function fromRuntime(
     vocabSize: runtime.vocabSize,
     cacheShape: runtime.cacheShape,
     forward: (token, position, cache) => runtime.forward(token, position, cache),
+    ...(runtime.prefill ? { prefill: runtime.prefill.bind(runtime) } : {}),
     tokenizer,
     ...prompting,
     contextLength: contextLength ?? runtime.maxSequenceLength,
@@ -156,17 +163,19 @@ export async function loadServedModel(modelConfig: ServerConfig["model"]): Promi
     }
     if (format === "gguf") {
       const fileBytes = await readBytes(modelPath, "model");
-      const loaded = loadGgufLlama(fileBytes);
+      // Matrices stay the file's blocks (dequantized lazily only where the backend cannot multiply them).
+      const loaded = loadGgufLlama(fileBytes, { lazyMatrices: true });
+      const runtime = await wasmLlamaRuntime(loaded);
       const base = { id, format, fingerprint: fingerprintOf(fileBytes), createdSeconds };
       if (tokenizerPath !== undefined || !loaded.tokenizer) {
         // A tokenizer from outside the file: the file's template names its own tokens, so the plain join.
         const external = await llama2cTokenizerFor(tokenizerPath, modelPath, loaded.weights.config.vocabSize);
-        return fromRuntime({ ...base, fingerprint: fingerprintOf(fileBytes, external.bytes) }, new LlamaRuntime(loaded.weights), external.tokenizer, contextLength);
+        return fromRuntime({ ...base, fingerprint: fingerprintOf(fileBytes, external.bytes) }, runtime, external.tokenizer, contextLength);
       }
       // The file's own tokenizer (ggufTokenizer: stop tokens from its EOS / EOT ids) and chat template.
       const tokenizer = loaded.tokenizer;
       const prompting = { addBos: tokenizer.addBos, chatFormat: ggufChatFormat(loaded.file, tokenizer, tokenizer.addBos) };
-      return fromRuntime(base, new LlamaRuntime(loaded.weights), tokenizer, contextLength, prompting);
+      return fromRuntime(base, runtime, tokenizer, contextLength, prompting);
     }
     if (format === "safetensors") {
       // Hugging Face layout: config.json next to the weights; GPT-2 brings encoder.json + vocab.bpe.
