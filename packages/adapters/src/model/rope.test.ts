@@ -28,6 +28,13 @@ describe("ropeFrequencies", () => {
     expect(scaled[16] / plain[16]).toBeCloseTo(0.3037, 3);
   });
 
+  it("applies linear scaling: every frequency divided by the factor (Hugging Face rope_type linear)", () => {
+    const plain = ropeFrequencies(16, { style: "neox", freqBase: 10000 });
+    const scaled = ropeFrequencies(16, { style: "neox", freqBase: 10000, scaling: { kind: "linear", factor: 4 } });
+    scaled.forEach((frequency, pair) => expect(frequency).toBe(Math.fround(plain[pair] / 4)));
+    expect(() => ropeFrequencies(16, { style: "neox", freqBase: 10000, scaling: { kind: "linear", factor: 0 } })).toThrowError(/linear scaling/);
+  });
+
   it("rejects a non-positive base and inconsistent scaling factors", () => {
     expect(() => ropeFrequencies(8, { style: "interleaved", freqBase: 0 })).toThrowError(/freqBase must be positive/);
     expect(() => ropeFrequencies(8, { style: "interleaved", freqBase: 1e4, scaling: { kind: "llama3", factor: 8, lowFrequencyFactor: 4, highFrequencyFactor: 1, originalContextLength: 8192 } })).toThrowError(/llama3 scaling/);

@@ -18,11 +18,17 @@ export interface Llama3RopeScaling {
   readonly originalContextLength: number;
 }
 
+/** Position interpolation (`rope.scaling.type = linear`, Hugging Face `rope_type: "linear"`): every frequency divided by `factor`. */
+export interface LinearRopeScaling {
+  readonly kind: "linear";
+  readonly factor: number;
+}
+
 export interface RopeDescription {
   readonly style: RopeStyle;
   /** θ of freq_i = θ^(−2i/headDim) (`rope.freq_base`). */
   readonly freqBase: number;
-  readonly scaling?: Llama3RopeScaling;
+  readonly scaling?: Llama3RopeScaling | LinearRopeScaling;
 }
 
 /** The llama2.c rotation every loader produces today: interleaved pairs, θ = config.ropeTheta, no scaling. */
@@ -39,7 +45,8 @@ export function isPlainRope(rope: RopeDescription): boolean {
  * freq_i for i < headDim/2, stored as float32 like run.c (1 / powf(θ, 2i/headDim)), with Llama 3
  * scaling applied as Hugging Face `_compute_llama3_parameters` does: wavelengths shorter than
  * original/highFrequencyFactor keep their frequency, longer than original/lowFrequencyFactor are
- * divided by `factor`, and those between are interpolated.
+ * divided by `factor`, and those between are interpolated. Linear scaling divides every frequency
+ * by its factor (Hugging Face `_compute_linear_scaling_rope_parameters`: position / factor).
  */
 export function ropeFrequencies(headDim: number, rope: RopeDescription): Float32Array {
   if (!(rope.freqBase > 0) || !Number.isFinite(rope.freqBase)) throw new ModelArgumentError(`rope: freqBase must be positive, got ${rope.freqBase}`);
@@ -48,6 +55,11 @@ export function ropeFrequencies(headDim: number, rope: RopeDescription): Float32
   for (let pair = 0; pair < pairs; pair++) frequencies[pair] = 1 / Math.pow(rope.freqBase, (2 * pair) / headDim);
   const scaling = rope.scaling;
   if (scaling === undefined) return frequencies;
+  if (scaling.kind === "linear") {
+    if (!(scaling.factor > 0) || !Number.isFinite(scaling.factor)) throw new ModelArgumentError(`rope: linear scaling needs a positive factor, got ${scaling.factor}`);
+    for (let pair = 0; pair < pairs; pair++) frequencies[pair] = frequencies[pair] / scaling.factor;
+    return frequencies;
+  }
   const { factor, lowFrequencyFactor, highFrequencyFactor, originalContextLength } = scaling;
   if (!(factor >= 1) || !(highFrequencyFactor > lowFrequencyFactor) || !(lowFrequencyFactor > 0) || !(originalContextLength > 0)) {
     throw new ModelArgumentError(`rope: llama3 scaling needs factor ≥ 1 and highFrequencyFactor > lowFrequencyFactor > 0, got ${JSON.stringify(scaling)}`);

@@ -18,7 +18,7 @@ function byteToUnicodeTable(): string[] {
   return table;
 }
 const byteToUnicode = byteToUnicodeTable();
-const unicodeToByte = new Map(byteToUnicode.map((character, byte) => [character, byte]));
+export const unicodeToByte = new Map(byteToUnicode.map((character, byte) => [character, byte]));
 
 export interface ByteLevelBpeVocabulary {
   /** Piece strings in the byte-to-unicode alphabet (GGUF tokenizer.ggml.tokens of a "gpt2" model). */
