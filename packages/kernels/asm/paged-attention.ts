@@ -30,24 +30,14 @@
   return f32x4.mul(y, scale);
 }
 
-/** Σ_i mean[i] · query[i] per lane (the centered score offset q'·Rμ). */
-@inline function meanOffset(queries: usize, means: usize, segment: i32, dimension: i32): v128 {
-  let sum = f32x4.splat(0);
-  if (means == 0) return sum;
-  const mean = means + ((<usize>segment * dimension) << 2);
-  for (let i = 0; i < dimension; i++) sum = f32x4.add(sum, f32x4.mul(f32x4.splat(load<f32>(mean + (<usize>i << 2))), lanes(queries, i)));
-  return sum;
-}
-
 /**
- * Scores of table-coded rows: blockTable[block][code] = q'_block · codeword, then
- * byteTable[j][v] = Σ over the codes packed in byte value v at row byte j, so a row costs one f32x4
- * load per code byte. score = norm · Σ + q'·Rμ of the row's segment; dropped rows get −∞.
+ * The two lookup tables of table scoring for one lane group's queries: blockTable[block][code] =
+ * q'_block · codeword, then byteTable[j][v] = Σ over the codes packed in byte value v at row byte j
+ * (rowBytes × 256 f32x4). Built once per query and key codec, then reused by `tableScoreRows` for
+ * every page of that codec.
  */
-export function tableScores(
-  queries: usize, dimension: i32, codes: usize, rowBytes: i32, bitWidth: i32, blocks: i32, blockSize: i32, size: i32,
-  codewords: usize, norms: usize, live: usize, segmentCount: i32, segmentStarts: usize, means: usize,
-  blockTable: usize, byteTable: usize, scores: usize,
+export function tableScoreTables(
+  queries: usize, codewords: usize, rowBytes: i32, bitWidth: i32, blocks: i32, blockSize: i32, size: i32, blockTable: usize, byteTable: usize,
 ): void {
   for (let block = 0; block < blocks; block++) {
     for (let code = 0; code < size; code++) {
@@ -72,34 +62,65 @@ export function tableScores(
       storeLanes(byteTable, (j << 8) + value, sum);
     }
   }
+}
+
+/**
+ * Scores of `rows` table-coded rows (codes row-major, rowBytes each) through a byteTable from
+ * `tableScoreTables`: one f32x4 load per code byte. score = norm · Σ + q'·mean (mean: the rows'
+ * Rμ, 0 for none); dropped rows get −∞.
+ */
+export function tableScoreRows(
+  queries: usize, dimension: i32, byteTable: usize, codes: usize, rowBytes: i32, norms: usize, mean: usize, live: usize, rows: i32, scores: usize,
+): void {
+  let offset = f32x4.splat(0);
+  if (mean != 0) {
+    for (let i = 0; i < dimension; i++) offset = f32x4.add(offset, f32x4.mul(f32x4.splat(load<f32>(mean + (<usize>i << 2))), lanes(queries, i)));
+  }
   const minusInfinity = f32x4.splat(-Infinity);
-  for (let segment = 0; segment < segmentCount; segment++) {
-    const offset = meanOffset(queries, means, segment, dimension);
-    const end = load<i32>(segmentStarts + (<usize>(segment + 1) << 2));
-    for (let row = load<i32>(segmentStarts + (<usize>segment << 2)); row < end; row++) {
-      if (load<u8>(live + <usize>row) == 0) {
-        storeLanes(scores, row, minusInfinity);
-        continue;
-      }
-      const source = codes + <usize>row * rowBytes;
-      let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
-      let entries = byteTable;
-      let j = 0;
-      for (; j + 4 <= rowBytes; j += 4) {
-        const word = load<u32>(source + j);
-        s0 = f32x4.add(s0, v128.load(entries + (<usize>(word & 255) << 4)));
-        s1 = f32x4.add(s1, v128.load(entries + (<usize>((word >>> 8) & 255) << 4), 4096));
-        s0 = f32x4.add(s0, v128.load(entries + (<usize>((word >>> 16) & 255) << 4), 8192));
-        s1 = f32x4.add(s1, v128.load(entries + (<usize>(word >>> 24) << 4), 12288));
-        entries += 16384;
-      }
-      for (; j < rowBytes; j++) {
-        s0 = f32x4.add(s0, v128.load(entries + (<usize>load<u8>(source + j) << 4)));
-        entries += 4096;
-      }
-      const norm = f32x4.splat(load<f32>(norms + (<usize>row << 2)));
-      storeLanes(scores, row, f32x4.add(f32x4.mul(f32x4.add(s0, s1), norm), offset));
+  for (let row = 0; row < rows; row++) {
+    if (load<u8>(live + <usize>row) == 0) {
+      storeLanes(scores, row, minusInfinity);
+      continue;
     }
+    const source = codes + <usize>row * rowBytes;
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+    let entries = byteTable;
+    let j = 0;
+    for (; j + 4 <= rowBytes; j += 4) {
+      const word = load<u32>(source + j);
+      s0 = f32x4.add(s0, v128.load(entries + (<usize>(word & 255) << 4)));
+      s1 = f32x4.add(s1, v128.load(entries + (<usize>((word >>> 8) & 255) << 4), 4096));
+      s0 = f32x4.add(s0, v128.load(entries + (<usize>((word >>> 16) & 255) << 4), 8192));
+      s1 = f32x4.add(s1, v128.load(entries + (<usize>(word >>> 24) << 4), 12288));
+      entries += 16384;
+    }
+    for (; j < rowBytes; j++) {
+      s0 = f32x4.add(s0, v128.load(entries + (<usize>load<u8>(source + j) << 4)));
+      entries += 4096;
+    }
+    const norm = f32x4.splat(load<f32>(norms + (<usize>row << 2)));
+    storeLanes(scores, row, f32x4.add(f32x4.mul(f32x4.add(s0, s1), norm), offset));
+  }
+}
+
+/**
+ * Scores of table-coded rows in one call: `tableScoreTables`, then `tableScoreRows` per segment
+ * (segment s covers rows segmentStarts[s] .. segmentStarts[s + 1] and has mean s when means ≠ 0).
+ */
+export function tableScores(
+  queries: usize, dimension: i32, codes: usize, rowBytes: i32, bitWidth: i32, blocks: i32, blockSize: i32, size: i32,
+  codewords: usize, norms: usize, live: usize, segmentCount: i32, segmentStarts: usize, means: usize,
+  blockTable: usize, byteTable: usize, scores: usize,
+): void {
+  tableScoreTables(queries, codewords, rowBytes, bitWidth, blocks, blockSize, size, blockTable, byteTable);
+  for (let segment = 0; segment < segmentCount; segment++) {
+    const first = load<i32>(segmentStarts + (<usize>segment << 2));
+    const end = load<i32>(segmentStarts + (<usize>(segment + 1) << 2));
+    const mean: usize = means == 0 ? 0 : means + ((<usize>segment * dimension) << 2);
+    tableScoreRows(
+      queries, dimension, byteTable, codes + <usize>first * rowBytes, rowBytes, norms + (<usize>first << 2), mean, live + <usize>first, end - first,
+      scores + (<usize>first << 4),
+    );
   }
 }
 
@@ -144,46 +165,50 @@ export function softmaxPartial(scores: usize, rows: i32, result: usize): void {
 }
 
 /**
- * accumulator[i][lane] = Σ_row weight · norm · ŷ_row[i] + Σ_segment (Σ weight) · Rμ_segment[i]: a
- * histogram of weight·norm per (row byte, byte value) while streaming the codes (one f32x4
- * load–add–store per code byte for all lanes), expanded through the codewords once per call.
+ * histogram[j][v] += weight · norm for every row's code byte v at row byte j (one f32x4
+ * load–add–store per code byte for all lanes), and accumulator += (Σ weight) · mean when mean ≠ 0
+ * (the rows' Rμ). Adds to both: clear them before the first page.
  */
-export function tableAccumulate(
-  weights: usize, dimension: i32, codes: usize, rowBytes: i32, bitWidth: i32, blocks: i32, blockSize: i32, size: i32,
-  codewords: usize, norms: usize, segmentCount: i32, segmentStarts: usize, means: usize,
-  histogram: usize, accumulator: usize,
+export function tableHistogramRows(
+  weights: usize, dimension: i32, codes: usize, rowBytes: i32, norms: usize, mean: usize, rows: i32, histogram: usize, accumulator: usize,
 ): void {
-  memory.fill(histogram, 0, <usize>rowBytes << 12);
-  memory.fill(accumulator, 0, <usize>dimension << 4);
-  for (let segment = 0; segment < segmentCount; segment++) {
-    let weightSum = f32x4.splat(0);
-    const end = load<i32>(segmentStarts + (<usize>(segment + 1) << 2));
-    for (let row = load<i32>(segmentStarts + (<usize>segment << 2)); row < end; row++) {
-      const weight = lanes(weights, row);
-      weightSum = f32x4.add(weightSum, weight);
-      const scaled = f32x4.mul(weight, f32x4.splat(load<f32>(norms + (<usize>row << 2))));
-      const source = codes + <usize>row * rowBytes;
-      let bins = histogram;
-      for (let j = 0; j < rowBytes; j++) {
-        const bin = bins + (<usize>load<u8>(source + j) << 4);
-        v128.store(bin, f32x4.add(v128.load(bin), scaled));
-        bins += 4096;
-      }
-    }
-    if (means != 0) {
-      const mean = means + ((<usize>segment * dimension) << 2);
-      for (let i = 0; i < dimension; i++) {
-        const slot = accumulator + (<usize>i << 4);
-        v128.store(slot, f32x4.add(v128.load(slot), f32x4.mul(weightSum, f32x4.splat(load<f32>(mean + (<usize>i << 2))))));
-      }
+  let weightSum = f32x4.splat(0);
+  for (let row = 0; row < rows; row++) {
+    const weight = lanes(weights, row);
+    if (!v128.any_true(weight)) continue;
+    weightSum = f32x4.add(weightSum, weight);
+    const scaled = f32x4.mul(weight, f32x4.splat(load<f32>(norms + (<usize>row << 2))));
+    const source = codes + <usize>row * rowBytes;
+    let bins = histogram;
+    for (let j = 0; j < rowBytes; j++) {
+      const bin = bins + (<usize>load<u8>(source + j) << 4);
+      v128.store(bin, f32x4.add(v128.load(bin), scaled));
+      bins += 4096;
     }
   }
+  if (mean != 0) {
+    for (let i = 0; i < dimension; i++) {
+      const slot = accumulator + (<usize>i << 4);
+      v128.store(slot, f32x4.add(v128.load(slot), f32x4.mul(weightSum, f32x4.splat(load<f32>(mean + (<usize>i << 2))))));
+    }
+  }
+}
+
+/**
+ * accumulator[i][lane] += Σ bins · codewords: the histogram expanded through the codewords once
+ * (rotated domain). Clears every bin it reads, so the histogram is ready for the next query.
+ */
+export function tableExpand(
+  histogram: usize, rowBytes: i32, bitWidth: i32, blocks: i32, blockSize: i32, size: i32, codewords: usize, accumulator: usize,
+): void {
   const codesPerByte = 8 / bitWidth;
   const mask = (1 << bitWidth) - 1;
+  const zero = f32x4.splat(0);
   for (let j = 0; j < rowBytes; j++) {
     for (let value = 0; value < 256; value++) {
       const bin = lanes(histogram, (j << 8) + value);
       if (!v128.any_true(bin)) continue;
+      storeLanes(histogram, (j << 8) + value, zero);
       for (let i = 0; i < codesPerByte; i++) {
         const block = j * codesPerByte + i;
         const code = (value >>> (i * bitWidth)) & mask;
@@ -198,9 +223,30 @@ export function tableAccumulate(
   }
 }
 
-/** accumulator[i][lane] = Σ_row weight · value_row[i] over fp32 rows. */
-export function denseAccumulate(weights: usize, dimension: i32, values: usize, rows: i32, accumulator: usize): void {
+/**
+ * accumulator[i][lane] = Σ_row weight · norm · ŷ_row[i] + Σ_segment (Σ weight) · Rμ_segment[i] in
+ * one call: `tableHistogramRows` per segment, then `tableExpand`.
+ */
+export function tableAccumulate(
+  weights: usize, dimension: i32, codes: usize, rowBytes: i32, bitWidth: i32, blocks: i32, blockSize: i32, size: i32,
+  codewords: usize, norms: usize, segmentCount: i32, segmentStarts: usize, means: usize,
+  histogram: usize, accumulator: usize,
+): void {
+  memory.fill(histogram, 0, <usize>rowBytes << 12);
   memory.fill(accumulator, 0, <usize>dimension << 4);
+  for (let segment = 0; segment < segmentCount; segment++) {
+    const first = load<i32>(segmentStarts + (<usize>segment << 2));
+    const end = load<i32>(segmentStarts + (<usize>(segment + 1) << 2));
+    const mean: usize = means == 0 ? 0 : means + ((<usize>segment * dimension) << 2);
+    tableHistogramRows(
+      weights + (<usize>first << 4), dimension, codes + <usize>first * rowBytes, rowBytes, norms + (<usize>first << 2), mean, end - first, histogram, accumulator,
+    );
+  }
+  tableExpand(histogram, rowBytes, bitWidth, blocks, blockSize, size, codewords, accumulator);
+}
+
+/** accumulator[i][lane] += Σ_row weight · value_row[i] over fp32 rows (adds: clear it before the first page). */
+export function denseAccumulateRows(weights: usize, dimension: i32, values: usize, rows: i32, accumulator: usize): void {
   for (let row = 0; row < rows; row++) {
     const weight = lanes(weights, row);
     if (!v128.any_true(weight)) continue;
@@ -210,4 +256,10 @@ export function denseAccumulate(weights: usize, dimension: i32, values: usize, r
       v128.store(slot, f32x4.add(v128.load(slot), f32x4.mul(weight, f32x4.splat(load<f32>(value + (<usize>i << 2))))));
     }
   }
+}
+
+/** accumulator[i][lane] = Σ_row weight · value_row[i] over fp32 rows. */
+export function denseAccumulate(weights: usize, dimension: i32, values: usize, rows: i32, accumulator: usize): void {
+  memory.fill(accumulator, 0, <usize>dimension << 4);
+  denseAccumulateRows(weights, dimension, values, rows, accumulator);
 }

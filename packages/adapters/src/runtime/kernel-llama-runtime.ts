@@ -1,4 +1,4 @@
-import type { KVCache, KVCacheShape } from "@kvpack/cache";
+import { CompressedKVCache, type KVCache, type KVCacheShape } from "@kvpack/cache";
 // Types only: the caller picks and initialises the backend, so loading adapters never loads WASM or WebGPU code.
 import type { KernelBackend } from "@kvpack/kernels";
 import type { LlamaConfig } from "../model/llama-weights.js";
@@ -7,6 +7,7 @@ import type { RopeDescription } from "../model/rope.js";
 import { BackendLlamaOps } from "./backend-llama-ops.js";
 import type { LayerObserver, PrefillOptions } from "./language-model-runtime.js";
 import { LlamaForwardLoop, prefillChunkSize } from "./llama-forward-loop.js";
+import { KernelAttentionAttacher, type CacheAttention } from "../kernel-attention/kernel-attention-attacher.js";
 import type { ResidentLlamaWeights } from "./resident-llama-weights.js";
 import { runAsync } from "./run-steps.js";
 
@@ -23,6 +24,14 @@ export interface KernelLlamaRuntimeOptions {
   rope?: RopeDescription;
   /** The model description the resident weights came from (its rotation and per-layer attention). */
   description?: LlamaModelDescription;
+  /**
+   * How a CompressedKVCache given to forward/prefill attends. "kernel" (default): on the WASM
+   * backend the runtime plugs WasmPageAttention into the cache (pages resident in the kernels'
+   * heap) unless the cache already has a non-TypeScript backend; if the kernel module fails to
+   * start it logs why and the cache keeps attending in TypeScript. "typescript": leave caches as
+   * they are. Other caches (DenseKVCache, wrappers) always attend on their own.
+   */
+  cacheAttention?: CacheAttention;
 }
 
 /**
@@ -42,6 +51,7 @@ export class KernelLlamaRuntime {
   readonly backend: KernelBackend;
   private readonly loop: LlamaForwardLoop;
   private readonly ops: BackendLlamaOps;
+  private readonly attacher: KernelAttentionAttacher;
 
   constructor(weights: ResidentLlamaWeights, options: KernelLlamaRuntimeOptions = {}) {
     const config = weights.config;
@@ -54,6 +64,21 @@ export class KernelLlamaRuntime {
     this.cacheShape = this.loop.cacheShape;
     if (options.description) requirePlainLlama(options.description, "KernelLlamaRuntime");
     this.ops = new BackendLlamaOps(weights, options.vectorKernels ?? "backend", options.rope ?? options.description?.rope);
+    this.attacher = new KernelAttentionAttacher(options.cacheAttention === "typescript" || this.backend.name !== "wasm" ? undefined : "wasm");
+  }
+
+  /**
+   * The attention backend the runtime plugs into the CompressedKVCaches it is given ("wasm"), or
+   * undefined: a non-WASM backend, `cacheAttention: "typescript"`, or a kernel module that failed
+   * to start (see `cacheAttentionFailure`). Resolves after the first forward/prefill.
+   */
+  get cacheAttention(): string | undefined {
+    return this.attacher.attached;
+  }
+
+  /** Why the kernel attention could not start (logged once), or undefined. */
+  get cacheAttentionFailure(): string | undefined {
+    return this.attacher.failure;
   }
 
   get observer(): LayerObserver | undefined {
@@ -68,6 +93,7 @@ export class KernelLlamaRuntime {
   async forward(token: number, position: number, cache: KVCache): Promise<Float32Array> {
     const tokens = [token];
     this.loop.check(tokens, position, cache);
+    if (cache instanceof CompressedKVCache) await this.attacher.attach(cache);
     return runAsync(this.loop.steps(this.ops, tokens, position, cache));
   }
 
@@ -80,6 +106,7 @@ export class KernelLlamaRuntime {
   async prefill(tokens: readonly number[], startPosition: number, cache: KVCache, options?: PrefillOptions): Promise<Float32Array> {
     const chunkSize = prefillChunkSize(options);
     this.loop.check(tokens, startPosition, cache);
+    if (cache instanceof CompressedKVCache) await this.attacher.attach(cache);
     let logits: Float32Array | undefined;
     for (let start = 0; start < tokens.length; start += chunkSize) {
       const chunk = tokens.slice(start, start + chunkSize);

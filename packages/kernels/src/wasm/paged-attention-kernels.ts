@@ -22,6 +22,19 @@ export interface PagedAttentionKernels {
     histogram: number, accumulator: number,
   ): void;
   denseAccumulate(weights: number, dimension: number, values: number, rows: number, accumulator: number): void;
+  // The same work split so one query's tables and accumulators span many pages (a cache's pages are
+  // separate heap blocks): build the tables once, score/accumulate page by page, expand once.
+  tableScoreTables(
+    queries: number, codewords: number, rowBytes: number, bitWidth: number, blocks: number, blockSize: number, size: number, blockTable: number, byteTable: number,
+  ): void;
+  tableScoreRows(
+    queries: number, dimension: number, byteTable: number, codes: number, rowBytes: number, norms: number, mean: number, live: number, rows: number, scores: number,
+  ): void;
+  tableHistogramRows(
+    weights: number, dimension: number, codes: number, rowBytes: number, norms: number, mean: number, rows: number, histogram: number, accumulator: number,
+  ): void;
+  tableExpand(histogram: number, rowBytes: number, bitWidth: number, blocks: number, blockSize: number, size: number, codewords: number, accumulator: number): void;
+  denseAccumulateRows(weights: number, dimension: number, values: number, rows: number, accumulator: number): void;
 }
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
@@ -44,5 +57,10 @@ export async function createPagedAttentionKernels(): Promise<PagedAttentionKerne
     softmaxPartial: exports.softmaxPartial,
     tableAccumulate: exports.tableAccumulate,
     denseAccumulate: exports.denseAccumulate,
+    tableScoreTables: exports.tableScoreTables,
+    tableScoreRows: exports.tableScoreRows,
+    tableHistogramRows: exports.tableHistogramRows,
+    tableExpand: exports.tableExpand,
+    denseAccumulateRows: exports.denseAccumulateRows,
   };
 }
