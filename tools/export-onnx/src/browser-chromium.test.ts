@@ -15,14 +15,20 @@ import { maxAbsDifference, readModelReference, readModelsData, type ModelReferen
 const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const packagesDirectory = fileURLToPath(new URL("../../../packages/", import.meta.url));
 const ortDirectory = fileURLToPath(new URL("../node_modules/onnxruntime-web/dist/", import.meta.url));
-// @kvpack/adapters' one runtime dependency the browser must resolve (chat templates); it is a single self-contained file.
-const jinjaFile = path.join(packagesDirectory, "adapters/node_modules/@huggingface/jinja/dist/index.js");
+// @kvpack/adapters' third-party runtime dependencies the browser must resolve (chat templates,
+// tokenizer.json); each ships one self-contained ES module.
+const adaptersModules = path.join(packagesDirectory, "adapters/node_modules/@huggingface/");
+const libraryFiles: Record<string, string> = {
+  "/huggingface/jinja.js": path.join(adaptersModules, "jinja/dist/index.js"),
+  "/huggingface/tokenizers.js": path.join(adaptersModules, "tokenizers/dist/tokenizers.mjs"),
+};
 
 const page = `<!doctype html>
 <script type="importmap">${JSON.stringify({
   imports: {
     "onnxruntime-web": "/ort/ort.wasm.min.mjs",
-    "@huggingface/jinja": "/jinja/index.js",
+    "@huggingface/jinja": "/huggingface/jinja.js",
+    "@huggingface/tokenizers": "/huggingface/tokenizers.js",
     ...Object.fromEntries(readdirSync(packagesDirectory).map((name) => [`@kvpack/${name}`, `/kvpack/${name}/dist/index.js`])),
   },
 })}</script>
@@ -47,7 +53,7 @@ const page = `<!doctype html>
 
 const contentTypes: Record<string, string> = { ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".map": "application/json" };
 
-/** Serves the page, the model, onnxruntime-web's dist, @huggingface/jinja and each kvpack package's dist; nothing else. */
+/** Serves the page, the model, onnxruntime-web's dist, @huggingface/jinja, @huggingface/tokenizers and each kvpack package's dist; nothing else. */
 function serve(model: Uint8Array): Promise<Server> {
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? "/", "http://localhost");
@@ -62,7 +68,7 @@ function serve(model: Uint8Array): Promise<Server> {
     }
     const ortMatch = /^\/ort\/([\w.-]+)$/.exec(url.pathname);
     const packageMatch = /^\/kvpack\/([\w-]+)\/dist\/([\w./-]+)$/.exec(url.pathname);
-    if (url.pathname === "/jinja/index.js") file = jinjaFile;
+    if (libraryFiles[url.pathname]) file = libraryFiles[url.pathname];
     else if (ortMatch) file = path.join(ortDirectory, ortMatch[1]);
     else if (packageMatch && !packageMatch[2].includes("..")) file = path.join(packagesDirectory, packageMatch[1], "dist", packageMatch[2]);
     if (!file || !existsSync(file)) {
@@ -94,14 +100,22 @@ describe.skipIf(!existsSync(chromiumPath))("the exported stories260K through onn
     const context = await browser.newContext();
     const tab = await context.newPage();
     const errors: string[] = [];
-    tab.on("pageerror", (error) => errors.push(error.message));
+    // A module that fails to load is a page error, not a hang: it ends the wait at once.
+    const firstPageError = new Promise<never>((_, reject) => {
+      tab.on("pageerror", (error) => {
+        errors.push(error.message);
+        reject(new Error(`decoder page failed: ${error.message}`));
+      });
+    });
+    firstPageError.catch(() => undefined);
     await tab.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-    // Compiling ORT's WASM in a loaded CI box can take a while; a page error ends the wait with its message.
-    await tab
+    // Compiling ORT's WASM in a loaded CI box can take a while.
+    const ready = tab
       .waitForFunction(() => (globalThis as unknown as { decoderReady?: boolean }).decoderReady === true, undefined, { timeout: 120_000 })
       .catch((error: unknown) => {
         throw new Error(`decoder page not ready: ${String(error)}; page errors: ${errors.join(" | ") || "none"}`);
       });
+    await Promise.race([ready, firstPageError]);
     const result = await tab.evaluate(
       ([prompt, totalLength]) =>
         (globalThis as unknown as { runDecoder(prompt: number[], totalLength: number): Promise<{ lastLogits: number[]; ids: number[] }> }).runDecoder(prompt, totalLength),
