@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { loadLlama2cCheckpoint } from "@kvpack/adapters";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -101,6 +102,12 @@ describe("playground in Chromium", () => {
   it("runs on the WASM path when forced with ?backend=wasm, explains a bad model file in plain words, and runs a dropped GGUF and ONNX model", async () => {
     const { page, problems } = await openPlayground("?backend=wasm");
     expect(await page.getAttribute("[data-testid=backend]", "data-backend")).toBe("wasm");
+    // The preview server's COOP/COEP headers make the page cross-origin isolated, so the WASM matmuls
+    // get a thread per core (Chromium reports this machine's cores as navigator.hardwareConcurrency).
+    const cores = availableParallelism();
+    expect(await page.getAttribute("[data-testid=backend]", "title")).toContain(
+      cores > 1 ? `matmuls on ${cores} threads` : "on 1 thread (the machine reports 1 core)",
+    );
     const { dense, compressed } = await generateGreedy(page);
     expect(dense).toBe(reference.greedy_text);
     expect(compressed).toBe(reference.greedy_text);

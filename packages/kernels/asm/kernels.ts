@@ -1,4 +1,5 @@
-// AssemblyScript kernels for @kvpack/kernels (compiled with --enable simd -O3 --runtime stub).
+// AssemblyScript kernels for @kvpack/kernels (compiled with --enable simd -O3 --runtime stub; a second
+// build imports a shared memory for the thread pool, see scripts/build-wasm.mjs).
 // Every argument is a byte offset into linear memory that the TypeScript glue manages; nothing
 // here allocates. Layouts match src/kernel-inputs.ts.
 
@@ -615,8 +616,16 @@ export function encodeShells(
 // ---- transformer kernels ------------------------------------------------------------------
 
 export function matmul(matrix: usize, vector: usize, rows: i32, columns: i32, out: usize): void {
+  matmulRows(matrix, vector, columns, out, 0, rows);
+}
+
+/**
+ * Rows [rowStart, rowEnd) of `matmul` (out[row] for those rows only). The thread pool hands each
+ * worker ranges of rows; every row is the same `dot`, so any split gives bit-identical results.
+ */
+export function matmulRows(matrix: usize, vector: usize, columns: i32, out: usize, rowStart: i32, rowEnd: i32): void {
   const rowBytes = <usize>columns << 2;
-  for (let row = 0; row < rows; row++) storeF32(out, row, dot(matrix + <usize>row * rowBytes, vector, columns));
+  for (let row = rowStart; row < rowEnd; row++) storeF32(out, row, dot(matrix + <usize>row * rowBytes, vector, columns));
 }
 
 export function rmsNorm(input: usize, weight: usize, length: i32, epsilon: f32, out: usize): void {
@@ -645,5 +654,5 @@ export function swiglu(gate: usize, up: usize, length: i32, out: usize): void {
     storeF32(out, i, (value / (1 + Mathf.exp(-value))) * f32At(up, i));
   }
 }
-export { quantizeRowQ8_0, matmulQ8_0, matmulQ4_0, matmulF16 } from "./quantized-matmul";
-export { matmulBatch } from "./matmul-batch";
+export { quantizeRowQ8_0, matmulQ8_0, matmulQ4_0, matmulF16, matmulQ8_0Rows, matmulQ4_0Rows, matmulF16Rows } from "./quantized-matmul";
+export { matmulBatch, matmulBatchRows } from "./matmul-batch";

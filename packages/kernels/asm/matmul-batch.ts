@@ -59,9 +59,14 @@
 
 /** out (count × rows) row v = matrix (rows × columns) · vectors[v] (count × columns). */
 export function matmulBatch(matrix: usize, vectors: usize, count: i32, rows: i32, columns: i32, out: usize): void {
+  matmulBatchRows(matrix, vectors, count, rows, columns, out, 0, rows);
+}
+
+/** Matrix rows [rowStart, rowEnd) of `matmulBatch` for every vector (the thread pool's unit of work). */
+export function matmulBatchRows(matrix: usize, vectors: usize, count: i32, rows: i32, columns: i32, out: usize, rowStart: i32, rowEnd: i32): void {
   const rowBytes = <usize>columns << 2;
   const outRowBytes = <usize>rows << 2;
-  for (let row = 0; row < rows; row++) {
+  for (let row = rowStart; row < rowEnd; row++) {
     const weights = matrix + <usize>row * rowBytes;
     const target = out + (<usize>row << 2);
     let v = 0;

@@ -68,9 +68,14 @@ export function quantizeRowQ8_0(input: usize, length: i32, quants: usize, scales
 
 /** Q8_0 weights (34-byte blocks: fp16 d, 32 i8) · Q8_0 activations (vec_dot_q8_0_q8_0). */
 export function matmulQ8_0(matrix: usize, quants: usize, scales: usize, rows: i32, columns: i32, out: usize): void {
+  matmulQ8_0Rows(matrix, quants, scales, columns, out, 0, rows);
+}
+
+/** Rows [rowStart, rowEnd) of `matmulQ8_0` (the thread pool's unit of work). */
+export function matmulQ8_0Rows(matrix: usize, quants: usize, scales: usize, columns: i32, out: usize, rowStart: i32, rowEnd: i32): void {
   const blocks = columns >> 5;
   const rowBytes = <usize>blocks * 34;
-  for (let row = 0; row < rows; row++) {
+  for (let row = rowStart; row < rowEnd; row++) {
     let block = matrix + <usize>row * rowBytes;
     let accumulator = f32x4.splat(0);
     for (let b = 0; b < blocks; b++) {
@@ -86,11 +91,16 @@ export function matmulQ8_0(matrix: usize, quants: usize, scales: usize, rows: i3
 
 /** Q4_0 weights (18-byte blocks: fp16 d, 16 bytes of nibbles; value j = low nibble − 8, j+16 = high − 8) · Q8_0 activations. */
 export function matmulQ4_0(matrix: usize, quants: usize, scales: usize, rows: i32, columns: i32, out: usize): void {
+  matmulQ4_0Rows(matrix, quants, scales, columns, out, 0, rows);
+}
+
+/** Rows [rowStart, rowEnd) of `matmulQ4_0`. */
+export function matmulQ4_0Rows(matrix: usize, quants: usize, scales: usize, columns: i32, out: usize, rowStart: i32, rowEnd: i32): void {
   const blocks = columns >> 5;
   const rowBytes = <usize>blocks * 18;
   const lowMask = i8x16.splat(0x0f);
   const eight = i8x16.splat(8);
-  for (let row = 0; row < rows; row++) {
+  for (let row = rowStart; row < rowEnd; row++) {
     let block = matrix + <usize>row * rowBytes;
     let accumulator = f32x4.splat(0);
     for (let b = 0; b < blocks; b++) {
@@ -118,8 +128,13 @@ export function matmulQ4_0(matrix: usize, quants: usize, scales: usize, rows: i3
 
 /** F16 weights (row-major halves) · f32 vector; `columns` a multiple of 8. */
 export function matmulF16(matrix: usize, vector: usize, rows: i32, columns: i32, out: usize): void {
+  matmulF16Rows(matrix, vector, columns, out, 0, rows);
+}
+
+/** Rows [rowStart, rowEnd) of `matmulF16`. */
+export function matmulF16Rows(matrix: usize, vector: usize, columns: i32, out: usize, rowStart: i32, rowEnd: i32): void {
   const rowBytes = <usize>columns << 1;
-  for (let row = 0; row < rows; row++) {
+  for (let row = rowStart; row < rowEnd; row++) {
     const base = matrix + <usize>row * rowBytes;
     let a0 = f32x4.splat(0);
     let a1 = f32x4.splat(0);

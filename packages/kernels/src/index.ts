@@ -1,5 +1,6 @@
 export type {
   BackendName,
+  BackendThreading,
   DecodeKernel,
   KernelBackend,
   KernelPrecision,

@@ -62,6 +62,18 @@ export interface KernelPrecision {
   readonly relative: number;
 }
 
+/** How a backend spreads its kernels over threads (known after `init()` resolves). */
+export interface BackendThreading {
+  /** Threads the matmuls run on, the calling one included (1: the single-thread path). */
+  readonly threads: number;
+  /** What was asked for: a count, or "auto" (every core the machine reports). */
+  readonly requested: number | "auto";
+  /** Why fewer threads run than requested (e.g. no SharedArrayBuffer without cross-origin isolation). */
+  readonly reason?: string;
+  /** Where the workers come from, when there are any. */
+  readonly host?: "worker_threads" | "web-workers";
+}
+
 export interface KernelBackend {
   readonly specificationVersion: "v1";
   readonly name: BackendName;
@@ -70,6 +82,8 @@ export interface KernelBackend {
   readonly precision: KernelPrecision;
   /** Weight encodings `kernels.quantizedMatmul` accepts (empty or absent: none). */
   readonly weightFormats?: readonly WeightFormat[];
+  /** Threads behind the kernels, after `init()`; absent on backends that have no thread pool. */
+  readonly threading?: BackendThreading;
   /** Loads the module or device; throws with a reason when the backend cannot run here. */
   init(): Promise<void>;
   /** Available after `init()` resolves. */

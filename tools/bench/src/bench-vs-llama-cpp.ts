@@ -10,7 +10,7 @@
  *
  *   pnpm bench:vs-llama-cpp                          contexts 512, 4,096, 16,384 (about 20 minutes)
  *   KVPACK_BENCH_QUICK=1 pnpm bench:vs-llama-cpp     contexts 512 and 4,096
- *   KVPACK_BENCH_THREADS=n                           threads for both engines (default 1: kvpack runs on one)
+ *   KVPACK_BENCH_THREADS=n                           threads for both engines (default 1; kvpack's WASM matmuls split over n)
  *   KVPACK_BENCH_ONLY=kvpack|llama.cpp               one engine only
  *   KVPACK_BENCH_WEIGHTS=Q8_0|F16                    one weight file only
  *   KVPACK_BENCH_FP32_WEIGHTS=1                      kvpack dequantizes weights to fp32 (the path before block kernels)

@@ -22,7 +22,7 @@ export async function resolvePlaygroundBackend(preferred: readonly BackendName[]
   for (const name of preferred) {
     try {
       const kernels = await resolveBackend([name]);
-      const detail = name === "webgpu" ? await describeAdapter() : name === "wasm" ? "WebAssembly SIMD kernels" : "plain TypeScript kernels";
+      const detail = name === "webgpu" ? await describeAdapter() : name === "wasm" ? describeWasm(kernels) : "plain TypeScript kernels";
       return { info: { name, skipped, detail }, kernels };
     } catch (error) {
       const reason = error instanceof Error ? error.message.replace(/^No kernel backend could be initialised:\s*/, "").replace(/^-\s*\w+:\s*/, "").trim() : String(error);
@@ -30,6 +30,13 @@ export async function resolvePlaygroundBackend(preferred: readonly BackendName[]
     }
   }
   throw new PlaygroundError(`None of the requested compute backends (${preferred.join(", ")}) could start: ${skipped.join("; ")}.`);
+}
+
+/** "WebAssembly SIMD kernels on 8 threads", or on 1 thread with the reason (e.g. the page is not cross-origin isolated). */
+function describeWasm(kernels: KernelBackend): string {
+  const threading = kernels.threading;
+  if (!threading || threading.threads === 1) return `WebAssembly SIMD kernels on 1 thread${threading?.reason ? ` (${threading.reason})` : ""}`;
+  return `WebAssembly SIMD kernels, matmuls on ${threading.threads} threads`;
 }
 
 async function describeAdapter(): Promise<string> {

@@ -1,6 +1,6 @@
 import { byteDecodeTable, rowsUseWholeBytes } from "../byte-decode-table.js";
 import { prepareShells, type CodebookShells } from "../codebook-shells.js";
-import type { DecodeKernel, KernelBackend, KernelSet } from "../kernel-backend.js";
+import type { BackendThreading, DecodeKernel, KernelBackend, KernelSet } from "../kernel-backend.js";
 import { KernelInputError } from "../kernel-errors.js";
 import type { CompressedRows, DecodeInputs, DeviceArray, DeviceArrayType } from "../kernel-inputs.js";
 import { validateMatmul, validateRmsNorm, validateRope, validateSwiglu } from "../ts/transformer-reference.js";
@@ -9,9 +9,16 @@ import { validateMatmulBatch } from "../ts/matmul-batch-reference.js";
 import { validateDecode, validateEncode, validateScores } from "../ts/vector-quantization-reference.js";
 import { describeAttention, describeRows, isDeviceArray, requireFloatArray, type RowsLayout } from "../validate-inputs.js";
 import { kernelsWasmBase64 } from "./generated/kernels-wasm.js";
+import { kernelsSharedInitialPages, kernelsSharedMaximumPages, kernelsSharedWasmBase64 } from "./generated/kernels-shared-wasm.js";
+import { detectThreadHost } from "./thread-host.js";
 import { WasmHeap } from "./wasm-heap.js";
+import { WorkerPool, type PoolDispatch } from "./worker-pool.js";
 
 type HostData = Float32Array | Uint8Array | Uint16Array;
+
+/** Row-range exports the thread pool calls: each takes its arguments, then [rowStart, rowEnd). */
+const poolFunctions = ["matmulRows", "matmulBatchRows", "matmulQ8_0Rows", "matmulQ4_0Rows", "matmulF16Rows"] as const;
+type PoolFunction = (typeof poolFunctions)[number];
 
 /** Exports of asm/kernels.ts; every number argument that names memory is a byte offset. */
 interface WasmExports {
@@ -24,6 +31,11 @@ interface WasmExports {
   encodeShells(...args: number[]): void;
   matmul(...args: number[]): void;
   matmulBatch(...args: number[]): void;
+  matmulRows(...args: number[]): void;
+  matmulBatchRows(...args: number[]): void;
+  matmulQ8_0Rows(...args: number[]): void;
+  matmulQ4_0Rows(...args: number[]): void;
+  matmulF16Rows(...args: number[]): void;
   rmsNorm(...args: number[]): void;
   rope(...args: number[]): void;
   swiglu(...args: number[]): void;
@@ -108,6 +120,26 @@ export interface WasmBackendOptions {
    * tokens and was 10–25 % faster at 16K; default 2048.
    */
   readonly histogramMinimumTokens?: number;
+  /**
+   * Threads for the matmuls (matmul, matmulBatch, quantizedMatmul), the calling one included:
+   * "auto" (default) takes every core the machine reports (os.availableParallelism() in Node,
+   * navigator.hardwareConcurrency in browsers); 1 is the single-thread module. More than one needs
+   * SharedArrayBuffer (in browsers: a cross-origin-isolated page); without it, or when the workers
+   * fail to start, the backend runs on one thread and `threading.reason` says why.
+   */
+  readonly threads?: number | "auto";
+  /** Multiply-adds (rows × columns × vectors) below which a matmul stays on the calling thread; default 32768. */
+  readonly parallelMinimumWork?: number;
+  /** How work reaches the workers: "atomics" (default, no message per call) or "message" (for comparison). */
+  readonly threadDispatch?: PoolDispatch;
+  /** How long an idle worker polls for the next call before it sleeps; default 200 µs. */
+  readonly workerSpinMicroseconds?: number;
+}
+
+/** A started pool and when to use it. */
+interface Parallel {
+  readonly pool: WorkerPool;
+  readonly minimumWork: number;
 }
 
 /** Radius-sorted codewords in shells of 4, as structure of arrays for the f32x4 encode search. */
@@ -153,7 +185,12 @@ interface RowsPointers {
   readonly norms: number;
 }
 
-function createKernels(heap: () => WasmHeap, exports: () => WasmExports, histogramMinimumTokens: number): KernelSet {
+function createKernels(
+  heap: () => WasmHeap,
+  exports: () => WasmExports,
+  parallel: () => Parallel | undefined,
+  histogramMinimumTokens: number,
+): KernelSet {
   const run = <T>(body: (scope: CallScope, wasm: WasmExports, memory: WasmHeap) => T): T => {
     const scope = new CallScope(heap());
     try {
@@ -161,6 +198,28 @@ function createKernels(heap: () => WasmHeap, exports: () => WasmExports, histogr
     } finally {
       scope.release();
     }
+  };
+  const runAsync = async <T>(body: (scope: CallScope, wasm: WasmExports, memory: WasmHeap) => Promise<T>): Promise<T> => {
+    const scope = new CallScope(heap());
+    try {
+      return await body(scope, exports(), heap());
+    } finally {
+      scope.release();
+    }
+  };
+  /**
+   * `name(...args, 0, rows)` on this thread, or its rows split over the pool when there is one and
+   * the call is big enough (`work` multiply-adds). Each row is computed the same way either way.
+   */
+  const rowsCall = (wasm: WasmExports, name: PoolFunction, args: readonly number[], rows: number, work: number): void | Promise<void> => {
+    const threads = parallel();
+    if (!threads || work < threads.minimumWork || rows < 2) {
+      wasm[name](...args, 0, rows);
+      return;
+    }
+    // About four chunks per thread: a thread slowed by other load takes fewer of them.
+    const grain = Math.ceil(rows / (threads.pool.threads * 4));
+    return threads.pool.parallelFor(name, args, rows, grain);
   };
   const rowsPointers = (scope: CallScope, rows: CompressedRows): RowsPointers => ({
     codes: scope.input(rows.codes),
@@ -292,41 +351,44 @@ function createKernels(heap: () => WasmHeap, exports: () => WasmExports, histogr
     },
     matmul: async (inputs) => {
       validateMatmul(inputs, "wasm");
-      return run((scope, wasm, memory) => {
+      const { rows, columns } = inputs;
+      return runAsync(async (scope, wasm, memory) => {
         const matrix = scope.input(inputs.matrix);
         const vector = scope.input(inputs.vector);
-        const out = scope.allocate(inputs.rows * 4);
-        wasm.matmul(matrix, vector, inputs.rows, inputs.columns, out);
-        return memory.float32(out, inputs.rows).slice();
+        const out = scope.allocate(rows * 4);
+        await rowsCall(wasm, "matmulRows", [matrix, vector, columns, out], rows, rows * columns);
+        return memory.float32(out, rows).slice();
       });
     },
     quantizedMatmul: async (inputs) => {
       validateQuantizedMatmul(inputs, "wasm");
       const { rows, columns } = inputs;
-      return run((scope, wasm, memory) => {
+      return runAsync(async (scope, wasm, memory) => {
         const matrix = scope.input(inputs.matrix);
         const vector = scope.input(inputs.vector);
         const out = scope.allocate(rows * 4);
         if (inputs.format === "f16") {
-          wasm.matmulF16(matrix, vector, rows, columns, out);
+          await rowsCall(wasm, "matmulF16Rows", [matrix, vector, columns, out], rows, rows * columns);
         } else {
           // Activations to Q8_0 once per call (llama.cpp's vec_dot_type for both q8_0 and q4_0).
           const quants = scope.allocate(columns * 2);
           const scales = scope.allocate((columns / 32) * 4);
           wasm.quantizeRowQ8_0(vector, columns, quants, scales);
-          (inputs.format === "q8_0" ? wasm.matmulQ8_0 : wasm.matmulQ4_0)(matrix, quants, scales, rows, columns, out);
+          const name = inputs.format === "q8_0" ? "matmulQ8_0Rows" : "matmulQ4_0Rows";
+          await rowsCall(wasm, name, [matrix, quants, scales, columns, out], rows, rows * columns);
         }
         return memory.float32(out, rows).slice();
       });
     },
     matmulBatch: async (inputs) => {
       validateMatmulBatch(inputs, "wasm");
-      const length = inputs.count * inputs.rows;
-      return run((scope, wasm, memory) => {
+      const { count, rows, columns } = inputs;
+      const length = count * rows;
+      return runAsync(async (scope, wasm, memory) => {
         const matrix = scope.input(inputs.matrix);
         const vectors = scope.input(inputs.vectors);
         const out = scope.allocate(length * 4);
-        wasm.matmulBatch(matrix, vectors, inputs.count, inputs.rows, inputs.columns, out);
+        await rowsCall(wasm, "matmulBatchRows", [matrix, vectors, count, rows, columns, out], rows, count * rows * columns);
         return memory.float32(out, length).slice();
       });
     },
@@ -365,13 +427,34 @@ function createKernels(heap: () => WasmHeap, exports: () => WasmExports, histogr
   };
 }
 
+/** The thread count `threads` asks for here, or why it is 1. */
+async function planThreads(requested: number | "auto"): Promise<{ threads: number; reason?: string; host?: Awaited<ReturnType<typeof detectThreadHost>> }> {
+  if (requested === 1) return { threads: 1, reason: "1 thread requested" };
+  const host = await detectThreadHost();
+  if ("unavailable" in host) return { threads: 1, reason: host.unavailable };
+  const threads = requested === "auto" ? host.parallelism : requested;
+  if (threads < 2) return { threads: 1, reason: `the machine reports ${host.parallelism} core` };
+  return { threads, host };
+}
+
+/** Keeps a dropped backend's workers (which hold its memory) from outliving it. */
+const poolReaper = typeof FinalizationRegistry === "undefined" ? undefined : new FinalizationRegistry<WorkerPool>((pool) => pool.dispose());
+
 /**
  * AssemblyScript kernels with f32x4 SIMD. Resident arrays (`upload`, `allocate`) live in the
- * module's linear memory, so caches and weights are not copied per call.
+ * module's linear memory, so caches and weights are not copied per call. With more than one thread
+ * (`threads`), that memory is a shared WebAssembly.Memory and the matmuls' rows are split over
+ * workers running the same module over it (worker_threads in Node, Web Workers in browsers).
  */
 export function createWasmBackend(options: WasmBackendOptions = {}): KernelBackend {
+  const requested = options.threads ?? "auto";
+  if (requested !== "auto" && (!Number.isInteger(requested) || requested < 1)) {
+    throw new KernelInputError("createWasmBackend", `threads must be "auto" or a whole number ≥ 1, got ${requested}`);
+  }
   let exports: WasmExports | undefined;
   let heap: WasmHeap | undefined;
+  let parallel: Parallel | undefined;
+  let threading: BackendThreading | undefined;
   const ready = (): WasmExports => {
     if (!exports) throw new KernelInputError("wasm", "backend used before init() resolved");
     return exports;
@@ -387,22 +470,61 @@ export function createWasmBackend(options: WasmBackendOptions = {}): KernelBacke
     memory().uint8(pointer, byteLength).fill(0);
     return new WasmArray(memory(), type, length, pointer);
   };
-  return {
+  /** The shared-memory module on this thread plus `threads − 1` workers; throws when they cannot start. */
+  const startThreads = async (threads: number, host: Parameters<typeof WorkerPool.start>[0]["host"]) => {
+    const sharedMemory = new WebAssembly.Memory({ initial: kernelsSharedInitialPages, maximum: kernelsSharedMaximumPages, shared: true });
+    const module = await WebAssembly.compile(decodeBase64(kernelsSharedWasmBase64));
+    const instance = await WebAssembly.instantiate(module, { env: { memory: sharedMemory } });
+    const sharedHeap = new WasmHeap(sharedMemory, sharedMemory.buffer.byteLength);
+    const control = sharedHeap.allocate(WorkerPool.controlBytes(threads));
+    const pool = await WorkerPool.start({
+      host,
+      module,
+      memory: sharedMemory,
+      exports: instance.exports,
+      functions: poolFunctions,
+      threads,
+      control,
+      dispatch: options.threadDispatch,
+      spinMicroseconds: options.workerSpinMicroseconds,
+    });
+    return { exports: instance.exports as unknown as WasmExports, heap: sharedHeap, pool };
+  };
+  const backend: KernelBackend = {
     specificationVersion: "v1",
     name: "wasm",
     priority: 2,
     // float32 arithmetic, reordered sums (SIMD, 4 accumulators) and Mathf.exp.
     precision: { absolute: 1e-6, relative: 1e-4 },
     weightFormats,
+    get threading() {
+      return threading;
+    },
     init: async () => {
       if (exports) return;
       if (typeof WebAssembly === "undefined") throw new Error("WebAssembly is not available");
+      const plan = await planThreads(requested);
+      let reason = plan.reason;
+      if (plan.host && !("unavailable" in plan.host)) {
+        try {
+          const started = await startThreads(plan.threads, plan.host);
+          heap = started.heap;
+          exports = started.exports;
+          parallel = { pool: started.pool, minimumWork: options.parallelMinimumWork ?? 32768 };
+          poolReaper?.register(backend, started.pool, backend);
+          threading = { threads: plan.threads, requested, host: plan.host.kind };
+          return;
+        } catch (error) {
+          reason = `${plan.threads} threads could not start: ${error instanceof Error ? error.message : String(error)}`;
+        }
+      }
       const { instance } = await WebAssembly.instantiate(decodeBase64(kernelsWasmBase64), {});
       const instanceExports = instance.exports as unknown as WasmExports;
       heap = new WasmHeap(instanceExports.memory, instanceExports.memory.buffer.byteLength);
       exports = instanceExports;
+      threading = { threads: 1, requested, reason };
     },
-    kernels: createKernels(memory, ready, options.histogramMinimumTokens ?? 2048),
+    kernels: createKernels(memory, ready, () => parallel, options.histogramMinimumTokens ?? 2048),
     upload: (data) => {
       const array = allocate(typeOf(data), data.length);
       array.write(data);
@@ -410,8 +532,12 @@ export function createWasmBackend(options: WasmBackendOptions = {}): KernelBacke
     },
     allocate,
     dispose: () => {
+      parallel?.pool.dispose();
+      poolReaper?.unregister(backend);
+      parallel = undefined;
       exports = undefined;
       heap = undefined;
     },
   };
+  return backend;
 }

@@ -38,8 +38,12 @@ async function main(): Promise<void> {
   // Weights stay as the file's blocks (Q8_0 / F16 kernels) unless KVPACK_BENCH_FP32_WEIGHTS=1 (the pre-#13 path).
   const fp32Weights = process.env.KVPACK_BENCH_FP32_WEIGHTS === "1";
   const { weights, matrixBlocks } = loadGgufLlama(new Uint8Array(readFileSync(request.modelPath)), { lazyMatrices: !fp32Weights });
-  const backend = createWasmBackend();
+  // The same thread count as llama.cpp's (KVPACK_BENCH_THREADS); the WASM backend's default would take every core.
+  const backend = createWasmBackend({ threads: request.threads });
   await backend.init();
+  if (backend.threading && backend.threading.threads !== request.threads) {
+    process.stderr.write(`  kvpack runs on ${backend.threading.threads} thread(s), not ${request.threads}: ${backend.threading.reason}\n`);
+  }
   const resident = new ResidentLlamaWeights(backend, weights, fp32Weights ? {} : { blocks: matrixBlocks });
   const runtime = new KernelLlamaRuntime(resident);
   const loadSeconds = (performance.now() - loadStarted) / 1000;

@@ -1,0 +1,266 @@
+/**
+ * Threads benchmark: the WASM backend's matmuls on one thread (the baseline) against every core the
+ * machine reports, with the workers reached through Atomics (the default) and through postMessage,
+ * all in the same run, interleaved trials, median kept.
+ *
+ *  1. Kernels at SmolLM2-135M shapes (rows × columns): 576×576 (q, o), 1536×576 (gate, up),
+ *     576×1536 (down) as fp32 and Q8_0, 49152×576 Q8_0 (the tied classifier), and a 32-token
+ *     matmulBatch at 1536×576 (batched prefill).
+ *  2. Decode tokens/s of KernelLlamaRuntime on the random-weight SmolLM2-135M-shape Llama
+ *     (vs-llama-cpp/random-smollm.ts) written as a Q8_0 GGUF and loaded with its blocks resident,
+ *     dense fp32 cache, after a 32-token prompt; greedy ids must equal the 1-thread run's.
+ *
+ * Prints both tables and writes bench-results/threads.json.
+ *
+ *   pnpm bench:threads                         (about 2–3 minutes)
+ *   KVPACK_BENCH_QUICK=1 pnpm bench:threads    fewer trials
+ *   KVPACK_BENCH_THREADS=n                     the threaded variants' count (default: os.availableParallelism())
+ */
+import { availableParallelism } from "node:os";
+import { argmax, KernelLlamaRuntime, loadGgufLlama, ResidentLlamaWeights, writeLlamaGguf } from "@kvpack/adapters";
+import { DenseKVCache } from "@kvpack/cache";
+import { createWasmBackend, type DeviceArray, type KernelBackend, type WeightFormat } from "@kvpack/kernels";
+import { writeBenchJson } from "./bench-output.js";
+import { BenchProgress } from "./bench-progress.js";
+import { printTable } from "./bench-table.js";
+import { randomLlamaWeights, smolLm2Config, syntheticTokenizer } from "./vs-llama-cpp/random-smollm.js";
+
+const quick = process.env.KVPACK_BENCH_QUICK === "1";
+const threads = Number(process.env.KVPACK_BENCH_THREADS ?? availableParallelism());
+const trials = quick ? 3 : 7;
+const promptTokens = 32;
+const decodeTokens = quick ? 16 : 32;
+
+interface Variant {
+  readonly name: string;
+  readonly backend: KernelBackend;
+}
+
+interface KernelShape {
+  readonly kernel: "matmul" | "quantizedMatmul" | "matmulBatch";
+  readonly format: "f32" | WeightFormat;
+  readonly rows: number;
+  readonly columns: number;
+  readonly count: number;
+}
+
+interface KernelRow {
+  kernel: string;
+  format: string;
+  rows: number;
+  columns: number;
+  count: number;
+  /** Median microseconds per call, by variant. */
+  microseconds: Record<string, number>;
+  /** Every trial's microseconds per call, by variant. */
+  trialMicroseconds: Record<string, number[]>;
+  /** One thread's median over each variant's. */
+  speedup: Record<string, number>;
+  /** Every variant's output has the same bits as one thread's. */
+  bitIdentical: boolean;
+}
+
+const shapes: KernelShape[] = [
+  { kernel: "matmul", format: "f32", rows: 576, columns: 576, count: 1 },
+  { kernel: "matmul", format: "f32", rows: 1536, columns: 576, count: 1 },
+  { kernel: "matmul", format: "f32", rows: 576, columns: 1536, count: 1 },
+  { kernel: "quantizedMatmul", format: "q8_0", rows: 576, columns: 576, count: 1 },
+  { kernel: "quantizedMatmul", format: "q8_0", rows: 1536, columns: 576, count: 1 },
+  { kernel: "quantizedMatmul", format: "q8_0", rows: 576, columns: 1536, count: 1 },
+  { kernel: "quantizedMatmul", format: "q8_0", rows: 49_152, columns: 576, count: 1 },
+  { kernel: "matmulBatch", format: "f32", rows: 1536, columns: 576, count: 32 },
+];
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function uniform(length: number, seed: number): Float32Array {
+  const out = new Float32Array(length);
+  let state = seed;
+  for (let index = 0; index < length; index++) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    out[index] = state / 4294967296 - 0.5;
+  }
+  return out;
+}
+
+/** Q8_0 blocks of random codes and scale 1/256 (the bench times them; their values do not matter). */
+function q8Blocks(rows: number, columns: number): Uint8Array {
+  const blocks = (rows * columns) / 32;
+  const bytes = new Uint8Array(blocks * 34);
+  const codes = uniform(blocks * 32, 7);
+  for (let block = 0; block < blocks; block++) {
+    bytes[block * 34] = 0x00;
+    bytes[block * 34 + 1] = 0x1c; // fp16 2^-8
+    for (let j = 0; j < 32; j++) bytes[block * 34 + 2 + j] = Math.round(codes[block * 32 + j] * 254) & 0xff;
+  }
+  return bytes;
+}
+
+/** Microseconds per call of `action`, over at least `minimumMilliseconds` (after one untimed call). */
+async function timeCalls(action: () => Promise<unknown>, minimumMilliseconds: number): Promise<number> {
+  await action();
+  let calls = 0;
+  const started = performance.now();
+  while (performance.now() - started < minimumMilliseconds || calls < 3) {
+    await action();
+    calls++;
+  }
+  return ((performance.now() - started) * 1000) / calls;
+}
+
+function sameBits(a: Float32Array, b: Float32Array): boolean {
+  const left = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const right = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  return left.length === right.length && left.every((bits, index) => bits === right[index]);
+}
+
+async function benchKernels(variants: readonly Variant[], progress: BenchProgress): Promise<KernelRow[]> {
+  const rows: KernelRow[] = [];
+  for (const shape of shapes) {
+    const { rows: outputs, columns, count } = shape;
+    const matrixHost = shape.format === "q8_0" ? q8Blocks(outputs, columns) : uniform(outputs * columns, 3);
+    const vectors = uniform(count * columns, 5);
+    const calls = variants.map(({ backend }) => {
+      const matrix: DeviceArray = backend.upload(matrixHost);
+      const call = (): Promise<Float32Array> =>
+        shape.kernel === "quantizedMatmul"
+          ? backend.kernels.quantizedMatmul!({ matrix, format: shape.format as WeightFormat, vector: vectors, rows: outputs, columns })
+          : shape.kernel === "matmulBatch"
+            ? backend.kernels.matmulBatch({ matrix, vectors, count, rows: outputs, columns })
+            : backend.kernels.matmul({ matrix, vector: vectors, rows: outputs, columns });
+      return { call, matrix };
+    });
+    const outputsByVariant = await Promise.all(calls.map(({ call }) => call()));
+    const trialMicroseconds: Record<string, number[]> = Object.fromEntries(variants.map(({ name }) => [name, []]));
+    const minimumMilliseconds = outputs * columns * count > 10_000_000 ? 300 : 150;
+    for (let trial = 0; trial < trials; trial++) {
+      for (const [index, { name }] of variants.entries()) trialMicroseconds[name].push(await timeCalls(calls[index].call, minimumMilliseconds));
+    }
+    for (const { matrix } of calls) matrix.dispose();
+    const microseconds = Object.fromEntries(variants.map(({ name }) => [name, median(trialMicroseconds[name])]));
+    const baseline = microseconds[variants[0].name];
+    rows.push({
+      kernel: shape.kernel,
+      format: shape.format,
+      rows: outputs,
+      columns,
+      count,
+      microseconds,
+      trialMicroseconds: Object.fromEntries(Object.entries(trialMicroseconds).map(([name, values]) => [name, values.map((value) => Math.round(value * 10) / 10)])),
+      speedup: Object.fromEntries(variants.map(({ name }) => [name, baseline / microseconds[name]])),
+      bitIdentical: outputsByVariant.every((output) => sameBits(output, outputsByVariant[0])),
+    });
+    progress.step(`${shape.kernel} ${shape.format} ${outputs}×${columns}×${count}: ${variants.map(({ name }) => `${name} ${microseconds[name].toFixed(0)} µs`).join(", ")}`);
+  }
+  return rows;
+}
+
+interface DecodeRow {
+  variant: string;
+  tokensPerSecond: number;
+  trialTokensPerSecond: number[];
+  speedup: number;
+  sameIdsAsOneThread: boolean;
+}
+
+async function benchDecode(variants: readonly Variant[], progress: BenchProgress): Promise<{ rows: DecodeRow[]; fileBytes: number }> {
+  const config = smolLm2Config;
+  const file = writeLlamaGguf(randomLlamaWeights(config), syntheticTokenizer(config.vocabSize), { tensorType: "Q8_0", name: "random SmolLM2-135M shape Q8_0" });
+  const prompt = Array.from({ length: promptTokens }, (_, index) => 3 + ((index * 7919) % (config.vocabSize - 3)));
+  const runtimes = variants.map(({ backend }) => {
+    const { weights, matrixBlocks } = loadGgufLlama(file, { lazyMatrices: true });
+    const resident = new ResidentLlamaWeights(backend, weights, { blocks: matrixBlocks });
+    return { resident, runtime: new KernelLlamaRuntime(resident) };
+  });
+  const decode = async (runtime: KernelLlamaRuntime) => {
+    const cache = new DenseKVCache({ ...runtime.cacheShape, capacity: promptTokens + decodeTokens });
+    let logits = await runtime.prefill(prompt, 0, cache);
+    const ids: number[] = [];
+    const started = performance.now();
+    for (let step = 0; step < decodeTokens; step++) {
+      ids.push(argmax(logits));
+      logits = await runtime.forward(ids[step], promptTokens + step, cache);
+    }
+    return { tokensPerSecond: decodeTokens / ((performance.now() - started) / 1000), ids };
+  };
+  for (const { runtime } of runtimes) await decode(runtime); // warm-up
+  const rates: number[][] = variants.map(() => []);
+  const ids: number[][] = [];
+  for (let trial = 0; trial < trials; trial++) {
+    for (const [index, { runtime }] of runtimes.entries()) {
+      const run = await decode(runtime);
+      rates[index].push(run.tokensPerSecond);
+      ids[index] = run.ids;
+      progress.step(`decode trial ${trial + 1}: ${variants[index].name} ${run.tokensPerSecond.toFixed(1)} tokens/s`);
+    }
+  }
+  for (const { resident } of runtimes) resident.dispose();
+  const baseline = median(rates[0]);
+  const rows = variants.map(({ name }, index) => ({
+    variant: name,
+    tokensPerSecond: median(rates[index]),
+    trialTokensPerSecond: rates[index].map((rate) => Math.round(rate * 10) / 10),
+    speedup: median(rates[index]) / baseline,
+    sameIdsAsOneThread: ids[index].every((id, position) => id === ids[0][position]),
+  }));
+  return { rows, fileBytes: file.byteLength };
+}
+
+async function main(): Promise<void> {
+  const variants: Variant[] = [];
+  for (const [name, options] of [
+    ["1 thread", { threads: 1 }],
+    [`${threads} threads, atomics`, { threads, threadDispatch: "atomics" as const }],
+    [`${threads} threads, postMessage`, { threads, threadDispatch: "message" as const }],
+  ] as const) {
+    const backend = createWasmBackend(options);
+    await backend.init();
+    if (backend.threading?.threads !== options.threads) throw new Error(`${name}: runs ${backend.threading?.threads} thread(s): ${backend.threading?.reason}`);
+    variants.push({ name, backend });
+  }
+  const progress = new BenchProgress(shapes.length + trials * variants.length);
+  const kernelRows = await benchKernels(variants, progress);
+  const decode = await benchDecode(variants, progress);
+
+  const columns = variants.flatMap(({ name }, index) => [
+    { header: `${name} µs`, value: (row: KernelRow) => row.microseconds[name], digits: 0 },
+    ...(index === 0 ? [] : [{ header: "×", value: (row: KernelRow) => row.speedup[name], digits: 2 }]),
+  ]);
+  printTable(`WASM matmuls at SmolLM2-135M shapes, median of ${trials} interleaved trials (baseline: 1 thread, same run)`, kernelRows, [
+    { header: "kernel", value: (row) => row.kernel },
+    { header: "format", value: (row) => row.format },
+    { header: "rows×columns×vectors", value: (row) => `${row.rows}×${row.columns}×${row.count}` },
+    ...columns,
+    { header: "bit-identical", value: (row) => String(row.bitIdentical) },
+  ]);
+  printTable(
+    `KernelLlamaRuntime decode, random SmolLM2-135M-shape Q8_0 GGUF, ${decodeTokens} tokens after a ${promptTokens}-token prompt, dense fp32 cache (median of ${trials})`,
+    decode.rows,
+    [
+      { header: "variant", value: (row) => row.variant },
+      { header: "tokens/s", value: (row) => row.tokensPerSecond, digits: 1 },
+      { header: "× 1 thread", value: (row) => row.speedup, digits: 2 },
+      { header: "ids = 1 thread", value: (row) => String(row.sameIdsAsOneThread) },
+    ],
+  );
+  const path = writeBenchJson("threads", {
+    threads,
+    trials,
+    method:
+      "interleaved trials of every variant, median kept; kernels: calls repeated for ≥150 ms (≥300 ms above 10M multiply-adds) after one untimed call, resident matrices; decode: prefill then greedy decode, decode steps timed, one untimed warm-up; baseline: 1 thread in the same run",
+    variants: variants.map(({ name, backend }) => ({ name, threading: backend.threading })),
+    kernels: kernelRows,
+    decode: { model: "random SmolLM2-135M shape (vs-llama-cpp/random-smollm.ts), Q8_0 GGUF, blocks resident", fileBytes: decode.fileBytes, promptTokens, decodeTokens, cache: "dense fp32", rows: decode.rows },
+  });
+  process.stdout.write(`\nwrote ${path}\n`);
+  for (const { backend } of variants) backend.dispose();
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
