@@ -4,7 +4,8 @@
  * hidden 1536, 30 layers, vocab 49,152 with a synthetic SentencePiece vocabulary) is written by
  * kvpack's writeLlamaGguf as Q8_0 and as F16. Each engine config runs in its own child process
  * (its peak RSS is its own max RSS): kvpack's KernelLlamaRuntime on the WASM backend over a
- * @kvpack/cache cache (dense fp16, TurboQuant 6/4 and 4/4, FibQuant k=2 3/3 and 2/2) and llama.cpp
+ * @kvpack/cache CompressedKVCache (dense fp16, TurboQuant 6/4 and 4/4, FibQuant k=2 3/3 and 2/2),
+ * attending on the WASM paged-attention kernels (WasmPageAttention, plugged in by the runtime), and llama.cpp
  * through node-llama-cpp's prebuilt CPU binary with KV f16 / q8_0 / q4_0, flash attention on.
  * How each child fills its cache and times decode and prefill: see vs-llama-cpp/*-child.ts.
  *
@@ -14,6 +15,7 @@
  *   KVPACK_BENCH_ONLY=kvpack|llama.cpp               one engine only
  *   KVPACK_BENCH_WEIGHTS=Q8_0|F16                    one weight file only
  *   KVPACK_BENCH_FP32_WEIGHTS=1                      kvpack dequantizes weights to fp32 (the path before block kernels)
+ *   KVPACK_BENCH_TS_ATTENTION=1                      kvpack caches attend in TypeScript (the path before WasmPageAttention)
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -90,6 +92,7 @@ async function main(): Promise<void> {
     }
     const rows: Row[] = [];
     const failures: string[] = [];
+    const kvpackAttention: Record<string, string> = {};
     const jobs: { script: string; engine: Row["engine"]; kv: string }[] = [];
     if (only !== "kvpack") for (const kv of llamaCppKv) jobs.push({ script: "llama-cpp-child.ts", engine: "llama.cpp", kv });
     if (only !== "llama.cpp") for (const kv of kvpackCaches) jobs.push({ script: "kvpack-child.ts", engine: "kvpack", kv });
@@ -99,6 +102,7 @@ async function main(): Promise<void> {
         process.stdout.write(`${job.engine} ${weightsType} KV ${job.kv} …\n`);
         try {
           const result = await runChild(job.script, request);
+          if (result.attention !== undefined) kvpackAttention[`${weightsType} ${job.kv}`] = result.attention;
           for (const at of result.contexts) {
             rows.push({
               engine: job.engine,
@@ -133,14 +137,17 @@ async function main(): Promise<void> {
       quick,
       threads,
       kvpackWeights: process.env.KVPACK_BENCH_FP32_WEIGHTS === "1" ? "dequantized to fp32" : "file blocks (quantizedMatmul)",
+      kvpackAttention,
       model: { shape: "SmolLM2-135M", random: true, ...config, fileBytes },
       contexts,
       decodeSteps,
       prefillTokens,
       method:
         "one child process per engine config; peakRssBytes = the child's max RSS. llama.cpp (node-llama-cpp 3.21.1 prebuilt CPU, flash attention): real prefill to each context, then greedy decode steps timed. " +
-        "kvpack (KernelLlamaRuntime, WASM backend, @kvpack/cache CompressedKVCache): the cache filled with synthetic rows through its own append (encoded by the codec) to each context, then real decode steps timed, since kvpack prefills one token at a time. " +
-        "prefillTokensPerSecond: the first prefillTokens tokens from an empty cache. kvBytesPerToken: kvpack cache.byteLength() / tokens; llama.cpp 2 · layers · kvDim · ggml block bytes / 32.",
+        "kvpack (KernelLlamaRuntime, WASM backend, @kvpack/cache CompressedKVCache attending through WasmPageAttention — kvpackAttention names each config's backend): " +
+        "the cache filled with synthetic rows through its own append (encoded by the codec) to each context, one untimed step (uploads the filled pages to the kernels' heap), then real decode steps timed; " +
+        "synthetic rows because kvpack's prefill is far slower than llama.cpp's, and a step's cost depends on the cache length and codec, not the rows' values. " +
+        "prefillTokensPerSecond: the first prefillTokens tokens from an empty cache (kvpack: runtime.prefill in chunks of 64 after an untimed warm-up prefill). kvBytesPerToken: kvpack cache.byteLength() / tokens; llama.cpp 2 · layers · kvDim · ggml block bytes / 32.",
       failures,
       seconds: (performance.now() - started) / 1000,
       rows,

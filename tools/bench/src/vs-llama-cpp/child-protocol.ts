@@ -27,6 +27,8 @@ export interface ChildResult {
   /** process.resourceUsage().maxRSS of the child, in bytes. */
   readonly peakRssBytes: number;
   readonly loadSeconds: number;
+  /** kvpack: the cache's attention backend ("wasm", or "typescript" when the kernels did not start or were turned off). */
+  readonly attention?: string;
 }
 
 export const resultMarker = "KVPACK_VS_LLAMA_CPP_RESULT ";

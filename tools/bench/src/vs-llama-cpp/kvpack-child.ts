@@ -1,35 +1,30 @@
 /**
  * One kvpack config in its own process (so its peak RSS is its own): loads the GGUF with
  * loadGgufLlama, uploads it to the WASM backend and decodes with KernelLlamaRuntime over a
- * @kvpack/cache cache, the path the server and bench:runtime use; weight matrices stay as the file's
- * blocks in WASM memory (Q8_0 / F16 kernels) unless KVPACK_BENCH_FP32_WEIGHTS=1.
+ * @kvpack/cache CompressedKVCache, the path the server and bench:runtime use; weight matrices stay
+ * as the file's blocks in WASM memory (Q8_0 / F16 kernels) unless KVPACK_BENCH_FP32_WEIGHTS=1. On
+ * the WASM backend the runtime plugs WasmPageAttention into the cache: pages resident in the
+ * paged-attention kernels' heap, scored and accumulated there (the child reports the backend's name;
+ * KVPACK_BENCH_TS_ATTENTION=1 keeps the cache's TypeScript attention, the path before #13).
  *
- * Decode at context n: the cache is filled with n synthetic key/value rows (uniform noise through the
- * cache's own append, i.e. encoded by the codec), then `decodeSteps` real forward steps are timed.
- * kvpack prefills one token at a time (no batched prefill yet), so filling 16K real tokens would take
- * most of the run; a decode step's cost depends on the cache length, not on the rows' values.
- * Prefill tok/s: `prefillTokens` real forward steps from an empty cache.
+ * Prefill tok/s: `prefillTokens` real tokens from an empty cache through `runtime.prefill` (chunks of
+ * 64 through every layer at once), after an untimed warm-up prefill.
+ * Decode at context n: the cache is filled with n synthetic key/value rows (fill-cache.ts: noise
+ * through the cache's own append, i.e. encoded by the codec), then `decodeSteps` real forward steps
+ * are timed. Filling by real prefill would cost minutes per config at 16K (kvpack's prefill is far
+ * slower than llama.cpp's); a decode step's cost depends on the cache length and codec, not on the
+ * rows' values.
  */
 import { readFileSync } from "node:fs";
 import { argmax, KernelLlamaRuntime, loadGgufLlama, ResidentLlamaWeights } from "@kvpack/adapters";
-import { CompressedKVCache, type KVCache, type KVCacheShape } from "@kvpack/cache";
+import { CompressedKVCache, type KVCacheShape } from "@kvpack/cache";
 import { createWasmBackend } from "@kvpack/kernels";
 import { type ChildRequest, type ContextResult, reportResult } from "./child-protocol.js";
+import { fillCache } from "./fill-cache.js";
 import { kvpackCacheSpecs } from "./kvpack-caches.js";
 
-function createCache(name: string, shape: KVCacheShape): KVCache {
+function createCache(name: string, shape: KVCacheShape): CompressedKVCache {
   return new CompressedKVCache({ ...shape, ...kvpackCacheSpecs(name, shape.headDim) });
-}
-
-/** Appends synthetic rows to every layer until the cache holds `target` tokens. */
-function fillTo(cache: KVCache, target: number, noise: Float32Array, kvDim: number): void {
-  const rows = noise.length / kvDim - 1;
-  for (let position = cache.length(0); position < target; position++) {
-    for (let layer = 0; layer < cache.layers; layer++) {
-      const row = (position * 7 + layer * 13) % rows;
-      cache.append(layer, noise.subarray(row * kvDim, (row + 1) * kvDim), noise.subarray((row + 1) * kvDim, (row + 2) * kvDim));
-    }
-  }
 }
 
 async function main(): Promise<void> {
@@ -45,32 +40,33 @@ async function main(): Promise<void> {
     process.stderr.write(`  kvpack runs on ${backend.threading.threads} thread(s), not ${request.threads}: ${backend.threading.reason}\n`);
   }
   const resident = new ResidentLlamaWeights(backend, weights, fp32Weights ? {} : { blocks: matrixBlocks });
-  const runtime = new KernelLlamaRuntime(resident);
+  const typescriptAttention = process.env.KVPACK_BENCH_TS_ATTENTION === "1";
+  const runtime = new KernelLlamaRuntime(resident, { cacheAttention: typescriptAttention ? "typescript" : "kernel" });
   const loadSeconds = (performance.now() - loadStarted) / 1000;
   const config = weights.config;
   const shape = runtime.cacheShape;
   const kvDim = config.kvHeads * config.headDim;
   const tokens = request.tokens;
 
-  // Prefill: real forward steps from an empty cache (one untimed step first warms up the JIT).
+  // Prefill: one untimed prefill warms up the JIT (and starts the paged-attention module), then the timed one.
+  const warmCache = createCache(request.kv, shape);
+  await runtime.prefill(tokens.slice(0, Math.min(16, request.prefillTokens)), 0, warmCache);
   const prefillCache = createCache(request.kv, shape);
-  await runtime.forward(tokens[0], 0, prefillCache);
   const prefillStarted = performance.now();
-  for (let position = 1; position <= request.prefillTokens; position++) await runtime.forward(tokens[position], position, prefillCache);
+  await runtime.prefill(tokens.slice(0, request.prefillTokens), 0, prefillCache);
   const prefillTokensPerSecond = request.prefillTokens / ((performance.now() - prefillStarted) / 1000);
+  const attention = prefillCache.attentionBackendName();
+  // Release their pages (and the kernels' resident copies).
+  warmCache.truncate(0);
+  prefillCache.truncate(0);
 
-  // Noise with roughly the spread of real keys/values; 512 rows cycled.
-  const noise = new Float32Array(513 * kvDim);
-  let seed = 12345;
-  for (let i = 0; i < noise.length; i++) {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    noise[i] = (seed / 4294967296 - 0.5) * 4;
-  }
   const cache = createCache(request.kv, shape);
   const contexts: ContextResult[] = [];
   for (const context of request.contexts) {
-    fillTo(cache, context, noise, kvDim);
-    let token = tokens[context % tokens.length];
+    fillCache(cache, context, kvDim);
+    // One untimed step: it uploads the filled pages to the kernels' heap at once (a real prefill
+    // uploads each page as it is flushed) and warms up the JIT at this length.
+    let token = argmax(await runtime.forward(tokens[context % tokens.length], cache.length(0), cache));
     const started = performance.now();
     for (let step = 0; step < request.decodeSteps; step++) {
       const logits = await runtime.forward(token, cache.length(0), cache);
@@ -78,11 +74,11 @@ async function main(): Promise<void> {
     }
     const seconds = (performance.now() - started) / 1000;
     contexts.push({ context, decodeTokensPerSecond: request.decodeSteps / seconds, kvBytesPerToken: cache.byteLength() / cache.length(0) });
-    process.stderr.write(`  ${request.weights} ${request.kv} @${context}: ${(request.decodeSteps / seconds).toFixed(2)} tok/s\n`);
+    process.stderr.write(`  ${request.weights} ${request.kv} @${context}: ${(request.decodeSteps / seconds).toFixed(2)} tok/s (${attention} attention)\n`);
   }
   resident.dispose();
   backend.dispose();
-  reportResult({ prefillTokensPerSecond, contexts, peakRssBytes: 0, loadSeconds });
+  reportResult({ prefillTokensPerSecond, contexts, peakRssBytes: 0, loadSeconds, attention });
 }
 
 main().catch((error: unknown) => {
