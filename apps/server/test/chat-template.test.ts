@@ -27,7 +27,7 @@ function recording(model: ServedModel): { model: ServedModel; seen: number[] } {
     model: {
       ...model,
       forward: (token, position, cache) => (seen.push(token), model.forward(token, position, cache)),
-      prefill: prefill && ((tokens, startPosition, cache) => (seen.push(...tokens), prefill(tokens, startPosition, cache))),
+      prefill: prefill && ((tokens, startPosition, cache, signal) => (seen.push(...tokens), prefill(tokens, startPosition, cache, signal))),
     },
   };
 }

@@ -29,7 +29,8 @@ export async function prefill(
       // Checked before each batch: a request that was cancelled while it waited for its turn costs nothing.
       if (signal.aborted) return undefined;
       const slice = promptTokens.slice(position, position + batchedSliceTokens);
-      logits = await model.prefill(slice, position, cache);
+      logits = await model.prefill(slice, position, cache, signal);
+      if (logits === undefined) return undefined;
       fedTokens.push(...slice);
       await yieldToEventLoop();
     }

@@ -21,7 +21,8 @@ import type { ServerConfig } from "../config/server-config.js";
 import { type ChatPromptFormat, plainJoinFormat } from "./chat-prompt-format.js";
 import { ggufChatFormat } from "./gguf-chat-format.js";
 import { ModelLoadError } from "./model-load-error.js";
-import { type ServedRuntime, wasmLlamaRuntime } from "./wasm-llama-runtime.js";
+import { inProcessRuntime, type ServedRuntime } from "./served-runtime.js";
+import { wasmLlamaRuntime } from "./wasm-llama-runtime.js";
 
 /** A loaded model as the server uses it. */
 export interface ServedModel {
@@ -39,9 +40,10 @@ export interface ServedModel {
   forward(token: number, position: number, cache: KVCache): Float32Array | Promise<Float32Array>;
   /**
    * Runs prompt tokens from `startPosition` on into `cache` in one batch (matrix–matrix through each
-   * layer) where the runtime has one; returns the last token's logits. Absent: `forward` per token.
+   * layer) where the runtime has one; returns the last token's logits, or undefined when `signal` was
+   * aborted before the batch started. Absent: `forward` per token.
    */
-  prefill?(tokens: readonly number[], startPosition: number, cache: KVCache): Float32Array | Promise<Float32Array>;
+  prefill?(tokens: readonly number[], startPosition: number, cache: KVCache, signal?: AbortSignal): Float32Array | undefined | Promise<Float32Array | undefined>;
   readonly tokenizer: Tokenizer;
   /** Whether prompts start with BOS: the GGUF tokenizer's add_bos_token (llama.cpp's default), true for the other formats. */
   readonly addBos: boolean;
@@ -118,7 +120,7 @@ function fromRuntime(
     vocabSize: runtime.vocabSize,
     cacheShape: runtime.cacheShape,
     forward: (token, position, cache) => runtime.forward(token, position, cache),
-    ...(runtime.prefill ? { prefill: runtime.prefill.bind(runtime) } : {}),
+    ...(runtime.prefill ? { prefill: runtime.prefill } : {}),
     tokenizer,
     ...prompting,
     contextLength: contextLength ?? runtime.maxSequenceLength,
@@ -159,7 +161,7 @@ export async function loadServedModel(modelConfig: ServerConfig["model"]): Promi
       const weights = loadLlama2cCheckpoint(weightBytes);
       const { tokenizer, bytes } = await llama2cTokenizerFor(tokenizerPath, modelPath, weights.config.vocabSize);
       const base = { id, format, fingerprint: fingerprintOf(weightBytes, bytes), createdSeconds };
-      return fromRuntime(base, new LlamaRuntime(weights), tokenizer, contextLength);
+      return fromRuntime(base, inProcessRuntime(new LlamaRuntime(weights)), tokenizer, contextLength);
     }
     if (format === "gguf") {
       const fileBytes = await readBytes(modelPath, "model");
@@ -188,12 +190,12 @@ export async function loadServedModel(modelConfig: ServerConfig["model"]): Promi
         const merges = (await readSibling(modelPath, "vocab.bpe")) ?? (await readSibling(modelPath, "merges.txt"));
         if (!encoder || !merges) throw new ModelLoadError(`GPT-2 model ${modelPath} needs encoder.json and vocab.bpe in the same folder`);
         const base = { id, format, fingerprint: fingerprintOf(weightBytes, configBytes, encoder, merges), createdSeconds };
-        return fromRuntime(base, new Gpt2Runtime(loadSafetensorsGpt2(weightBytes, configJson)), loadGpt2Tokenizer(encoder, merges), contextLength);
+        return fromRuntime(base, inProcessRuntime(new Gpt2Runtime(loadSafetensorsGpt2(weightBytes, configJson))), loadGpt2Tokenizer(encoder, merges), contextLength);
       }
       const weights = loadSafetensorsLlama(weightBytes, configJson);
       const { tokenizer, bytes } = await llama2cTokenizerFor(tokenizerPath, modelPath, weights.config.vocabSize);
       const base = { id, format, fingerprint: fingerprintOf(weightBytes, configBytes, bytes), createdSeconds };
-      return fromRuntime(base, new LlamaRuntime(weights), tokenizer, contextLength);
+      return fromRuntime(base, inProcessRuntime(new LlamaRuntime(weights)), tokenizer, contextLength);
     }
     // ONNX decoder-with-past: ONNX Runtime runs the graph, kvpack holds the KV between steps.
     const modelBytes = await readBytes(modelPath, "model");

@@ -1,18 +1,7 @@
 import { type GgufLlamaModel, KernelLlamaRuntime, ResidentLlamaWeights } from "@kvpack/adapters";
-import type { KVCache, KVCacheShape } from "@kvpack/cache";
 import { createWasmBackend } from "@kvpack/kernels";
 import { SerialRunner } from "./serial-runner.js";
-
-/** What the server needs of a model runtime: one token at a time, and a batched prompt where the runtime has one. */
-export interface ServedRuntime {
-  readonly architecture: string;
-  readonly vocabSize: number;
-  readonly maxSequenceLength: number;
-  readonly cacheShape: KVCacheShape;
-  forward(token: number, position: number, cache: KVCache): Float32Array | Promise<Float32Array>;
-  /** Runs `tokens` from `startPosition` into `cache` (several tokens through each layer at once); the last token's logits. */
-  prefill?(tokens: readonly number[], startPosition: number, cache: KVCache): Float32Array | Promise<Float32Array>;
-}
+import type { ServedRuntime } from "./served-runtime.js";
 
 /**
  * A GGUF Llama on the WASM kernel backend (KernelLlamaRuntime): Q8_0 / Q4_0 / F16 matrices stay the
@@ -30,6 +19,7 @@ export async function wasmLlamaRuntime(loaded: GgufLlamaModel): Promise<ServedRu
     maxSequenceLength: runtime.maxSequenceLength,
     cacheShape: runtime.cacheShape,
     forward: (token, position, cache) => turns.run(() => runtime.forward(token, position, cache)),
-    prefill: (tokens, startPosition, cache) => turns.run(() => runtime.prefill(tokens, startPosition, cache)),
+    // A request cancelled while it waited for its turn skips its batch (many admitted requests may be queued).
+    prefill: (tokens, startPosition, cache, signal) => turns.run(() => (signal?.aborted ? undefined : runtime.prefill(tokens, startPosition, cache))),
   };
 }
