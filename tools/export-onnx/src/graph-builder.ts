@@ -28,9 +28,9 @@ export class GraphBuilder {
   }
 
   /** Adds a single-output node and returns its output name (`output` when given, else derived from `hint`). */
-  op(opType: string, inputs: readonly string[], hint: string, attributes?: Record<string, OnnxAttribute>, output?: string): string {
+  op(opType: string, inputs: readonly string[], hint: string, attributes?: Record<string, OnnxAttribute>, output?: string, domain?: string): string {
     const outputName = output === undefined ? this.uniqueName(hint) : this.reserve(output);
-    this.nodes.push({ name: `${outputName}/${opType}`, opType, inputs, outputs: [outputName], attributes });
+    this.nodes.push({ name: `${outputName}/${opType}`, opType, inputs, outputs: [outputName], attributes, ...(domain === undefined ? {} : { domain }) });
     return outputName;
   }
 

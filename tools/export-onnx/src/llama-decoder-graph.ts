@@ -1,6 +1,7 @@
-import type { LlamaConfig, LlamaWeights } from "@kvpack/adapters";
+import { numberToFloat16Bits, ropeFrequencies, type LlamaConfig, type LlamaWeights, type RopeDescription } from "@kvpack/adapters";
 import { GraphBuilder } from "./graph-builder.js";
-import { encodeModel, type OnnxModel, type OnnxValueInfo } from "./onnx-proto.js";
+import { quantizeMatMulNBits } from "./matmul-nbits.js";
+import { encodeModel, type OnnxElementType, type OnnxModel, type OnnxValueInfo } from "./onnx-proto.js";
 
 /**
  * Builds a Llama decoder-with-past ONNX graph in the Hugging Face Optimum layout from
@@ -27,6 +28,20 @@ export interface LlamaDecoderExportOptions {
   readonly modelName?: string;
   /** RoPE table length; defaults to config.maxSequenceLength. */
   readonly maxPositions?: number;
+  /**
+   * "fp16" stores the weights as float16 and makes past_key_values / present / logits float16 (a
+   * transformers.js `model_fp16.onnx`); the arithmetic stays float32 (Cast after each weight and at
+   * the boundaries). Default "fp32".
+   */
+  readonly precision?: "fp32" | "fp16";
+  /** Every projection (and an untied classifier) as ORT's MatMulNBits with 4- or 8-bit block weights (transformers.js `model_q4.onnx`); absent = float MatMul. */
+  readonly weightBits?: 4 | 8;
+  /** MatMulNBits block size along the input features; default 32. */
+  readonly blockSize?: number;
+  /** Add transformers.js' scalar int64 `num_logits_to_keep` input: k > 0 returns the last k positions' logits, 0 all. */
+  readonly numLogitsToKeep?: boolean;
+  /** The rotation, pair-interleaved (llama2.c layout weights) with optional llama3 / linear scaling; default θ = config.ropeTheta. */
+  readonly rope?: RopeDescription;
 }
 
 function transpose(matrix: Float32Array, rows: number, columns: number): Float32Array {
@@ -38,12 +53,15 @@ function transpose(matrix: Float32Array, rows: number, columns: number): Float32
 }
 
 /** cos/sin of position·freq for every position and pair, computed in float64 then rounded once. */
-function ropeTables(config: LlamaConfig, positions: number): { cos: Float32Array; sin: Float32Array } {
+function ropeTables(config: LlamaConfig, positions: number, rope: RopeDescription | undefined): { cos: Float32Array; sin: Float32Array } {
   const pairs = config.headDim / 2;
   const cos = new Float32Array(positions * pairs);
   const sin = new Float32Array(positions * pairs);
+  if (rope !== undefined && rope.style !== "interleaved") throw new RangeError(`exportLlamaDecoder: the graph rotates interleaved pairs (llama2.c layout weights), got rope style ${rope.style}`);
+  // With a rope description, its float32 frequencies (the runtimes'); else float64 ones.
+  const scaled = rope === undefined ? undefined : ropeFrequencies(config.headDim, rope);
   for (let pair = 0; pair < pairs; pair++) {
-    const frequency = 1 / Math.pow(config.ropeTheta, (2 * pair) / config.headDim);
+    const frequency = scaled?.[pair] ?? 1 / Math.pow(config.ropeTheta, (2 * pair) / config.headDim);
     for (let position = 0; position < positions; position++) {
       const angle = position * frequency;
       cos[position * pairs + pair] = Math.cos(angle);
@@ -88,19 +106,31 @@ export function buildLlamaDecoderModel(weights: LlamaWeights, options: LlamaDeco
   const groupSize = heads / kvHeads;
   const maxPositions = options.maxPositions ?? config.maxSequenceLength;
   const graph = new GraphBuilder();
+  const half = options.precision === "fp16";
+  const io: OnnxElementType = half ? "float16" : "float";
+  const blockSize = options.blockSize ?? 32;
+
+  /** A float weight as the graph computes with it: float32, or float16 storage Cast to float32. */
+  const weight = (name: string, dims: readonly number[], data: Float32Array): string => {
+    if (!half) return graph.initializer(name, "float", dims, data);
+    const bits = Uint16Array.from(data, (value) => numberToFloat16Bits(value));
+    return graph.op("Cast", [graph.initializer(`${name}.fp16`, "float16", dims, bits)], name, { to: { type: "int", value: 1 } });
+  };
+  const toFloat = (input: string, name: string): string => (half ? graph.op("Cast", [input], name, { to: { type: "int", value: 1 } }) : input);
 
   const inputs: OnnxValueInfo[] = [
     { name: "input_ids", elementType: "int64", shape: ["batch_size", "sequence_length"] },
     { name: "attention_mask", elementType: "int64", shape: ["batch_size", "total_sequence_length"] },
     { name: "position_ids", elementType: "int64", shape: ["batch_size", "sequence_length"] },
   ];
-  const outputs: OnnxValueInfo[] = [{ name: "logits", elementType: "float", shape: ["batch_size", "sequence_length", vocabSize] }];
+  const outputs: OnnxValueInfo[] = [{ name: "logits", elementType: io, shape: ["batch_size", options.numLogitsToKeep ? "kept_sequence_length" : "sequence_length", vocabSize] }];
   for (let layer = 0; layer < config.layers; layer++) {
     for (const kind of ["key", "value"]) {
-      inputs.push({ name: `past_key_values.${layer}.${kind}`, elementType: "float", shape: ["batch_size", kvHeads, "past_sequence_length", headDim] });
-      outputs.push({ name: `present.${layer}.${kind}`, elementType: "float", shape: ["batch_size", kvHeads, "total_sequence_length", headDim] });
+      inputs.push({ name: `past_key_values.${layer}.${kind}`, elementType: io, shape: ["batch_size", kvHeads, "past_sequence_length", headDim] });
+      outputs.push({ name: `present.${layer}.${kind}`, elementType: io, shape: ["batch_size", kvHeads, "total_sequence_length", headDim] });
     }
   }
+  if (options.numLogitsToKeep) inputs.push({ name: "num_logits_to_keep", elementType: "int64", shape: [] });
   for (const input of inputs) graph.reserve(input.name);
 
   // Causal + padding mask, shared by every layer: query i (absolute index past+i) may read key j
@@ -116,25 +146,37 @@ export function buildLlamaDecoderModel(weights: LlamaWeights, options: LlamaDeco
   const maskBias = graph.op("Where", [allowed, graph.floatScalar(0), graph.floatScalar(MASKED_SCORE)], "mask.bias");
 
   // RoPE tables gathered by position id, shaped [batch, seq, 1, headDim/2, 1] to broadcast over heads and pairs.
-  const tables = ropeTables(config, maxPositions);
+  const tables = ropeTables(config, maxPositions, options.rope);
   const cosTable = graph.initializer("rope.cos", "float", [maxPositions, headDim / 2], tables.cos);
   const sinTable = graph.initializer("rope.sin", "float", [maxPositions, headDim / 2], tables.sin);
   const ropeAxes = graph.int64s([2, 4]);
   const cos = graph.op("Unsqueeze", [graph.op("Gather", [cosTable, "position_ids"], "rope.cos_gathered", { axis: { type: "int", value: 0 } }), ropeAxes], "rope.cos_5d");
   const sin = graph.op("Unsqueeze", [graph.op("Gather", [sinTable, "position_ids"], "rope.sin_gathered", { axis: { type: "int", value: 0 } }), ropeAxes], "rope.sin_5d");
 
-  const rmsNorm = (input: string, weight: Float32Array, prefix: string): string => {
+  const rmsNorm = (input: string, normWeight: Float32Array, prefix: string): string => {
     const squared = graph.op("Mul", [input, input], `${prefix}.squared`);
     const meanSquare = graph.op("ReduceMean", [squared], `${prefix}.mean_square`, { axes: { type: "ints", value: [-1] }, keepdims: { type: "int", value: 1 } });
     const shifted = graph.op("Add", [meanSquare, graph.floatScalar(normEpsilon)], `${prefix}.shifted`);
     const inverse = graph.op("Reciprocal", [graph.op("Sqrt", [shifted], `${prefix}.rms`)], `${prefix}.inverse_rms`);
     const normalized = graph.op("Mul", [input, inverse], `${prefix}.normalized`);
-    return graph.op("Mul", [normalized, graph.initializer(`${prefix}.weight`, "float", [dim], weight)], `${prefix}.out`);
+    return graph.op("Mul", [normalized, weight(`${prefix}.weight`, [dim], normWeight)], `${prefix}.out`);
   };
 
-  /** x·Wᵀ for a llama2.c weight W stored [out, in]: the initializer holds Wᵀ so MatMul needs no Transpose. */
-  const linear = (input: string, weight: Float32Array, outFeatures: number, inFeatures: number, name: string): string =>
-    graph.op("MatMul", [input, graph.initializer(`${name}.weight_transposed`, "float", [inFeatures, outFeatures], transpose(weight, outFeatures, inFeatures))], name);
+  /**
+   * x·Wᵀ for a llama2.c weight W stored [out, in]: the initializer holds Wᵀ so MatMul needs no
+   * Transpose; with weightBits, MatMulNBits over W's blocks as stored (it computes x·dequant(B)ᵀ).
+   */
+  const linear = (input: string, matrix: Float32Array, outFeatures: number, inFeatures: number, name: string): string => {
+    if (options.weightBits !== undefined) {
+      const quantized = quantizeMatMulNBits(matrix, outFeatures, inFeatures, options.weightBits, blockSize);
+      const blocks = Math.ceil(inFeatures / blockSize);
+      const packed = graph.initializer(`${name}.weight_q${options.weightBits}`, "uint8", [outFeatures, blocks, (blockSize * options.weightBits) / 8], quantized.packed);
+      const scales = graph.initializer(`${name}.weight_scales`, "float", [outFeatures * blocks], quantized.scales);
+      const attributes = { K: { type: "int", value: inFeatures }, N: { type: "int", value: outFeatures }, bits: { type: "int", value: options.weightBits }, block_size: { type: "int", value: blockSize } } as const;
+      return graph.op("MatMulNBits", [input, packed, scales], name, attributes, undefined, "com.microsoft");
+    }
+    return graph.op("MatMul", [input, weight(`${name}.weight_transposed`, [inFeatures, outFeatures], transpose(matrix, outFeatures, inFeatures))], name);
+  };
 
   /** [batch, seq, headCount, headDim] → RoPE-rotated, same shape. */
   const rope = (input: string, headCount: number, prefix: string): string => {
@@ -159,8 +201,8 @@ export function buildLlamaDecoderModel(weights: LlamaWeights, options: LlamaDeco
     return graph.op("Reshape", [expanded, graph.int64s([0, heads, -1, headDim])], name);
   };
 
-  let hidden = graph.op("Gather", [graph.initializer("token_embedding", "float", [vocabSize, dim], weights.tokenEmbedding), "input_ids"], "embedding", { axis: { type: "int", value: 0 } });
-  const embeddingName = "token_embedding";
+  const embeddingName = weight("token_embedding", [vocabSize, dim], weights.tokenEmbedding);
+  let hidden = graph.op("Gather", [embeddingName, "input_ids"], "embedding", { axis: { type: "int", value: 0 } });
   const scale = graph.floatScalar(Math.sqrt(headDim));
 
   weights.layers.forEach((layer, index) => {
@@ -177,8 +219,15 @@ export function buildLlamaDecoderModel(weights: LlamaWeights, options: LlamaDeco
     const valueHeads = splitHeads(value, kvHeads, `${prefix}.attention.v_transposed`);
 
     const concatAxis = { axis: { type: "int", value: 2 } } as const;
-    const presentKey = graph.op("Concat", [`past_key_values.${index}.key`, keyHeads], "", concatAxis, `present.${index}.key`);
-    const presentValue = graph.op("Concat", [`past_key_values.${index}.value`, valueHeads], "", concatAxis, `present.${index}.value`);
+    // fp16: the past is widened to float32, and present narrowed back for the output.
+    const concatenate = (kind: "key" | "value", current: string): string => {
+      if (!half) return graph.op("Concat", [`past_key_values.${index}.${kind}`, current], "", concatAxis, `present.${index}.${kind}`);
+      const all = graph.op("Concat", [toFloat(`past_key_values.${index}.${kind}`, `${prefix}.attention.past_${kind}_float`), current], `${prefix}.attention.present_${kind}_float`, concatAxis);
+      graph.op("Cast", [all], "", { to: { type: "int", value: 10 } }, `present.${index}.${kind}`);
+      return all;
+    };
+    const presentKey = concatenate("key", keyHeads);
+    const presentValue = concatenate("value", valueHeads);
     const keys = repeatKV(presentKey, `${prefix}.attention.k_repeated`);
     const values = repeatKV(presentValue, `${prefix}.attention.v_repeated`);
 
@@ -204,15 +253,28 @@ export function buildLlamaDecoderModel(weights: LlamaWeights, options: LlamaDeco
     hidden = graph.op("Add", [hidden, down], `${prefix}.ffn_residual`);
   });
 
-  const finalNormalized = rmsNorm(hidden, weights.finalNorm, "final_norm");
+  let finalNormalized = rmsNorm(hidden, weights.finalNorm, "final_norm");
+  if (options.numLogitsToKeep) {
+    // Positions [seq − k, seq) for k > 0, all for k = 0 (transformers.js passes 0 in forward).
+    const keep = "num_logits_to_keep";
+    const start = graph.op("Where", [graph.op("Greater", [keep, graph.int64Scalar(0)], "logits.keep_some"), graph.op("Neg", [keep], "logits.keep_negated"), graph.int64Scalar(0)], "logits.keep_start");
+    const starts = graph.op("Unsqueeze", [start, graph.int64s([0])], "logits.keep_starts");
+    finalNormalized = graph.op("Slice", [finalNormalized, starts, graph.int64s([1e15]), graph.int64s([1])], "final_norm.kept");
+  }
+  const logitsName = half ? undefined : "logits";
+  let logits: string;
   if (config.sharedClassifier || weights.classifier === weights.tokenEmbedding) {
     // Reuse the embedding initializer rather than storing a second copy; ORT folds the Transpose once at load.
     const classifierTransposed = graph.op("Transpose", [embeddingName], "classifier.weight_transposed", { perm: { type: "ints", value: [1, 0] } });
-    graph.op("MatMul", [finalNormalized, classifierTransposed], "", undefined, "logits");
+    logits = graph.op("MatMul", [finalNormalized, classifierTransposed], "logits.float", undefined, logitsName);
+  } else if (options.weightBits !== undefined) {
+    const projected = linear(finalNormalized, weights.classifier, vocabSize, dim, "classifier");
+    logits = half ? projected : graph.op("Identity", [projected], "", undefined, "logits");
   } else {
-    const classifierTransposed = graph.initializer("classifier.weight_transposed", "float", [dim, vocabSize], transpose(weights.classifier, vocabSize, dim));
-    graph.op("MatMul", [finalNormalized, classifierTransposed], "", undefined, "logits");
+    const classifierTransposed = weight("classifier.weight_transposed", [dim, vocabSize], transpose(weights.classifier, vocabSize, dim));
+    logits = graph.op("MatMul", [finalNormalized, classifierTransposed], "logits.float", undefined, logitsName);
   }
+  if (half) graph.op("Cast", [logits], "", { to: { type: "int", value: 10 } }, "logits");
 
   return {
     irVersion: LLAMA_DECODER_IR_VERSION,
@@ -220,8 +282,11 @@ export function buildLlamaDecoderModel(weights: LlamaWeights, options: LlamaDeco
     producerName: "kvpack-export-onnx",
     producerVersion: "0.1.0",
     docString: "Llama decoder with past (Hugging Face Optimum layout), exported from llama2.c weights by @kvpack/export-onnx",
+    ...(options.weightBits === undefined ? {} : { extraOpsets: [{ domain: "com.microsoft", version: 1 }] }),
     metadata: {
       "kvpack.model": options.modelName ?? "llama",
+      "kvpack.precision": half ? "fp16" : "fp32",
+      ...(options.weightBits === undefined ? {} : { "kvpack.weights": `MatMulNBits ${options.weightBits}-bit, block ${blockSize}` }),
       "kvpack.layers": String(config.layers),
       "kvpack.heads": String(heads),
       "kvpack.kv_heads": String(kvHeads),

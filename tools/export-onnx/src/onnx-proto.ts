@@ -7,10 +7,11 @@ import { ProtobufWriter } from "./protobuf-writer.js";
  */
 
 /** TensorProto.DataType values. */
-export const OnnxDataType = { float: 1, int32: 6, int64: 7, bool: 9 } as const;
+export const OnnxDataType = { float: 1, uint8: 2, int32: 6, int64: 7, bool: 9, float16: 10 } as const;
 export type OnnxElementType = keyof typeof OnnxDataType;
 
-export type OnnxTensorData = Float32Array | Int32Array | BigInt64Array | Uint8Array;
+/** float16 tensors hold IEEE half-precision bit patterns in a Uint16Array. */
+export type OnnxTensorData = Float32Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array;
 
 export interface OnnxTensor {
   readonly name: string;
@@ -34,6 +35,8 @@ export interface OnnxNode {
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
   readonly attributes?: Readonly<Record<string, OnnxAttribute>>;
+  /** Operator set domain; absent = the default ONNX domain ("com.microsoft" for ORT contrib ops such as MatMulNBits). */
+  readonly domain?: string;
 }
 
 /** A graph input or output: element type and shape, where a string is a symbolic dimension. */
@@ -59,6 +62,8 @@ export interface OnnxModel {
   readonly producerVersion: string;
   readonly docString?: string;
   readonly metadata?: Readonly<Record<string, string>>;
+  /** Operator sets of other domains the graph uses (e.g. { domain: "com.microsoft", version: 1 }). */
+  readonly extraOpsets?: readonly { readonly domain: string; readonly version: number }[];
   readonly graph: OnnxGraph;
 }
 
@@ -118,6 +123,7 @@ function encodeNode(writer: ProtobufWriter, node: OnnxNode): void {
   for (const [name, attribute] of Object.entries(node.attributes ?? {})) {
     writer.messageField(5, (nested) => encodeAttribute(nested, name, attribute)); // attribute
   }
+  if (node.domain) writer.stringField(7, node.domain); // domain
 }
 
 function encodeValueInfo(writer: ProtobufWriter, info: OnnxValueInfo): void {
@@ -159,6 +165,12 @@ export function encodeModel(model: OnnxModel): Uint8Array {
     // OperatorSetIdProto: the default domain "" is left out, version
     opset.int64Field(2, model.opsetVersion);
   });
+  for (const extra of model.extraOpsets ?? []) {
+    writer.messageField(8, (opset) => {
+      opset.stringField(1, extra.domain); // domain
+      opset.int64Field(2, extra.version); // version
+    });
+  }
   for (const [key, value] of Object.entries(model.metadata ?? {})) {
     writer.messageField(14, (entry) => {
       // StringStringEntryProto

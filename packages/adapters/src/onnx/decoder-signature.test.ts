@@ -5,7 +5,7 @@ import { OnnxDecoderError } from "./onnx-decoder-error.js";
 
 type ValueMetadata = InferenceSession.ValueMetadata;
 
-const tensor = (name: string, type: "int64" | "float32" | "bool", shape: (number | string)[]): ValueMetadata => ({ name, isTensor: true, type, shape });
+const tensor = (name: string, type: "int64" | "float32" | "float16" | "bool", shape: (number | string)[]): ValueMetadata => ({ name, isTensor: true, type, shape });
 
 /** Metadata shaped like a Hugging Face Optimum decoder-with-past export (here: 2 layers, 4 KV heads × 8). */
 function optimumLayout(layers: number, kvHeads: number | string, headDim: number | string, vocab: number | string = 512) {
@@ -37,7 +37,7 @@ function thrown(run: () => unknown): OnnxDecoderError {
 describe("readDecoderSignature", () => {
   it("derives layers, KV heads, head size and vocabulary from the declared shapes", () => {
     const { inputs, outputs } = optimumLayout(5, 4, 8);
-    expect(readDecoderSignature(inputs, outputs)).toEqual({ layers: 5, kvHeads: 4, headDim: 8, vocabSize: 512, hasPositionIds: true, hasUseCacheBranch: false });
+    expect(readDecoderSignature(inputs, outputs)).toEqual({ layers: 5, kvHeads: 4, headDim: 8, vocabSize: 512, hasPositionIds: true, hasUseCacheBranch: false, hasNumLogitsToKeep: false, pastType: "float32", logitsType: "float32" });
   });
 
   it("accepts models without position_ids and with a symbolic vocabulary", () => {
@@ -87,5 +87,15 @@ describe("readDecoderSignature", () => {
     expect(readDecoderSignature(symbolic.inputs, symbolic.outputs, { kvHeads: 2, headDim: 16 })).toMatchObject({ kvHeads: 2, headDim: 16 });
     const fixed = optimumLayout(2, 4, 8);
     expect(thrown(() => readDecoderSignature(fixed.inputs, fixed.outputs, { kvHeads: 2 })).message).toContain("contradicts the model");
+  });
+
+  it("reads a transformers.js fp16 export: float16 past / present / logits and num_logits_to_keep", () => {
+    const { inputs, outputs } = optimumLayout(2, 4, 8);
+    const half = (items: ValueMetadata[]) => items.map((item) => (item.isTensor && item.type === "float32" ? { ...item, type: "float16" as const } : item));
+    const signature = readDecoderSignature([...half(inputs), tensor("num_logits_to_keep", "int64", [])], half(outputs));
+    expect(signature).toMatchObject({ layers: 2, kvHeads: 4, headDim: 8, pastType: "float16", logitsType: "float16", hasNumLogitsToKeep: true });
+    // Every past / present tensor must have the first layer's type.
+    const mixed = half(inputs).map((item) => (item.name === "past_key_values.1.value" ? { ...item, type: "float32" as const } : item));
+    expect(thrown(() => readDecoderSignature(mixed, half(outputs))).message).toMatch(/past_key_values\.1\.value" must be float16, the model declares float32/);
   });
 });

@@ -3,9 +3,10 @@ import { OnnxDecoderError } from "./onnx-decoder-error.js";
 
 /**
  * What the adapter learns from a decoder-with-past model's inputs and outputs (Hugging Face
- * Optimum layout): input_ids, attention_mask, optional position_ids, past_key_values.N.key/.value
- * [batch, kvHeads, past, headDim] (and use_cache_branch in merged exports) → logits [batch, seq, vocab],
- * present.N.key/.value.
+ * Optimum / transformers.js layout): input_ids, attention_mask, optional position_ids,
+ * past_key_values.N.key/.value [batch, kvHeads, past, headDim] in float32 or float16 (and
+ * use_cache_branch in merged exports, num_logits_to_keep in transformers.js exports) → logits
+ * [batch, seq, vocab], present.N.key/.value.
  */
 export interface DecoderSignature {
   readonly layers: number;
@@ -17,6 +18,12 @@ export interface DecoderSignature {
   readonly hasPositionIds: boolean;
   /** Whether the model is an Optimum "merged" decoder with a use_cache_branch bool input. */
   readonly hasUseCacheBranch: boolean;
+  /** Whether the model takes transformers.js' scalar int64 num_logits_to_keep (the adapter passes 0: every position). */
+  readonly hasNumLogitsToKeep: boolean;
+  /** Element type of past_key_values / present (fp16 exports: "float16"; converted at the boundary, the cache holds float32). */
+  readonly pastType: "float32" | "float16";
+  /** Element type of logits (returned as float32 either way). */
+  readonly logitsType: "float32" | "float16";
 }
 
 /** Dimensions to use where the model declares them symbolically. */
@@ -33,7 +40,7 @@ function describe(names: readonly string[]): string {
   return names.length === 0 ? "none" : names.join(", ");
 }
 
-function requireTensor(metadata: readonly ValueMetadata[], name: string, kind: "input" | "output", type: string, rank: number): readonly (number | string)[] {
+function requireTensor(metadata: readonly ValueMetadata[], name: string, kind: "input" | "output", type: string | readonly string[], rank: number): readonly (number | string)[] {
   const entry = metadata.find((item) => item.name === name);
   if (!entry) {
     const names = metadata.map((item) => item.name);
@@ -43,7 +50,8 @@ function requireTensor(metadata: readonly ValueMetadata[], name: string, kind: "
     );
   }
   if (!entry.isTensor) throw new OnnxDecoderError("bad-signature", `ONNX decoder: ${kind} "${name}" must be a tensor`);
-  if (entry.type !== type) throw new OnnxDecoderError("bad-signature", `ONNX decoder: ${kind} "${name}" must be ${type}, the model declares ${entry.type}`);
+  const types = typeof type === "string" ? [type] : type;
+  if (!types.includes(entry.type)) throw new OnnxDecoderError("bad-signature", `ONNX decoder: ${kind} "${name}" must be ${types.join(" or ")}, the model declares ${entry.type}`);
   // An empty shape means "not declared": accept it and rely on overrides or the first run.
   if (entry.shape.length !== 0 && entry.shape.length !== rank) {
     throw new OnnxDecoderError("bad-signature", `ONNX decoder: ${kind} "${name}" must have rank ${rank}, the model declares [${entry.shape.join(", ")}]`);
@@ -78,6 +86,13 @@ export function readDecoderSignature(
   if (hasPositionIds) requireTensor(inputs, "position_ids", "input", "int64", 2);
   const hasUseCacheBranch = inputs.some((item) => item.name === "use_cache_branch");
   if (hasUseCacheBranch) requireTensor(inputs, "use_cache_branch", "input", "bool", 1);
+  const hasNumLogitsToKeep = inputs.some((item) => item.name === "num_logits_to_keep");
+  if (hasNumLogitsToKeep) requireTensor(inputs, "num_logits_to_keep", "input", "int64", 0);
+  const typeOf = (metadata: readonly ValueMetadata[], name: string): string | undefined => {
+    const entry = metadata.find((item) => item.name === name);
+    return entry?.isTensor ? entry.type : undefined;
+  };
+  const pastType = typeOf(inputs, "past_key_values.0.key") === "float16" ? "float16" : "float32";
 
   const layerIndices = new Set<number>();
   for (const item of inputs) {
@@ -97,8 +112,9 @@ export function readDecoderSignature(
   for (let layer = 0; layer < layers; layer++) {
     for (const kind of ["key", "value"] as const) {
       const pastName = `past_key_values.${layer}.${kind}`;
-      const pastShape = requireTensor(inputs, pastName, "input", "float32", 4);
-      const presentShape = requireTensor(outputs, `present.${layer}.${kind}`, "output", "float32", 4);
+      // One element type for every past and present tensor: the first layer's.
+      const pastShape = requireTensor(inputs, pastName, "input", pastType, 4);
+      const presentShape = requireTensor(outputs, `present.${layer}.${kind}`, "output", pastType, 4);
       const layerKvHeads = resolveDimension(pastShape[1] ?? presentShape[1], overrides.kvHeads, "kvHeads", `${pastName} [batch, kvHeads, past, headDim]`);
       const layerHeadDim = resolveDimension(pastShape[3] ?? presentShape[3], overrides.headDim, "headDim", `${pastName} [batch, kvHeads, past, headDim]`);
       if ((kvHeads !== undefined && kvHeads !== layerKvHeads) || (headDim !== undefined && headDim !== layerHeadDim)) {
@@ -108,7 +124,8 @@ export function readDecoderSignature(
       headDim = layerHeadDim;
     }
   }
-  const logitsShape = requireTensor(outputs, "logits", "output", "float32", 3);
+  const logitsShape = requireTensor(outputs, "logits", "output", ["float32", "float16"], 3);
+  const logitsType = typeOf(outputs, "logits") === "float16" ? "float16" : "float32";
   const vocabSize = typeof logitsShape[2] === "number" && logitsShape[2] > 0 ? logitsShape[2] : undefined;
-  return { layers, kvHeads: kvHeads as number, headDim: headDim as number, vocabSize, hasPositionIds, hasUseCacheBranch };
+  return { layers, kvHeads: kvHeads as number, headDim: headDim as number, vocabSize, hasPositionIds, hasUseCacheBranch, hasNumLogitsToKeep, pastType, logitsType };
 }

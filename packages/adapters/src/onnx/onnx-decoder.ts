@@ -1,5 +1,6 @@
 import type { KVCache } from "@kvpack/cache";
 import type { InferenceSession, Tensor } from "onnxruntime-common";
+import { float16BitsToNumber, numberToFloat16Bits } from "../model/half-float.js";
 import { readDecoderSignature, type DecoderSignature, type DecoderSignatureOverrides } from "./decoder-signature.js";
 import { OnnxDecoderError } from "./onnx-decoder-error.js";
 import type { OnnxRuntimeModule } from "./onnx-runtime-module.js";
@@ -26,6 +27,23 @@ export interface OnnxGreedyOptions {
   readonly stopTokenIds?: readonly number[];
 }
 
+/** float32 values as IEEE half bit patterns (what ONNX Runtime's float16 tensors hold). */
+function toFloat16(values: Float32Array): Uint16Array {
+  const bits = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) bits[i] = numberToFloat16Bits(values[i]);
+  return bits;
+}
+
+/** A float16 (Uint16Array bits, or a Float16Array where the platform has one) or float32 tensor's values as float32. */
+function toFloat32(tensor: Tensor): Float32Array {
+  if (tensor.type === "float32") return tensor.data as Float32Array;
+  const data = tensor.data as ArrayLike<number>;
+  const out = new Float32Array(data.length);
+  if (data instanceof Uint16Array) for (let i = 0; i < data.length; i++) out[i] = float16BitsToNumber(data[i]);
+  else for (let i = 0; i < data.length; i++) out[i] = data[i];
+  return out;
+}
+
 /** Wraps ONNX Runtime's error with what the adapter was doing. */
 function wrapRuntimeError(code: "invalid-model" | "run-failed", what: string, error: unknown): OnnxDecoderError {
   const detail = error instanceof Error ? error.message : String(error);
@@ -36,7 +54,9 @@ function wrapRuntimeError(code: "invalid-model" | "run-failed", what: string, er
  * Runs a decoder-with-past ONNX model over a kvpack KVCache. Each call feeds the cache's
  * contents as past_key_values (through `cache.readLayer`, so a compressed cache's
  * reconstruction is what the model attends to) and appends the new positions of
- * present.N.key / .value to the cache, per layer and per token.
+ * present.N.key / .value to the cache, per layer and per token. float16 models (transformers.js
+ * `model_fp16.onnx`) are converted at the boundary: the cache holds float32 (or its own compressed
+ * form), the past is rounded to float16 when fed, present and logits widened when read.
  */
 export class OnnxDecoder {
   readonly layers: number;
@@ -113,13 +133,17 @@ export class OnnxDecoder {
       feeds.position_ids = new Tensor("int64", positions, [1, sequence]);
     }
     if (this.signature.hasUseCacheBranch) feeds.use_cache_branch = new Tensor("bool", Uint8Array.of(past > 0 ? 1 : 0), [1]);
+    // 0 = logits of every new position (forward's contract), as transformers.js passes in forward.
+    if (this.signature.hasNumLogitsToKeep) feeds.num_logits_to_keep = new Tensor("int64", BigInt64Array.of(0n), []);
+    const half = this.signature.pastType === "float16";
     const layerSize = this.kvHeads * past * this.headDim;
     for (let layer = 0; layer < this.layers; layer++) {
       const keys = new Float32Array(layerSize);
       const values = new Float32Array(layerSize);
       if (past > 0) cache.readLayer(layer, keys, values);
-      feeds[`past_key_values.${layer}.key`] = new Tensor("float32", keys, [1, this.kvHeads, past, this.headDim]);
-      feeds[`past_key_values.${layer}.value`] = new Tensor("float32", values, [1, this.kvHeads, past, this.headDim]);
+      const dims = [1, this.kvHeads, past, this.headDim];
+      feeds[`past_key_values.${layer}.key`] = half ? new Tensor("float16", toFloat16(keys), dims) : new Tensor("float32", keys, dims);
+      feeds[`past_key_values.${layer}.value`] = half ? new Tensor("float16", toFloat16(values), dims) : new Tensor("float32", values, dims);
     }
 
     let results: InferenceSession.ReturnType;
@@ -144,20 +168,22 @@ export class OnnxDecoder {
     }
 
     const logits = results.logits;
-    if (!logits || logits.type !== "float32" || logits.dims.length !== 3 || logits.dims[1] !== sequence) {
-      throw new OnnxDecoderError("bad-signature", `ONNX decoder: expected logits float32 [1, ${sequence}, vocab], got ${logits ? `${logits.type} [${logits.dims.join(", ")}]` : "none"}`);
+    const logitsType = this.signature.logitsType;
+    if (!logits || logits.type !== logitsType || logits.dims.length !== 3 || logits.dims[1] !== sequence) {
+      throw new OnnxDecoderError("bad-signature", `ONNX decoder: expected logits ${logitsType} [1, ${sequence}, vocab], got ${logits ? `${logits.type} [${logits.dims.join(", ")}]` : "none"}`);
     }
     this.vocabSizeKnown ??= logits.dims[2];
-    return logits.data as Float32Array;
+    return toFloat32(logits);
   }
 
   private floatOutput(results: InferenceSession.ReturnType, name: string, total: number): Float32Array {
     const tensor = results[name];
     const expected = [1, this.kvHeads, total, this.headDim];
-    if (!tensor || tensor.type !== "float32" || tensor.dims.join(",") !== expected.join(",")) {
-      throw new OnnxDecoderError("bad-signature", `ONNX decoder: expected ${name} float32 [${expected.join(", ")}], got ${tensor ? `${tensor.type} [${tensor.dims.join(", ")}]` : "none"}`);
+    const type = this.signature.pastType;
+    if (!tensor || tensor.type !== type || tensor.dims.join(",") !== expected.join(",")) {
+      throw new OnnxDecoderError("bad-signature", `ONNX decoder: expected ${name} ${type} [${expected.join(", ")}], got ${tensor ? `${tensor.type} [${tensor.dims.join(", ")}]` : "none"}`);
     }
-    return tensor.data as Float32Array;
+    return toFloat32(tensor);
   }
 
   /**

@@ -13,6 +13,7 @@ export interface OnnxRuntimeModule {
   readonly Tensor: {
     new (type: "int64", data: BigInt64Array, dims: readonly number[]): Tensor;
     new (type: "float32", data: Float32Array, dims: readonly number[]): Tensor;
+    new (type: "float16", data: Uint16Array, dims: readonly number[]): Tensor;
     new (type: "bool", data: Uint8Array, dims: readonly number[]): Tensor;
   };
 }

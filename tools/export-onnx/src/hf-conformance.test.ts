@@ -1,0 +1,243 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import {
+  createModelFolderRuntime,
+  createOnnxDecoder,
+  loadLlama2cCheckpoint,
+  loadLlama2cTokenizer,
+  loadModelFolder,
+  loadOnnxRuntimeNode,
+  sentencePieceTokenizerJson,
+  type LanguageModelRuntime,
+  type LlamaWeights,
+  type SentencePieceBpeTokenizer,
+} from "@kvpack/adapters";
+import { DenseKVCache } from "@kvpack/cache";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { huggingFaceFolderFiles, onnxVariants, writeHuggingFaceFolder, type OnnxVariant } from "./hugging-face-folder.js";
+import { maxAbsDifference, readModelsData } from "./test-support/models-data.js";
+import { randomLlamaWeights } from "./test-support/random-llama.js";
+
+// Hugging Face folders written by this tool, loaded by kvpack (loadModelFolder: the safetensors
+// through LlamaRuntime, each onnx/ decoder through createOnnxDecoder over a DenseKVCache) and by
+// transformers.js 4.3.1 (@huggingface/transformers, offline, onnxruntime-node CPU), 64 greedy tokens
+// each. transformers.js only runs ONNX: the safetensors row compares kvpack's TypeScript runtime with
+// transformers.js on onnx/model.onnx; the onnx rows run the same file in both.
+// KVPACK_HF_CONFORMANCE_OUT=path writes the rows (pnpm --filter @kvpack/export-onnx conformance:hf).
+const steps = 64;
+const prompt = [1, 403, 407, 261, 378]; // "Once upon a time" in tok512 (stories260K.reference.json prompt_token_ids)
+const output = process.env.KVPACK_HF_CONFORMANCE_OUT;
+
+type Format = "safetensors" | "onnx-fp32" | "onnx-fp16" | "onnx-q4";
+const transformersDtype: Record<Format, OnnxVariant> = { safetensors: "fp32", "onnx-fp32": "fp32", "onnx-fp16": "fp16", "onnx-q4": "q4" };
+
+// Tolerances on max |Δlogit| over the 64 steps and the vocabulary (logits of these models stay within ±20):
+// - safetensors: kvpack's fp32 TypeScript runtime against ORT's fp32 graph — the same arithmetic in a
+//   different summation order; fp32 rounding through ≤ 5 layers stays below 1e-4 (measured ≤ 2e-5).
+// - onnx-*: the same graph and the same feeds in both (the dense cache gives back present exactly,
+//   float16 ↔ float32 round trips are exact), so ORT computes the same numbers: tolerance 0.
+const tolerance: Record<Format, number> = { safetensors: 1e-4, "onnx-fp32": 0, "onnx-fp16": 0, "onnx-q4": 0 };
+
+interface Greedy {
+  readonly ids: number[];
+  readonly logits: Float32Array[];
+}
+
+function argmax(values: ArrayLike<number>, offset: number, length: number): number {
+  let best = 0;
+  for (let i = 1; i < length; i++) if (values[offset + i] > values[offset + best]) best = i;
+  return best;
+}
+
+function runtimeGreedy(runtime: LanguageModelRuntime): Greedy {
+  const cache = new DenseKVCache({ ...runtime.cacheShape, capacity: prompt.length + steps });
+  const ids = [...prompt];
+  const logits: Float32Array[] = [];
+  let last = runtime.prefill!(prompt, 0, cache, { chunkSize: 1 }).slice();
+  for (let step = 0; step < steps; step++) {
+    logits.push(last);
+    ids.push(argmax(last, 0, last.length));
+    if (step + 1 < steps) last = runtime.forward(ids[ids.length - 1], ids.length - 1, cache).slice();
+  }
+  return { ids, logits };
+}
+
+async function onnxGreedy(bytes: Uint8Array, vocabSize: number): Promise<Greedy> {
+  const decoder = await createOnnxDecoder({ ort: await loadOnnxRuntimeNode(), model: bytes });
+  try {
+    const cache = new DenseKVCache({ layers: decoder.layers, kvHeads: decoder.kvHeads, headDim: decoder.headDim, capacity: prompt.length + steps });
+    const ids = [...prompt];
+    const logits: Float32Array[] = [];
+    let all = await decoder.forward(prompt, cache);
+    for (let step = 0; step < steps; step++) {
+      const last = all.slice(all.length - vocabSize);
+      logits.push(last);
+      ids.push(argmax(last, 0, vocabSize));
+      if (step + 1 < steps) all = await decoder.forward([ids[ids.length - 1]], cache);
+    }
+    return { ids, logits };
+  } finally {
+    await decoder.release();
+  }
+}
+
+type Transformers = typeof import("@huggingface/transformers");
+
+/** transformers.js' own forward, past fed back as its present outputs (what its generate does), logits of every step. */
+async function transformersGreedy(transformers: Transformers, model: Awaited<ReturnType<Transformers["AutoModelForCausalLM"]["from_pretrained"]>>): Promise<Greedy> {
+  const { Tensor } = transformers;
+  const ids = [...prompt];
+  const logits: Float32Array[] = [];
+  let past: Record<string, unknown> | undefined;
+  let input = prompt;
+  for (let step = 0; step < steps; step++) {
+    const outputs = (await model({
+      input_ids: new Tensor("int64", BigInt64Array.from(input, (id) => BigInt(id)), [1, input.length]),
+      attention_mask: new Tensor("int64", new BigInt64Array(ids.length).fill(1n), [1, ids.length]),
+      ...(past ? { past_key_values: past } : {}),
+    })) as Record<string, { data: ArrayLike<number>; dims: number[]; type: string }>;
+    const vocab = outputs.logits.dims[2];
+    const data = outputs.logits.data;
+    const last = new Float32Array(vocab);
+    const offset = data.length - vocab;
+    if (outputs.logits.type === "float16") {
+      const { float16BitsToNumber } = await import("@kvpack/adapters");
+      for (let i = 0; i < vocab; i++) last[i] = float16BitsToNumber((data as Uint16Array)[offset + i]);
+    } else for (let i = 0; i < vocab; i++) last[i] = data[offset + i];
+    logits.push(last);
+    const next = argmax(last, 0, vocab);
+    ids.push(next);
+    input = [next];
+    past = Object.fromEntries(Object.entries(outputs).filter(([name]) => name.startsWith("present.")).map(([name, tensor]) => [name.replace("present.", "past_key_values."), tensor]));
+  }
+  return { ids, logits };
+}
+
+function piecesOf(tokenizer: SentencePieceBpeTokenizer) {
+  return {
+    pieces: Array.from({ length: tokenizer.vocabSize }, (_, id) => tokenizer.piece(id)),
+    scores: Array.from({ length: tokenizer.vocabSize }, (_, id) => tokenizer.score(id)),
+  };
+}
+
+interface Case {
+  readonly name: string;
+  readonly weights: () => LlamaWeights;
+  readonly tokenizer: string;
+  readonly config?: Record<string, unknown>;
+}
+
+const cases: Case[] = [
+  { name: "stories260K", weights: () => loadLlama2cCheckpoint(readModelsData("stories260K.bin")), tokenizer: "tok512.bin" },
+  {
+    name: "random-llama3-rope",
+    // GQA 4 / 2 with head_dim 16, an untied classifier, Llama 3 rope scaling whose original context (16) the 69 positions pass.
+    weights: () => randomLlamaWeights({ dim: 64, hiddenDim: 96, layers: 2, heads: 4, kvHeads: 2, vocabSize: 512, maxSequenceLength: 128, headDim: 16, ropeTheta: 10000, normEpsilon: 1e-5, sharedClassifier: false }, 11),
+    tokenizer: "tok512.bin",
+    config: { rope_scaling: { rope_type: "llama3", factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16 } },
+  },
+];
+
+interface Row {
+  readonly model: string;
+  readonly architecture: "llama";
+  readonly format: Format;
+  readonly steps: number;
+  readonly sameTokens: boolean;
+  readonly maxLogitDifference: number;
+  readonly tolerance: number;
+  /** The same format's logits (transformers.js) against kvpack's fp32 safetensors runtime: what fp16 / q4 cost; recorded, not asserted. */
+  readonly maxLogitDifferenceFromSafetensors: number;
+  readonly sameTokensAsSafetensors: boolean;
+}
+
+describe("Hugging Face folders from @kvpack/export-onnx: kvpack and transformers.js give the same greedy tokens and logits", () => {
+  let directory: string;
+  let transformers: Transformers;
+  const rows: Row[] = [];
+
+  beforeAll(async () => {
+    directory = mkdtempSync(path.join(tmpdir(), "kvpack-hf-conformance-"));
+    for (const { name, weights, tokenizer, config } of cases) {
+      const model = weights();
+      const vocabulary = loadLlama2cTokenizer(readModelsData(tokenizer), model.config.vocabSize);
+      const files = huggingFaceFolderFiles(model, { tokenizerJson: sentencePieceTokenizerJson(piecesOf(vocabulary)), onnx: ["fp32", "fp16", "q4"], ...(config ? { config } : {}), modelName: name });
+      await writeHuggingFaceFolder(path.join(directory, name), files);
+    }
+    transformers = await import("@huggingface/transformers");
+    transformers.env.allowRemoteModels = false;
+    transformers.env.localModelPath = `${directory}${path.sep}`;
+  });
+
+  afterAll(() => {
+    if (output && rows.length > 0) {
+      const results = {
+        oracle: "@huggingface/transformers 4.3.1 (onnxruntime-node 1.30.0 CPU), offline",
+        prompt: "tok512 ids of \"Once upon a time\" with BOS",
+        maxLogitDifference: "max over 64 greedy steps and the vocabulary of |Δ logit|, kvpack against transformers.js on the same folder and format",
+        maxLogitDifferenceFromSafetensors: "transformers.js on this format against kvpack's fp32 safetensors runtime, each decoding its own greedy tokens: once the sequences part (q4), later steps compare different contexts",
+        rows,
+      };
+      writeFileSync(output, `${JSON.stringify(results, null, 2)}\n`);
+    }
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  describe.each(cases)("$name", ({ name }) => {
+    it.each(["safetensors", "onnx-fp32", "onnx-fp16", "onnx-q4"] as const)("%s", async (format) => {
+      const dtype = transformersDtype[format];
+      const model = await transformers.AutoModelForCausalLM.from_pretrained(name, { dtype, device: "cpu" });
+      let theirs: Greedy;
+      try {
+        theirs = await transformersGreedy(transformers, model);
+      } finally {
+        await model.dispose();
+      }
+      const folderPath = path.join(directory, name);
+      let ours: Greedy;
+      if (format === "safetensors") {
+        const folder = await loadModelFolder(folderPath);
+        expect(folder.weights.kind).toBe("llama");
+        ours = runtimeGreedy(createModelFolderRuntime(folder));
+      } else {
+        const folder = await loadModelFolder(folderPath, { format: "onnx", onnxFile: onnxVariants[dtype].file });
+        if (folder.weights.kind !== "onnx") throw new Error("expected the ONNX decoder");
+        ours = await onnxGreedy(folder.weights.bytes, Number(folder.config.vocab_size));
+      }
+      const difference = Math.max(...ours.logits.map((logits, step) => maxAbsDifference(logits, theirs.logits[step])));
+      const reference = runtimeGreedy(createModelFolderRuntime(await loadModelFolder(folderPath)));
+      const fromSafetensors = Math.max(...reference.logits.map((logits, step) => maxAbsDifference(logits, theirs.logits[step])));
+      rows.push({
+        model: name,
+        architecture: "llama",
+        format,
+        steps,
+        sameTokens: ours.ids.join() === theirs.ids.join(),
+        maxLogitDifference: Number(difference.toPrecision(3)),
+        tolerance: tolerance[format],
+        maxLogitDifferenceFromSafetensors: Number(fromSafetensors.toPrecision(3)),
+        sameTokensAsSafetensors: reference.ids.join() === theirs.ids.join(),
+      });
+      console.log(`${name} ${format}: same tokens ${ours.ids.join() === theirs.ids.join()}, max |Δlogit| ${difference.toExponential(2)}`);
+      expect(ours.ids).toEqual(theirs.ids);
+      expect(difference).toBeLessThanOrEqual(tolerance[format]);
+    }, 60_000);
+  });
+
+  it("transformers.js generate() on stories260K gives the greedy tokens of the forward loop (the reference's greedy ids)", async () => {
+    const model = await transformers.AutoModelForCausalLM.from_pretrained("stories260K", { dtype: "fp32", device: "cpu" });
+    try {
+      const input = new transformers.Tensor("int64", BigInt64Array.from(prompt, (id) => BigInt(id)), [1, prompt.length]);
+      const generated = (await model.generate({ input_ids: input, attention_mask: new transformers.Tensor("int64", new BigInt64Array(prompt.length).fill(1n), [1, prompt.length]), max_new_tokens: steps, do_sample: false })) as { tolist(): bigint[][] };
+      const ids = generated.tolist()[0].map(Number);
+      const folder = await loadModelFolder(path.join(directory, "stories260K"));
+      const ours = runtimeGreedy(createModelFolderRuntime(folder)).ids;
+      // generate stops at EOS (</s>, generation_config.json); the forward loop does not.
+      expect(ids.length).toBeGreaterThan(prompt.length + 16);
+      expect(ids).toEqual(ours.slice(0, ids.length));
+    } finally {
+      await model.dispose();
+    }
+  }, 60_000);
+});
