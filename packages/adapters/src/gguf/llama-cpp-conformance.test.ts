@@ -4,7 +4,9 @@ import type { Llama } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadLlama2cTokenizer } from "../llama2c/load-llama2c-tokenizer.js";
 import { readModelsData } from "../model/test-models-data.js";
-import { type ConformanceRow, compareWithLlamaCpp, getOracleLlama, randomLlamaWeights } from "./test-llama-cpp-oracle.js";
+import { type LlamaArchitecture, llamaArchitectures } from "../model/llama-model-description.js";
+import { randomArchitectureModel } from "./test-architecture-models.js";
+import { type ConformanceRow, compareWithLlamaCpp, getOracleLlama } from "./test-llama-cpp-oracle.js";
 import type { LlamaGgufTensorType } from "./write-llama-gguf.js";
 
 // Both engines multiply by the same dequantized weights, so the weight format's own rounding cancels
@@ -17,8 +19,10 @@ import type { LlamaGgufTensorType } from "./write-llama-gguf.js";
 //   Q4_0/Q4_1/Q5_0/Q5_1/Q8_0/IQ4_NL: Q8_0 activations, 8-bit absmax per 32: half a step is
 //        max/254 and max ≈ 2.5·RMS for 32 normal values, so u = 2.5/254
 //   Q2_K…Q6_K, IQ4_XS: Q8_K activations, 8-bit absmax per 256, max ≈ 3·RMS: u = 3/254
-// Measured on this model (dim 256, 2 layers, 64 steps, log-probs spanning ~60): max |Δ| = 47u to 85u
-// for every type; the tolerance is 150u, under 2× the worst.
+// Measured on the plain Llama (dim 256, 2 layers, 64 steps, log-probs spanning ~60): max |Δ| = 47u to 85u
+// for every type. On the five architectures' models (test-architecture-models.ts) the worst is 98u
+// (qwen3, Q2_K) and 72u for F32 (qwen2); Gemma 2's soft-capped logits (|logit| < 15) give ~10× less.
+// The tolerance stays 150u, ≥ 1.5× the worst.
 const activationRounding: Record<LlamaGgufTensorType, number> = {
   F32: 2 ** -11,
   F16: 2 ** -11,
@@ -37,30 +41,34 @@ const activationRounding: Record<LlamaGgufTensorType, number> = {
   IQ4_XS: 3 / 254,
 };
 const allTypes = Object.keys(activationRounding) as LlamaGgufTensorType[];
-// ~1–2 s per type (llama.cpp on one thread: two spinning threads on a busy 2-core machine take 10× longer).
+// ~1–4 s per architecture × type, ~2 min in all (llama.cpp on one thread: two spinning threads on a busy 2-core machine take 10× longer).
 // `pnpm --filter @kvpack/adapters run conformance:gguf` runs this file and writes bench-results/gguf-conformance.json.
 const output = process.env.KVPACK_GGUF_CONFORMANCE_OUT;
+
+const cases: [LlamaArchitecture, LlamaGgufTensorType][] = llamaArchitectures.flatMap((architecture) => allTypes.map((type) => [architecture, type] as [LlamaArchitecture, LlamaGgufTensorType]));
 
 describe("GGUF files written by kvpack, decoded by kvpack and by llama.cpp (node-llama-cpp 3.21.1)", () => {
   let llama: Llama;
   const rows: ConformanceRow[] = [];
   const tokenizer = loadLlama2cTokenizer(readModelsData("tok512.bin"), 512);
-  const weights = randomLlamaWeights(512);
+  const models = new Map(llamaArchitectures.map((architecture) => [architecture, randomArchitectureModel(architecture, 512)]));
 
   beforeAll(async () => {
     llama = await getOracleLlama();
   });
 
   afterAll(() => {
-    if (!output || rows.length !== allTypes.length) return;
+    if (!output || rows.length !== cases.length) return;
     mkdirSync(path.dirname(output), { recursive: true });
     const table = rows.map(({ architecture, tensorType, steps, sameTokens, maxLogitDifference }) => ({ architecture, tensorType, steps, sameTokens, maxLogitDifference: Number(maxLogitDifference.toPrecision(4)), tolerance: Number((150 * activationRounding[tensorType]).toPrecision(3)) }));
-    writeFileSync(output, `${JSON.stringify({ model: "random-weight llama, dim 256, 4 heads (2 KV) of 64, hidden 512, 2 layers, vocab 512 (tok512)", oracle: "node-llama-cpp 3.21.1 prebuilt CPU", maxLogitDifference: "max over 64 teacher-forced steps and the vocabulary of |Δ log-softmax|", rows: table }, null, 2)}\n`);
+    const model = "random-weight models (test-architecture-models.ts), 2 layers, dim 256, hidden 512, vocab 512 (tok512): llama = Llama 3.2 layout (4 heads / 2 KV of 64, θ 500000, llama3 RoPE scaling as rope_freqs), qwen2 = Qwen2.5 (4 / 1 KV of 64, q/k/v biases, NeoX), qwen3 = Qwen3 (4 / 2 KV of 128, q/k norms), phi3 = Phi-3 mini (4 / 4 of 64, fused attn_qkv and gate+up), gemma2 = Gemma 2 (2 / 1 KV of 256, tied, sandwich norms, GeGLU, √dim embedding, layer 0 sliding window 16, soft caps 2 / 15)";
+    writeFileSync(output, `${JSON.stringify({ model, oracle: "node-llama-cpp 3.21.1 prebuilt CPU", maxLogitDifference: "max over 64 teacher-forced steps and the vocabulary of |Δ log-softmax|", rows: table }, null, 2)}\n`);
   });
 
-  it.each(allTypes)("%s: 64 greedy steps give the same tokens and log-probs within 150 × the activation rounding", async (tensorType) => {
-    const row = await compareWithLlamaCpp(llama, weights, tokenizer, tensorType, [1, 100, 200, 300], 64);
+  it.each(cases)("%s %s: 64 greedy steps give the same tokens and log-probs within 150 × the activation rounding", async (architecture, tensorType) => {
+    const row = await compareWithLlamaCpp(llama, models.get(architecture)!, tokenizer, tensorType, [1, 100, 200, 300], 64);
     rows.push(row);
+    expect(row.architecture).toBe(architecture);
     expect(row.llamaCppTokens).toEqual(row.kvpackTokens);
     expect(row.maxLogitDifference).toBeLessThan(150 * activationRounding[tensorType]);
     // …and the comparison is live: llama.cpp's log-probs are not bit-identical to kvpack's fp32 ones.

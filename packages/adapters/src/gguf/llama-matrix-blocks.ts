@@ -24,20 +24,39 @@ export interface LlamaMatrixBlocks {
   readonly classifier: QuantizedTensor;
 }
 
-export function llamaMatrixBlocks(file: GgufFile, config: LlamaConfig): LlamaMatrixBlocks {
+/**
+ * `fused`: Phi-3's attn_qkv and gate+up ffn_up, split here into row views (ResidentLlamaWeights
+ * stacks them back into one matrix, so nothing is copied); rows must be whole blocks, as llama.cpp
+ * requires too (else a ModelFormatError).
+ */
+export function llamaMatrixBlocks(file: GgufFile, config: LlamaConfig, fused = false): LlamaMatrixBlocks {
   const { dim, hiddenDim } = config;
+  const queryDim = config.heads * config.headDim;
   const kvDim = config.kvHeads * config.headDim;
   const layers: LlamaLayerBlocks[] = [];
   for (let layer = 0; layer < config.layers; layer++) {
     const prefix = `blk.${layer}.`;
+    const attention = fused && file.has(`${prefix}attn_qkv.weight`)
+      ? (() => {
+          const qkv = file.quantized(`${prefix}attn_qkv.weight`, [dim, queryDim + 2 * kvDim]);
+          return { wq: qkv.rows(0, queryDim), wk: qkv.rows(queryDim, kvDim), wv: qkv.rows(queryDim + kvDim, kvDim) };
+        })()
+      : {
+          wq: file.quantized(`${prefix}attn_q.weight`, [dim, queryDim]),
+          wk: file.quantized(`${prefix}attn_k.weight`, [dim, kvDim]),
+          wv: file.quantized(`${prefix}attn_v.weight`, [dim, kvDim]),
+        };
+    const feedForward = fused
+      ? (() => {
+          const gateUp = file.quantized(`${prefix}ffn_up.weight`, [dim, 2 * hiddenDim]);
+          return { w1: gateUp.rows(0, hiddenDim), w3: gateUp.rows(hiddenDim, hiddenDim) };
+        })()
+      : { w1: file.quantized(`${prefix}ffn_gate.weight`, [dim, hiddenDim]), w3: file.quantized(`${prefix}ffn_up.weight`, [dim, hiddenDim]) };
     layers.push({
-      wq: file.quantized(`${prefix}attn_q.weight`, [dim, dim]),
-      wk: file.quantized(`${prefix}attn_k.weight`, [dim, kvDim]),
-      wv: file.quantized(`${prefix}attn_v.weight`, [dim, kvDim]),
-      wo: file.quantized(`${prefix}attn_output.weight`, [dim, dim]),
-      w1: file.quantized(`${prefix}ffn_gate.weight`, [dim, hiddenDim]),
+      ...attention,
+      wo: file.quantized(`${prefix}attn_output.weight`, [queryDim, dim]),
+      ...feedForward,
       w2: file.quantized(`${prefix}ffn_down.weight`, [hiddenDim, dim]),
-      w3: file.quantized(`${prefix}ffn_up.weight`, [dim, hiddenDim]),
     });
   }
   const tokenEmbedding = file.quantized("token_embd.weight", [dim, config.vocabSize]);

@@ -1,13 +1,18 @@
 import { assertFiniteLlamaWeights } from "../llama2c/load-llama2c-checkpoint.js";
+import { describeLlamaModel, type DescribeLlamaModelOptions, type LlamaArchitecture, llamaArchitectures, type LlamaModelDescription } from "../model/llama-model-description.js";
 import type { LlamaConfig, LlamaLayerWeights, LlamaWeights } from "../model/llama-weights.js";
+import type { RopeDescription } from "../model/rope.js";
 import { ModelFormatError } from "../model/model-format-error.js";
 import { SentencePieceBpeTokenizer } from "../tokenizers/sentencepiece-bpe-tokenizer.js";
+import { gemma2AttentionScale, gemma2DefaultAttentionSoftCap, gemma2DefaultFinalSoftCap, gemma2LayerAttention, ggufArchitectures } from "./gguf-architecture.js";
 import { GgufFile } from "./gguf-file.js";
 import { type GgufTokenizer, ggufTokenizer } from "./gguf-tokenizer.js";
 import { type LlamaMatrixBlocks, llamaMatrixBlocks } from "./llama-matrix-blocks.js";
 
 export interface GgufLlamaModel {
   readonly weights: LlamaWeights;
+  /** The architecture's description (rotation, per-layer attention, switches) over `weights`: what the runtimes take. */
+  readonly description: LlamaModelDescription;
   /** The embedded tokenizer (ggufTokenizer: "llama" SentencePiece or "gpt2" byte-level BPE); undefined when the file has none. */
   readonly tokenizer: GgufTokenizer | undefined;
   readonly file: GgufFile;
@@ -39,6 +44,12 @@ function lazyProperty(target: object, key: string, what: string, compute: () => 
       return value;
     },
   });
+}
+
+function metadataString(file: GgufFile, key: string): string | undefined {
+  const value = file.metadata.get(key);
+  if (value !== undefined && typeof value !== "string") throw new ModelFormatError("gguf", "bad-metadata", `GGUF metadata ${key} must be a string, got ${JSON.stringify(String(value))}`);
+  return value;
 }
 
 function metadataNumber(file: GgufFile, key: string, fallback?: number): number {
@@ -73,30 +84,40 @@ export function ggufSentencePieceTokenizer(file: GgufFile): SentencePieceBpeToke
 }
 
 /**
- * Loads a Llama-architecture GGUF (v2/v3): metadata → LlamaConfig, F32/F16/BF16/Q8_0/Q4_0/Q4_1
- * tensors dequantized to fp32, and the embedded tokenizer. GGUF stores q/k in the interleaved RoPE
- * order llama2.c uses, so no permutation is needed.
+ * Loads a Llama-family GGUF (v2/v3) of architecture `llama`, `qwen2`, `qwen3`, `phi3` or `gemma2`
+ * as llama.cpp reads it: `{arch}.*` metadata → LlamaConfig and a model description (RoPE style and
+ * base, `rope_freqs.weight` or linear `rope.scaling` as frequency factors, head size from
+ * `attention.key_length`, Gemma 2's `attention.sliding_window` on even layers, soft caps and scales),
+ * llama.cpp's tensor names (q/k/v biases, q/k norms, Phi-3's fused attn_qkv and gate+up ffn_up
+ * split into row views, Gemma 2's post norms, an optional output.bias), every supported tensor type
+ * dequantized to fp32, and the embedded tokenizer. GGUF stores `llama` q/k rows already in the
+ * interleaved RoPE order llama2.c uses, and the NeoX architectures unpermuted, so nothing is permuted.
+ * Missing keys or tensors, shape mismatches and unsupported variants (partial RoPE, YaRN, LongRoPE)
+ * throw a ModelFormatError naming them.
  */
 export function loadGgufLlama(bytes: ArrayBuffer | Uint8Array | GgufFile, options: LoadGgufLlamaOptions = {}): GgufLlamaModel {
   const file = bytes instanceof GgufFile ? bytes : new GgufFile(bytes);
-  const architecture = file.metadata.get("general.architecture");
-  if (architecture !== "llama") {
-    throw new ModelFormatError("gguf", "unsupported", `GGUF general.architecture is ${JSON.stringify(architecture)}; only "llama" is supported`);
+  const architectureName = file.metadata.get("general.architecture");
+  if (typeof architectureName !== "string" || !(llamaArchitectures as readonly string[]).includes(architectureName)) {
+    throw new ModelFormatError("gguf", "unsupported", `GGUF general.architecture is ${JSON.stringify(architectureName)}; supported: ${llamaArchitectures.map((name) => JSON.stringify(name)).join(", ")}`);
   }
-  const key = (name: string): string => `llama.${name}`;
+  const architecture = ggufArchitectures[architectureName as LlamaArchitecture];
+  const key = (name: string): string => `${architecture.name}.${name}`;
   const dim = metadataNumber(file, key("embedding_length"));
   const heads = metadataNumber(file, key("attention.head_count"));
   const kvHeads = metadataNumber(file, key("attention.head_count_kv"), heads);
-  const headDim = dim / heads;
+  const headDim = metadataNumber(file, key("attention.key_length"), dim / heads);
+  const valueDim = metadataNumber(file, key("attention.value_length"), headDim);
   const rotaryDims = metadataNumber(file, key("rope.dimension_count"), headDim);
-  if (!Number.isInteger(headDim) || headDim % 2 !== 0 || heads % kvHeads !== 0) {
-    throw new ModelFormatError("gguf", "bad-metadata", `GGUF: embedding_length ${dim} must split into ${heads} heads of even size, and head_count must be a multiple of head_count_kv ${kvHeads}`);
+  if (!Number.isInteger(headDim) || headDim % 2 !== 0 || !Number.isInteger(heads) || heads < 1 || !Number.isInteger(kvHeads) || kvHeads < 1 || heads % kvHeads !== 0) {
+    throw new ModelFormatError("gguf", "bad-metadata", `GGUF: heads of ${key("attention.key_length")} ${headDim} (embedding_length ${dim} / head_count ${heads}) must be an even integer, and head_count must be a multiple of head_count_kv ${kvHeads}`);
   }
-  if (rotaryDims !== headDim) throw new ModelFormatError("gguf", "unsupported", `GGUF: partial RoPE (rope.dimension_count ${rotaryDims} < head size ${headDim}) is not supported`);
+  if (valueDim !== headDim) throw new ModelFormatError("gguf", "unsupported", `GGUF: ${key("attention.value_length")} ${valueDim} differs from key_length ${headDim}`);
+  if (rotaryDims !== headDim) throw new ModelFormatError("gguf", "unsupported", `GGUF: partial RoPE (${key("rope.dimension_count")} ${rotaryDims} < head size ${headDim}) is not supported`);
   const embeddingInfo = file.tensors.get("token_embd.weight");
   if (!embeddingInfo) throw new ModelFormatError("gguf", "missing-tensor", "GGUF file has no tensor token_embd.weight");
   const vocabSize = embeddingInfo.dims[1];
-  const sharedClassifier = !file.has("output.weight");
+  const sharedClassifier = architecture.alwaysTied || !file.has("output.weight");
   const config: LlamaConfig = {
     dim,
     hiddenDim: metadataNumber(file, key("feed_forward_length")),
@@ -111,12 +132,30 @@ export function loadGgufLlama(bytes: ArrayBuffer | Uint8Array | GgufFile, option
     sharedClassifier,
   };
   const { hiddenDim } = config;
+  const queryDim = heads * headDim;
   const kvDim = kvHeads * headDim;
   const lazy = options.lazyMatrices === true;
   // Each matrix: read now, or (lazy) a getter that dequantizes on first use.
-  const matrix = (target: Record<string, unknown>, key: string, name: string, dims: readonly number[], what: string): void => {
-    if (lazy) lazyProperty(target, key, what, () => file.float32(name, dims));
-    else target[key] = file.float32(name, dims);
+  const define = (target: Record<string, unknown>, name: string, what: string, compute: () => Float32Array): void => {
+    if (lazy) lazyProperty(target, name, what, compute);
+    else target[name] = compute();
+  };
+  const matrix = (target: Record<string, unknown>, name: string, tensor: string, dims: readonly number[], what: string): void => {
+    file.quantized(tensor, dims); // checks presence and shape now, even when lazy
+    define(target, name, what, () => file.float32(tensor, dims));
+  };
+  /** Row slices of a fused matrix (Phi-3), dequantized once and shared. */
+  const fusedRows = (tensor: string, dims: readonly number[]): ((first: number, count: number) => Float32Array) => {
+    file.quantized(tensor, dims);
+    let values: Float32Array | undefined;
+    return (first, count) => {
+      values ??= file.float32(tensor, dims);
+      return values.subarray(first * dims[0], (first + count) * dims[0]);
+    };
+  };
+  const optionalVector = (target: Record<string, unknown>, name: string, tensor: string, length: number, required: boolean): void => {
+    if (!required && !file.has(tensor)) return;
+    target[name] = file.float32(tensor, [length]);
   };
   const holder: Record<string, unknown> = {};
   matrix(holder, "tokenEmbedding", "token_embd.weight", [dim, vocabSize], "token embedding");
@@ -127,20 +166,84 @@ export function loadGgufLlama(bytes: ArrayBuffer | Uint8Array | GgufFile, option
       attentionNorm: file.float32(`${prefix}attn_norm.weight`, [dim]),
       ffnNorm: file.float32(`${prefix}ffn_norm.weight`, [dim]),
     };
-    matrix(weights, "wq", `${prefix}attn_q.weight`, [dim, dim], `layer ${layer} wq`);
-    matrix(weights, "wk", `${prefix}attn_k.weight`, [dim, kvDim], `layer ${layer} wk`);
-    matrix(weights, "wv", `${prefix}attn_v.weight`, [dim, kvDim], `layer ${layer} wv`);
-    matrix(weights, "wo", `${prefix}attn_output.weight`, [dim, dim], `layer ${layer} wo`);
-    matrix(weights, "w1", `${prefix}ffn_gate.weight`, [dim, hiddenDim], `layer ${layer} w1`);
+    if (architecture.fused && file.has(`${prefix}attn_qkv.weight`)) {
+      const rows = fusedRows(`${prefix}attn_qkv.weight`, [dim, queryDim + 2 * kvDim]);
+      define(weights, "wq", `layer ${layer} wq`, () => rows(0, queryDim));
+      define(weights, "wk", `layer ${layer} wk`, () => rows(queryDim, kvDim));
+      define(weights, "wv", `layer ${layer} wv`, () => rows(queryDim + kvDim, kvDim));
+    } else {
+      matrix(weights, "wq", `${prefix}attn_q.weight`, [dim, queryDim], `layer ${layer} wq`);
+      matrix(weights, "wk", `${prefix}attn_k.weight`, [dim, kvDim], `layer ${layer} wk`);
+      matrix(weights, "wv", `${prefix}attn_v.weight`, [dim, kvDim], `layer ${layer} wv`);
+    }
+    matrix(weights, "wo", `${prefix}attn_output.weight`, [queryDim, dim], `layer ${layer} wo`);
+    if (architecture.fused) {
+      const rows = fusedRows(`${prefix}ffn_up.weight`, [dim, 2 * hiddenDim]);
+      define(weights, "w1", `layer ${layer} w1`, () => rows(0, hiddenDim));
+      define(weights, "w3", `layer ${layer} w3`, () => rows(hiddenDim, hiddenDim));
+    } else {
+      matrix(weights, "w1", `${prefix}ffn_gate.weight`, [dim, hiddenDim], `layer ${layer} w1`);
+      matrix(weights, "w3", `${prefix}ffn_up.weight`, [dim, hiddenDim], `layer ${layer} w3`);
+    }
     matrix(weights, "w2", `${prefix}ffn_down.weight`, [hiddenDim, dim], `layer ${layer} w2`);
-    matrix(weights, "w3", `${prefix}ffn_up.weight`, [dim, hiddenDim], `layer ${layer} w3`);
+    optionalVector(weights, "bq", `${prefix}attn_q.bias`, queryDim, architecture.requiresBiases);
+    optionalVector(weights, "bk", `${prefix}attn_k.bias`, kvDim, architecture.requiresBiases);
+    optionalVector(weights, "bv", `${prefix}attn_v.bias`, kvDim, architecture.requiresBiases);
+    if (architecture.queryKeyNorms) {
+      optionalVector(weights, "queryNorm", `${prefix}attn_q_norm.weight`, headDim, true);
+      optionalVector(weights, "keyNorm", `${prefix}attn_k_norm.weight`, headDim, true);
+    }
+    if (architecture.gemma) {
+      optionalVector(weights, "postAttentionNorm", `${prefix}post_attention_norm.weight`, dim, true);
+      optionalVector(weights, "postFfnNorm", `${prefix}post_ffw_norm.weight`, dim, true);
+    }
     layers.push(weights as unknown as LlamaLayerWeights);
   }
   const finalNorm = file.float32("output_norm.weight", [dim]);
   if (sharedClassifier) Object.defineProperty(holder, "classifier", { enumerable: true, get: () => holder.tokenEmbedding });
   else matrix(holder, "classifier", "output.weight", [dim, vocabSize], "classifier");
+  if (file.has("output.bias")) holder.classifierBias = file.float32("output.bias", [vocabSize]);
   const weights = Object.defineProperties({ config, layers, finalNorm }, Object.getOwnPropertyDescriptors(holder)) as unknown as LlamaWeights;
   if (!lazy) assertFiniteLlamaWeights(weights, "gguf");
   else assertFiniteLlamaWeights({ config, tokenEmbedding: new Float32Array(0), layers: layers.map((layer) => ({ attentionNorm: layer.attentionNorm, ffnNorm: layer.ffnNorm }) as unknown as LlamaLayerWeights), finalNorm, classifier: new Float32Array(0) }, "gguf");
-  return { weights, tokenizer: ggufTokenizer(file), file, matrixBlocks: llamaMatrixBlocks(file, config) };
+  const optionalVectors: [string, Float32Array | undefined][] = [["classifierBias", weights.classifierBias]];
+  for (const [i, layer] of layers.entries()) {
+    for (const name of ["bq", "bk", "bv", "queryNorm", "keyNorm", "postAttentionNorm", "postFfnNorm"] as const) optionalVectors.push([`layer ${i} ${name}`, layer[name]]);
+  }
+  for (const [name, vector] of optionalVectors) {
+    if (vector && !vector.every(Number.isFinite)) throw new ModelFormatError("gguf", "non-finite", `gguf: ${name} holds a non-finite value`);
+  }
+  const description = describeLlamaModel(weights, describeOptions(file, architecture.name, config));
+  return { weights, description, tokenizer: ggufTokenizer(file), file, matrixBlocks: llamaMatrixBlocks(file, config, architecture.fused) };
+}
+
+/** The description's switches from `{arch}.*` metadata, as llama.cpp's load_hparams reads them. */
+function describeOptions(file: GgufFile, architecture: LlamaArchitecture, config: LlamaConfig): DescribeLlamaModelOptions {
+  const key = (name: string): string => `${architecture}.${name}`;
+  const spec = ggufArchitectures[architecture];
+  const rope: { -readonly [K in keyof RopeDescription]: RopeDescription[K] } = { style: spec.ropeStyle, freqBase: config.ropeTheta };
+  const pairs = config.headDim / 2;
+  if (file.has("rope_freqs.weight")) rope.frequencyFactors = file.float32("rope_freqs.weight", [pairs]);
+  const scalingType = metadataString(file, key("rope.scaling.type")) ?? "none";
+  if (scalingType === "linear") {
+    const factor = metadataNumber(file, key("rope.scaling.factor"));
+    if (!(factor > 0)) throw new ModelFormatError("gguf", "bad-metadata", `GGUF ${key("rope.scaling.factor")} must be positive, got ${factor}`);
+    rope.scaling = { kind: "linear", factor };
+  } else if (scalingType !== "none") {
+    throw new ModelFormatError("gguf", "unsupported", `GGUF ${key("rope.scaling.type")} ${JSON.stringify(scalingType)} is not supported (only "none" and "linear"; Llama 3 scaling comes as rope_freqs.weight)`);
+  }
+  for (const name of ["rope_factors_long.weight", "rope_factors_short.weight"]) {
+    if (file.has(name)) throw new ModelFormatError("gguf", "unsupported", `GGUF tensor ${name}: LongRoPE (Phi-3 128k) is not supported`);
+  }
+  const options: { -readonly [K in keyof DescribeLlamaModelOptions]: DescribeLlamaModelOptions[K] } = { architecture, rope, activation: spec.activation };
+  if (spec.gemma) {
+    const window = metadataNumber(file, key("attention.sliding_window"));
+    if (!(Number.isInteger(window) && window > 0)) throw new ModelFormatError("gguf", "bad-metadata", `GGUF ${key("attention.sliding_window")} must be a positive integer, got ${window}`);
+    options.layerAttention = gemma2LayerAttention(config.layers, window);
+    options.embeddingScale = Math.fround(Math.sqrt(config.dim));
+    options.attentionScale = gemma2AttentionScale(config.layers, config.dim, config.heads, config.headDim);
+    options.attentionLogitSoftCap = metadataNumber(file, key("attn_logit_softcapping"), gemma2DefaultAttentionSoftCap);
+    options.finalLogitSoftCap = metadataNumber(file, key("final_logit_softcapping"), gemma2DefaultFinalSoftCap);
+  }
+  return options;
 }

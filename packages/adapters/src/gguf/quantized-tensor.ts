@@ -1,5 +1,6 @@
 import { dequantizeGgml } from "./ggml-dequantize.js";
-import { GgmlType, type GgmlTypeName } from "./gguf-types.js";
+import { ModelFormatError } from "../model/model-format-error.js";
+import { GgmlType, type GgmlTypeName, ggmlTypeLayout } from "./gguf-types.js";
 
 /**
  * A tensor as stored in a GGUF file: its ggml type, its shape and its blocks as a view into the file's
@@ -18,6 +19,20 @@ export class QuantizedTensor {
 
   get elementCount(): number {
     return this.shape.reduce((product, size) => product * size, 1);
+  }
+
+  /**
+   * Rows [first, first + count) of a matrix, as a view of the same blocks (Phi-3's fused attn_qkv and
+   * ffn_up split into q/k/v and gate/up). Rows must be whole blocks.
+   */
+  rows(first: number, count: number): QuantizedTensor {
+    const layout = ggmlTypeLayout[GgmlType[this.type]];
+    const [rows, columns] = this.shape;
+    if (this.shape.length !== 2 || columns % layout.blockSize !== 0 || first < 0 || first + count > rows) {
+      throw new ModelFormatError("gguf", "bad-shape", `GGUF tensor ${this.name} [${this.shape.join(", ")}] (${this.type}) cannot be split at rows ${first}…${first + count} into whole blocks`);
+    }
+    const rowBytes = (columns / layout.blockSize) * layout.blockBytes;
+    return new QuantizedTensor(this.name, this.type, [count, columns], this.blocks.subarray(first * rowBytes, (first + count) * rowBytes));
   }
 
   /** The values as fp32 (llama.cpp's dequantize_row_* formulas); F32 tensors come back as a view when aligned. */

@@ -38,12 +38,15 @@ describe("describeLlamaModel", () => {
     expect(Array.from(fromDescription)).toEqual(Array.from(fromWeights));
   });
 
-  it("rejects a wrong number of layer kinds, a bad window, and (for now) sliding-window layers in the runtime", () => {
+  it("rejects a wrong number of layer kinds, a bad window, and a cache that does not hold the sliding windows", () => {
     expect(() => describeLlamaModel(weights, { layerAttention: [{ kind: "full" }] })).toThrowError("model description: 1 layer attention kinds for 5 layers");
     const windows = (window: number) => Array.from({ length: 5 }, (_, layer) => (layer % 2 ? { kind: "sliding-window" as const, window } : { kind: "full" as const }));
     expect(() => describeLlamaModel(weights, { layerAttention: windows(0) })).toThrowError(/layer 1 sliding window must be a positive integer, got 0/);
-    expect(() => new LlamaRuntime(describeLlamaModel(weights, { layerAttention: windows(4) }))).toThrowError(
-      "LlamaRuntime: layer 1 uses sliding-window attention, which this runtime does not support yet",
+    const runtime = new LlamaRuntime(describeLlamaModel(weights, { layerAttention: windows(4) }));
+    expect(runtime.cacheShape.layerWindows).toEqual([undefined, 4, undefined, 4, undefined]);
+    expect(() => runtime.forward(1, 0, new DenseKVCache({ layers: 5, kvHeads: 4, headDim: 8, capacity: 8 }))).toThrowError(
+      /layer 1 of the model attends a sliding window of 4 but the cache's layerWindows gives none/,
     );
+    expect(runtime.forward(1, 0, new DenseKVCache({ ...runtime.cacheShape, capacity: 8 })).length).toBe(512);
   });
 });

@@ -129,24 +129,3 @@ export function describeLlamaModel(weights: LlamaWeights, options: DescribeLlama
 export function toModelDescription(model: LlamaWeights | LlamaModelDescription): LlamaModelDescription {
   return "weights" in model ? model : describeLlamaModel(model);
 }
-
-/**
- * Throws unless every layer attends over the whole cache: the runtimes do not yet keep a per-layer
- * window (issue #14 item 2).
- */
-export function requireFullAttention(description: LlamaModelDescription, runtime: string): void {
-  const layer = description.layerAttention.findIndex((attention) => attention.kind !== "full");
-  if (layer >= 0) throw new ModelArgumentError(`${runtime}: layer ${layer} uses sliding-window attention, which this runtime does not support yet`);
-}
-
-/**
- * Throws when the description uses a switch or optional weight the runtimes do not apply yet
- * (interim, while the forward loop gains the architectures of issue #14 item 2).
- */
-export function requirePlainLlama(description: LlamaModelDescription, runtime: string): void {
-  requireFullAttention(description, runtime);
-  const plain = description.activation === "silu" && description.embeddingScale === 1 && description.attentionScale === 1 / Math.sqrt(description.config.headDim)
-    && description.attentionLogitSoftCap === undefined && description.finalLogitSoftCap === undefined && description.weights.classifierBias === undefined
-    && description.weights.layers.every((layer) => optionalLayerVectors.every((name) => layer[name] === undefined));
-  if (!plain) throw new ModelArgumentError(`${runtime}: the ${description.architecture} description uses features (biases, q/k norms, post norms, GELU, scales or soft caps) this runtime does not apply yet`);
-}

@@ -29,6 +29,12 @@ export interface RopeDescription {
   /** θ of freq_i = θ^(−2i/headDim) (`rope.freq_base`). */
   readonly freqBase: number;
   readonly scaling?: Llama3RopeScaling | LinearRopeScaling;
+  /**
+   * Per-pair divisors of the frequencies, as llama.cpp's `rope_freqs.weight` tensor (its
+   * freq_factors: Llama 3.x GGUF files carry the llama3 scaling this way, since GGUF has no
+   * metadata for it). headDim/2 values; freq_i becomes freq_i / factor_i after any `scaling`.
+   */
+  readonly frequencyFactors?: Float32Array;
 }
 
 /** The llama2.c rotation every loader produces today: interleaved pairs, θ = config.ropeTheta, no scaling. */
@@ -38,7 +44,7 @@ export function defaultRope(config: LlamaConfig): RopeDescription {
 
 /** True when `rope` is the plain llama2.c rotation (what the kernels' `rope` computes). */
 export function isPlainRope(rope: RopeDescription): boolean {
-  return rope.style === "interleaved" && rope.scaling === undefined;
+  return rope.style === "interleaved" && rope.scaling === undefined && rope.frequencyFactors === undefined;
 }
 
 /**
@@ -53,12 +59,22 @@ export function ropeFrequencies(headDim: number, rope: RopeDescription): Float32
   const pairs = headDim / 2;
   const frequencies = new Float32Array(pairs);
   for (let pair = 0; pair < pairs; pair++) frequencies[pair] = 1 / Math.pow(rope.freqBase, (2 * pair) / headDim);
-  const scaling = rope.scaling;
-  if (scaling === undefined) return frequencies;
+  const factors = rope.frequencyFactors;
+  if (factors !== undefined && (factors.length !== pairs || !factors.every((factor) => factor > 0 && Number.isFinite(factor)))) {
+    throw new ModelArgumentError(`rope: frequencyFactors must hold ${pairs} positive numbers, got ${factors.length}`);
+  }
+  applyScaling(frequencies, rope.scaling);
+  if (factors !== undefined) for (let pair = 0; pair < pairs; pair++) frequencies[pair] = frequencies[pair] / factors[pair];
+  return frequencies;
+}
+
+function applyScaling(frequencies: Float32Array, scaling: Llama3RopeScaling | LinearRopeScaling | undefined): void {
+  const pairs = frequencies.length;
+  if (scaling === undefined) return;
   if (scaling.kind === "linear") {
     if (!(scaling.factor > 0) || !Number.isFinite(scaling.factor)) throw new ModelArgumentError(`rope: linear scaling needs a positive factor, got ${scaling.factor}`);
     for (let pair = 0; pair < pairs; pair++) frequencies[pair] = frequencies[pair] / scaling.factor;
-    return frequencies;
+    return;
   }
   const { factor, lowFrequencyFactor, highFrequencyFactor, originalContextLength } = scaling;
   if (!(factor >= 1) || !(highFrequencyFactor > lowFrequencyFactor) || !(lowFrequencyFactor > 0) || !(originalContextLength > 0)) {
@@ -77,5 +93,4 @@ export function ropeFrequencies(headDim: number, rope: RopeDescription): Float32
     const smooth = (originalContextLength / wavelength - lowFrequencyFactor) / (highFrequencyFactor - lowFrequencyFactor);
     frequencies[pair] = (1 - smooth) * (frequency / factor) + smooth * frequency;
   }
-  return frequencies;
 }

@@ -1,9 +1,10 @@
 // Types only: the caller picks and initialises the backend, so loading adapters never loads WASM or WebGPU code.
 import type { DeviceArray, KernelSet } from "@kvpack/kernels";
+import type { FeedForwardActivation } from "../model/llama-model-description.js";
 import type { LlamaConfig } from "../model/llama-weights.js";
 import { defaultRope, isPlainRope, type RopeDescription } from "../model/rope.js";
 import { rmsNorm } from "./kernels.js";
-import { grow, RopeTable, rmsNormRows, swigluRows } from "./llama-vector-kernels.js";
+import { addBiasRows, geluTanhRows, grow, headRmsNormRows, RopeTable, rmsNormRows, swigluRows } from "./llama-vector-kernels.js";
 import type { LlamaOps } from "./llama-ops.js";
 import type { ResidentLlamaWeights } from "./resident-llama-weights.js";
 import { matmulResident, residentMatrixFormat } from "./resident-matrix.js";
@@ -11,7 +12,9 @@ import { matmulResident, residentMatrixFormat } from "./resident-matrix.js";
 /**
  * LlamaOps on a kernel backend: the matmuls read the resident weights in place; RMSNorm, RoPE and
  * SwiGLU are backend kernels ("backend") or plain TypeScript ("host", which saves a round trip per
- * step on WebGPU). A chunk of one token uses `matmul`, a longer chunk `matmulBatch`.
+ * step on WebGPU). A chunk of one token uses `matmul`, a longer chunk `matmulBatch`. The steps the
+ * kernel set has no kernel for run on the host whatever `vectorKernels` says: q/k/v biases and
+ * q/k head norms (a few hundred floats), GELU, and NeoX or scaled RoPE.
  */
 export class BackendLlamaOps implements LlamaOps {
   private readonly config: LlamaConfig;
@@ -26,8 +29,11 @@ export class BackendLlamaOps implements LlamaOps {
   private normed: Float32Array = new Float32Array(0);
   private hidden: Float32Array = new Float32Array(0);
 
-  constructor(weights: ResidentLlamaWeights, vectorKernels: "backend" | "host", rope: RopeDescription = defaultRope(weights.config)) {
+  private readonly activation: FeedForwardActivation;
+
+  constructor(weights: ResidentLlamaWeights, vectorKernels: "backend" | "host", rope: RopeDescription = defaultRope(weights.config), activation: FeedForwardActivation = "silu") {
     this.weights = weights;
+    this.activation = activation;
     this.config = weights.config;
     this.kernels = weights.backend.kernels;
     this.vectorKernels = vectorKernels;
@@ -47,8 +53,28 @@ export class BackendLlamaOps implements LlamaOps {
     return this.norm(x, this.weights.layers[layer].ffnNorm, this.weights.host.layers[layer].ffnNorm, rows);
   }
 
-  queryKeyValue(layer: number, normed: Float32Array, rows: number): Promise<Float32Array> {
-    return this.matmul(this.weights.layers[layer].queryKeyValue, normed, rows, this.queryDim + 2 * this.kvDim, this.config.dim);
+  async queryKeyValue(layer: number, normed: Float32Array, rows: number): Promise<Float32Array> {
+    const stride = this.queryDim + 2 * this.kvDim;
+    const out = await this.matmul(this.weights.layers[layer].queryKeyValue, normed, rows, stride, this.config.dim);
+    const { bq, bk, bv } = this.weights.host.layers[layer];
+    if (bq) addBiasRows(out, stride, 0, bq, rows);
+    if (bk) addBiasRows(out, stride, this.queryDim, bk, rows);
+    if (bv) addBiasRows(out, stride, this.queryDim + this.kvDim, bv, rows);
+    return out;
+  }
+
+  queryKeyNorm(layer: number, queryKeyValue: Float32Array, rows: number): Float32Array {
+    const { queryNorm, keyNorm } = this.weights.host.layers[layer];
+    headRmsNormRows(queryKeyValue, this.queryDim + 2 * this.kvDim, this.queryDim, this.kvDim, this.config.headDim, queryNorm!, keyNorm!, rows, this.config.normEpsilon);
+    return queryKeyValue;
+  }
+
+  postAttentionNorm(layer: number, x: Float32Array, rows: number): Promise<Float32Array> {
+    return this.norm(x, this.weights.layers[layer].postAttentionNorm!, this.weights.host.layers[layer].postAttentionNorm!, rows);
+  }
+
+  postFfnNorm(layer: number, x: Float32Array, rows: number): Promise<Float32Array> {
+    return this.norm(x, this.weights.layers[layer].postFfnNorm!, this.weights.host.layers[layer].postFfnNorm!, rows);
   }
 
   async rotate(queryKeyValue: Float32Array, rows: number, startPosition: number): Promise<Float32Array> {
@@ -75,10 +101,14 @@ export class BackendLlamaOps implements LlamaOps {
     return this.matmul(this.weights.layers[layer].gateUp, normed, rows, 2 * this.config.hiddenDim, this.config.dim);
   }
 
-  async swiglu(gateUp: Float32Array, rows: number): Promise<Float32Array> {
+  async gatedActivation(gateUp: Float32Array, rows: number): Promise<Float32Array> {
     const { hiddenDim } = this.config;
     this.hidden = grow(this.hidden, rows * hiddenDim);
     const hidden = this.hidden.subarray(0, rows * hiddenDim);
+    if (this.activation === "gelu-tanh") {
+      geluTanhRows(hidden, gateUp, hiddenDim, rows);
+      return hidden;
+    }
     if (this.vectorKernels === "host") {
       swigluRows(hidden, gateUp, hiddenDim, rows);
       return hidden;

@@ -1,7 +1,8 @@
+import type { FeedForwardActivation } from "../model/llama-model-description.js";
 import type { LlamaConfig, LlamaWeights } from "../model/llama-weights.js";
 import type { RopeDescription } from "../model/rope.js";
 import { matmul, matmulRows, rmsNorm } from "./kernels.js";
-import { grow, RopeTable, rmsNormRows, swigluRows } from "./llama-vector-kernels.js";
+import { addBiasRows, geluTanhRows, grow, headRmsNormRows, RopeTable, rmsNormRows, swigluRows } from "./llama-vector-kernels.js";
 import type { LlamaOps } from "./llama-ops.js";
 
 /**
@@ -22,8 +23,11 @@ export class HostLlamaOps implements LlamaOps {
   private readonly finalNormed: Float32Array;
   private readonly logits: Float32Array;
 
-  constructor(weights: LlamaWeights, rope?: RopeDescription) {
+  private readonly activation: FeedForwardActivation;
+
+  constructor(weights: LlamaWeights, rope?: RopeDescription, activation: FeedForwardActivation = "silu") {
     this.weights = weights;
+    this.activation = activation;
     this.config = weights.config;
     this.rope = new RopeTable(weights.config, rope);
     this.queryDim = this.config.heads * this.config.headDim;
@@ -46,11 +50,29 @@ export class HostLlamaOps implements LlamaOps {
     const stride = queryDim + 2 * kvDim;
     this.queryKeyValueRows = grow(this.queryKeyValueRows, rows * stride);
     const out = this.queryKeyValueRows;
-    const { wq, wk, wv } = this.weights.layers[layer];
+    const { wq, wk, wv, bq, bk, bv } = this.weights.layers[layer];
     matmulRows(out, stride, 0, normed, dim, wq, dim, queryDim, rows);
     matmulRows(out, stride, queryDim, normed, dim, wk, dim, kvDim, rows);
     matmulRows(out, stride, queryDim + kvDim, normed, dim, wv, dim, kvDim, rows);
+    if (bq) addBiasRows(out, stride, 0, bq, rows);
+    if (bk) addBiasRows(out, stride, queryDim, bk, rows);
+    if (bv) addBiasRows(out, stride, queryDim + kvDim, bv, rows);
     return out.subarray(0, rows * stride);
+  }
+
+  queryKeyNorm(layer: number, queryKeyValue: Float32Array, rows: number): Float32Array {
+    const { queryNorm, keyNorm } = this.weights.layers[layer];
+    const { headDim, normEpsilon } = this.config;
+    headRmsNormRows(queryKeyValue, this.queryDim + 2 * this.kvDim, this.queryDim, this.kvDim, headDim, queryNorm!, keyNorm!, rows, normEpsilon);
+    return queryKeyValue;
+  }
+
+  postAttentionNorm(layer: number, x: Float32Array, rows: number): Float32Array {
+    return this.norm(x, this.weights.layers[layer].postAttentionNorm!, rows);
+  }
+
+  postFfnNorm(layer: number, x: Float32Array, rows: number): Float32Array {
+    return this.norm(x, this.weights.layers[layer].postFfnNorm!, rows);
   }
 
   rotate(queryKeyValue: Float32Array, rows: number, startPosition: number): Float32Array {
@@ -72,10 +94,10 @@ export class HostLlamaOps implements LlamaOps {
     return out.subarray(0, rows * 2 * hiddenDim);
   }
 
-  swiglu(gateUp: Float32Array, rows: number): Float32Array {
+  gatedActivation(gateUp: Float32Array, rows: number): Float32Array {
     const { hiddenDim } = this.config;
     this.hidden = grow(this.hidden, rows * hiddenDim);
-    swigluRows(this.hidden, gateUp, hiddenDim, rows);
+    (this.activation === "gelu-tanh" ? geluTanhRows : swigluRows)(this.hidden, gateUp, hiddenDim, rows);
     return this.hidden.subarray(0, rows * hiddenDim);
   }
 

@@ -2,7 +2,8 @@ import { CompressedKVCache, type KVCache, type KVCacheShape } from "@kvpack/cach
 // Types only: the caller picks and initialises the backend, so loading adapters never loads WASM or WebGPU code.
 import type { KernelBackend } from "@kvpack/kernels";
 import type { LlamaConfig } from "../model/llama-weights.js";
-import { requirePlainLlama, type LlamaModelDescription } from "../model/llama-model-description.js";
+import { describeLlamaModel, type LlamaModelDescription } from "../model/llama-model-description.js";
+import { ModelArgumentError } from "../model/model-format-error.js";
 import type { RopeDescription } from "../model/rope.js";
 import { BackendLlamaOps } from "./backend-llama-ops.js";
 import type { LayerObserver, PrefillOptions } from "./language-model-runtime.js";
@@ -60,10 +61,13 @@ export class KernelLlamaRuntime {
     this.vocabSize = config.vocabSize;
     this.maxSequenceLength = config.maxSequenceLength;
     this.heads = config.heads;
-    this.loop = new LlamaForwardLoop(config, weights.host.tokenEmbedding, options.observer);
+    if (options.description && options.description.weights !== weights.host) {
+      throw new ModelArgumentError("KernelLlamaRuntime: options.description must describe the resident weights (description.weights === weights.host)");
+    }
+    const description = options.description ?? describeLlamaModel(weights.host);
+    this.loop = new LlamaForwardLoop(description, options.observer);
     this.cacheShape = this.loop.cacheShape;
-    if (options.description) requirePlainLlama(options.description, "KernelLlamaRuntime");
-    this.ops = new BackendLlamaOps(weights, options.vectorKernels ?? "backend", options.rope ?? options.description?.rope);
+    this.ops = new BackendLlamaOps(weights, options.vectorKernels ?? "backend", options.rope ?? description.rope, description.activation);
     this.attacher = new KernelAttentionAttacher(options.cacheAttention === "typescript" || this.backend.name !== "wasm" ? undefined : "wasm");
   }
 

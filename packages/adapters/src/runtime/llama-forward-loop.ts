@@ -1,4 +1,5 @@
 import type { KVCache, KVCacheShape } from "@kvpack/cache";
+import type { LlamaModelDescription } from "../model/llama-model-description.js";
 import type { LlamaConfig } from "../model/llama-weights.js";
 import { ModelArgumentError } from "../model/model-format-error.js";
 import { checkForwardArguments } from "./check-forward-arguments.js";
@@ -20,10 +21,15 @@ export function prefillChunkSize(options: PrefillOptions | undefined): number {
 type MutableLayerActivations = { -readonly [K in keyof LayerActivations]: LayerActivations[K] };
 
 /**
- * The one Llama forward loop (llama2.c run.c semantics: RMSNorm, interleaved-pair RoPE,
- * grouped-query attention through the KVCache, SwiGLU) over a chunk of tokens, behind both
- * LlamaRuntime (synchronous TypeScript) and KernelLlamaRuntime (a kernel backend): they differ
- * only in their LlamaOps and in how they drive the steps (run-steps.ts).
+ * The one Llama-family forward loop over a chunk of tokens, behind both LlamaRuntime (synchronous
+ * TypeScript) and KernelLlamaRuntime (a kernel backend): they differ only in their LlamaOps and in
+ * how they drive the steps (run-steps.ts). It follows the model description
+ * (model/llama-model-description.ts) as llama.cpp's graphs do: embedding × embeddingScale; per
+ * layer RMSNorm → q/k/v (+ biases) → per-head q/k RMSNorm where present → RoPE (the description's
+ * style) → attention through the KVCache (attentionScale, attention soft cap, the layer's sliding
+ * window held by the cache) → wo → post-attention norm where present → residual; RMSNorm → gated
+ * FFN (silu or gelu_tanh) → post-FFN norm where present → residual; final RMSNorm → classifier
+ * (+ bias) → final logit soft cap.
  *
  * A chunk goes through each layer at once, so the matmuls are matrix–matrix. Within a layer the
  * tokens are appended and attended one after the other, so token t sees exactly the cache a
@@ -38,16 +44,25 @@ export class LlamaForwardLoop {
   private x: Float32Array = new Float32Array(0);
   private attentionRows: Float32Array = new Float32Array(0);
   private attentionWeights: Float32Array;
-  private readonly attentionOptions: { heads: number; scale: number; weightsOut: Float32Array | undefined };
+  private readonly attentionOptions: { heads: number; scale: number; logitSoftCap: number | undefined; weightsOut: Float32Array | undefined };
   private readonly activations: MutableLayerActivations;
+  private readonly description: LlamaModelDescription;
 
-  constructor(config: LlamaConfig, tokenEmbedding: Float32Array, observer: LayerObserver | undefined) {
+  constructor(description: LlamaModelDescription, observer: LayerObserver | undefined) {
+    const { config } = description;
+    this.description = description;
     this.config = config;
-    this.tokenEmbedding = tokenEmbedding;
+    this.tokenEmbedding = description.weights.tokenEmbedding;
     this.observer = observer;
-    this.cacheShape = { layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim };
+    const windows = description.layerAttention.map((attention) => (attention.kind === "sliding-window" ? attention.window : undefined));
+    this.cacheShape = {
+      layers: config.layers,
+      kvHeads: config.kvHeads,
+      headDim: config.headDim,
+      ...(windows.some((window) => window !== undefined) ? { layerWindows: windows } : {}),
+    };
     this.attentionWeights = new Float32Array(config.heads * 64);
-    this.attentionOptions = { heads: config.heads, scale: 1 / Math.sqrt(config.headDim), weightsOut: undefined };
+    this.attentionOptions = { heads: config.heads, scale: description.attentionScale, logitSoftCap: description.attentionLogitSoftCap, weightsOut: undefined };
     const empty = new Float32Array(0);
     this.activations = {
       layer: 0,
@@ -68,6 +83,14 @@ export class LlamaForwardLoop {
     for (let index = 0; index < tokens.length; index++) {
       checkForwardArguments(tokens[index], startPosition + index, cache, this.config.vocabSize, this.cacheShape);
     }
+    const expected = this.cacheShape.layerWindows;
+    for (let layer = 0; layer < this.config.layers; layer++) {
+      if (cache.layerWindows?.[layer] !== expected?.[layer]) {
+        throw new ModelArgumentError(
+          `forward: layer ${layer} of the model attends ${expected?.[layer] === undefined ? "the whole cache" : `a sliding window of ${expected[layer]}`} but the cache's layerWindows gives ${cache.layerWindows?.[layer] ?? "none"}: build the cache from the runtime's cacheShape`,
+        );
+      }
+    }
   }
 
   /**
@@ -75,7 +98,9 @@ export class LlamaForwardLoop {
    * their keys and values to `cache`; the steps end with the logits of the last token.
    */
   *steps(ops: LlamaOps, tokens: ArrayLike<number>, startPosition: number, cache: KVCache): Steps<Float32Array> {
-    const { config, attentionOptions, observer } = this;
+    const { config, attentionOptions, observer, description } = this;
+    const { embeddingScale } = description;
+    const layerWeights = description.weights.layers;
     const { dim, headDim, heads } = config;
     const rows = tokens.length;
     const queryDim = heads * headDim;
@@ -86,10 +111,13 @@ export class LlamaForwardLoop {
     const x = this.x.subarray(0, rows * dim);
     const attention = this.attentionRows.subarray(0, rows * queryDim);
     for (let r = 0; r < rows; r++) x.set(this.tokenEmbedding.subarray(tokens[r] * dim, (tokens[r] + 1) * dim), r * dim);
+    if (embeddingScale !== 1) for (let i = 0; i < x.length; i++) x[i] *= embeddingScale;
 
     for (let layer = 0; layer < config.layers; layer++) {
+      const weights = layerWeights[layer];
       const normed = yield ops.attentionNorm(layer, x, rows);
-      const projections = yield ops.queryKeyValue(layer, normed, rows);
+      let projections = yield ops.queryKeyValue(layer, normed, rows);
+      if (weights.queryNorm) projections = yield ops.queryKeyNorm(layer, projections, rows);
       const rotated = yield ops.rotate(projections, rows, startPosition);
       for (let r = 0; r < rows; r++) {
         const base = r * stride;
@@ -107,16 +135,23 @@ export class LlamaForwardLoop {
         cache.attend(layer, queries, output, attentionOptions);
         if (observer) this.notify(observer, layer, startPosition + r, tokens[r], cacheLength, queries, keys, values, output);
       }
-      const projected = yield ops.output(layer, attention, rows);
+      let projected = yield ops.output(layer, attention, rows);
+      if (weights.postAttentionNorm) projected = yield ops.postAttentionNorm(layer, projected, rows);
       for (let i = 0; i < x.length; i++) x[i] += projected[i];
       const ffnInput = yield ops.ffnNorm(layer, x, rows);
       const gateUp = yield ops.gateUp(layer, ffnInput, rows);
-      const hidden = yield ops.swiglu(gateUp, rows);
-      const down = yield ops.down(layer, hidden, rows);
+      const hidden = yield ops.gatedActivation(gateUp, rows);
+      let down = yield ops.down(layer, hidden, rows);
+      if (weights.postFfnNorm) down = yield ops.postFfnNorm(layer, down, rows);
       for (let i = 0; i < x.length; i++) x[i] += down[i];
     }
     const final = yield ops.finalNorm(x.subarray((rows - 1) * dim, rows * dim));
-    return yield ops.classifier(final);
+    const logits = yield ops.classifier(final);
+    const bias = description.weights.classifierBias;
+    if (bias) for (let i = 0; i < logits.length; i++) logits[i] += bias[i];
+    const cap = description.finalLogitSoftCap;
+    if (cap !== undefined) for (let i = 0; i < logits.length; i++) logits[i] = cap * Math.tanh(logits[i] / cap);
+    return logits;
   }
 
   private notify(

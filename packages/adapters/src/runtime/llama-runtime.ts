@@ -1,6 +1,6 @@
 import type { KVCache, KVCacheShape } from "@kvpack/cache";
 import type { LlamaConfig, LlamaWeights } from "../model/llama-weights.js";
-import { requirePlainLlama, toModelDescription, type LlamaModelDescription } from "../model/llama-model-description.js";
+import { toModelDescription, type LlamaModelDescription } from "../model/llama-model-description.js";
 import type { RopeDescription } from "../model/rope.js";
 import { HostLlamaOps } from "./host-llama-ops.js";
 import type { LanguageModelRuntime, LayerObserver, PrefillOptions } from "./language-model-runtime.js";
@@ -29,15 +29,14 @@ export class LlamaRuntime implements LanguageModelRuntime {
    */
   constructor(model: LlamaWeights | LlamaModelDescription, options: { observer?: LayerObserver; rope?: RopeDescription } = {}) {
     const description = toModelDescription(model);
-    requirePlainLlama(description, "LlamaRuntime");
     const { config, weights } = description;
     this.config = config;
     this.vocabSize = config.vocabSize;
     this.maxSequenceLength = config.maxSequenceLength;
     this.heads = config.heads;
-    this.loop = new LlamaForwardLoop(config, weights.tokenEmbedding, options.observer);
+    this.loop = new LlamaForwardLoop(description, options.observer);
     this.cacheShape = this.loop.cacheShape;
-    this.ops = new HostLlamaOps(weights, options.rope ?? description.rope);
+    this.ops = new HostLlamaOps(weights, options.rope ?? description.rope, description.activation);
   }
 
   get observer(): LayerObserver | undefined {

@@ -23,6 +23,53 @@ export function swigluRows(out: Float32Array, gateUp: Float32Array, hiddenDim: n
   }
 }
 
+const geluCoefficient = Math.sqrt(2 / Math.PI);
+
+/** out[r] = gelu_tanh(gate) ⊙ up for rows laid out [gate | up] (Gemma 2's GeGLU; gelu_pytorch_tanh, ggml_gelu). */
+export function geluTanhRows(out: Float32Array, gateUp: Float32Array, hiddenDim: number, rows: number): void {
+  for (let r = 0; r < rows; r++) {
+    const gate = r * 2 * hiddenDim;
+    const up = gate + hiddenDim;
+    const target = r * hiddenDim;
+    for (let i = 0; i < hiddenDim; i++) {
+      const value = gateUp[gate + i];
+      out[target + i] = 0.5 * value * (1 + Math.tanh(geluCoefficient * (value + 0.044715 * value * value * value))) * gateUp[up + i];
+    }
+  }
+}
+
+/**
+ * RMSNorm of each query and key head in place (Qwen3's q_norm / k_norm, before RoPE): rows of
+ * `stride` floats laid out [queries | keys | …], heads of `headDim`.
+ */
+export function headRmsNormRows(
+  rows: Float32Array,
+  stride: number,
+  queryDim: number,
+  kvDim: number,
+  headDim: number,
+  queryNorm: Float32Array,
+  keyNorm: Float32Array,
+  count: number,
+  epsilon: number,
+): void {
+  for (let r = 0; r < count; r++) {
+    const base = r * stride;
+    for (let head = 0; head < queryDim + kvDim; head += headDim) {
+      const vector = rows.subarray(base + head, base + head + headDim);
+      rmsNorm(vector, vector, head < queryDim ? queryNorm : keyNorm, headDim, epsilon);
+    }
+  }
+}
+
+/** Adds `bias` to `width` floats at `offset` of each row (stride `stride`). */
+export function addBiasRows(rows: Float32Array, stride: number, offset: number, bias: Float32Array, count: number): void {
+  for (let r = 0; r < count; r++) {
+    const base = r * stride + offset;
+    for (let i = 0; i < bias.length; i++) rows[base + i] += bias[i];
+  }
+}
+
 /**
  * RoPE per row with a model's rotation (model/rope.ts): interleaved pairs (2i, 2i+1) of each head as
  * llama2.c run.c does, or NeoX pairs (i, i + headDim/2); float32 frequencies like run.c's

@@ -13,6 +13,9 @@ export interface ResidentLayer {
   /** [w1; w3] stacked: (2·hiddenDim) × dim. */
   readonly gateUp: DeviceArray;
   readonly down: DeviceArray;
+  /** Gemma 2's sandwich norms, where the layer has them. */
+  readonly postAttentionNorm?: DeviceArray;
+  readonly postFfnNorm?: DeviceArray;
 }
 
 export interface ResidentLlamaWeightsOptions {
@@ -58,6 +61,8 @@ export class ResidentLlamaWeights {
           { values: () => layer.w3, blocks: file?.w3 },
         ]),
         down: uploadMatrix(backend, [{ values: () => layer.w2, blocks: file?.w2 }]),
+        ...(layer.postAttentionNorm ? { postAttentionNorm: backend.upload(layer.postAttentionNorm) } : {}),
+        ...(layer.postFfnNorm ? { postFfnNorm: backend.upload(layer.postFfnNorm) } : {}),
       };
     });
     this.finalNorm = backend.upload(weights.finalNorm);
@@ -66,7 +71,7 @@ export class ResidentLlamaWeights {
 
   /** Frees the backend copies; runtimes built on these weights must not be used afterwards. */
   dispose(): void {
-    for (const layer of this.layers) for (const array of Object.values(layer) as DeviceArray[]) array.dispose();
+    for (const layer of this.layers) for (const array of Object.values(layer) as (DeviceArray | undefined)[]) array?.dispose();
     this.finalNorm.dispose();
     this.classifier.dispose();
   }
