@@ -11,7 +11,8 @@ import type { ServedRuntime } from "./served-runtime.js";
 export async function wasmLlamaRuntime(loaded: GgufLlamaModel): Promise<ServedRuntime> {
   const backend = createWasmBackend();
   await backend.init();
-  const runtime = new KernelLlamaRuntime(new ResidentLlamaWeights(backend, loaded.weights, { blocks: loaded.matrixBlocks }));
+  // The file's description: any architecture loadGgufLlama reads (llama, qwen2, qwen3, phi3, gemma2), its sliding windows in cacheShape.
+  const runtime = new KernelLlamaRuntime(new ResidentLlamaWeights(backend, loaded.weights, { blocks: loaded.matrixBlocks }), { description: loaded.description });
   const turns = new SerialRunner();
   return {
     architecture: runtime.architecture,
