@@ -98,7 +98,8 @@ async function main(): Promise<void> {
   for (const create of [createTypeScriptBackend, createWasmBackend]) {
     const backend = create();
     await backend.init();
-    backends.push({ backend, note: backend.name === "ts" ? "float64 reference kernels" : "AssemblyScript f32x4 SIMD" });
+    const threads = backend.threading ? `, matmuls on ${backend.threading.threads} thread(s)${backend.threading.reason ? ` (${backend.threading.reason})` : ""}` : "";
+    backends.push({ backend, note: backend.name === "ts" ? "float64 reference kernels" : `AssemblyScript f32x4 SIMD${threads}` });
   }
   const skippedBackends: Record<string, string> = {};
   try {
