@@ -1,6 +1,7 @@
 import { copyFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { loadLlama2cCheckpoint, loadLlama2cTokenizer, writeLlamaGguf, writeSafetensorsLlama } from "@kvpack/adapters";
+import { loadLlama2cCheckpoint, loadLlama2cTokenizer, sentencePieceTokenizerJson, writeLlamaGguf, writeLlamaModelFolder, writeSafetensorsLlama } from "@kvpack/adapters";
+import { mkdirSync } from "node:fs";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { createServer } from "../src/app.js";
@@ -36,6 +37,22 @@ async function greedyContinuation(model: Record<string, unknown>, reference: Ref
 }
 
 describe("models chosen by configuration", () => {
+  it("serves a Hugging Face model folder (stories260K as config.json + tokenizer.json + model.safetensors) with the reference's greedy text", async () => {
+    const weights = loadLlama2cCheckpoint(readFileSync(path.join(modelsDataDirectory, "stories260K.bin")));
+    const tokenizer = loadLlama2cTokenizer(readFileSync(path.join(modelsDataDirectory, "tok512.bin")), weights.config.vocabSize);
+    const tokenizerJson = sentencePieceTokenizerJson({
+      pieces: Array.from({ length: tokenizer.vocabSize }, (_, id) => tokenizer.piece(id)),
+      scores: Array.from({ length: tokenizer.vocabSize }, (_, id) => tokenizer.score(id)),
+    });
+    const folder = path.join(temporaryDirectory("hf-folder"), "stories260K-hf");
+    mkdirSync(folder, { recursive: true });
+    for (const [name, bytes] of writeLlamaModelFolder(weights, { tokenizerJson })) writeFileSync(path.join(folder, name), bytes);
+    const reference = readReference();
+    const result = await greedyContinuation({ path: folder }, reference);
+    expect(result.id).toBe("stories260K-hf");
+    expect(result.text).toBe(reference.greedy_text.slice(reference.prompt.length));
+  });
+
   it("serves another llama2.c model with its own tokenizer (BabyLlama tok105) and matches its reference", async () => {
     const reference = JSON.parse(readFileSync(path.join(modelsDataDirectory, "babyllama-tok105-model5000.reference.json"), "utf8")) as Reference;
     const result = await greedyContinuation(

@@ -26,7 +26,8 @@ import { randomLlamaWeights } from "./test-support/random-llama.js";
 // transformers.js on onnx/model.onnx; the onnx rows run the same file in both.
 // KVPACK_HF_CONFORMANCE_OUT=path writes the rows (pnpm --filter @kvpack/export-onnx conformance:hf).
 const steps = 64;
-const prompt = [1, 403, 407, 261, 378]; // "Once upon a time" in tok512 (stories260K.reference.json prompt_token_ids)
+// The prompts: "Once upon a time" with BOS in each case's tokenizer (the models' reference JSONs, prompt_token_ids).
+const tok512Prompt = [1, 403, 407, 261, 378];
 const output = process.env.KVPACK_HF_CONFORMANCE_OUT;
 
 type Format = "safetensors" | "onnx-fp32" | "onnx-fp16" | "onnx-q4";
@@ -50,7 +51,7 @@ function argmax(values: ArrayLike<number>, offset: number, length: number): numb
   return best;
 }
 
-function runtimeGreedy(runtime: LanguageModelRuntime): Greedy {
+function runtimeGreedy(runtime: LanguageModelRuntime, prompt: readonly number[]): Greedy {
   const cache = new DenseKVCache({ ...runtime.cacheShape, capacity: prompt.length + steps });
   const ids = [...prompt];
   const logits: Float32Array[] = [];
@@ -63,7 +64,7 @@ function runtimeGreedy(runtime: LanguageModelRuntime): Greedy {
   return { ids, logits };
 }
 
-async function onnxGreedy(bytes: Uint8Array, vocabSize: number): Promise<Greedy> {
+async function onnxGreedy(bytes: Uint8Array, vocabSize: number, prompt: readonly number[]): Promise<Greedy> {
   const decoder = await createOnnxDecoder({ ort: await loadOnnxRuntimeNode(), model: bytes });
   try {
     const cache = new DenseKVCache({ layers: decoder.layers, kvHeads: decoder.kvHeads, headDim: decoder.headDim, capacity: prompt.length + steps });
@@ -85,12 +86,12 @@ async function onnxGreedy(bytes: Uint8Array, vocabSize: number): Promise<Greedy>
 type Transformers = typeof import("@huggingface/transformers");
 
 /** transformers.js' own forward, past fed back as its present outputs (what its generate does), logits of every step. */
-async function transformersGreedy(transformers: Transformers, model: Awaited<ReturnType<Transformers["AutoModelForCausalLM"]["from_pretrained"]>>): Promise<Greedy> {
+async function transformersGreedy(transformers: Transformers, model: Awaited<ReturnType<Transformers["AutoModelForCausalLM"]["from_pretrained"]>>, prompt: readonly number[]): Promise<Greedy> {
   const { Tensor } = transformers;
   const ids = [...prompt];
   const logits: Float32Array[] = [];
   let past: Record<string, unknown> | undefined;
-  let input = prompt;
+  let input: readonly number[] = prompt;
   for (let step = 0; step < steps; step++) {
     const outputs = (await model({
       input_ids: new Tensor("int64", BigInt64Array.from(input, (id) => BigInt(id)), [1, input.length]),
@@ -125,16 +126,20 @@ interface Case {
   readonly name: string;
   readonly weights: () => LlamaWeights;
   readonly tokenizer: string;
+  readonly prompt: readonly number[];
   readonly config?: Record<string, unknown>;
 }
 
 const cases: Case[] = [
-  { name: "stories260K", weights: () => loadLlama2cCheckpoint(readModelsData("stories260K.bin")), tokenizer: "tok512.bin" },
+  { name: "stories260K", weights: () => loadLlama2cCheckpoint(readModelsData("stories260K.bin")), tokenizer: "tok512.bin", prompt: tok512Prompt },
+  // BabyLlama: llama2.c's TinyStories model on the 105-piece tokenizer (babyllama-tok105-model5000.reference.json prompt_token_ids).
+  { name: "babyllama", weights: () => loadLlama2cCheckpoint(readModelsData("babyllama-tok105-model5000.bin")), tokenizer: "tok105.bin", prompt: [1, 3, 34, 9, 22, 4, 3, 18, 20, 7, 9, 3, 5, 3, 6, 10, 16, 4] },
   {
     name: "random-llama3-rope",
     // GQA 4 / 2 with head_dim 16, an untied classifier, Llama 3 rope scaling whose original context (16) the 69 positions pass.
     weights: () => randomLlamaWeights({ dim: 64, hiddenDim: 96, layers: 2, heads: 4, kvHeads: 2, vocabSize: 512, maxSequenceLength: 128, headDim: 16, ropeTheta: 10000, normEpsilon: 1e-5, sharedClassifier: false }, 11),
     tokenizer: "tok512.bin",
+    prompt: tok512Prompt,
     config: { rope_scaling: { rope_type: "llama3", factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16 } },
   },
 ];
@@ -174,7 +179,7 @@ describe("Hugging Face folders from @kvpack/export-onnx: kvpack and transformers
     if (output && rows.length > 0) {
       const results = {
         oracle: "@huggingface/transformers 4.3.1 (onnxruntime-node 1.30.0 CPU), offline",
-        prompt: "tok512 ids of \"Once upon a time\" with BOS",
+        prompt: "\"Once upon a time\" with BOS in the model's tokenizer (its reference JSON's prompt_token_ids)",
         maxLogitDifference: "max over 64 greedy steps and the vocabulary of |Δ logit|, kvpack against transformers.js on the same folder and format",
         maxLogitDifferenceFromSafetensors: "transformers.js on this format against kvpack's fp32 safetensors runtime, each decoding its own greedy tokens: once the sequences part (q4), later steps compare different contexts",
         rows,
@@ -184,13 +189,13 @@ describe("Hugging Face folders from @kvpack/export-onnx: kvpack and transformers
     rmSync(directory, { recursive: true, force: true });
   });
 
-  describe.each(cases)("$name", ({ name }) => {
+  describe.each(cases)("$name", ({ name, prompt }) => {
     it.each(["safetensors", "onnx-fp32", "onnx-fp16", "onnx-q4"] as const)("%s", async (format) => {
       const dtype = transformersDtype[format];
       const model = await transformers.AutoModelForCausalLM.from_pretrained(name, { dtype, device: "cpu" });
       let theirs: Greedy;
       try {
-        theirs = await transformersGreedy(transformers, model);
+        theirs = await transformersGreedy(transformers, model, prompt);
       } finally {
         await model.dispose();
       }
@@ -199,14 +204,14 @@ describe("Hugging Face folders from @kvpack/export-onnx: kvpack and transformers
       if (format === "safetensors") {
         const folder = await loadModelFolder(folderPath);
         expect(folder.weights.kind).toBe("llama");
-        ours = runtimeGreedy(createModelFolderRuntime(folder));
+        ours = runtimeGreedy(createModelFolderRuntime(folder), prompt);
       } else {
         const folder = await loadModelFolder(folderPath, { format: "onnx", onnxFile: onnxVariants[dtype].file });
         if (folder.weights.kind !== "onnx") throw new Error("expected the ONNX decoder");
-        ours = await onnxGreedy(folder.weights.bytes, Number(folder.config.vocab_size));
+        ours = await onnxGreedy(folder.weights.bytes, Number(folder.config.vocab_size), prompt);
       }
       const difference = Math.max(...ours.logits.map((logits, step) => maxAbsDifference(logits, theirs.logits[step])));
-      const reference = runtimeGreedy(createModelFolderRuntime(await loadModelFolder(folderPath)));
+      const reference = runtimeGreedy(createModelFolderRuntime(await loadModelFolder(folderPath)), prompt);
       const fromSafetensors = Math.max(...reference.logits.map((logits, step) => maxAbsDifference(logits, theirs.logits[step])));
       rows.push({
         model: name,
@@ -227,12 +232,13 @@ describe("Hugging Face folders from @kvpack/export-onnx: kvpack and transformers
 
   it("transformers.js generate() on stories260K gives the greedy tokens of the forward loop (the reference's greedy ids)", async () => {
     const model = await transformers.AutoModelForCausalLM.from_pretrained("stories260K", { dtype: "fp32", device: "cpu" });
+    const prompt = tok512Prompt;
     try {
       const input = new transformers.Tensor("int64", BigInt64Array.from(prompt, (id) => BigInt(id)), [1, prompt.length]);
       const generated = (await model.generate({ input_ids: input, attention_mask: new transformers.Tensor("int64", new BigInt64Array(prompt.length).fill(1n), [1, prompt.length]), max_new_tokens: steps, do_sample: false })) as { tolist(): bigint[][] };
       const ids = generated.tolist()[0].map(Number);
       const folder = await loadModelFolder(path.join(directory, "stories260K"));
-      const ours = runtimeGreedy(createModelFolderRuntime(folder)).ids;
+      const ours = runtimeGreedy(createModelFolderRuntime(folder), prompt).ids;
       // generate stops at EOS (</s>, generation_config.json); the forward loop does not.
       expect(ids.length).toBeGreaterThan(prompt.length + 16);
       expect(ids).toEqual(ours.slice(0, ids.length));

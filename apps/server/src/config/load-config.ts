@@ -18,9 +18,10 @@ export const usage = `Usage: node dist/main.js [options]
   --config <file>            JSON config file (flags and environment override it)
   --host <host>              bind address (default 127.0.0.1; env KVPACK_HOST)
   --port <port>              port, 0 for any free port (default 8080; env KVPACK_PORT)
-  --model <file>             llama2.c .bin, .gguf, .safetensors or .onnx (default: embedded stories260K; env KVPACK_MODEL)
+  --model <file|folder>      llama2.c .bin, .gguf, .safetensors, .onnx, or a Hugging Face model folder
+                             (config.json + tokenizer.json + safetensors or onnx/) (default: embedded stories260K; env KVPACK_MODEL)
   --tokenizer <file>         llama2.c tokenizer.bin for the model (env KVPACK_TOKENIZER)
-  --model-format <format>    auto | llama2c | gguf | safetensors | onnx
+  --model-format <format>    auto | llama2c | gguf | safetensors | onnx (for a folder: which weights, safetensors or onnx)
   --model-id <name>          model name reported by /v1/models
   --context-length <tokens>  context length override (ONNX models declare none; default 2048 there)
   --api-key <id:key>         accept this bearer token (repeatable; env KVPACK_API_KEYS="id:key,id2:key2")

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,6 +20,7 @@ import type { KVCache, KVCacheShape } from "@kvpack/cache";
 import type { ServerConfig } from "../config/server-config.js";
 import { type ChatPromptFormat, plainJoinFormat } from "./chat-prompt-format.js";
 import { ggufChatFormat } from "./gguf-chat-format.js";
+import { loadHuggingFaceFolderModel } from "./hugging-face-folder-model.js";
 import { ModelLoadError } from "./model-load-error.js";
 import { inProcessRuntime, type ServedRuntime } from "./served-runtime.js";
 import { wasmLlamaRuntime } from "./wasm-llama-runtime.js";
@@ -28,7 +29,7 @@ import { wasmLlamaRuntime } from "./wasm-llama-runtime.js";
 export interface ServedModel {
   /** Name in /v1/models and in requests. */
   readonly id: string;
-  readonly format: "llama2c" | "gguf" | "safetensors" | "onnx";
+  readonly format: "llama2c" | "gguf" | "safetensors" | "onnx" | "hf-folder";
   readonly architecture: string;
   readonly vocabSize: number;
   /** The KV cache shape the model appends: layers, kvHeads, headDim. */
@@ -82,6 +83,8 @@ export function defaultModelDirectory(): string {
 }
 
 function detectFormat(file: string, declared: ServerConfig["model"]["format"]): ServedModel["format"] {
+  // A directory is a Hugging Face model folder (config.json, tokenizer.json, safetensors or onnx/).
+  if (existsSync(file) && statSync(file).isDirectory()) return "hf-folder";
   if (declared !== "auto") return declared;
   const extension = path.extname(file).toLowerCase();
   if (extension === ".gguf") return "gguf";
@@ -152,10 +155,17 @@ export async function loadServedModel(modelConfig: ServerConfig["model"]): Promi
     tokenizerPath ??= path.join(directory, defaultTokenizerFile);
   }
   const format = detectFormat(modelPath, modelConfig.format);
-  const id = modelConfig.id ?? path.basename(modelPath).replace(/\.(bin|gguf|safetensors|onnx)$/i, "");
+  const id = modelConfig.id ?? path.basename(path.resolve(modelPath)).replace(/\.(bin|gguf|safetensors|onnx)$/i, "");
   const createdSeconds = Math.floor(Date.now() / 1000);
   const contextLength = modelConfig.contextLength;
   try {
+    if (format === "hf-folder") {
+      // --model-format safetensors / onnx picks the folder's weights when it has both.
+      const declared = modelConfig.format === "safetensors" || modelConfig.format === "onnx" ? modelConfig.format : undefined;
+      const loaded = await loadHuggingFaceFolderModel(modelPath, declared);
+      const base = { id, format, fingerprint: loaded.fingerprint, createdSeconds };
+      return fromRuntime(base, loaded.runtime, loaded.folder.tokenizer, contextLength, { addBos: loaded.folder.tokenizer.addBos, chatFormat: loaded.chatFormat });
+    }
     if (format === "llama2c") {
       const weightBytes = await readBytes(modelPath, "model");
       const weights = loadLlama2cCheckpoint(weightBytes);
