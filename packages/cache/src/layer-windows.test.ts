@@ -79,7 +79,7 @@ describe("layerWindows", () => {
     expect(cache.byteLength()).toBeLessThan(full.byteLength() / 3);
   });
 
-  it("logitSoftCap: DenseKVCache applies cap·tanh(s/cap) before the softmax; CompressedKVCache refuses it", () => {
+  it("logitSoftCap: DenseKVCache applies cap·tanh(s/cap) before the softmax", () => {
     const cache = new DenseKVCache({ layers: 1, kvHeads, headDim, capacity: 8 });
     const keys = [row(0, 1), row(1, 1)];
     const values = [row(0, 2), row(1, 2)];
@@ -102,10 +102,25 @@ describe("layerWindows", () => {
     const plain = new Float32Array(heads * headDim);
     cache.attend(0, query, plain, { heads });
     expect(plain).not.toEqual(out);
+  });
+
+  it("logitSoftCap: CompressedKVCache (fp32 codec) equals DenseKVCache bit for bit, across pages, residual rows, drops and a window", () => {
     const codec = { kind: "fp32", dimension: headDim } as const;
-    const compressed = new CompressedKVCache({ layers: 1, kvHeads, headDim, keys: codec, values: codec, codecFactory: testCodecFactory });
-    compressed.append(0, keys[0], values[0]);
-    expect(() => compressed.attend(0, query, out, { heads, logitSoftCap: cap })).toThrow(/logitSoftCap/);
+    const compressed = new CompressedKVCache({ layers: 1, kvHeads, headDim, keys: codec, values: codec, pageSize: 4, residualWindow: 4, codecFactory: testCodecFactory, layerWindows: [9] });
+    const dense = new DenseKVCache({ layers: 1, kvHeads, headDim, capacity: 64, layerWindows: [9] });
+    fill(compressed, 0, 0, 22);
+    fill(dense, 0, 0, 22);
+    for (const cap of [0.5, 50]) {
+      const a = attendOut(compressed, 0, { logitSoftCap: cap, weights: true });
+      const b = attendOut(dense, 0, { logitSoftCap: cap, weights: true });
+      expect(a.out).toEqual(b.out);
+      expect(a.weights).toEqual(b.weights);
+    }
+    // A dropped row takes no weight, and the others still sum to 1.
+    compressed.applyActions([{ kind: "drop", layer: 0, positions: [20] }]);
+    const dropped = attendOut(compressed, 0, { logitSoftCap: 0.5, weights: true });
+    for (let h = 0; h < heads; h++) expect(dropped.weights[h * 22 + 20]).toBe(0);
+    expect(dropped.weights.subarray(0, 22).reduce((sum, w) => sum + w, 0)).toBeCloseTo(1, 6);
   });
 
   it("rejects a list of the wrong length or a non-positive window", () => {

@@ -15,6 +15,7 @@ import { type CompressedKVCacheOptions, perLayer, randomSessionId } from "./cach
 import { type CacheSnapshot, exportLayers, importLayers, type SnapshotParts } from "./cache-snapshot.js";
 import { checkLayerWindows } from "../layer-windows.js";
 import { LayerAttention } from "./layer-attention.js";
+import { SoftCappedAttention } from "./soft-capped-attention.js";
 import { LayerStorage, type TokenRow } from "./layer-storage.js";
 import { cacheByteLength, memoryReport, sharedByteLength } from "./memory-accounting.js";
 import { forkStorage } from "./cache-fork.js";
@@ -68,6 +69,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
   private readonly prefixes: PrefixSharing;
   private readonly actions: PolicyActions;
   private readonly attention: LayerAttention;
+  private readonly softCapped: SoftCappedAttention;
   private policy: Policy;
   private readonly autoApplyPolicy: boolean;
   private readonly listener: CacheEventListener | undefined;
@@ -95,6 +97,7 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
     this.attention = new LayerAttention(layout, options.attention);
 
     this.decoder = new RowDecoder(this.headDim);
+    this.softCapped = new SoftCappedAttention(layout, this.decoder);
     this.digests = new PageDigests(this.keyDigests, this.keyDigestFormat, this.headDim, this.decoder);
     this.encoder = new PageEncoder(layout, this.codecs, this.digests);
     const keyCodecs = perLayer("keys", options.keys, this.layers).map((choice, layer) => this.encoder.resolveCodec(choice, `keys codec of layer ${layer}`));
@@ -149,11 +152,13 @@ export class CompressedKVCache implements KVCache, PolicyCacheView {
   }
 
   attend(layer: number, queries: Float32Array, out: Float32Array, options: AttentionOptions): void {
-    // The attention backends (TypeScript and kernels) compute plain softmax(scale·q·K) only.
-    if (options.logitSoftCap !== undefined) throw new CacheConfigurationError("attend: logitSoftCap (Gemma 2) is not supported by CompressedKVCache yet; use DenseKVCache");
     const state = this.storage.layer(layer);
     const observing = typeof this.policy.observe === "function";
-    const weights = this.attention.attend(layer, state, queries, out, options, observing);
+    // The attention backends compute plain softmax(scale·q·K); a soft cap (Gemma 2) takes the decoding reference path.
+    const weights =
+      options.logitSoftCap === undefined
+        ? this.attention.attend(layer, state, queries, out, options, observing)
+        : this.softCapped.attend(state, queries, out, options, observing);
     if (layer === 0) this.attendCalls += 1;
     if (observing && weights !== undefined) {
       const statistics: AttentionStatistics = {
