@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { frontierSweep } from "../src/engine/frontier.js";
 // The ONNX exporter is a private workspace tool without a build; its source is imported directly.
 import { exportLlamaDecoderOnnx } from "../../../tools/export-onnx/src/llama-decoder-graph.js";
+import { gpt2Gguf } from "./gpt2-gguf.js";
 import { storiesGguf } from "./stories-gguf.js";
 import { appRoot, startPreviewServer, type PreviewServer } from "./preview-server.js";
 
@@ -67,12 +68,35 @@ async function memoryCompressed(page: Page): Promise<string> {
   return (await page.textContent("[data-testid=memory-compressed]")) ?? "";
 }
 
+/** The memory panel's byte parts (data-bytes of each part). */
+async function memoryParts(page: Page): Promise<Record<string, number>> {
+  const parts: Record<string, number> = {};
+  for (const part of ["codes", "norms", "metadata", "residual"]) parts[part] = Number(await page.getAttribute(`[data-testid=memory-${part}]`, "data-bytes"));
+  return parts;
+}
+
 describe("playground in Chromium", () => {
   it("runs stories260K on WebGPU (SwiftShader): reference greedy text, memory panel follows the codec, frontier plot", async () => {
     const { page, problems } = await openPlayground("");
     expect(await page.getAttribute("[data-testid=backend]", "data-backend")).toBe("webgpu");
-    expect(await page.inputValue("[data-testid=codec]")).toBe("fp16");
+    // It opens on a compressed codec: TurboQuant, 4 bits for keys and values.
+    expect(await page.inputValue("[data-testid=codec]")).toBe("turboquant");
+    expect(await page.inputValue("[data-testid=key-bits]")).toBe("4");
+    expect(await page.inputValue("[data-testid=value-bits]")).toBe("4");
+    const first = await generateGreedy(page);
+    expect(first.dense).toBe(reference.greedy_text);
+    await page.waitForSelector("[data-testid=memory-codes]");
+    // Where 64 tokens × 5 layers × 4 KV heads × head size 8 go, from the codecs' block layouts:
+    // codes 4 bits per coordinate, keys and values; an fp16 norm per row each plus the centred keys'
+    // block mean (8 int8 + 1 byte) per 32-token page; a 4-byte header per block; nothing waiting in fp32.
+    const heads = 5 * 4;
+    expect(await memoryParts(page)).toEqual({ codes: (64 * heads * 8 * 4 * 2) / 8, norms: 64 * heads * 2 * 2 + 2 * heads * 9, metadata: 2 * heads * 2 * 4, residual: 0 });
+    // fp16: 64 · 20 · 8 · 2 bytes · 2 = 40,960 bytes over 10,240 + 5,480 + 320 = 16,040: 2.55× at first glance.
+    expect(await page.textContent("[data-testid=memory-ratio]")).toBe("2.55×");
+    await page.screenshot({ path: join(artifacts, "webgpu-turboquant.png"), fullPage: true });
 
+    // fp16 keeps the greedy text exactly.
+    await page.selectOption("[data-testid=codec]", "fp16");
     const { dense, compressed } = await generateGreedy(page);
     expect(dense).toBe(reference.greedy_text);
     expect(compressed).toBe(reference.greedy_text);
@@ -108,6 +132,8 @@ describe("playground in Chromium", () => {
     expect(await page.getAttribute("[data-testid=backend]", "title")).toContain(
       cores > 1 ? `matmuls on ${cores} threads` : "on 1 thread (the machine reports 1 core)",
     );
+    // fp16 on the compressed side, so both sides give the reference text exactly (also for the dropped models below).
+    await page.selectOption("[data-testid=codec]", "fp16");
     const { dense, compressed } = await generateGreedy(page);
     expect(dense).toBe(reference.greedy_text);
     expect(compressed).toBe(reference.greedy_text);
@@ -141,6 +167,48 @@ describe("playground in Chromium", () => {
     expect(problems).toEqual([]);
     await page.close();
   }, 180_000);
+
+  it("accepts a GGUF with a GPT-2 BPE tokenizer dropped onto the page, showing its load progress", async () => {
+    const { page, problems } = await openPlayground("?backend=wasm");
+    // Every status change (text and progress bar) from here on.
+    await page.evaluate(() => {
+      const status = document.querySelector("[data-testid=status]")!.parentElement!;
+      const seen: [string, number | null][] = [];
+      (window as unknown as { loadStatuses: typeof seen }).loadStatuses = seen;
+      new MutationObserver(() => {
+        const bar = status.querySelector("progress")!;
+        seen.push([status.textContent ?? "", bar.hidden ? null : bar.value]);
+      }).observe(status, { subtree: true, childList: true, characterData: true, attributes: true });
+    });
+    const bytes = gpt2Gguf(modelsData, "gpt2-vocab-random");
+    // A real drop event with the file in its DataTransfer, as a person dragging the file would send.
+    const dataTransfer = await page.evaluateHandle(
+      ({ base64, name }) => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([Uint8Array.from(atob(base64), (char) => char.charCodeAt(0))], name));
+        return transfer;
+      },
+      { base64: Buffer.from(bytes).toString("base64"), name: "gpt2-vocab-random.gguf" },
+    );
+    await page.dispatchEvent("[data-testid=drop-zone]", "drop", { dataTransfer });
+    await page.waitForSelector("#app[data-model='gpt2-vocab-random']", { timeout: 60_000 });
+    const statuses = await page.evaluate(() => (window as unknown as { loadStatuses: [string, number | null][] }).loadStatuses);
+    const texts = statuses.map(([text]) => text);
+    // Reading fills the first half of the bar (ending at exactly 0.5 once every byte is read), then the worker parses and uploads.
+    expect(statuses.some(([text, value]) => text.startsWith("Reading gpt2-vocab-random.gguf") && value === 0.5)).toBe(true);
+    expect(texts.findIndex((text) => text.startsWith("Parsing gpt2-vocab-random.gguf"))).toBeGreaterThan(texts.findIndex((text) => text.startsWith("Reading")));
+    expect(texts.some((text) => text.startsWith("Uploading gpt2-vocab-random's weights"))).toBe(true);
+    expect(texts.at(-1)).toMatch(/Ready: gpt2-vocab-random \(gguf\)/);
+    // The GPT-2 tokenizer turns the prompt into tokens and the random model generates on both sides.
+    await page.fill("[data-testid=prompt]", "Hello world");
+    await page.fill("[data-testid=steps]", "12");
+    await page.click("[data-testid=generate]");
+    await page.waitForSelector("#app[data-generation='done']", { timeout: 60_000 });
+    expect(await page.textContent("[data-testid=memory-summary]")).toMatch(/^\d+ tokens/);
+    await page.screenshot({ path: join(artifacts, "wasm-gpt2-gguf.png"), fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 120_000);
 
   it("without WebGPU says so in plain words and falls back to WASM", async () => {
     // No --enable-unsafe-webgpu: Chromium's requestAdapter() then returns null on this machine.

@@ -1,6 +1,7 @@
 /**
  * Structured byte accounting of a compressed cache. Every number is exact: block bytes are the
- * lengths of the codecs' `EncodedBlock.data` (codes, norms, scales, codec metadata all inside),
+ * lengths of the codecs' `EncodedBlock.data` (codes, norms, scales, codec metadata all inside), split
+ * by the codecs' byteLayout into codes, side information and block headers,
  * page metadata are the typed arrays the cache keeps per page, the residual window counts the
  * fp32 rows it holds. `totalBytes` is the sum of all parts and equals `byteLength()`.
  */
@@ -17,6 +18,14 @@ export interface PageMemory {
   /** Key block bytes held in memory (0 once offloaded). */
   readonly keyBytes: number;
   readonly valueBytes: number;
+  /**
+   * Of keyBytes + valueBytes: the quantized coordinates (Codec.byteLayout; all of a block whose codec
+   * has no byteLayout), the side information (norms, scales, zero points, block means) and the
+   * 4-byte block headers.
+   */
+  readonly codeBytes: number;
+  readonly sideBytes: number;
+  readonly blockHeaderBytes: number;
   /** Key digest: per-channel min and max, fp32. */
   readonly digestBytes: number;
   /** Positions (int32 per row) and live mask (1 byte per row). */
@@ -49,6 +58,10 @@ export interface MemoryTotals {
   readonly offloadedBytes: number;
   readonly keyBytes: number;
   readonly valueBytes: number;
+  /** Of keyBytes + valueBytes, in memory: codes, side information (norms, scales), block headers (PageMemory's). */
+  readonly codeBytes: number;
+  readonly sideBytes: number;
+  readonly blockHeaderBytes: number;
   readonly digestBytes: number;
   readonly metadataBytes: number;
   readonly residualBytes: number;

@@ -1,5 +1,5 @@
 import { readUint32, writeUint32 } from "./byte-io.js";
-import type { AnyCodecKind, Codec, CodecSpec, EncodedBlock, PreparedQuery } from "./codec.js";
+import type { AnyCodecKind, BlockByteLayout, Codec, CodecSpec, EncodedBlock, PreparedQuery } from "./codec.js";
 import { CodecError } from "./codec-error.js";
 
 /** Rows in the reference block that `bitsPerElement()` reports when no count is given. */
@@ -49,6 +49,10 @@ export abstract class BaseCodec implements Codec {
 
   /** Bytes after the header for `count` rows. */
   protected abstract payloadByteLength(count: number): number;
+  /** Of the payload, the bytes of the codes; the rest is side information. Default: all of it (fp32, fp16). */
+  protected codeByteLength(count: number): number {
+    return this.payloadByteLength(count);
+  }
   /** Writes the payload of validated, finite vectors into data (header already written). */
   protected abstract encodePayload(vectors: Float32Array, count: number, data: Uint8Array): void;
   /** Decodes row `row` of a validated block into out[outOffset ..]. */
@@ -78,6 +82,12 @@ export abstract class BaseCodec implements Codec {
       throw new CodecError("wrong-length", `row count must be an integer in [0, ${maxRows}], got ${count}`);
     }
     return blockHeaderBytes + this.payloadByteLength(count);
+  }
+
+  byteLayout(count: number): BlockByteLayout {
+    const total = this.encodedByteLength(count);
+    const codeBytes = this.codeByteLength(count);
+    return { headerBytes: blockHeaderBytes, codeBytes, sideBytes: total - blockHeaderBytes - codeBytes };
   }
 
   encode(vectors: Float32Array, count: number, dimension: number): EncodedBlock {

@@ -10,6 +10,15 @@
  * lookup tables, and `accumulate` adds Σ wᵢ·v̂ᵢ in the codec's internal (rotated) domain;
  * `finishAccumulator` maps that sum back once per decoding step.
  */
+/** The parts of one encoded block's bytes; headerBytes + codeBytes + sideBytes = encodedByteLength(count). */
+export interface BlockByteLayout {
+  readonly headerBytes: number;
+  /** The quantized coordinates (or, for fp16 / fp32, the values). */
+  readonly codeBytes: number;
+  /** Per-row norms, per-row or per-group scales and zero points, block means. */
+  readonly sideBytes: number;
+}
+
 export interface EncodedBlock {
   /** `CodecSpec`-derived identifier of the codec that wrote this block (see `codecId`). */
   readonly codecId: string;
@@ -85,6 +94,12 @@ export interface Codec {
   bitsPerElement(count?: number): number;
   /** Exact byte length of the `data` of a block of `count` rows. */
   encodedByteLength(count: number): number;
+  /**
+   * Where the `encodedByteLength(count)` bytes of a block go: its header, the codes (the quantized
+   * coordinates themselves), and side information (norms, scales, zero points, block means).
+   * Optional for codecs outside this package; every codec here has it.
+   */
+  byteLayout?(count: number): BlockByteLayout;
   encode(vectors: Float32Array, count: number, dimension: number): EncodedBlock;
   decode(block: EncodedBlock, out?: Float32Array): Float32Array;
   /** Row i of `decode(block)`, bit for bit, without decoding the rest. */

@@ -123,6 +123,10 @@ export class Int8Codec extends RowDecodingCodec {
     return this.layout.byteLength(count * this.dimension) + 2 * count;
   }
 
+  protected override codeByteLength(count: number): number {
+    return this.layout.byteLength(count * this.dimension);
+  }
+
   protected encodePayload(vectors: Float32Array, count: number, data: Uint8Array): void {
     const dimension = this.dimension;
     const codes = this.codeBuffer(count * dimension);

@@ -36,6 +36,12 @@ export class GgmlCodec extends BaseCodec {
     return count * this.rowBytes;
   }
 
+  /** Each ggml block's quants (qs, and q5_0's high bits qh); its fp16 d (and q4_1's m) are side information. */
+  protected override codeByteLength(count: number): number {
+    const scaleBytes = this.kind === "q4_1" ? 4 : 2;
+    return count * (this.rowBytes - Math.ceil(this.dimension / ggmlBlockElements) * scaleBytes);
+  }
+
   protected encodePayload(vectors: Float32Array, count: number, data: Uint8Array): void {
     const dimension = this.dimension;
     for (let row = 0; row < count; row++) {

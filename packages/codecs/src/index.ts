@@ -1,4 +1,4 @@
-export type { AnyCodecKind, Codec, CodecKind, CodecSpec, GgmlKvType, EncodedBlock, NormFormat, PreparedQuery } from "./codec.js";
+export type { AnyCodecKind, BlockByteLayout, Codec, CodecKind, CodecSpec, GgmlKvType, EncodedBlock, NormFormat, PreparedQuery } from "./codec.js";
 export { CodecError } from "./codec-error.js";
 export type { CodecErrorCode } from "./codec-error.js";
 export { createCodec } from "./create-codec.js";

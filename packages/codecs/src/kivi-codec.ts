@@ -63,6 +63,10 @@ export class KiviCodec extends BaseCodec {
     return this.layout.byteLength(count * this.dimension) + 4 * this.parameterSets(count);
   }
 
+  protected override codeByteLength(count: number): number {
+    return this.layout.byteLength(count * this.dimension);
+  }
+
   protected encodePayload(vectors: Float32Array, count: number, data: Uint8Array): void {
     const dimension = this.dimension;
     const levels = this.levels;

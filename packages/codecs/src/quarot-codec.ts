@@ -54,6 +54,10 @@ export class QuarotCodec extends BaseCodec {
     return this.layout.byteLength(count * this.dimension) + 4 * count;
   }
 
+  protected override codeByteLength(count: number): number {
+    return this.layout.byteLength(count * this.dimension);
+  }
+
   protected encodePayload(vectors: Float32Array, count: number, data: Uint8Array): void {
     const dimension = this.dimension;
     const codes = this.codeBuffer(count * dimension);

@@ -106,6 +106,10 @@ export abstract class SphericalCodec extends BaseCodec {
     return this.norms.byteLength(count) + this.meanByteLength() + this.layout.byteLength(count * this.codesPerRow);
   }
 
+  protected override codeByteLength(count: number): number {
+    return this.layout.byteLength(count * this.codesPerRow);
+  }
+
   /** Reads the stored block mean into this.mean; returns it. */
   private readMean(data: Uint8Array, count: number): Float32Array {
     return readBlockMean(data, this.meanOffset(count), this.dimension, this.mean);

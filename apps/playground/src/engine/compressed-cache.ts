@@ -1,5 +1,5 @@
 import { CompressedKVCache, type KVCacheShape, type MemoryReport as CacheMemoryReport } from "@kvpack/cache";
-import type { MemoryReport } from "../worker/protocol.js";
+import type { ByteBreakdown, MemoryReport } from "../worker/protocol.js";
 import { checkBudget, codecSpecFor, compressionLabel, type CompressionSettings } from "./compression-settings.js";
 import { createPolicy } from "./policies.js";
 
@@ -28,20 +28,38 @@ export function createCompressedCache(shape: KVCacheShape, settings: Compression
   });
 }
 
-/** The panel's view of a compressed cache: per-layer bytes next to what a dense fp32 cache holds. */
+/** Where one layer's bytes go, from the cache's page accounting (codes / side information split by the codecs' byteLayout). */
+function layerBreakdown(layer: CacheMemoryReport["layers"][number]): ByteBreakdown {
+  let codes = 0;
+  let normsAndScales = 0;
+  let pageMetadata = 0;
+  let residualWindow = 0;
+  for (const head of layer.heads) {
+    for (const page of head.pages) {
+      codes += page.codeBytes;
+      normsAndScales += page.sideBytes;
+      pageMetadata += page.blockHeaderBytes + page.digestBytes + page.metadataBytes;
+    }
+    residualWindow += head.residualBytes;
+  }
+  return { codes, normsAndScales, pageMetadata, residualWindow };
+}
+
+/** The panel's view of a compressed cache: per-layer bytes by part, next to what a dense fp32 cache holds. */
 export function memoryReportFor(report: CacheMemoryReport, settings: CompressionSettings, shape: KVCacheShape, tokens: number): MemoryReport {
   const denseLayerBytes = tokens * shape.kvHeads * shape.headDim * 4 * 2;
   const fp16Bytes = tokens * shape.layers * shape.kvHeads * shape.headDim * 2 * 2;
   const compressedBytes = report.totals.totalBytes;
+  const layers = report.layers.map((layer) => ({ dense: denseLayerBytes, fp16: denseLayerBytes / 2, compressed: layer.totalBytes, ...layerBreakdown(layer) }));
+  const sum = (part: keyof ByteBreakdown) => layers.reduce((total, layer) => total + layer[part], 0);
   return {
     label: compressionLabel(settings),
     tokens,
     denseBytes: denseLayerBytes * shape.layers,
     fp16Bytes,
     compressedBytes,
-    blockBytes: report.totals.keyBytes + report.totals.valueBytes,
-    overheadBytes: compressedBytes - report.totals.keyBytes - report.totals.valueBytes,
+    breakdown: { codes: sum("codes"), normsAndScales: sum("normsAndScales"), pageMetadata: sum("pageMetadata"), residualWindow: sum("residualWindow") },
     ratioVsFp16: compressedBytes > 0 ? fp16Bytes / compressedBytes : 0,
-    layers: report.layers.map((layer) => ({ dense: denseLayerBytes, compressed: layer.totalBytes })),
+    layers,
   };
 }

@@ -30,6 +30,9 @@ export const codecRates: Readonly<Record<CodecKind, readonly number[]>> = {
 
 export const codecKinds: readonly CodecKind[] = ["fp16", "fibquant", "turboquant", "kivi", "quarot", "int8", "fp32"];
 
+/** What the page opens on: a compressed codec, so the memory panel shows compression at first glance. */
+export const defaultCompression = { codec: "turboquant", keyBits: 4, valueBits: 4 } as const satisfies Pick<CompressionSettings, "codec" | "keyBits" | "valueBits">;
+
 /** Retention policies offered in the page (per KV head token budget), with their labels. */
 export const policyLabels = {
   "streaming-llm": "StreamingLLM (sinks + recent)",

@@ -56,11 +56,14 @@ export function loadLlama2c(checkpoint: NamedBytes, tokenizerFile: NamedBytes | 
   return { name: checkpoint.name.replace(/\.bin$/i, ""), format: "llama2c", weights, tokenizer };
 }
 
-/** Loads a Llama GGUF (F32/F16/BF16/Q8_0/Q4_0/Q4_1 tensors, dequantized) with its embedded tokenizer. */
+/**
+ * Loads a Llama GGUF (its tensor types dequantized) with its embedded tokenizer: "llama" SentencePiece
+ * or "gpt2" byte-level BPE (ggufTokenizer), stop tokens from its EOS / EOT ids.
+ */
 export function loadGguf(file: NamedBytes): LoadedModel {
   const { weights, tokenizer, file: gguf } = loadGgufLlama(file.bytes);
   if (!tokenizer) {
-    throw new PlaygroundError("This GGUF file has no SentencePiece (llama) tokenizer inside, so the playground cannot turn text into tokens for it.");
+    throw new PlaygroundError("This GGUF file has no tokenizer inside (no tokenizer.ggml.model), so the playground cannot turn text into tokens for it.");
   }
   const name = gguf.metadata.get("general.name");
   return { name: typeof name === "string" && name ? name : file.name.replace(/\.gguf$/i, ""), format: "gguf", weights, tokenizer };

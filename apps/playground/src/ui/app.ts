@@ -4,10 +4,11 @@ import { createCodebookWorker, createModelWorker, WorkerClient } from "../worker
 import { createAttentionPanel } from "./attention-panel.js";
 import { createCodebookPanel } from "./codebook-panel.js";
 import { createControlsPanel } from "./controls-panel.js";
-import { element, panel } from "./dom.js";
+import { element, formatBytes, panel } from "./dom.js";
 import { createFrontierPanel } from "./frontier-panel.js";
 import { createMemoryPanel } from "./memory-panel.js";
 import { createOutputPanel } from "./output-panel.js";
+import { readFileWithProgress } from "./read-file-with-progress.js";
 
 /** `?backend=wasm` (or ts, webgpu) forces the kernel backend; the default tries WebGPU, then WASM, then TS. */
 export function preferredBackends(search: string): BackendName[] {
@@ -78,8 +79,19 @@ export function createApp(root: HTMLElement): void {
   const loadFiles = async (files: FileList | File[]) => {
     const list = [...files];
     if (list.length === 0) return;
-    setStatus(`Reading ${list.map((file) => file.name).join(", ")}…`);
-    const payload: ModelFile[] = await Promise.all(list.map(async (file) => ({ name: file.name, bytes: await file.arrayBuffer() })));
+    // Reading counts as the first half of the load; the worker reports parsing and uploading after it.
+    const total = list.reduce((sum, file) => sum + file.size, 0);
+    const names = list.map((file) => file.name).join(", ");
+    const loadedPerFile = list.map(() => 0);
+    const payload: ModelFile[] = [];
+    for (const [index, file] of list.entries()) {
+      const bytes = await readFileWithProgress(file, (loaded) => {
+        loadedPerFile[index] = loaded;
+        const read = loadedPerFile.reduce((sum, value) => sum + value, 0);
+        setStatus(`Reading ${names}: ${formatBytes(read)} of ${formatBytes(total)}…`, total > 0 ? (0.5 * read) / total : 0);
+      });
+      payload.push({ name: file.name, bytes });
+    }
     setModelReady(false);
     worker.post({ type: "load-files", files: payload }, payload.map((file) => file.bytes));
   };
@@ -200,7 +212,8 @@ export function createApp(root: HTMLElement): void {
         break;
       }
       case "progress":
-        setStatus(message.label, message.total > 0 ? message.done / message.total : undefined);
+        // A dropped file's load continues after its reading (the first half of the bar).
+        setStatus(message.label, message.total > 0 ? (message.task === "load" && message.done > 0 ? 0.5 + (0.5 * message.done) / message.total : message.done / message.total) : undefined);
         break;
       case "tokens":
         output.append(message.dense, message.compressed);

@@ -1,5 +1,5 @@
 import type { CodecKind } from "@kvpack/codecs";
-import { codecKinds, codecRates, fibQuantBlockSizes, policyLabels, type CompressionSettings } from "../engine/compression-settings.js";
+import { codecKinds, codecRates, defaultCompression, fibQuantBlockSizes, policyLabels, type CompressionSettings } from "../engine/compression-settings.js";
 import type { SamplingSettings } from "../worker/protocol.js";
 import { element, field, panel, selectOf } from "./dom.js";
 
@@ -42,13 +42,15 @@ export function createControlsPanel(onCompressionChange: () => void, onGenerate:
   const generateButton = element("button", { class: "button", "data-testid": "generate", disabled: true, onclick: onGenerate }, ["Generate"]);
   const stopButton = element("button", { class: "button secondary", "data-testid": "stop", disabled: true, onclick: onStop }, ["Stop"]);
 
+  // Opens on a compressed codec: on stories260K TurboQuant 4/4 with centred keys holds 64 tokens in
+  // 2.55× less than fp16, and its greedy text stays the fp16 text for 57 of 60 generated tokens.
   const codec = selectOf(
     codecKinds.map((kind) => [kind, codecNames[kind]] as const),
-    "fp16",
+    defaultCompression.codec,
     "codec",
   );
-  const keyBits = selectOf(rateOptions("fp16"), "16", "key-bits");
-  const valueBits = selectOf(rateOptions("fp16"), "16", "value-bits");
+  const keyBits = selectOf(rateOptions(defaultCompression.codec), String(defaultCompression.keyBits), "key-bits");
+  const valueBits = selectOf(rateOptions(defaultCompression.codec), String(defaultCompression.valueBits), "value-bits");
   const blockSize = selectOf(
     fibQuantBlockSizes.map((size) => [String(size), `${size}`] as const),
     "2",

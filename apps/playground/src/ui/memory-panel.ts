@@ -1,5 +1,5 @@
-import { renderBarChart } from "../plot/bar-chart.js";
-import type { MemoryReport } from "../worker/protocol.js";
+import { renderStackedBarChart } from "../plot/stacked-bar-chart.js";
+import type { ByteBreakdown, MemoryReport } from "../worker/protocol.js";
 import { element, formatBytes, panel } from "./dom.js";
 
 export interface MemoryPanel {
@@ -8,15 +8,25 @@ export interface MemoryPanel {
   clear(): void;
 }
 
-/** Dense vs compressed KV bytes: totals, ratio versus fp16, and a per-layer bar chart. */
+/** The parts of the compressed bytes, in the order they are listed and stacked. */
+const parts: readonly { key: keyof ByteBreakdown; name: string; testId: string; hint: string }[] = [
+  { key: "codes", name: "codes", testId: "memory-codes", hint: "the quantized coordinates" },
+  { key: "normsAndScales", name: "norms / scales", testId: "memory-norms", hint: "per-row norms, scales, zero points, block means" },
+  { key: "pageMetadata", name: "page metadata", testId: "memory-metadata", hint: "block headers, key digests, positions, live masks" },
+  { key: "residualWindow", name: "residual window", testId: "memory-residual", hint: "fp32 rows not yet in a page" },
+];
+
+/** Dense vs compressed KV bytes: totals, ratio versus fp16, where the compressed bytes go, per layer. */
 export function createMemoryPanel(): MemoryPanel {
   const summary = element("div", { class: "summary", "data-testid": "memory-summary" }, ["Generate text to fill the cache."]);
+  const breakdown = element("ul", { class: "byte-breakdown", "data-testid": "memory-breakdown" });
   const chart = element("div", { "data-testid": "memory-chart" });
-  const root = panel("KV memory", "memory-panel", [summary, chart]);
+  const root = panel("KV memory", "memory-panel", [summary, breakdown, chart]);
   return {
     root,
     clear() {
       summary.textContent = "Generate text to fill the cache.";
+      breakdown.replaceChildren();
       chart.replaceChildren();
     },
     update(report) {
@@ -30,16 +40,24 @@ export function createMemoryPanel(): MemoryPanel {
         " · ",
         element("strong", { "data-testid": "memory-ratio" }, [`${report.ratioVsFp16.toFixed(2)}×`]),
         " smaller than fp16",
-        element("br"),
-        element("small", { class: "field-hint" }, [
-          `compressed = ${formatBytes(report.blockBytes)} of codec blocks + ${formatBytes(report.overheadBytes)} of page metadata and rows not yet paged`,
-        ]),
+      );
+      const share = (bytes: number) => (report.compressedBytes > 0 ? `${((100 * bytes) / report.compressedBytes).toFixed(0)} %` : "–");
+      breakdown.replaceChildren(
+        element("li", {}, [element("small", { class: "field-hint" }, ["Where the compressed bytes go:"])]),
+        ...parts.map((part) =>
+          element("li", {}, [
+            `${part.name} `,
+            element("strong", { "data-testid": part.testId, "data-bytes": String(report.breakdown[part.key]) }, [formatBytes(report.breakdown[part.key])]),
+            ` (${share(report.breakdown[part.key])}) `,
+            element("small", { class: "field-hint" }, [part.hint]),
+          ]),
+        ),
       );
       chart.replaceChildren(
-        renderBarChart(
+        renderStackedBarChart(
           [
-            { name: "dense fp32", values: report.layers.map((layer) => layer.dense) },
-            { name: "compressed", values: report.layers.map((layer) => layer.compressed) },
+            { name: "fp16 reference", parts: [{ name: "fp16 reference", values: report.layers.map((layer) => layer.fp16) }] },
+            { name: "compressed", parts: parts.map((part) => ({ name: part.name, values: report.layers.map((layer) => layer[part.key]) })) },
           ],
           { categories: report.layers.map((_, index) => `layer ${index}`), format: formatBytes },
         ),

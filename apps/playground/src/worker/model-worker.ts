@@ -148,7 +148,12 @@ async function loadFiles(files: readonly NamedBytes[]): Promise<void> {
   const find = (kind: string) => files.find((_, index) => kinds[index] === kind);
   const tokenizer = find("llama2c-tokenizer");
   const gguf = find("gguf");
-  if (gguf) return useLlamaModel(loadGguf(gguf));
+  if (gguf) {
+    progress("load", 1, 3, `Parsing ${gguf.name}: metadata, tokenizer, tensors…`);
+    const model = loadGguf(gguf);
+    progress("load", 2, 3, `Uploading ${model.name}'s weights to the ${backend?.info.name ?? "compute"} backend…`);
+    return useLlamaModel(model);
+  }
   bundledTokenizer ??= await fetchBytes("tok512.bin");
   const onnx = find("onnx");
   if (onnx) {

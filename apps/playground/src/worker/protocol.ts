@@ -47,8 +47,23 @@ export interface ModelInfo {
   readonly parameters: number;
 }
 
-export interface LayerMemory {
+/** Where one layer's compressed bytes go (all KV heads, keys and values); the four parts sum to `compressed`. */
+export interface ByteBreakdown {
+  /** The quantized coordinates (fp16 / fp32: the values). */
+  readonly codes: number;
+  /** Per-row norms, scales and zero points, block means. */
+  readonly normsAndScales: number;
+  /** Block headers, page digests, per-row positions and live masks. */
+  readonly pageMetadata: number;
+  /** fp32 rows not yet encoded into a page. */
+  readonly residualWindow: number;
+}
+
+export interface LayerMemory extends ByteBreakdown {
+  /** fp32 bytes of the dense cache's layer. */
   readonly dense: number;
+  /** fp16 bytes of the same tokens in this layer. */
+  readonly fp16: number;
   readonly compressed: number;
 }
 
@@ -60,10 +75,8 @@ export interface MemoryReport {
   /** fp16 bytes of the same tokens: the reference for compression ratios. */
   readonly fp16Bytes: number;
   readonly compressedBytes: number;
-  /** Of compressedBytes: the codecs' encoded blocks (codes, norms, scales). */
-  readonly blockBytes: number;
-  /** Of compressedBytes: page digests, positions and live masks, and rows still waiting in fp32. */
-  readonly overheadBytes: number;
+  /** compressedBytes by part, summed over layers. */
+  readonly breakdown: ByteBreakdown;
   readonly ratioVsFp16: number;
   readonly layers: readonly LayerMemory[];
 }

@@ -164,6 +164,10 @@ describe("CompressedKVCache, byte accounting", () => {
           // Block bytes are exactly the codec's encodedByteLength; contiguous rows with no drops
           // share one position range and one all-live mask, so they hold no per-row metadata.
           expect(page.keyBytes).toBe(int8.encodedByteLength(page.tokens));
+          // The test int8 codec's byteLayout: headDim code bytes and a 4-byte scale per row, keys and values.
+          expect(page.codeBytes).toBe(2 * page.tokens * headDim);
+          expect(page.sideBytes).toBe(2 * page.tokens * 4);
+          expect(page.blockHeaderBytes).toBe(0);
           expect(page.metadataBytes).toBe(0);
           // Default digest format fp16: headDim float16 minima and maxima (key-digest.ts).
           expect(page.digestBytes).toBe(headDim * 2 * 2);
@@ -185,6 +189,8 @@ describe("CompressedKVCache, byte accounting", () => {
     expect(report.totals.fp16Bytes).toBe(fp16);
     expect(report.totals.compressionRatio).toBeCloseTo(fp16 / expectedTotal, 12);
     expect(report.totals.liveTokens).toBe(layers * kvHeads * 29);
+    expect(report.totals.codeBytes + report.totals.sideBytes + report.totals.blockHeaderBytes).toBe(report.totals.keyBytes + report.totals.valueBytes);
+    expect(report.totals.sideBytes).toBe(layers * kvHeads * pagesPerHead * 2 * 8 * 4);
 
     // A drop gives the page a private live mask (1 byte per row); re-encoding a subset of rows
     // splits it into segments whose non-contiguous positions cost 4 bytes per row.

@@ -1,3 +1,4 @@
+import type { Codec } from "@kvpack/codecs";
 import type { HeadMemory, LayerMemory, MemoryReport, PageMemory } from "../memory-report.js";
 import type { CacheLayout } from "./cache-layout.js";
 import type { LayerStorage } from "./layer-storage.js";
@@ -6,26 +7,44 @@ import { type Page, pageBlockBytes, pageLiveCount, pageTokenCount, segmentMetada
 interface PageBytes {
   keyBytes: number;
   valueBytes: number;
+  codeBytes: number;
+  sideBytes: number;
+  blockHeaderBytes: number;
   digestBytes: number;
   metadataBytes: number;
   totalBytes: number;
+}
+
+/** A block's codes / side information / header split (Codec.byteLayout); a codec without one counts all as codes. */
+function blockLayout(codec: Codec, count: number, byteLength: number): { codeBytes: number; sideBytes: number; headerBytes: number } {
+  const layout = codec.byteLayout?.(count);
+  if (!layout || layout.headerBytes + layout.codeBytes + layout.sideBytes !== byteLength) return { codeBytes: byteLength, sideBytes: 0, headerBytes: 0 };
+  return layout;
 }
 
 /** Bytes a page holds in memory: blocks while resident, plus its digest and private per-row metadata. */
 export function pageBytes(page: Page): PageBytes {
   let keyBytes = 0;
   let valueBytes = 0;
+  let codeBytes = 0;
+  let sideBytes = 0;
+  let blockHeaderBytes = 0;
   let metadataBytes = 0;
   const resident = page.location !== "offloaded";
   for (const segment of page.segments) {
     if (resident) {
       keyBytes += segment.keyByteLength;
       valueBytes += segment.valueByteLength;
+      for (const layout of [blockLayout(segment.keyCodec, segment.count, segment.keyByteLength), blockLayout(segment.valueCodec, segment.count, segment.valueByteLength)]) {
+        codeBytes += layout.codeBytes;
+        sideBytes += layout.sideBytes;
+        blockHeaderBytes += layout.headerBytes;
+      }
     }
     metadataBytes += segmentMetadataBytes(segment);
   }
   const digestBytes = page.digest.byteLength;
-  return { keyBytes, valueBytes, digestBytes, metadataBytes, totalBytes: keyBytes + valueBytes + digestBytes + metadataBytes };
+  return { keyBytes, valueBytes, codeBytes, sideBytes, blockHeaderBytes, digestBytes, metadataBytes, totalBytes: keyBytes + valueBytes + digestBytes + metadataBytes };
 }
 
 /** fp32 keys and values of the residual rows held by one KV head. */
@@ -74,7 +93,7 @@ export function sharedByteLength(caches: readonly { readonly layout: CacheLayout
 /** The byte accounting per layer, KV head and page (memory-report.ts). */
 export function memoryReport(layout: CacheLayout, storage: LayerStorage): MemoryReport {
   const layers: LayerMemory[] = [];
-  const totals = { pages: 0, offloadedPages: 0, offloadedBytes: 0, keyBytes: 0, valueBytes: 0, digestBytes: 0, metadataBytes: 0, residualBytes: 0, liveTokens: 0 };
+  const totals = { pages: 0, offloadedPages: 0, offloadedBytes: 0, keyBytes: 0, valueBytes: 0, codeBytes: 0, sideBytes: 0, blockHeaderBytes: 0, digestBytes: 0, metadataBytes: 0, residualBytes: 0, liveTokens: 0 };
   storage.layers.forEach((state, layer) => {
     const heads: HeadMemory[] = [];
     let layerTotal = 0;
@@ -102,6 +121,9 @@ export function memoryReport(layout: CacheLayout, storage: LayerStorage): Memory
         }
         totals.keyBytes += bytes.keyBytes;
         totals.valueBytes += bytes.valueBytes;
+        totals.codeBytes += bytes.codeBytes;
+        totals.sideBytes += bytes.sideBytes;
+        totals.blockHeaderBytes += bytes.blockHeaderBytes;
         totals.digestBytes += bytes.digestBytes;
         totals.metadataBytes += bytes.metadataBytes;
         headTotal += bytes.totalBytes;

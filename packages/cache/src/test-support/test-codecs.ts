@@ -1,4 +1,4 @@
-import type { Codec, CodecSpec, EncodedBlock, PreparedQuery } from "@kvpack/codecs";
+import type { BlockByteLayout, Codec, CodecSpec, EncodedBlock, PreparedQuery } from "@kvpack/codecs";
 
 /**
  * Tiny codecs for the cache's own tests only (the real ones live in @kvpack/codecs).
@@ -37,6 +37,12 @@ class TestCodec implements Codec {
 
   encodedByteLength(count: number): number {
     return count * this.rowBytes;
+  }
+
+  /** No block header; int8's per-row scale is side information. */
+  byteLayout(count: number): BlockByteLayout {
+    const sideBytes = this.kind === "int8" ? 4 * count : 0;
+    return { headerBytes: 0, codeBytes: count * this.rowBytes - sideBytes, sideBytes };
   }
 
   encode(vectors: Float32Array, count: number, dimension: number): EncodedBlock {
