@@ -5,6 +5,9 @@
 // returns the partial softmax state (max, Σ exp, unnormalized accumulator) that the host merges with
 // the other streams by log-sum-exp. Every argument naming memory is a byte offset; nothing allocates.
 
+/** Per-digit tables of one code byte (codesPerByte × 2^bitWidth f32x4, at most 8 × 2 or 2 × 16 or 1 × 256). */
+const digitScratch = memory.data(4096, 16);
+
 @inline function lanes(base: usize, index: i32): v128 {
   return v128.load(base + (<usize>index << 4));
 }
@@ -50,16 +53,32 @@ export function tableScoreTables(
     }
   }
   const codesPerByte = 8 / bitWidth;
-  const mask = (1 << bitWidth) - 1;
+  const digits = 1 << bitWidth;
+  const mask = digits - 1;
+  const zero = f32x4.splat(0);
   for (let j = 0; j < rowBytes; j++) {
-    for (let value = 0; value < 256; value++) {
-      let sum = f32x4.splat(0);
-      for (let i = 0; i < codesPerByte; i++) {
-        const block = j * codesPerByte + i;
-        const code = (value >>> (i * bitWidth)) & mask;
-        if (block < blocks && code < size) sum = f32x4.add(sum, lanes(blockTable, block * size + code));
+    // digit[i][c] = blockTable of the byte's i-th code at value c (0 past the row's codes or the radix).
+    for (let i = 0; i < codesPerByte; i++) {
+      const block = j * codesPerByte + i;
+      for (let c = 0; c < digits; c++) {
+        storeLanes(digitScratch, i * digits + c, block < blocks && c < size ? lanes(blockTable, block * size + c) : zero);
       }
-      storeLanes(byteTable, (j << 8) + value, sum);
+    }
+    const out = byteTable + (<usize>j << 12);
+    if (codesPerByte == 1) {
+      for (let value = 0; value < 256; value++) storeLanes(out, value, lanes(digitScratch, value));
+    } else if (codesPerByte == 2) {
+      // value = high · 16 + low.
+      for (let high = 0; high < 16; high++) {
+        const top = lanes(digitScratch, 16 + high);
+        for (let low = 0; low < 16; low++) storeLanes(out, (high << 4) + low, f32x4.add(lanes(digitScratch, low), top));
+      }
+    } else {
+      for (let value = 0; value < 256; value++) {
+        let sum = zero;
+        for (let i = 0; i < codesPerByte; i++) sum = f32x4.add(sum, lanes(digitScratch, i * digits + ((value >>> (i * bitWidth)) & mask)));
+        storeLanes(out, value, sum);
+      }
     }
   }
 }
@@ -202,21 +221,46 @@ export function tableExpand(
   histogram: usize, rowBytes: i32, bitWidth: i32, blocks: i32, blockSize: i32, size: i32, codewords: usize, accumulator: usize,
 ): void {
   const codesPerByte = 8 / bitWidth;
-  const mask = (1 << bitWidth) - 1;
+  const digits = 1 << bitWidth;
+  const mask = digits - 1;
   const zero = f32x4.splat(0);
   for (let j = 0; j < rowBytes; j++) {
-    for (let value = 0; value < 256; value++) {
-      const bin = lanes(histogram, (j << 8) + value);
-      if (!v128.any_true(bin)) continue;
-      storeLanes(histogram, (j << 8) + value, zero);
-      for (let i = 0; i < codesPerByte; i++) {
-        const block = j * codesPerByte + i;
-        const code = (value >>> (i * bitWidth)) & mask;
-        if (block >= blocks || code >= size) continue;
+    const bins = histogram + (<usize>j << 12);
+    // Marginals per code of the byte: digit[i][c] = Σ bins whose i-th code is c.
+    if (codesPerByte == 1) {
+      for (let value = 0; value < 256; value++) storeLanes(digitScratch, value, lanes(bins, value));
+    } else if (codesPerByte == 2) {
+      for (let low = 0; low < 16; low++) storeLanes(digitScratch, low, zero);
+      for (let high = 0; high < 16; high++) {
+        let sum = zero;
+        for (let low = 0; low < 16; low++) {
+          const bin = lanes(bins, (high << 4) + low);
+          sum = f32x4.add(sum, bin);
+          storeLanes(digitScratch, low, f32x4.add(lanes(digitScratch, low), bin));
+        }
+        storeLanes(digitScratch, 16 + high, sum);
+      }
+    } else {
+      for (let slot = 0; slot < codesPerByte * digits; slot++) storeLanes(digitScratch, slot, zero);
+      for (let value = 0; value < 256; value++) {
+        const bin = lanes(bins, value);
+        for (let i = 0; i < codesPerByte; i++) {
+          const slot = i * digits + ((value >>> (i * bitWidth)) & mask);
+          storeLanes(digitScratch, slot, f32x4.add(lanes(digitScratch, slot), bin));
+        }
+      }
+    }
+    memory.fill(bins, 0, 4096);
+    for (let i = 0; i < codesPerByte; i++) {
+      const block = j * codesPerByte + i;
+      if (block >= blocks) break;
+      for (let code = 0; code < size; code++) {
+        const weight = lanes(digitScratch, i * digits + code);
+        if (!v128.any_true(weight)) continue;
         for (let t = 0; t < blockSize; t++) {
           const slot = accumulator + (<usize>(block * blockSize + t) << 4);
           const word = load<f32>(codewords + ((<usize>(code * blockSize + t)) << 2));
-          v128.store(slot, f32x4.add(v128.load(slot), f32x4.mul(bin, f32x4.splat(word))));
+          v128.store(slot, f32x4.add(v128.load(slot), f32x4.mul(weight, f32x4.splat(word))));
         }
       }
     }

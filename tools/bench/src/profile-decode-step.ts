@@ -2,10 +2,13 @@
  * Where a decode step's time goes at SmolLM2-135M's shape (random weights written as Q8_0 by
  * writeLlamaGguf, loaded with the file's blocks resident, KernelLlamaRuntime on the WASM backend),
  * per cache and attention backend, at each context. Times are split by wrapping the backend's
- * kernels (every matmul, norm, RoPE, SwiGLU call) and the cache's append / attend; "other" is the
- * rest of the step (the loop's residual adds, the embedding row, promise turns).
+ * kernels (every matmul, norm, RoPE, SwiGLU call) and the cache's append / attend, in CPU time
+ * (process.cpuUsage, which on a loaded machine moves far less than wall time; with 1 matmul thread
+ * it is the step's work); "other" is the rest of the step's CPU time (the loop's residual adds, the
+ * embedding row, promise turns). "step ms" is wall time.
  *
  *   pnpm --filter @kvpack/bench exec tsx src/profile-decode-step.ts             contexts 512, 4096
+ *   KVPACK_PROFILE_THREADS=n: matmul threads (default 1, as bench:vs-llama-cpp)
  *   KVPACK_PROFILE_VECTORS=host: RMSNorm, RoPE and SwiGLU in TypeScript instead of backend kernels
  *   KVPACK_PROFILE_CONTEXTS=512 KVPACK_PROFILE_CACHES="fibquant 2/2" KVPACK_PROFILE_ATTENTION=wasm …
  *
@@ -27,17 +30,24 @@ const caches = (process.env.KVPACK_PROFILE_CACHES ?? "dense fp16,turboquant 4/4,
 const attentions = (process.env.KVPACK_PROFILE_ATTENTION ?? "typescript,wasm").split(",") as Array<"typescript" | "wasm">;
 const steps = Number(process.env.KVPACK_PROFILE_STEPS ?? 3);
 const vectorKernels = (process.env.KVPACK_PROFILE_VECTORS ?? "backend") as "backend" | "host";
+const threads = Number(process.env.KVPACK_PROFILE_THREADS ?? 1);
 
 type Bucket = "matmul" | "classifier" | "vectors" | "append" | "attend";
 const spent: Record<Bucket, number> = { matmul: 0, classifier: 0, vectors: 0, append: 0, attend: 0 };
 
+/** This process's CPU time in ms (user + system): on a loaded machine it moves far less than wall time. */
+function cpuNow(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
 function timeAsync<A extends unknown[], R>(bucket: (args: A) => Bucket, fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
   return async (...args: A) => {
-    const started = performance.now();
+    const started = cpuNow();
     try {
       return await fn(...args);
     } finally {
-      spent[bucket(args)] += performance.now() - started;
+      spent[bucket(args)] += cpuNow() - started;
     }
   };
 }
@@ -46,7 +56,7 @@ async function main(): Promise<void> {
   const config = smolLm2Config;
   const bytes = writeLlamaGguf(randomLlamaWeights(config), syntheticTokenizer(config.vocabSize), { tensorType: "Q8_0", name: "profile" });
   const { weights, matrixBlocks } = loadGgufLlama(bytes, { lazyMatrices: true });
-  const backend = createWasmBackend();
+  const backend = createWasmBackend({ threads });
   await backend.init();
   const resident = new ResidentLlamaWeights(backend, weights, { blocks: matrixBlocks });
   const kernels = backend.kernels as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
@@ -68,14 +78,14 @@ async function main(): Promise<void> {
       const append = cache.append.bind(cache);
       const attend = cache.attend.bind(cache);
       cache.append = (...args) => {
-        const started = performance.now();
+        const started = cpuNow();
         append(...args);
-        spent.append += performance.now() - started;
+        spent.append += cpuNow() - started;
       };
       cache.attend = (...args) => {
-        const started = performance.now();
+        const started = cpuNow();
         attend(...args);
-        spent.attend += performance.now() - started;
+        spent.attend += cpuNow() - started;
       };
       for (const context of contexts) {
         const fillStarted = performance.now();
@@ -91,8 +101,10 @@ async function main(): Promise<void> {
           await session.post("Profiler.start");
         }
         const started = performance.now();
+        const cpuStarted = process.cpuUsage();
         for (let step = 0; step < steps; step++) token = argmax(await runtime.forward(token, cache.length(0), cache));
         const total = (performance.now() - started) / steps;
+        const cpu = process.cpuUsage(cpuStarted);
         if (session) {
           const { profile } = await session.post("Profiler.stop");
           writeFileSync(`${process.env.KVPACK_PROFILE_CPU}/${name.replace(/[^a-z0-9]+/gi, "-")}-${attention}-${context}.cpuprofile`, JSON.stringify(profile));
@@ -104,13 +116,14 @@ async function main(): Promise<void> {
           attention: cache.attentionBackendName(),
           context,
           "step ms": total,
+          "cpu ms": (cpu.user + cpu.system) / 1000 / steps,
           "tok/s": 1000 / total,
           "attend ms": per("attend"),
           "append ms": per("append"),
           "matmul ms": per("matmul"),
           "classifier ms": per("classifier"),
           "norm/rope/swiglu ms": per("vectors"),
-          "other ms": total - per("attend") - per("append") - per("matmul") - per("classifier") - per("vectors"),
+          "other ms": (cpu.user + cpu.system) / 1000 / steps - per("attend") - per("append") - per("matmul") - per("classifier") - per("vectors"),
           "fill s": fillSeconds,
         });
         process.stdout.write(`${name} ${attention} @${context}: ${total.toFixed(1)} ms/step (fill ${fillSeconds.toFixed(1)} s)\n`);
@@ -123,7 +136,7 @@ async function main(): Promise<void> {
     value: (row: Record<string, string | number>) => row[header],
     digits: typeof rows[0][header] === "number" ? (header === "context" ? 0 : 1) : undefined,
   }));
-  printTable(`decode step at SmolLM2-135M shape (Q8_0 weights, WASM backend, ${steps} steps)`, rows, columns);
+  printTable(`decode step at SmolLM2-135M shape (Q8_0 weights, WASM backend, ${threads} matmul thread(s), ${vectorKernels} vector kernels, ${steps} steps)`, rows, columns);
   resident.dispose();
   backend.dispose();
 }

@@ -37,11 +37,17 @@ function aligned(bytes: number): number {
  * Each page's encoded rows resident in a WASM heap, keyed by page id: uploaded the first time a page
  * is attended (one heap block per page), kept while its revision stays the same, re-uploaded when it
  * changes (drop, recall), freed when the page is released or offloaded. Decoding steps upload
- * nothing but pages flushed since the last step.
+ * nothing but pages flushed since the last step. A cache dropped without emptying it (a server
+ * request that ends) never releases its pages: once its page objects are garbage-collected, a
+ * FinalizationRegistry frees their rows (nothing here holds a page object).
  */
 export class ResidentPages {
   private readonly pages = new Map<number, ResidentPage>();
   private residentBytes = 0;
+  private readonly collected = new FinalizationRegistry<{ readonly id: number; readonly resident: WeakRef<ResidentPage> }>((held) => {
+    const resident = held.resident.deref();
+    if (resident !== undefined && this.pages.get(held.id) === resident) this.release(held.id);
+  });
 
   constructor(private readonly heap: WasmHeap) {}
 
@@ -89,6 +95,7 @@ export class ResidentPages {
     const page = this.pages.get(pageId);
     if (page === undefined) return;
     this.pages.delete(pageId);
+    this.collected.unregister(page);
     this.heap.free(page.pointer);
     this.residentBytes -= page.bytes;
   }
@@ -156,6 +163,7 @@ export class ResidentPages {
     });
     const resident: ResidentPage = { revision: page.revision, pointer, bytes: blockBytes, segments };
     this.pages.set(page.id, resident);
+    this.collected.register(page, { id: page.id, resident: new WeakRef(resident) }, resident);
     this.residentBytes += blockBytes;
     this.uploads += 1;
     return resident;

@@ -1,6 +1,8 @@
 import { CompressedKVCache, MemoryPageStore } from "@kvpack/cache";
 import type { CodecSpec } from "@kvpack/codecs";
 import { createPagedAttentionKernels } from "@kvpack/kernels";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { WasmPageAttention } from "./wasm-page-attention.js";
 
@@ -28,6 +30,8 @@ const cases: Array<[string, CodecSpec, CodecSpec]> = [
     { kind: "fibquant", dimension: headDim, bits: 3, blockSize: 2, center: true },
     { kind: "fibquant", dimension: headDim, bits: 3, blockSize: 2, center: true },
   ],
+  // 1 and 2 bits per code: 8 and 4 codes per byte (the kernels' generic byte-table paths).
+  ["TurboQuant 1/2", { kind: "turboquant", dimension: headDim, bits: 1 }, { kind: "turboquant", dimension: headDim, bits: 2 }],
   ["fp32 / fp32", { kind: "fp32", dimension: headDim }, { kind: "fp32", dimension: headDim }],
   ["fp16 / fp16", { kind: "fp16", dimension: headDim }, { kind: "fp16", dimension: headDim }],
   ["TurboQuant 4 / fp16", { kind: "turboquant", dimension: headDim, bits: 4 }, { kind: "fp16", dimension: headDim }],
@@ -182,6 +186,26 @@ describe("WasmPageAttention against TypeScriptAttention", () => {
     const resident = attention.residentPageCount;
     for (const cache of [pair.kernel, pair.reference]) cache.truncate(0);
     expect(attention.residentPageCount).toBe(resident - layers * kvHeads * 5);
+  });
+
+  it("frees the rows of a cache dropped without emptying it once its pages are garbage-collected", async () => {
+    setFlagsFromString("--expose-gc");
+    const collect = runInNewContext("gc") as () => void;
+    const before = attention.residentPageCount;
+    (() => {
+      const spec: CodecSpec = { kind: "fp16", dimension: headDim };
+      const dropped = new CompressedKVCache({ layers, kvHeads, headDim, keys: spec, values: spec, pageSize: 8, residualWindow: 8, attention });
+      appendTokens([dropped], 24, 12);
+      for (let layer = 0; layer < layers; layer++) dropped.attend(layer, noise(6 * headDim, 13), new Float32Array(6 * headDim), { heads: 6 });
+    })();
+    // 24 tokens: 3 pages per layer × KV head became resident.
+    expect(attention.residentPageCount).toBe(before + layers * kvHeads * 3);
+    // Finalizers run some time after a collection: collect and yield until they have (bounded).
+    for (let attempt = 0; attempt < 50 && attention.residentPageCount > before; attempt++) {
+      collect();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(attention.residentPageCount).toBe(before);
   });
 
   it("declines layers with a codec it has no kernel for: the cache's TypeScript answer, bit for bit", () => {
