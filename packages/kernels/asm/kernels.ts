@@ -321,6 +321,17 @@ function exponentiate(scores: usize, count: i32, maximum: f32): f32 {
 // ---- compressed attention -----------------------------------------------------------------
 
 /**
+ * Bytes of one head's scratch buffer `which` (0 block table, 1 byte table, 2 scores, 3 histogram), as
+ * the TypeScript glue allocates them (src/wasm/wasm-backend.ts).
+ */
+@inline function compressedScratchBytes(which: i32, keyBlocks: i32, keySize: i32, keyRowLength: i32, tokenCount: i32, valueRowLength: i32, valueMode: i32): usize {
+  if (which == 0) return <usize>(keyBlocks * keySize) << 2;
+  if (which == 1) return <usize>(keyRowLength << 8) << 2;
+  if (which == 2) return <usize>tokenCount << 2;
+  return valueMode == 2 ? <usize>(valueRowLength << 8) << 2 : 16;
+}
+
+/**
  * One decoding step over compressed pages. Keys: per-head byte tables turn a row score into one
  * load per code byte. Values, valueMode 1: each code byte adds weight · (its byte-table row) with
  * f32x4; valueMode 2: a histogram of softmax weight per (row byte, byte value), expanded once
@@ -334,10 +345,37 @@ export function attentionCompressed(
   valueRowLength: i32, valueMode: i32,
   blockTable: usize, byteTable: usize, scoreBuffer: usize, histogram: usize, out: usize,
 ): void {
+  attentionCompressedHeads(
+    queries, headCount, groupSize, tokenCount, headStride, tokenStride, dimension, scale,
+    keyCodes, keyNorms, keyCodewords, keySize, keyBlockSize, keyBitWidth, keyRowLength,
+    valueCodes, valueNorms, valueTable, valueSize, valueBlockSize, valueBitWidth, valueRowLength, valueMode,
+    blockTable, byteTable, scoreBuffer, histogram, out, 0, 0, headCount,
+  );
+}
+
+/**
+ * Heads [headStart, headEnd) of `attentionCompressed` (the thread pool's unit of work). With
+ * `scratchPerHead` 1 each head uses its own slice of the four scratch buffers (head × each one's
+ * size), so threads never share one; the arithmetic per head is the same either way.
+ */
+export function attentionCompressedHeads(
+  queries: usize, headCount: i32, groupSize: i32, tokenCount: i32, headStride: i32, tokenStride: i32,
+  dimension: i32, scale: f32,
+  keyCodes: usize, keyNorms: usize, keyCodewords: usize, keySize: i32, keyBlockSize: i32, keyBitWidth: i32, keyRowLength: i32,
+  valueCodes: usize, valueNorms: usize, valueTable: usize, valueSize: i32, valueBlockSize: i32, valueBitWidth: i32,
+  valueRowLength: i32, valueMode: i32,
+  blockTables: usize, byteTables: usize, scoreBuffers: usize, histograms: usize, out: usize,
+  scratchPerHead: i32, headStart: i32, headEnd: i32,
+): void {
   const keyBlocks = dimension / keyBlockSize;
   const valueBlocks = dimension / valueBlockSize;
   const keyBytes = keyBitWidth <= 8;
-  for (let head = 0; head < headCount; head++) {
+  for (let head = headStart; head < headEnd; head++) {
+    const slot: usize = scratchPerHead ? <usize>head : 0;
+    const blockTable = blockTables + slot * compressedScratchBytes(0, keyBlocks, keySize, keyRowLength, tokenCount, valueRowLength, valueMode);
+    const byteTable = byteTables + slot * compressedScratchBytes(1, keyBlocks, keySize, keyRowLength, tokenCount, valueRowLength, valueMode);
+    const scoreBuffer = scoreBuffers + slot * compressedScratchBytes(2, keyBlocks, keySize, keyRowLength, tokenCount, valueRowLength, valueMode);
+    const histogram = histograms + slot * compressedScratchBytes(3, keyBlocks, keySize, keyRowLength, tokenCount, valueRowLength, valueMode);
     const firstRow = (head / groupSize) * headStride;
     const query = queries + ((<usize>head * dimension) << 2);
     const target = out + ((<usize>head * dimension) << 2);
@@ -479,8 +517,18 @@ export function attentionDense(
   queries: usize, headCount: i32, groupSize: i32, tokenCount: i32, headStride: i32, tokenStride: i32,
   dimension: i32, scale: f32, keys: usize, values: usize, scoreBuffer: usize, out: usize,
 ): void {
+  attentionDenseHeads(queries, headCount, groupSize, tokenCount, headStride, tokenStride, dimension, scale, keys, values, scoreBuffer, out, 0, 0, headCount);
+}
+
+/** Heads [headStart, headEnd) of `attentionDense`; `scratchPerHead` 1: head h scores into scoreBuffers + h · tokenCount floats. */
+export function attentionDenseHeads(
+  queries: usize, headCount: i32, groupSize: i32, tokenCount: i32, headStride: i32, tokenStride: i32,
+  dimension: i32, scale: f32, keys: usize, values: usize, scoreBuffers: usize, out: usize,
+  scratchPerHead: i32, headStart: i32, headEnd: i32,
+): void {
   const rowBytes = <usize>dimension << 2;
-  for (let head = 0; head < headCount; head++) {
+  for (let head = headStart; head < headEnd; head++) {
+    const scoreBuffer = scoreBuffers + (scratchPerHead ? (<usize>head * tokenCount) << 2 : 0);
     const firstRow = (head / groupSize) * headStride;
     const query = queries + <usize>head * rowBytes;
     const target = out + <usize>head * rowBytes;

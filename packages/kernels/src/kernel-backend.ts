@@ -64,7 +64,7 @@ export interface KernelPrecision {
 
 /** How a backend spreads its kernels over threads (known after `init()` resolves). */
 export interface BackendThreading {
-  /** Threads the matmuls run on, the calling one included (1: the single-thread path). */
+  /** Threads the matmuls and attention run on, the calling one included (1: the single-thread path). */
   readonly threads: number;
   /** What was asked for: a count, or "auto" (every core the machine reports). */
   readonly requested: number | "auto";

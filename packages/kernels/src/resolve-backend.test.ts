@@ -19,6 +19,12 @@ describe("resolveBackend", () => {
     expect(backend.name).toBe("wasm");
   });
 
+  test("options.wasm reaches the wasm backend it creates by name", async () => {
+    const backend = await resolveBackend(["wasm"], { wasm: { threads: 1 } });
+    expect(backend.threading).toEqual({ threads: 1, requested: 1, reason: "1 thread requested" });
+    backend.dispose();
+  });
+
   test("one error lists every failure when none works", async () => {
     const error = await resolveBackend([failing("webgpu", "no adapter"), failing("wasm", "no WebAssembly")]).catch((caught: unknown) => caught);
     expect(BackendUnavailableError.isInstance(error)).toBe(true);

@@ -2,7 +2,7 @@ import type { BackendName, KernelBackend } from "./kernel-backend.js";
 import { BackendUnavailableError, type BackendFailure } from "./kernel-errors.js";
 import { KernelInputError } from "./kernel-errors.js";
 import { createTypeScriptBackend } from "./ts/typescript-backend.js";
-import { createWasmBackend } from "./wasm/wasm-backend.js";
+import { createWasmBackend, type WasmBackendOptions } from "./wasm/wasm-backend.js";
 import { createWebGpuBackend, type WebGpuBackendOptions } from "./webgpu/webgpu-backend.js";
 
 export type BackendHint = BackendName | KernelBackend;
@@ -10,6 +10,8 @@ export type BackendHint = BackendName | KernelBackend;
 export interface ResolveBackendOptions {
   /** Passed to `createWebGpuBackend` when "webgpu" is requested by name. */
   readonly webgpu?: WebGpuBackendOptions;
+  /** Passed to `createWasmBackend` when "wasm" is requested by name (e.g. `{ threads: 1 }`). */
+  readonly wasm?: WasmBackendOptions;
 }
 
 function createByName(name: BackendName, options: ResolveBackendOptions): KernelBackend {
@@ -17,7 +19,7 @@ function createByName(name: BackendName, options: ResolveBackendOptions): Kernel
     case "ts":
       return createTypeScriptBackend();
     case "wasm":
-      return createWasmBackend();
+      return createWasmBackend(options.wasm);
     case "webgpu":
       return createWebGpuBackend(options.webgpu);
     default:

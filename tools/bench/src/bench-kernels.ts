@@ -300,10 +300,11 @@ async function main(): Promise<void> {
   const ceilings = benchCeilings();
   const entries: BackendEntry[] = [];
   const skippedBackends: Record<string, string> = {};
-  for (const create of [createTypeScriptBackend, createWasmBackend]) {
+  // wasm on one thread, so these numbers stay comparable with earlier runs; bench:threads compares thread counts.
+  for (const create of [createTypeScriptBackend, () => createWasmBackend({ threads: 1 })]) {
     const backend = create();
     await backend.init();
-    entries.push({ backend, note: backend.name === "ts" ? "TypeScript reference (float64 loops)" : "AssemblyScript, f32x4 SIMD" });
+    entries.push({ backend, note: backend.name === "ts" ? "TypeScript reference (float64 loops)" : "AssemblyScript, f32x4 SIMD, 1 thread" });
   }
   const gpu = await nodeWebGpu();
   if ("skipped" in gpu) skippedBackends.webgpu = gpu.skipped;

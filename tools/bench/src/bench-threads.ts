@@ -5,8 +5,9 @@
  * trials, median kept.
  *
  *  1. Kernels at SmolLM2-135M shapes (rows × columns): 576×576 (q, o), 1536×576 (gate, up),
- *     576×1536 (down) as fp32 and Q8_0, 49152×576 Q8_0 (the tied classifier), and a 32-token
- *     matmulBatch at 1536×576 (batched prefill).
+ *     576×1536 (down) as fp32 and Q8_0, 49152×576 Q8_0 (the tied classifier), a 32-token
+ *     matmulBatch at 1536×576 (batched prefill), and the backend's decode-step attention (split by
+ *     heads) over 4096 tokens, dense fp32 and 4-bit scalar codes.
  *  2. Decode tokens/s of KernelLlamaRuntime on the random-weight SmolLM2-135M-shape Llama
  *     (vs-llama-cpp/random-smollm.ts) written as a Q8_0 GGUF and loaded with its blocks resident,
  *     dense fp32 cache, after a 32-token prompt; greedy ids must equal the 1-thread run's.
@@ -38,8 +39,8 @@ interface Variant {
 }
 
 interface KernelShape {
-  readonly kernel: "matmul" | "quantizedMatmul" | "matmulBatch";
-  readonly format: "f32" | WeightFormat;
+  readonly kernel: "matmul" | "quantizedMatmul" | "matmulBatch" | "denseAttention" | "attention";
+  readonly format: "f32" | "q4" | WeightFormat;
   readonly rows: number;
   readonly columns: number;
   readonly count: number;
@@ -73,7 +74,13 @@ const shapes: KernelShape[] = [
   { kernel: "quantizedMatmul", format: "q8_0", rows: 576, columns: 1536, count: 1 },
   { kernel: "quantizedMatmul", format: "q8_0", rows: 49_152, columns: 576, count: 1 },
   { kernel: "matmulBatch", format: "f32", rows: 1536, columns: 576, count: 32 },
+  // Attention split by heads: SmolLM2's 9 query / 3 KV heads of 64, over 4096 tokens (rows = heads,
+  // columns = tokens, vectors = head dimension in the table). "q4" is 4-bit scalar codes.
+  { kernel: "denseAttention", format: "f32", rows: 9, columns: 4096, count: 64 },
+  { kernel: "attention", format: "q4", rows: 9, columns: 4096, count: 64 },
 ];
+
+const kvHeads = 3;
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -104,6 +111,29 @@ function q8Blocks(rows: number, columns: number): Uint8Array {
   return bytes;
 }
 
+/** A decode-step attention call of `shape` (rows heads, columns tokens, count head dimension) on resident keys and values. */
+function attentionCall(backend: KernelBackend, shape: KernelShape): { call: () => Promise<Float32Array>; owned: DeviceArray[] } {
+  const { rows: headCount, columns: tokenCount, count: dimension } = shape;
+  const rowCount = kvHeads * tokenCount;
+  const queries = uniform(headCount * dimension, 11);
+  const common = { queries, headCount, kvHeadCount: kvHeads, tokenCount, dimension };
+  if (shape.kernel === "denseAttention") {
+    const keys = backend.upload(uniform(rowCount * dimension, 12));
+    const values = backend.upload(uniform(rowCount * dimension, 13));
+    return { call: () => backend.kernels.denseAttention({ ...common, keys, values }), owned: [keys, values] };
+  }
+  // 4-bit scalar levels (blockSize 1), two codes per byte, norms 1.
+  const codebook = { codewords: Float32Array.from({ length: 16 }, (_, level) => (level - 7.5) / 8), blockSize: 1 };
+  const codeBytes = (rowCount * dimension) / 2;
+  const randomBytes = (seed: number) => Uint8Array.from(uniform(codeBytes, seed), (value) => Math.floor((value + 0.5) * 256) & 0xff);
+  const keyCodes = backend.upload(randomBytes(14));
+  const valueCodes = backend.upload(randomBytes(15));
+  const norms = backend.upload(new Float32Array(rowCount).fill(1));
+  const keys = { codes: keyCodes, bitWidth: 4 as const, norms, codebook };
+  const values = { codes: valueCodes, bitWidth: 4 as const, norms, codebook };
+  return { call: () => backend.kernels.attention({ ...common, keys, values }), owned: [keyCodes, valueCodes, norms] };
+}
+
 /** Microseconds per call of `action`, over at least `minimumMilliseconds` (after one untimed call). */
 async function timeCalls(action: () => Promise<unknown>, minimumMilliseconds: number): Promise<number> {
   await action();
@@ -129,6 +159,7 @@ async function benchKernels(variants: readonly Variant[], progress: BenchProgres
     const matrixHost = shape.format === "q8_0" ? q8Blocks(outputs, columns) : uniform(outputs * columns, 3);
     const vectors = uniform(count * columns, 5);
     const calls = variants.map(({ backend }) => {
+      if (shape.kernel === "denseAttention" || shape.kernel === "attention") return attentionCall(backend, shape);
       const matrix: DeviceArray = backend.upload(matrixHost);
       const call = (): Promise<Float32Array> =>
         shape.kernel === "quantizedMatmul"
@@ -136,7 +167,7 @@ async function benchKernels(variants: readonly Variant[], progress: BenchProgres
           : shape.kernel === "matmulBatch"
             ? backend.kernels.matmulBatch({ matrix, vectors, count, rows: outputs, columns })
             : backend.kernels.matmul({ matrix, vector: vectors, rows: outputs, columns });
-      return { call, matrix };
+      return { call, owned: [matrix] };
     });
     const outputsByVariant = await Promise.all(calls.map(({ call }) => call()));
     const trialMicroseconds: Record<string, number[]> = Object.fromEntries(variants.map(({ name }) => [name, []]));
@@ -144,7 +175,7 @@ async function benchKernels(variants: readonly Variant[], progress: BenchProgres
     for (let trial = 0; trial < trials; trial++) {
       for (const [index, { name }] of variants.entries()) trialMicroseconds[name].push(await timeCalls(calls[index].call, minimumMilliseconds));
     }
-    for (const { matrix } of calls) matrix.dispose();
+    for (const { owned } of calls) for (const array of owned) array.dispose();
     const microseconds = Object.fromEntries(variants.map(({ name }) => [name, median(trialMicroseconds[name])]));
     const baseline = microseconds[variants[0].name];
     rows.push({
@@ -244,7 +275,7 @@ async function main(): Promise<void> {
   printTable(`WASM matmuls at SmolLM2-135M shapes, median of ${trials} interleaved trials; "best ×": fastest trial over fastest (baseline: 1 thread, same run)`, kernelRows, [
     { header: "kernel", value: (row) => row.kernel },
     { header: "format", value: (row) => row.format },
-    { header: "rows×columns×vectors", value: (row) => `${row.rows}×${row.columns}×${row.count}` },
+    { header: "rows×columns×vectors (heads×tokens×dim)", value: (row) => `${row.rows}×${row.columns}×${row.count}` },
     ...columns,
     { header: "bit-identical", value: (row) => String(row.bitIdentical) },
   ]);

@@ -17,7 +17,9 @@ import { WorkerPool, type PoolDispatch } from "./worker-pool.js";
 type HostData = Float32Array | Uint8Array | Uint16Array;
 
 /** Row-range exports the thread pool calls: each takes its arguments, then [rowStart, rowEnd). */
-const poolFunctions = ["matmulRows", "matmulBatchRows", "matmulQ8_0Rows", "matmulQ4_0Rows", "matmulF16Rows"] as const;
+const poolFunctions = [
+  "matmulRows", "matmulBatchRows", "matmulQ8_0Rows", "matmulQ4_0Rows", "matmulF16Rows", "attentionCompressedHeads", "attentionDenseHeads",
+] as const;
 type PoolFunction = (typeof poolFunctions)[number];
 
 /** Exports of asm/kernels.ts; every number argument that names memory is a byte offset. */
@@ -36,6 +38,8 @@ interface WasmExports {
   matmulQ8_0Rows(...args: number[]): void;
   matmulQ4_0Rows(...args: number[]): void;
   matmulF16Rows(...args: number[]): void;
+  attentionCompressedHeads(...args: number[]): void;
+  attentionDenseHeads(...args: number[]): void;
   rmsNorm(...args: number[]): void;
   rope(...args: number[]): void;
   swiglu(...args: number[]): void;
@@ -121,7 +125,7 @@ export interface WasmBackendOptions {
    */
   readonly histogramMinimumTokens?: number;
   /**
-   * Threads for the matmuls (matmul, matmulBatch, quantizedMatmul), the calling one included:
+   * Threads for the matmuls (matmul, matmulBatch, quantizedMatmul) and attention, the calling one included:
    * "auto" (default) takes every core the machine reports (os.availableParallelism() in Node,
    * navigator.hardwareConcurrency in browsers); 1 is the single-thread module. More than one needs
    * SharedArrayBuffer (in browsers: a cross-origin-isolated page); without it, or when the workers
@@ -221,6 +225,11 @@ function createKernels(
     const grain = Math.ceil(rows / (threads.pool.threads * 4));
     return threads.pool.parallelFor(name, args, rows, grain);
   };
+  /** The pool when a call of `heads` heads and `work` multiply-adds is worth splitting, one head per chunk. */
+  const headPool = (heads: number, work: number): WorkerPool | undefined => {
+    const threads = parallel();
+    return threads && heads >= 2 && work >= threads.minimumWork ? threads.pool : undefined;
+  };
   const rowsPointers = (scope: CallScope, rows: CompressedRows): RowsPointers => ({
     codes: scope.input(rows.codes),
     norms: scope.input(rows.norms),
@@ -308,25 +317,30 @@ function createKernels(
         : inputs.values.codebook.codewords;
       const length = inputs.headCount * inputs.dimension;
       const valueMode = !valueBytes ? 0 : inputs.tokenCount >= histogramMinimumTokens ? 2 : 1;
-      return run((scope, wasm, memory) => {
+      const pool = headPool(inputs.headCount, inputs.tokenCount * inputs.dimension * inputs.headCount);
+      // Split over heads, each head gets its own scratch (attentionCompressedHeads' scratchPerHead).
+      const copies = pool ? inputs.headCount : 1;
+      return runAsync(async (scope, wasm, memory) => {
         const keys = rowsPointers(scope, inputs.keys);
         const values = rowsPointers(scope, inputs.values);
         const queries = scope.input(inputs.queries);
         const keyCodewords = scope.input(inputs.keys.codebook.codewords);
         const valueTablePointer = scope.input(valueTable);
-        const blockTable = scope.allocate(keyLayout.blocksPerRow * keyLayout.size * 4);
-        const byteTable = scope.allocate(keyLayout.rowLength * 256 * 4);
-        const scoreBuffer = scope.allocate(inputs.tokenCount * 4);
-        const histogram = scope.allocate(valueMode === 2 ? valueLayout.rowLength * 256 * 4 : 16);
+        const blockTable = scope.allocate(copies * keyLayout.blocksPerRow * keyLayout.size * 4);
+        const byteTable = scope.allocate(copies * keyLayout.rowLength * 256 * 4);
+        const scoreBuffer = scope.allocate(copies * inputs.tokenCount * 4);
+        const histogram = scope.allocate(copies * (valueMode === 2 ? valueLayout.rowLength * 256 * 4 : 16));
         const out = scope.allocate(length * 4);
-        wasm.attentionCompressed(
+        const args = [
           queries, inputs.headCount, shape.groupSize, inputs.tokenCount, shape.headStride, shape.tokenStride,
           inputs.dimension, shape.scale,
           keys.codes, keys.norms, keyCodewords, keyLayout.size, keyLayout.blockSize, keyLayout.bitWidth, keyLayout.rowLength,
           values.codes, values.norms, valueTablePointer, valueLayout.size, valueLayout.blockSize, valueLayout.bitWidth,
           valueLayout.rowLength, valueMode,
           blockTable, byteTable, scoreBuffer, histogram, out,
-        );
+        ];
+        if (pool) await pool.parallelFor("attentionCompressedHeads", [...args, 1], inputs.headCount, 1);
+        else wasm.attentionCompressed(...args);
         return memory.float32(out, length).slice();
       });
     },
@@ -336,16 +350,19 @@ function createKernels(
       requireFloatArray("denseAttention", "keys", inputs.keys, rows, "wasm", false);
       requireFloatArray("denseAttention", "values", inputs.values, rows, "wasm", false);
       const length = inputs.headCount * inputs.dimension;
-      return run((scope, wasm, memory) => {
+      const pool = headPool(inputs.headCount, inputs.tokenCount * inputs.dimension * inputs.headCount);
+      return runAsync(async (scope, wasm, memory) => {
         const keys = scope.input(inputs.keys);
         const values = scope.input(inputs.values);
         const queries = scope.input(inputs.queries);
-        const scoreBuffer = scope.allocate(inputs.tokenCount * 4);
+        const scoreBuffer = scope.allocate((pool ? inputs.headCount : 1) * inputs.tokenCount * 4);
         const out = scope.allocate(length * 4);
-        wasm.attentionDense(
+        const args = [
           queries, inputs.headCount, shape.groupSize, inputs.tokenCount, shape.headStride, shape.tokenStride,
           inputs.dimension, shape.scale, keys, values, scoreBuffer, out,
-        );
+        ];
+        if (pool) await pool.parallelFor("attentionDenseHeads", [...args, 1], inputs.headCount, 1);
+        else wasm.attentionDense(...args);
         return memory.float32(out, length).slice();
       });
     },

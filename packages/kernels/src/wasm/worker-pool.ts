@@ -15,7 +15,7 @@ const posted = 1;
 const running = 2;
 const cancelled = 3;
 const stopped = 4;
-const maximumArguments = 16;
+const maximumArguments = 32;
 
 export type PoolDispatch = "atomics" | "message";
 

@@ -2,10 +2,12 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { KernelBackend } from "../kernel-backend.js";
 import type { WeightFormat } from "../kernel-inputs.js";
 import { createWasmBackend } from "../wasm/wasm-backend.js";
+import { conformanceCases } from "./conformance-cases.js";
+import { runConformanceCase } from "./run-conformance-case.js";
 import { randomWeightBlocks } from "./run-quantized-matmul-case.js";
 import { gaussianArray, seededRandom } from "./seeded-random.js";
 
-// The threaded matmuls split rows over workers that run the same row kernel as the single-thread
+// The threaded matmuls (and attention, split by heads) split rows over workers that run the same row kernel as the single-thread
 // module, so every result must be bit-identical to threads: 1 (expected values: that backend's
 // output in the same test; tolerance: none). parallelMinimumWork 0 splits even the smallest calls.
 // Row counts are odd and not multiples of the chunk size, so chunks end mid-way; 2–4 threads on
@@ -21,7 +23,7 @@ function expectSameBits(actual: Float32Array, expected: Float32Array): void {
   );
 }
 
-describe("conformance: threaded wasm matmuls are bit-identical to one thread", () => {
+describe("conformance: threaded wasm kernels are bit-identical to one thread", () => {
   let single: KernelBackend;
   const threaded = new Map<string, KernelBackend>();
   beforeAll(async () => {
@@ -100,6 +102,16 @@ describe("conformance: threaded wasm matmuls are bit-identical to one thread", (
     const expected = await single.kernels.quantizedMatmul!({ matrix, format, vector, rows, columns });
     for (const backend of threaded.values()) {
       expectSameBits(await backend.kernels.quantizedMatmul!({ matrix, format, vector, rows, columns }), expected);
+    }
+  });
+
+  // The whole suite (attention with GQA, capacity, token-major, every code width, the histogram
+  // path, dense attention, matmul, …) with the one-thread wasm backend as the oracle at precision 0.
+  test.each(conformanceCases.map((testCase) => [testCase.name, testCase] as const))("suite case %s", async (_name, testCase) => {
+    for (const [key, backend] of threaded) {
+      const exact = { ...backend, kernels: backend.kernels, precision: { absolute: 0, relative: 0 } };
+      const outcome = await runConformanceCase(exact, single, testCase);
+      expect(outcome.passed, `${key} ${outcome.name}: ${outcome.detail}`).toBe(true);
     }
   });
 
