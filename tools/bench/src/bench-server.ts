@@ -8,20 +8,27 @@
  *      are admitted (the rest get 429), i.e. how many concurrent sessions fit.
  * Prints tables and writes bench-results/server.json.
  *
+ * Then the same server at a real shape (server/real-shape-bench.ts: the random SmolLM2-135M-shape
+ * GGUF, 2,048-token prompts, one 512 MiB budget): sessions held, aggregate decode tok/s and time to
+ * first token cold vs warm prefix pages in memory, on disk and in Redis, for fp16, TurboQuant 6/4 and
+ * FibQuant 3/3, and a conversation continued on a second process sharing only Redis (`realShape`).
+ *
  *   pnpm bench:server                      (builds the server first when dist/ is missing)
- *   KVPACK_BENCH_QUICK=1 pnpm bench:server fewer requests (smoke run)
+ *   KVPACK_BENCH_QUICK=1 pnpm bench:server fewer requests; real shape: 256-token prompts in 64 MiB (smoke run)
+ *   KVPACK_BENCH_SERVER=real-shape|stories260K pnpm bench:server   one part; the other part's results in server.json are kept
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { writeBenchJson } from "./bench-output.js";
+import { benchResultsDirectory, writeBenchJson } from "./bench-output.js";
 import { BenchProgress } from "./bench-progress.js";
 import { printTable } from "./bench-table.js";
+import { type RealShapeResult, realShapeSettings, runRealShapeBench } from "./server/real-shape-bench.js";
+import { repositoryRoot, serverMain, startServer, stopServer } from "./server/server-process.js";
 
 const quick = process.env.KVPACK_BENCH_QUICK === "1";
-const repositoryRoot = resolve(fileURLToPath(new URL(".", import.meta.url)), "../../..");
-const serverMain = resolve(repositoryRoot, "apps/server/dist/main.js");
+/** Which parts run: "stories260K" (load + capacity on the default model), "real-shape", or both (default). */
+const part = process.env.KVPACK_BENCH_SERVER ?? "all";
 
 /** Load phase: concurrent streams, requests in all, tokens per request, and a wall-clock cap per configuration. */
 const concurrency = quick ? 4 : 8;
@@ -53,37 +60,6 @@ const prompts = [
   "One day, a little bird",
   "Sam and Mia wanted to build a tower.",
 ];
-
-interface RunningServer {
-  process: ChildProcess;
-  baseUrl: string;
-}
-
-async function startServer(args: string[]): Promise<RunningServer> {
-  const child = spawn(process.execPath, [serverMain, "--host", "127.0.0.1", "--port", "0", "--log-level", "warn", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const baseUrl = await new Promise<string>((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000);
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /kvpack server: (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolvePromise(match[1]);
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`server exited with ${code}:\n${output}`)));
-  });
-  return { process: child, baseUrl };
-}
-
-async function stopServer(server: RunningServer): Promise<void> {
-  if (server.process.exitCode !== null) return;
-  const exited = new Promise((resolvePromise) => server.process.once("exit", resolvePromise));
-  server.process.kill("SIGTERM");
-  await exited;
-}
 
 interface StreamResult {
   status: number;
@@ -264,11 +240,7 @@ async function capacityPhase(configuration: KvConfiguration): Promise<CapacityRo
   }
 }
 
-async function main(): Promise<void> {
-  if (!existsSync(serverMain)) {
-    process.stderr.write("apps/server/dist/main.js is missing: building @kvpack/server…\n");
-    execFileSync("pnpm", ["--filter", "@kvpack/server", "build"], { cwd: repositoryRoot, stdio: "inherit" });
-  }
+async function storiesPart(): Promise<Record<string, unknown>> {
   const progress = new BenchProgress(configurations.length * 2);
   const loadRows: LoadRow[] = [];
   const capacityRows: CapacityRow[] = [];
@@ -313,13 +285,61 @@ async function main(): Promise<void> {
   const best = capacityRows.slice(1).reduce((top, row) => (row.admitted > top.admitted ? row : top), capacityRows[1]);
   const ratio = dense.admitted > 0 ? best.admitted / dense.admitted : 0;
   process.stdout.write(`\nBest compressed (${best.configuration}): ${best.admitted} concurrent sessions vs ${dense.admitted} dense = ${ratio.toFixed(2)}× (goal ≥ 4×: ${ratio >= 4 ? "met" : "not met"})\n`);
-  const path = writeBenchJson("server", {
+  return {
     quick,
     model: "stories260K",
     load: { concurrency, requests: loadRequests, maxTokens: loadMaxTokens, rows: loadRows.map((row) => ({ ...row, greedyCharactersEqualToDense: sameCharacters(row.greedyText) })) },
     capacity: { budgetBytes: capacityBudgetMiB * 1024 * 1024, sessionTokens: capacitySessionTokens, attempts: capacityAttempts, rows: capacityRows },
     summary: { bestCompressed: best.configuration, concurrentSessionsRatio: ratio, goalMet: ratio >= 4 },
-  });
+  };
+}
+
+function printRealShape(result: RealShapeResult): void {
+  const dense = result.rows.find((row) => row.kv === "fp16");
+  printTable(`Real shape: random SmolLM2-135M-shape GGUF Q8_0, ${result.promptTokens}-token prompts, ${(result.budgetBytes / 2 ** 20).toFixed(0)} MiB KV budget${result.quick ? " (quick)" : ""}`, result.rows, [
+    { header: "KV cache", value: (row) => row.kv },
+    { header: "sessions held", value: (row) => row.sessionsHeld, digits: 0 },
+    { header: "× fp16", value: (row) => (dense && dense.sessionsHeld > 0 ? row.sessionsHeld / dense.sessionsHeld : 0), digits: 2 },
+    { header: "decode tok/s (all streams)", value: (row) => row.aggregateDecodeTokensPerSecond, digits: 2 },
+    { header: "TTFT cold ms", value: (row) => row.timeToFirstTokenMs.cold, digits: 0 },
+    { header: "memory ms", value: (row) => row.timeToFirstTokenMs.memory, digits: 0 },
+    { header: "disk ms", value: (row) => row.timeToFirstTokenMs.disk, digits: 0 },
+    { header: "redis ms", value: (row) => row.timeToFirstTokenMs.redis, digits: 0 },
+  ]);
+  printTable("Two processes on one Redis: the conversation's next turn on a process that shares only Redis", result.twoProcesses, [
+    { header: "KV cache", value: (row) => row.kv },
+    { header: "prompt tokens", value: (row) => row.promptTokens, digits: 0 },
+    { header: "reused", value: (row) => row.reusedTokens, digits: 0 },
+    { header: "prefix_source", value: (row) => String(row.prefixSource) },
+  ]);
+}
+
+/**
+ * The server.json already there: another part's results are kept when only one part runs. When the
+ * stories260K part is kept, so are its date, machine and ceilings (the file's top level describes
+ * that part; realShape carries its own date and machine).
+ */
+function previousResults(keepStories: boolean): Record<string, unknown> {
+  const file = resolve(benchResultsDirectory(), "server.json");
+  if (!existsSync(file)) return {};
+  const { benchmark: _benchmark, createdAt, machine, ceilings, ...rest } = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+  return keepStories ? { ...rest, createdAt, machine, ceilings } : rest;
+}
+
+async function main(): Promise<void> {
+  if (!["all", "stories260K", "real-shape"].includes(part)) throw new Error(`KVPACK_BENCH_SERVER must be all, stories260K or real-shape, got ${JSON.stringify(part)}`);
+  if (!existsSync(serverMain)) {
+    process.stderr.write("apps/server/dist/main.js is missing: building @kvpack/server…\n");
+    execFileSync("pnpm", ["--filter", "@kvpack/server", "build"], { cwd: repositoryRoot, stdio: "inherit" });
+  }
+  const previous = previousResults(part === "real-shape");
+  const stories = part === "real-shape" ? undefined : await storiesPart();
+  let realShape: RealShapeResult | undefined;
+  if (part !== "stories260K") {
+    realShape = await runRealShapeBench(realShapeSettings(quick), (line) => process.stderr.write(`  ${line}\n`));
+    printRealShape(realShape);
+  }
+  const path = writeBenchJson("server", { ...previous, ...stories, ...(realShape ? { realShape } : {}) });
   process.stdout.write(`wrote ${path}\n`);
 }
 

@@ -145,6 +145,36 @@ const runtime: TableRenderer = {
   },
 };
 
+/** bench:server's real-shape part (`realShape` in server.json): sessions held, aggregate decode, time to first token per tier. */
+function renderRealShape(real: ResultJson): string {
+  const rows = real.rows as ResultJson[];
+  const dense = rows.find((row) => row.kv === "fp16");
+  const model = real.model;
+  const table = markdownTable(
+    ["KV cache", `sessions held in ${(real.budgetBytes / 2 ** 20).toFixed(0)} MiB`, "× fp16 (this / fp16)", "aggregate decode tok/s", "TTFT cold", "TTFT warm: memory", "disk", "Redis"],
+    rows.map((row) => [
+      row.kv,
+      String(row.sessionsHeld),
+      ratio(row.sessionsHeld, dense?.sessionsHeld, 1, 0),
+      fixed(row.aggregateDecodeTokensPerSecond, 2),
+      `${fixed(row.timeToFirstTokenMs.cold, 0)} ms`,
+      `${fixed(row.timeToFirstTokenMs.memory, 0)} ms`,
+      `${fixed(row.timeToFirstTokenMs.disk, 0)} ms`,
+      `${fixed(row.timeToFirstTokenMs.redis, 0)} ms`,
+    ]),
+  );
+  const conversations = (real.twoProcesses as ResultJson[] | undefined) ?? [];
+  const continued = conversations.length
+    ? ` A conversation started on one process and continued on a second that shares only Redis: ${conversations.map((row) => `${row.kv} reused ${row.reusedTokens} of ${row.promptTokens} prompt tokens (prefix_source ${row.prefixSource})`).join("; ")}.`
+    : "";
+  const quick = real.quick ? " **Quick run** (`KVPACK_BENCH_QUICK=1`, shorter prompts in a smaller budget; not the issue's 2,048-token setting), on a machine shared with other jobs." : "";
+  return (
+    `Real shape (run ${String(real.createdAt ?? "").slice(0, 10)}${real.machine ? ` on ${real.machine.cpu}, ${real.machine.cores} cores, Node ${real.machine.node}` : ""}): random-weight ${model.shape}-shape GGUF ${model.weights} (${model.layers} layers, ${model.kvHeads} KV heads × ${model.headDim}), ` +
+    `${real.promptTokens}-token prompts, one ${(real.budgetBytes / 2 ** 20).toFixed(0)} MiB KV budget; ${real.settings.decodeStreams} streams decode at once on the shared prompt.${quick}\n\n${table}\n\n` +
+    `Warm times to first token reuse the prompt's prefix pages from the named tier (memory: the same process; disk / Redis: a fresh process).${continued}`
+  );
+}
+
 const server: TableRenderer = {
   name: "server",
   file: "server.json",
@@ -167,7 +197,9 @@ const server: TableRenderer = {
       }),
     );
     const quick = json.quick ? ` (quick run, \`KVPACK_BENCH_QUICK=1\`: at most ${json.capacity.attempts} sessions are attempted, so a row that admits them all is a lower bound)` : "";
-    return `${json.model}, ${json.load.requests} requests of ${json.load.maxTokens} tokens on 127.0.0.1${quick}:\n\n${table}\n\n${machineCaption(json, this.file)}`;
+    const stories = `${json.model}, ${json.load.requests} requests of ${json.load.maxTokens} tokens on 127.0.0.1${quick}:\n\n${table}`;
+    const realShape = json.realShape ? `\n\n${renderRealShape(json.realShape)}` : "";
+    return `${stories}\n\n${machineCaption(json, this.file)}${realShape}`;
   },
 };
 
