@@ -192,6 +192,17 @@ describe("CompressedKVCache, byte accounting", () => {
     expect(report.totals.codeBytes + report.totals.sideBytes + report.totals.blockHeaderBytes).toBe(report.totals.keyBytes + report.totals.valueBytes);
     expect(report.totals.sideBytes).toBe(layers * kvHeads * pagesPerHead * 2 * 8 * 4);
 
+    // A codec without byteLayout (optional in the Codec interface): its block bytes count as codes.
+    const opaque = Object.assign(Object.create(Object.getPrototypeOf(int8)), int8, { byteLayout: undefined }) as typeof int8;
+    const opaqueCache = new CompressedKVCache({ layers, kvHeads, headDim, keys: opaque, values: opaque, pageSize: 8, residualWindow: 8 });
+    for (let position = 0; position < 16; position++) {
+      for (let layer = 0; layer < layers; layer++) opaqueCache.append(layer, token(layer, position).keys, token(layer, position).values);
+    }
+    const opaqueTotals = opaqueCache.memoryReport().totals;
+    expect(opaqueTotals.codeBytes).toBe(opaqueTotals.keyBytes + opaqueTotals.valueBytes);
+    expect(opaqueTotals.codeBytes).toBeGreaterThan(0);
+    expect(opaqueTotals.sideBytes + opaqueTotals.blockHeaderBytes).toBe(0);
+
     // A drop gives the page a private live mask (1 byte per row); re-encoding a subset of rows
     // splits it into segments whose non-contiguous positions cost 4 bytes per row.
     cache.drop(0, [9], 0);
