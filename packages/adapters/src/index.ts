@@ -94,3 +94,4 @@ export { gpt2TokenizerJson, sentencePieceTokenizerJson } from "./hugging-face/wr
 export type { SentencePieceTokenizerJsonOptions } from "./hugging-face/write-tokenizer-json.js";
 export { writeLlamaModelFolder } from "./hugging-face/write-model-folder.js";
 export type { WriteLlamaModelFolderOptions } from "./hugging-face/write-model-folder.js";
+export { writeHuggingFaceCheckpoint } from "./hugging-face/write-hugging-face-checkpoint.js";

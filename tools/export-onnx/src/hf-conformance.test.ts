@@ -10,6 +10,8 @@ import {
   loadOnnxRuntimeNode,
   sentencePieceTokenizerJson,
   type LanguageModelRuntime,
+  type LlamaArchitecture,
+  type LlamaModelDescription,
   type LlamaWeights,
   type SentencePieceBpeTokenizer,
 } from "@kvpack/adapters";
@@ -17,6 +19,7 @@ import { DenseKVCache } from "@kvpack/cache";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { huggingFaceFolderFiles, onnxVariants, writeHuggingFaceFolder, type OnnxVariant } from "./hugging-face-folder.js";
 import { maxAbsDifference, readModelsData } from "./test-support/models-data.js";
+import { randomArchitectureModel } from "./test-support/random-architectures.js";
 import { randomLlamaWeights } from "./test-support/random-llama.js";
 
 // Hugging Face folders written by this tool, loaded by kvpack (loadModelFolder: the safetensors
@@ -124,7 +127,8 @@ function piecesOf(tokenizer: SentencePieceBpeTokenizer) {
 
 interface Case {
   readonly name: string;
-  readonly weights: () => LlamaWeights;
+  readonly architecture?: LlamaArchitecture;
+  readonly weights: () => LlamaWeights | LlamaModelDescription;
   readonly tokenizer: string;
   readonly prompt: readonly number[];
   readonly config?: Record<string, unknown>;
@@ -142,11 +146,19 @@ const cases: Case[] = [
     prompt: tok512Prompt,
     config: { rope_scaling: { rope_type: "llama3", factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16 } },
   },
+  // The other architectures, random weights in their real head layouts (test-support/random-architectures.ts).
+  ...(["qwen2", "qwen3", "phi3", "gemma2"] as const).map((architecture, index) => ({
+    name: `random-${architecture}`,
+    architecture,
+    weights: () => randomArchitectureModel(architecture, 21 + index),
+    tokenizer: "tok512.bin",
+    prompt: tok512Prompt,
+  })),
 ];
 
 interface Row {
   readonly model: string;
-  readonly architecture: "llama";
+  readonly architecture: LlamaArchitecture;
   readonly format: Format;
   readonly steps: number;
   readonly sameTokens: boolean;
@@ -189,7 +201,7 @@ describe("Hugging Face folders from @kvpack/export-onnx: kvpack and transformers
     rmSync(directory, { recursive: true, force: true });
   });
 
-  describe.each(cases)("$name", ({ name, prompt }) => {
+  describe.each(cases)("$name", ({ name, prompt, architecture = "llama" }) => {
     it.each(["safetensors", "onnx-fp32", "onnx-fp16", "onnx-q4"] as const)("%s", async (format) => {
       const dtype = transformersDtype[format];
       const model = await transformers.AutoModelForCausalLM.from_pretrained(name, { dtype, device: "cpu" });
@@ -215,7 +227,7 @@ describe("Hugging Face folders from @kvpack/export-onnx: kvpack and transformers
       const fromSafetensors = Math.max(...reference.logits.map((logits, step) => maxAbsDifference(logits, theirs.logits[step])));
       rows.push({
         model: name,
-        architecture: "llama",
+        architecture,
         format,
         steps,
         sameTokens: ours.ids.join() === theirs.ids.join(),

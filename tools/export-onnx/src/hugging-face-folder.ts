@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { readHuggingFaceLlamaConfig, writeLlamaModelFolder, type LlamaWeights, type WriteLlamaModelFolderOptions } from "@kvpack/adapters";
+import { readHuggingFaceLlamaConfig, writeLlamaModelFolder, type LlamaModelDescription, type LlamaWeights, type WriteLlamaModelFolderOptions } from "@kvpack/adapters";
 import { exportLlamaDecoderOnnx } from "./llama-decoder-graph.js";
 
 /** The ONNX variants transformers.js picks by `dtype`, and the file name it looks for. */
@@ -22,17 +22,19 @@ export interface HuggingFaceFolderOptions extends WriteLlamaModelFolderOptions {
 }
 
 /**
- * A Llama checkpoint as a Hugging Face folder that transformers (safetensors) and transformers.js
- * (onnx/) both load: writeLlamaModelFolder's files plus decoder-with-past ONNX models in the
- * variants asked for, rotating as config.json's rope_scaling says.
+ * A Llama checkpoint (or a description of any Llama-family architecture: qwen2, qwen3, phi3,
+ * gemma2) as a Hugging Face folder that transformers (safetensors) and transformers.js (onnx/)
+ * both load: writeLlamaModelFolder's files plus decoder-with-past ONNX models in the variants
+ * asked for, rotating as config.json's rope_scaling says.
  */
-export function huggingFaceFolderFiles(weights: LlamaWeights, options: HuggingFaceFolderOptions): Map<string, Uint8Array> {
-  const files = writeLlamaModelFolder(weights, options);
+export function huggingFaceFolderFiles(model: LlamaWeights | LlamaModelDescription, options: HuggingFaceFolderOptions): Map<string, Uint8Array> {
+  const files = writeLlamaModelFolder(model, options);
   const config = JSON.parse(new TextDecoder().decode(files.get("config.json"))) as Record<string, unknown>;
-  const { rope } = readHuggingFaceLlamaConfig(config);
+  // Bare weights take the rotation config.json declares (options.config may add rope_scaling); a description has its own.
+  const rope = "weights" in model ? undefined : readHuggingFaceLlamaConfig(config).rope;
   for (const variant of options.onnx ?? ["fp32", "fp16", "q4"]) {
     const { file, options: variantOptions } = onnxVariants[variant];
-    files.set(file, exportLlamaDecoderOnnx(weights, { ...variantOptions, rope, numLogitsToKeep: options.numLogitsToKeep ?? true, modelName: options.modelName ?? "llama" }));
+    files.set(file, exportLlamaDecoderOnnx(model, { ...variantOptions, ...(rope === undefined ? {} : { rope }), numLogitsToKeep: options.numLogitsToKeep ?? true, modelName: options.modelName ?? "llama" }));
   }
   return files;
 }

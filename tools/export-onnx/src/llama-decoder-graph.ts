@@ -1,4 +1,4 @@
-import { numberToFloat16Bits, ropeFrequencies, type LlamaConfig, type LlamaWeights, type RopeDescription } from "@kvpack/adapters";
+import { describeLlamaModel, numberToFloat16Bits, ropeFrequencies, type LlamaConfig, type LlamaModelDescription, type LlamaWeights, type RopeDescription } from "@kvpack/adapters";
 import { GraphBuilder } from "./graph-builder.js";
 import { quantizeMatMulNBits } from "./matmul-nbits.js";
 import { encodeModel, type OnnxElementType, type OnnxModel, type OnnxValueInfo } from "./onnx-proto.js";
@@ -57,7 +57,6 @@ function ropeTables(config: LlamaConfig, positions: number, rope: RopeDescriptio
   const pairs = config.headDim / 2;
   const cos = new Float32Array(positions * pairs);
   const sin = new Float32Array(positions * pairs);
-  if (rope !== undefined && rope.style !== "interleaved") throw new RangeError(`exportLlamaDecoder: the graph rotates interleaved pairs (llama2.c layout weights), got rope style ${rope.style}`);
   // With a rope description, its float32 frequencies (the runtimes'); else float64 ones.
   const scaled = rope === undefined ? undefined : ropeFrequencies(config.headDim, rope);
   for (let pair = 0; pair < pairs; pair++) {
@@ -99,9 +98,13 @@ function validateWeights(weights: LlamaWeights): void {
 }
 
 /** The decoder-with-past graph as an `OnnxModel` value (encode it with `encodeModel`). */
-export function buildLlamaDecoderModel(weights: LlamaWeights, options: LlamaDecoderExportOptions = {}): OnnxModel {
+export function buildLlamaDecoderModel(model: LlamaWeights | LlamaModelDescription, options: LlamaDecoderExportOptions = {}): OnnxModel {
+  // Bare weights: llama2.c's rotation and switches; a description: its architecture's (qwen2 biases, qwen3 q/k norms, gemma2 scales, caps, sandwich norms, windows).
+  const description = "weights" in model ? model : describeLlamaModel(model);
+  const weights = description.weights;
   validateWeights(weights);
   const { config } = weights;
+  const rope = options.rope ?? ("weights" in model ? description.rope : undefined);
   const { dim, hiddenDim, heads, kvHeads, headDim, vocabSize, normEpsilon } = config;
   const groupSize = heads / kvHeads;
   const maxPositions = options.maxPositions ?? config.maxSequenceLength;
@@ -144,12 +147,35 @@ export function buildLlamaDecoderModel(weights: LlamaWeights, options: LlamaDeco
   const padding = graph.op("Unsqueeze", [graph.op("Cast", ["attention_mask"], "mask.padding", { to: { type: "int", value: 9 } }), graph.int64s([1, 2])], "mask.padding_4d");
   const allowed = graph.op("And", [causal, padding], "mask.allowed");
   const maskBias = graph.op("Where", [allowed, graph.floatScalar(0), graph.floatScalar(MASKED_SCORE)], "mask.bias");
+  // A sliding window of W: query i also needs i − j < W (itself and the W − 1 keys before it), one mask per window size.
+  const windowMasks = new Map<number, string>();
+  const windowMask = (window: number): string => {
+    const existing = windowMasks.get(window);
+    if (existing) return existing;
+    const distance = graph.op("Sub", [queryIndex, keyIndex], `mask.window${window}.distance`);
+    const inside = graph.op("Less", [distance, graph.int64Scalar(window)], `mask.window${window}.inside`);
+    const mask = graph.op("Where", [graph.op("And", [allowed, inside], `mask.window${window}.allowed`), graph.floatScalar(0), graph.floatScalar(MASKED_SCORE)], `mask.window${window}.bias`);
+    windowMasks.set(window, mask);
+    return mask;
+  };
+  /** cap · tanh(x / cap) (Gemma 2's attention and final logit soft caps). */
+  const softCap = (input: string, cap: number, name: string): string =>
+    graph.op("Mul", [graph.op("Tanh", [graph.op("Div", [input, graph.floatScalar(cap)], `${name}.scaled`)], `${name}.tanh`), graph.floatScalar(cap)], name);
+  /** gelu with the tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (Gemma's gelu_pytorch_tanh). */
+  const geluTanh = (input: string, name: string): string => {
+    const cube = graph.op("Mul", [graph.op("Mul", [input, input], `${name}.square`), input], `${name}.cube`);
+    const inner = graph.op("Add", [input, graph.op("Mul", [cube, graph.floatScalar(0.044715)], `${name}.cube_scaled`)], `${name}.inner`);
+    const tanh = graph.op("Tanh", [graph.op("Mul", [inner, graph.floatScalar(Math.sqrt(2 / Math.PI))], `${name}.argument`)], `${name}.tanh`);
+    return graph.op("Mul", [graph.op("Mul", [input, graph.floatScalar(0.5)], `${name}.half`), graph.op("Add", [tanh, graph.floatScalar(1)], `${name}.one_plus`)], name);
+  };
 
   // RoPE tables gathered by position id, shaped [batch, seq, 1, headDim/2, 1] to broadcast over heads and pairs.
-  const tables = ropeTables(config, maxPositions, options.rope);
+  const tables = ropeTables(config, maxPositions, rope);
+  const neox = rope?.style === "neox";
   const cosTable = graph.initializer("rope.cos", "float", [maxPositions, headDim / 2], tables.cos);
   const sinTable = graph.initializer("rope.sin", "float", [maxPositions, headDim / 2], tables.sin);
-  const ropeAxes = graph.int64s([2, 4]);
+  // Interleaved pairs: [batch, seq, 1, headDim/2, 1]; NeoX halves: [batch, seq, 1, headDim/2].
+  const ropeAxes = graph.int64s(neox ? [2] : [2, 4]);
   const cos = graph.op("Unsqueeze", [graph.op("Gather", [cosTable, "position_ids"], "rope.cos_gathered", { axis: { type: "int", value: 0 } }), ropeAxes], "rope.cos_5d");
   const sin = graph.op("Unsqueeze", [graph.op("Gather", [sinTable, "position_ids"], "rope.sin_gathered", { axis: { type: "int", value: 0 } }), ropeAxes], "rope.sin_5d");
 
@@ -159,7 +185,7 @@ export function buildLlamaDecoderModel(weights: LlamaWeights, options: LlamaDeco
     const shifted = graph.op("Add", [meanSquare, graph.floatScalar(normEpsilon)], `${prefix}.shifted`);
     const inverse = graph.op("Reciprocal", [graph.op("Sqrt", [shifted], `${prefix}.rms`)], `${prefix}.inverse_rms`);
     const normalized = graph.op("Mul", [input, inverse], `${prefix}.normalized`);
-    return graph.op("Mul", [normalized, weight(`${prefix}.weight`, [dim], normWeight)], `${prefix}.out`);
+    return graph.op("Mul", [normalized, weight(`${prefix}.weight`, [normWeight.length], normWeight)], `${prefix}.out`);
   };
 
   /**
@@ -179,7 +205,15 @@ export function buildLlamaDecoderModel(weights: LlamaWeights, options: LlamaDeco
   };
 
   /** [batch, seq, headCount, headDim] → RoPE-rotated, same shape. */
-  const rope = (input: string, headCount: number, prefix: string): string => {
+  const rotate = (input: string, headCount: number, prefix: string): string => {
+    if (neox) {
+      const halfDim = headDim / 2;
+      const first = graph.op("Slice", [input, graph.int64s([0]), graph.int64s([halfDim]), graph.int64s([-1])], `${prefix}.first`);
+      const second = graph.op("Slice", [input, graph.int64s([halfDim]), graph.int64s([headDim]), graph.int64s([-1])], `${prefix}.second`);
+      const rotatedFirst = graph.op("Sub", [graph.op("Mul", [first, cos], `${prefix}.first_cos`), graph.op("Mul", [second, sin], `${prefix}.second_sin`)], `${prefix}.rotated_first`);
+      const rotatedSecond = graph.op("Add", [graph.op("Mul", [second, cos], `${prefix}.second_cos`), graph.op("Mul", [first, sin], `${prefix}.first_sin`)], `${prefix}.rotated_second`);
+      return graph.op("Concat", [rotatedFirst, rotatedSecond], `${prefix}.out`, { axis: { type: "int", value: -1 } });
+    }
     const pairs = graph.op("Reshape", [input, graph.int64s([0, 0, headCount, headDim / 2, 2])], `${prefix}.pairs`);
     const even = graph.op("Slice", [pairs, graph.int64s([0]), graph.int64s([1]), graph.int64s([-1])], `${prefix}.even`);
     const odd = graph.op("Slice", [pairs, graph.int64s([1]), graph.int64s([2]), graph.int64s([-1])], `${prefix}.odd`);
@@ -203,17 +237,26 @@ export function buildLlamaDecoderModel(weights: LlamaWeights, options: LlamaDeco
 
   const embeddingName = weight("token_embedding", [vocabSize, dim], weights.tokenEmbedding);
   let hidden = graph.op("Gather", [embeddingName, "input_ids"], "embedding", { axis: { type: "int", value: 0 } });
+  if (description.embeddingScale !== 1) hidden = graph.op("Mul", [hidden, graph.floatScalar(description.embeddingScale)], "embedding.scaled");
   const scale = graph.floatScalar(Math.sqrt(headDim));
 
   weights.layers.forEach((layer, index) => {
     const prefix = `layers.${index}`;
     const normalized = rmsNorm(hidden, layer.attentionNorm, `${prefix}.attention_norm`);
-    const query = linear(normalized, layer.wq, heads * headDim, dim, `${prefix}.attention.q`);
-    const key = linear(normalized, layer.wk, kvHeads * headDim, dim, `${prefix}.attention.k`);
-    const value = linear(normalized, layer.wv, kvHeads * headDim, dim, `${prefix}.attention.v`);
+    const withBias = (input: string, bias: Float32Array | undefined, name: string): string => (bias ? graph.op("Add", [input, weight(`${name}.bias`, [bias.length], bias)], `${name}.biased`) : input);
+    const query = withBias(linear(normalized, layer.wq, heads * headDim, dim, `${prefix}.attention.q`), layer.bq, `${prefix}.attention.q`);
+    const key = withBias(linear(normalized, layer.wk, kvHeads * headDim, dim, `${prefix}.attention.k`), layer.bk, `${prefix}.attention.k`);
+    const value = withBias(linear(normalized, layer.wv, kvHeads * headDim, dim, `${prefix}.attention.v`), layer.bv, `${prefix}.attention.v`);
 
-    const queryRotated = rope(graph.op("Reshape", [query, graph.int64s([0, 0, heads, headDim])], `${prefix}.attention.q_heads`), heads, `${prefix}.attention.q_rope`);
-    const keyRotated = rope(graph.op("Reshape", [key, graph.int64s([0, 0, kvHeads, headDim])], `${prefix}.attention.k_heads`), kvHeads, `${prefix}.attention.k_rope`);
+    // Per-head q/k RMSNorm before the rotation (Qwen3).
+    let queryHeadsRaw = graph.op("Reshape", [query, graph.int64s([0, 0, heads, headDim])], `${prefix}.attention.q_heads`);
+    let keyHeadsRaw = graph.op("Reshape", [key, graph.int64s([0, 0, kvHeads, headDim])], `${prefix}.attention.k_heads`);
+    if (layer.queryNorm && layer.keyNorm) {
+      queryHeadsRaw = rmsNorm(queryHeadsRaw, layer.queryNorm, `${prefix}.attention.q_norm`);
+      keyHeadsRaw = rmsNorm(keyHeadsRaw, layer.keyNorm, `${prefix}.attention.k_norm`);
+    }
+    const queryRotated = rotate(queryHeadsRaw, heads, `${prefix}.attention.q_rope`);
+    const keyRotated = rotate(keyHeadsRaw, kvHeads, `${prefix}.attention.k_rope`);
     const queryHeads = graph.op("Transpose", [queryRotated], `${prefix}.attention.q_transposed`, { perm: { type: "ints", value: [0, 2, 1, 3] } });
     const keyHeads = graph.op("Transpose", [keyRotated], `${prefix}.attention.k_transposed`, { perm: { type: "ints", value: [0, 2, 1, 3] } });
     const valueHeads = splitHeads(value, kvHeads, `${prefix}.attention.v_transposed`);
@@ -233,23 +276,29 @@ export function buildLlamaDecoderModel(weights: LlamaWeights, options: LlamaDeco
 
     const keysTransposed = graph.op("Transpose", [keys], `${prefix}.attention.k_for_scores`, { perm: { type: "ints", value: [0, 1, 3, 2] } });
     // Divide by √headDim (as run.c does) rather than multiply by its reciprocal.
-    const scores = graph.op("Div", [graph.op("MatMul", [queryHeads, keysTransposed], `${prefix}.attention.dot`), scale], `${prefix}.attention.scores`);
-    const weightsSoftmax = graph.op("Softmax", [graph.op("Add", [scores, maskBias], `${prefix}.attention.masked`)], `${prefix}.attention.weights`, { axis: { type: "int", value: -1 } });
+    const dot = graph.op("MatMul", [queryHeads, keysTransposed], `${prefix}.attention.dot`);
+    let scores = description.attentionScale === 1 / Math.sqrt(headDim) ? graph.op("Div", [dot, scale], `${prefix}.attention.scores`) : graph.op("Mul", [dot, graph.floatScalar(description.attentionScale)], `${prefix}.attention.scores`);
+    if (description.attentionLogitSoftCap !== undefined) scores = softCap(scores, description.attentionLogitSoftCap, `${prefix}.attention.capped`);
+    const layerAttention = description.layerAttention[index];
+    const layerMask = layerAttention.kind === "sliding-window" ? windowMask(layerAttention.window) : maskBias;
+    const weightsSoftmax = graph.op("Softmax", [graph.op("Add", [scores, layerMask], `${prefix}.attention.masked`)], `${prefix}.attention.weights`, { axis: { type: "int", value: -1 } });
     const context = graph.op("MatMul", [weightsSoftmax, values], `${prefix}.attention.context`);
     const merged = graph.op(
       "Reshape",
       [graph.op("Transpose", [context], `${prefix}.attention.context_transposed`, { perm: { type: "ints", value: [0, 2, 1, 3] } }), graph.int64s([0, 0, heads * headDim])],
       `${prefix}.attention.merged`,
     );
-    const attentionOut = linear(merged, layer.wo, dim, heads * headDim, `${prefix}.attention.o`);
+    let attentionOut = linear(merged, layer.wo, dim, heads * headDim, `${prefix}.attention.o`);
+    if (layer.postAttentionNorm) attentionOut = rmsNorm(attentionOut, layer.postAttentionNorm, `${prefix}.post_attention_norm`);
     hidden = graph.op("Add", [hidden, attentionOut], `${prefix}.attention_residual`);
 
     // SwiGLU: w2 · (silu(w1·x) ⊙ w3·x)
     const ffnInput = rmsNorm(hidden, layer.ffnNorm, `${prefix}.ffn_norm`);
     const gate = linear(ffnInput, layer.w1, hiddenDim, dim, `${prefix}.ffn.w1`);
     const up = linear(ffnInput, layer.w3, hiddenDim, dim, `${prefix}.ffn.w3`);
-    const silu = graph.op("Mul", [gate, graph.op("Sigmoid", [gate], `${prefix}.ffn.sigmoid`)], `${prefix}.ffn.silu`);
-    const down = linear(graph.op("Mul", [silu, up], `${prefix}.ffn.gated`), layer.w2, dim, hiddenDim, `${prefix}.ffn.w2`);
+    const activated = description.activation === "gelu-tanh" ? geluTanh(gate, `${prefix}.ffn.gelu`) : graph.op("Mul", [gate, graph.op("Sigmoid", [gate], `${prefix}.ffn.sigmoid`)], `${prefix}.ffn.silu`);
+    let down = linear(graph.op("Mul", [activated, up], `${prefix}.ffn.gated`), layer.w2, dim, hiddenDim, `${prefix}.ffn.w2`);
+    if (layer.postFfnNorm) down = rmsNorm(down, layer.postFfnNorm, `${prefix}.post_ffn_norm`);
     hidden = graph.op("Add", [hidden, down], `${prefix}.ffn_residual`);
   });
 
@@ -261,7 +310,9 @@ export function buildLlamaDecoderModel(weights: LlamaWeights, options: LlamaDeco
     const starts = graph.op("Unsqueeze", [start, graph.int64s([0])], "logits.keep_starts");
     finalNormalized = graph.op("Slice", [finalNormalized, starts, graph.int64s([1e15]), graph.int64s([1])], "final_norm.kept");
   }
-  const logitsName = half ? undefined : "logits";
+  // Logits pass through a bias / soft cap / float16 Cast when any applies: name the last one "logits".
+  const logitsTail = half || weights.classifierBias !== undefined || description.finalLogitSoftCap !== undefined;
+  const logitsName = logitsTail ? undefined : "logits";
   let logits: string;
   if (config.sharedClassifier || weights.classifier === weights.tokenEmbedding) {
     // Reuse the embedding initializer rather than storing a second copy; ORT folds the Transpose once at load.
@@ -269,12 +320,15 @@ export function buildLlamaDecoderModel(weights: LlamaWeights, options: LlamaDeco
     logits = graph.op("MatMul", [finalNormalized, classifierTransposed], "logits.float", undefined, logitsName);
   } else if (options.weightBits !== undefined) {
     const projected = linear(finalNormalized, weights.classifier, vocabSize, dim, "classifier");
-    logits = half ? projected : graph.op("Identity", [projected], "", undefined, "logits");
+    logits = logitsTail ? projected : graph.op("Identity", [projected], "", undefined, "logits");
   } else {
     const classifierTransposed = weight("classifier.weight_transposed", [dim, vocabSize], transpose(weights.classifier, vocabSize, dim));
     logits = graph.op("MatMul", [finalNormalized, classifierTransposed], "logits.float", undefined, logitsName);
   }
+  if (weights.classifierBias) logits = graph.op("Add", [logits, weight("classifier.bias", [vocabSize], weights.classifierBias)], "logits.biased");
+  if (description.finalLogitSoftCap !== undefined) logits = softCap(logits, description.finalLogitSoftCap, "logits.capped");
   if (half) graph.op("Cast", [logits], "", { to: { type: "int", value: 10 } }, "logits");
+  else if (logitsTail) graph.op("Identity", [logits], "", undefined, "logits");
 
   return {
     irVersion: LLAMA_DECODER_IR_VERSION,
@@ -291,13 +345,14 @@ export function buildLlamaDecoderModel(weights: LlamaWeights, options: LlamaDeco
       "kvpack.heads": String(heads),
       "kvpack.kv_heads": String(kvHeads),
       "kvpack.head_dim": String(headDim),
-      "kvpack.rope": "llama2.c pair-interleaved",
+      "kvpack.architecture": description.architecture,
+      "kvpack.rope": neox ? "NeoX rotate_half" : "llama2.c pair-interleaved",
     },
     graph: graph.build(options.modelName ?? "llama_decoder_with_past", inputs, outputs),
   };
 }
 
 /** Serialized ONNX bytes of `buildLlamaDecoderModel`. */
-export function exportLlamaDecoderOnnx(weights: LlamaWeights, options: LlamaDecoderExportOptions = {}): Uint8Array {
-  return encodeModel(buildLlamaDecoderModel(weights, options));
+export function exportLlamaDecoderOnnx(model: LlamaWeights | LlamaModelDescription, options: LlamaDecoderExportOptions = {}): Uint8Array {
+  return encodeModel(buildLlamaDecoderModel(model, options));
 }

@@ -1,6 +1,8 @@
+import type { LlamaModelDescription } from "../model/llama-model-description.js";
 import type { LlamaWeights } from "../model/llama-weights.js";
 import type { SafetensorsFloatType } from "../safetensors/safetensors-file.js";
 import { writeSafetensorsLlama } from "../safetensors/write-safetensors-llama.js";
+import { writeHuggingFaceCheckpoint } from "./write-hugging-face-checkpoint.js";
 
 type Json = Record<string, unknown>;
 
@@ -23,17 +25,20 @@ function jsonFile(value: unknown): Uint8Array {
 }
 
 /**
- * Writes Llama weights as a Hugging Face model folder (file path → bytes): config.json,
- * generation_config.json, tokenizer.json, tokenizer_config.json and model.safetensors, the layout
- * transformers and loadModelFolder read. Add an onnx/ decoder with @kvpack/export-onnx.
+ * Writes Llama weights (or a model description of any of its architectures) as a Hugging Face
+ * model folder (file path → bytes): config.json, generation_config.json, tokenizer.json,
+ * tokenizer_config.json and model.safetensors, the layout transformers and loadModelFolder read.
+ * Add an onnx/ decoder with @kvpack/export-onnx.
  */
-export function writeLlamaModelFolder(weights: LlamaWeights, options: WriteLlamaModelFolderOptions): Map<string, Uint8Array> {
-  const checkpoint = writeSafetensorsLlama(weights, options.dtype === undefined ? {} : { dtype: options.dtype });
+export function writeLlamaModelFolder(model: LlamaWeights | LlamaModelDescription, options: WriteLlamaModelFolderOptions): Map<string, Uint8Array> {
+  const dtypeOption = options.dtype === undefined ? {} : { dtype: options.dtype };
+  const checkpoint = "weights" in model ? writeHuggingFaceCheckpoint(model, dtypeOption) : writeSafetensorsLlama(model, dtypeOption);
+  const weights = "weights" in model ? model.weights : model;
   const config = {
     architectures: ["LlamaForCausalLM"],
-    ...checkpoint.config,
     head_dim: weights.config.headDim,
     hidden_act: "silu",
+    ...checkpoint.config,
     bos_token_id: 1,
     eos_token_id: 2,
     torch_dtype: options.dtype === "F16" ? "float16" : options.dtype === "BF16" ? "bfloat16" : "float32",
