@@ -1,4 +1,6 @@
 import { rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { loadLlama2cCheckpoint } from "../llama2c/load-llama2c-checkpoint.js";
 import { ModelFormatError } from "../model/model-format-error.js";
@@ -57,6 +59,31 @@ describe("loadModelFolder on stories260K written as a Hugging Face folder", () =
     } finally {
       rmSync(directory, { recursive: true, force: true });
     }
+  });
+
+  it("reads a folder URL over HTTP (files fetched relative to it, a 404 is a missing file) and a dropped folder's File names", async () => {
+    const files = stories260KFolder();
+    const requested: string[] = [];
+    const server = createServer((request, response) => {
+      const name = decodeURIComponent(new URL(request.url ?? "/", "http://localhost").pathname).replace(/^\/models\/stories\//, "");
+      requested.push(name);
+      const bytes = files.get(name);
+      if (bytes) response.writeHead(200).end(bytes);
+      else response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const folder = await loadModelFolder(`http://127.0.0.1:${port}/models/stories`);
+      expect(folder.tokenizer.encode(reference.prompt)).toEqual(reference.prompt_token_ids);
+      expect(requested).toContain("model.safetensors");
+      expect(requested).toContain("chat_template.jinja"); // looked for, 404: no template
+    } finally {
+      server.close();
+    }
+    // A dropped folder: File objects whose names carry the folder's own name.
+    const dropped = new Map([...files].map(([name, bytes]) => [`stories260K/${name}`, new File([bytes], name)]));
+    expect((await loadModelFolder(dropped)).tokenizer.encode(reference.prompt)).toEqual(reference.prompt_token_ids);
   });
 
   it("reads a map of files with F16 weights: same greedy tokens, logits within 4e-2 of fp32", async () => {
