@@ -1,9 +1,10 @@
 // Partial attention over resident cache rows (AssemblyScript, --enable simd -O3 --runtime stub).
 // Lanes are query heads: one KV group's (up to) 4 query heads ride in the 4 lanes of every f32x4, so
 // each code row is read once for the whole group (GQA). Queries arrive rotated into the key codec's
-// domain, scaled, transposed: query[i][lane]. A call covers one stream of rows of one codec and
-// returns the partial softmax state (max, Σ exp, unnormalized accumulator) that the host merges with
-// the other streams by log-sum-exp. Every argument naming memory is a byte offset; nothing allocates.
+// domain, scaled, transposed: query[i][lane]. The *Rows kernels cover one page's rows, so a host can
+// score every page of a query into one buffer, take one softmaxPartial (max, Σ exp) over it and
+// accumulate page by page; tableScores / tableAccumulate do one contiguous stream in one call. Every
+// argument naming memory is a byte offset; nothing allocates (digitScratch is static).
 
 /** Per-digit tables of one code byte (codesPerByte × 2^bitWidth f32x4, at most 8 × 2 or 2 × 16 or 1 × 256). */
 const digitScratch = memory.data(4096, 16);
