@@ -8,11 +8,12 @@
  *     576×1536 (down) as fp32 and Q8_0, 49152×576 Q8_0 (the tied classifier), a 32-token
  *     matmulBatch at 1536×576 (batched prefill), and the backend's decode-step attention (split by
  *     heads) over 4096 tokens, dense fp32 and 4-bit scalar codes.
- *  2. Decode tokens/s of KernelLlamaRuntime on the random-weight SmolLM2-135M-shape Llama
+ *  2. Dispatch cost: an 8×64 matmul split over every thread anyway, against the same call on one.
+ *  3. Decode tokens/s of KernelLlamaRuntime on the random-weight SmolLM2-135M-shape Llama
  *     (vs-llama-cpp/random-smollm.ts) written as a Q8_0 GGUF and loaded with its blocks resident,
  *     dense fp32 cache, after a 32-token prompt; greedy ids must equal the 1-thread run's.
  *
- * Prints both tables and writes bench-results/threads.json.
+ * Prints the tables and writes bench-results/threads.json.
  *
  *   pnpm bench:threads                         (about 2–3 minutes)
  *   KVPACK_BENCH_QUICK=1 pnpm bench:threads    fewer trials
@@ -21,7 +22,7 @@
 import { availableParallelism } from "node:os";
 import { argmax, KernelLlamaRuntime, loadGgufLlama, ResidentLlamaWeights, writeLlamaGguf } from "@kvpack/adapters";
 import { DenseKVCache } from "@kvpack/cache";
-import { createWasmBackend, type DeviceArray, type KernelBackend, type WeightFormat } from "@kvpack/kernels";
+import { createWasmBackend, type DeviceArray, type KernelBackend, type WasmBackendOptions, type WeightFormat } from "@kvpack/kernels";
 import { writeBenchJson } from "./bench-output.js";
 import { BenchProgress } from "./bench-progress.js";
 import { printTable } from "./bench-table.js";
@@ -196,6 +197,43 @@ async function benchKernels(variants: readonly Variant[], progress: BenchProgres
   return rows;
 }
 
+interface DispatchRow {
+  variant: string;
+  /** Median microseconds per call of an 8 × 64 matmul split over every thread (parallelMinimumWork 0). */
+  microseconds: number;
+  trialMicroseconds: number[];
+  /** Over the 1-thread call: what reaching the workers and waiting for them costs. */
+  overheadMicroseconds: number;
+}
+
+/** The cost of one dispatch: a matmul too small to matter, split over every thread anyway. */
+async function benchDispatch(variantOptions: readonly (readonly [string, WasmBackendOptions])[]): Promise<DispatchRow[]> {
+  const backends = [];
+  for (const [, options] of variantOptions) {
+    const backend = createWasmBackend({ ...options, parallelMinimumWork: 0 });
+    await backend.init();
+    backends.push(backend);
+  }
+  const rows = 8;
+  const columns = 64;
+  const matrices = backends.map((backend) => backend.upload(uniform(rows * columns, 21)));
+  const vector = uniform(columns, 22);
+  const trialMicroseconds: number[][] = backends.map(() => []);
+  for (let trial = 0; trial < trials; trial++) {
+    for (const [index, backend] of backends.entries()) {
+      trialMicroseconds[index].push(await timeCalls(() => backend.kernels.matmul({ matrix: matrices[index], vector, rows, columns }), 100));
+    }
+  }
+  for (const backend of backends) backend.dispose();
+  const baseline = median(trialMicroseconds[0]);
+  return variantOptions.map(([name], index) => ({
+    variant: name,
+    microseconds: median(trialMicroseconds[index]),
+    trialMicroseconds: trialMicroseconds[index].map((value) => Math.round(value * 10) / 10),
+    overheadMicroseconds: median(trialMicroseconds[index]) - baseline,
+  }));
+}
+
 interface DecodeRow {
   variant: string;
   tokensPerSecond: number;
@@ -252,13 +290,14 @@ async function benchDecode(variants: readonly Variant[], progress: BenchProgress
 }
 
 async function main(): Promise<void> {
-  const variants: Variant[] = [];
-  for (const [name, options] of [
+  const variantOptions: (readonly [string, WasmBackendOptions])[] = [
     ["1 thread", { threads: 1 }],
-    [`${threads} threads, atomics`, { threads, threadDispatch: "atomics" as const }],
-    [`${threads} threads, atomics, no spin`, { threads, threadDispatch: "atomics" as const, workerSpinMicroseconds: 0 }],
-    [`${threads} threads, postMessage`, { threads, threadDispatch: "message" as const }],
-  ] as const) {
+    [`${threads} threads, atomics`, { threads, threadDispatch: "atomics" }],
+    [`${threads} threads, atomics, no spin`, { threads, threadDispatch: "atomics", workerSpinMicroseconds: 0 }],
+    [`${threads} threads, postMessage`, { threads, threadDispatch: "message" }],
+  ];
+  const variants: Variant[] = [];
+  for (const [name, options] of variantOptions) {
     const backend = createWasmBackend(options);
     await backend.init();
     if (backend.threading?.threads !== options.threads) throw new Error(`${name}: runs ${backend.threading?.threads} thread(s): ${backend.threading?.reason}`);
@@ -267,6 +306,7 @@ async function main(): Promise<void> {
   const progress = new BenchProgress(shapes.length + trials * variants.length);
   const kernelRows = await benchKernels(variants, progress);
   const decode = await benchDecode(variants, progress);
+  const dispatch = await benchDispatch(variantOptions);
 
   const columns = variants.flatMap(({ name }, index) => [
     { header: `${name} µs`, value: (row: KernelRow) => row.microseconds[name], digits: 0 },
@@ -291,6 +331,11 @@ async function main(): Promise<void> {
       { header: "ids = 1 thread", value: (row) => String(row.sameIdsAsOneThread) },
     ],
   );
+  printTable(`Dispatch: an 8×64 matmul split over every thread anyway (parallelMinimumWork 0), median of ${trials}`, dispatch, [
+    { header: "variant", value: (row) => row.variant },
+    { header: "µs per call", value: (row) => row.microseconds, digits: 1 },
+    { header: "overhead over 1 thread µs", value: (row) => row.overheadMicroseconds, digits: 1 },
+  ]);
   const path = writeBenchJson("threads", {
     threads,
     trials,
@@ -298,6 +343,7 @@ async function main(): Promise<void> {
       "interleaved trials of every variant, median kept; kernels: calls repeated for ≥150 ms (≥300 ms above 10M multiply-adds) after one untimed call, resident matrices; decode: prefill then greedy decode, decode steps timed, one untimed warm-up; baseline: 1 thread in the same run",
     variants: variants.map(({ name, backend }) => ({ name, threading: backend.threading })),
     kernels: kernelRows,
+    dispatch,
     decode: { model: "random SmolLM2-135M shape (vs-llama-cpp/random-smollm.ts), Q8_0 GGUF, blocks resident", fileBytes: decode.fileBytes, promptTokens, decodeTokens, cache: "dense fp32", rows: decode.rows },
   });
   process.stdout.write(`\nwrote ${path}\n`);
