@@ -174,7 +174,11 @@ export async function runRealShapeBench(settings: RealShapeSettings, log: (line:
     const rows: RealShapeRow[] = [];
     const twoProcesses: TwoProcessRow[] = [];
     const prefixSources: RealShapeResult["prefixSources"] = [];
-    for (const [index, cache] of caches.entries()) {
+    // KVPACK_BENCH_REAL_SHAPE_KV="fp16,fibquant 3/3" runs only those caches (checks; the results need all three).
+    const only = process.env.KVPACK_BENCH_REAL_SHAPE_KV?.split(",").map((name) => name.trim());
+    const chosen = caches.filter((cache) => !only || only.includes(cache.kv));
+    if (chosen.length === 0) throw new Error(`KVPACK_BENCH_REAL_SHAPE_KV names none of ${caches.map((cache) => cache.kv).join(", ")}`);
+    for (const [index, cache] of chosen.entries()) {
       const run = (server: RunningServer, tokens: number[], maxTokens = 1) => timedCompletion(server.baseUrl, { model: modelId, prompt: tokens, maxTokens, kvpack: cache.kvpack });
       const diskDirectory = join(scratch, `disk-${index}`);
       // Each cache's pages go under their own Redis keys (the codec is part of the page key) and disk folder.

@@ -1,3 +1,5 @@
+import { type IncomingMessage, request as httpRequest } from "node:http";
+
 /** What one streamed completion took, as the client saw it, with the server's kvpack report. */
 export interface TimedCompletion {
   readonly status: number;
@@ -24,24 +26,31 @@ export interface CompletionRequest {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * POST `body` to `url` with node:http and yields the response body's chunks. Not fetch: its
+ * headers timeout (300 s in Node 20's undici) would cut off a cold 2,048-token prefill on a slow
+ * machine, since the server sends a stream's headers with its first token.
+ */
+async function* postStream(url: string, body: string, signal: AbortSignal | undefined, onStatus: (status: number) => void): AsyncGenerator<Buffer> {
+  const response = await new Promise<IncomingMessage>((resolvePromise, reject) => {
+    const request = httpRequest(url, { method: "POST", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) }, signal }, resolvePromise);
+    request.once("error", reject);
+    request.end(body);
+  });
+  onStatus(response.statusCode ?? 0);
+  for await (const chunk of response) yield chunk as Buffer;
+}
+
 /** One streaming greedy completion of a token-id prompt; parses the SSE stream, usage and the kvpack report. */
 export async function timedCompletion(baseUrl: string, request: CompletionRequest): Promise<TimedCompletion> {
   const started = performance.now();
-  const response = await fetch(`${baseUrl}/v1/completions`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ model: request.model, prompt: request.prompt, max_tokens: request.maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true }, kvpack: request.kvpack }),
-    signal: request.signal,
-  });
-  let result = { status: response.status, timeToFirstTokenMs: 0, firstTokenAt: 0, lastTokenAt: 0, text: "", completionTokens: 0, promptTokens: 0, reusedTokens: 0, prefixSource: null as string | null, kvBytes: 0 };
-  if (response.status !== 200 || !response.body) return { ...result, error: await response.text() };
-  const reader = response.body.getReader();
+  const body = JSON.stringify({ model: request.model, prompt: request.prompt, max_tokens: request.maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true }, kvpack: request.kvpack });
+  let result = { status: 0, timeToFirstTokenMs: 0, firstTokenAt: 0, lastTokenAt: 0, text: "", completionTokens: 0, promptTokens: 0, reusedTokens: 0, prefixSource: null as string | null, kvBytes: 0 };
   const decoder = new TextDecoder();
   let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
+  for await (const chunkBytes of postStream(`${baseUrl}/v1/completions`, body, request.signal, (status) => (result = { ...result, status }))) {
+    buffer += decoder.decode(chunkBytes, { stream: true });
+    if (result.status !== 200) continue;
     let boundary = buffer.indexOf("\n\n");
     while (boundary >= 0) {
       const event = buffer.slice(0, boundary);
@@ -63,5 +72,5 @@ export async function timedCompletion(baseUrl: string, request: CompletionReques
       if (chunk.kvpack) result = { ...result, kvBytes: chunk.kvpack.kv_bytes, reusedTokens: chunk.kvpack.reused_tokens, prefixSource: chunk.kvpack.prefix_source };
     }
   }
-  return result;
+  return result.status === 200 ? result : { ...result, error: buffer };
 }
