@@ -27,7 +27,7 @@ export type {
   SwigluInputs,
   WeightFormat,
 } from "./kernel-inputs.js";
-export { weightRowBytes } from "./kernel-inputs.js";
+export { weightBlockLayout, weightRowBytes } from "./kernel-inputs.js";
 export { quantizeActivationsQ8_0, quantizedMatmulReference } from "./ts/quantized-matmul-reference.js";
 export { BackendUnavailableError, KernelInputError, type BackendFailure } from "./kernel-errors.js";
 export { resolveBackend, type BackendHint, type ResolveBackendOptions } from "./resolve-backend.js";

@@ -1,5 +1,6 @@
 import type { KernelBackend } from "../kernel-backend.js";
 import { weightRowBytes } from "../kernel-inputs.js";
+import { decodeKQuant } from "../ts/k-quant-blocks.js";
 import { halfToNumber, roundToHalf } from "../ts/quantized-matmul-reference.js";
 import type { QuantizedMatmulCase } from "./quantized-matmul-cases.js";
 import type { CaseOutcome } from "./run-conformance-case.js";
@@ -27,6 +28,20 @@ export function randomWeightBlocks(random: () => number, format: QuantizedMatmul
     for (let i = 0; i < values.length; i++) view.setUint16(i * 2, halfBits(values[i]), true);
     return bytes;
   }
+  if (format === "q4_k" || format === "q6_k") {
+    // Every byte random (all codes, 6-bit scales/mins, i8 scales), then the fp16 d (and dmin) set.
+    for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256);
+    const blockBytes = format === "q4_k" ? 144 : 210;
+    const randomHalf = (scale: number) => halfBits((random() < 0.5 ? -1 : 1) * scale * (0.04 + 0.96 * random()));
+    for (let at = 0; at < bytes.length; at += blockBytes) {
+      // Sizes like a real file's: |d·sc| up to ~0.05 per code step (Q4_K sc ≤ 63, Q6_K |sc| ≤ 128).
+      if (format === "q4_k") {
+        view.setUint16(at, randomHalf(0.05 / 63), true);
+        view.setUint16(at + 2, randomHalf(0.4 / 63), true);
+      } else view.setUint16(at + 208, randomHalf(0.05 / 128), true);
+    }
+    return bytes;
+  }
   const blockBytes = format === "q8_0" ? 34 : 18;
   for (let at = 0; at < bytes.length; at += blockBytes) {
     view.setUint16(at, halfBits((random() < 0.5 ? -1 : 1) * (0.002 + 0.048 * random())), true);
@@ -36,11 +51,27 @@ export function randomWeightBlocks(random: () => number, format: QuantizedMatmul
   return bytes;
 }
 
-/** Σ_j |w_j|·|x_j| per row: the scale of a reordered float sum's rounding error. */
-function absoluteRowSums(bytes: Uint8Array, format: QuantizedMatmulCase["format"], rows: number, columns: number, vector: Float32Array): Float64Array {
+/**
+ * Σ_j |w_j|·|x_j| per row: the scale of a reordered float sum's rounding error (K-quants: Σ_j
+ * (|d·sc·q_j| + |dmin·m|)·|x_j|, the two terms each sub-block subtracts).
+ */
+export function absoluteRowSums(bytes: Uint8Array, format: QuantizedMatmulCase["format"], rows: number, columns: number, vector: Float32Array): Float64Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const rowBytes = weightRowBytes(format, columns);
   const sums = new Float64Array(rows);
+  if (format === "q4_k" || format === "q6_k") {
+    const blockBytes = format === "q4_k" ? 144 : 210;
+    for (let row = 0; row < rows; row++) {
+      for (let s = 0; s < columns / 256; s++) {
+        const block = decodeKQuant(format, bytes, row * rowBytes + s * blockBytes);
+        for (let i = 0; i < 256; i++) {
+          const j = Math.floor(i / block.subBlockSize);
+          sums[row] += (Math.abs(block.scales[j] * block.codes[i]) + Math.abs(block.minimums[j])) * Math.abs(vector[s * 256 + i]);
+        }
+      }
+    }
+    return sums;
+  }
   for (let row = 0; row < rows; row++) {
     for (let column = 0; column < columns; column++) {
       let weight: number;

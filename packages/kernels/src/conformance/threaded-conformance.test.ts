@@ -94,6 +94,10 @@ describe("conformance: threaded wasm kernels are bit-identical to one thread", (
     ["q4_0", 1537, 576],
     ["f16", 577, 576],
     ["f16", 1031, 40],
+    ["q4_k", 577, 1536],
+    ["q4_k", 1537, 256],
+    ["q6_k", 577, 1536],
+    ["q6_k", 1537, 256],
   ];
   test.each(quantizedCases)("quantizedMatmul %s %i × %i", async (format, rows, columns) => {
     const random = seededRandom(rows * 13 + columns);

@@ -84,6 +84,6 @@ describe("quantizedMatmul reference (ts oracle)", () => {
     const vector = new Float32Array(40);
     await expect(kernels.quantizedMatmul!({ matrix: new Uint8Array(34), format: "q8_0", vector, rows: 1, columns: 40 })).rejects.toThrow(/multiple of 32, got 40/);
     await expect(kernels.quantizedMatmul!({ matrix: new Uint8Array(33), format: "q8_0", vector: vector.subarray(0, 32), rows: 1, columns: 32 })).rejects.toThrow(/matrix has 33 elements, expected 34/);
-    await expect(kernels.quantizedMatmul!({ matrix: new Uint8Array(34), format: "q5_k" as never, vector: vector.subarray(0, 32), rows: 1, columns: 32 })).rejects.toThrow(/format must be one of q8_0, q4_0, f16/);
+    await expect(kernels.quantizedMatmul!({ matrix: new Uint8Array(34), format: "q5_k" as never, vector: vector.subarray(0, 32), rows: 1, columns: 32 })).rejects.toThrow(/format must be one of q8_0, q4_0, f16, q4_k, q6_k/);
   });
 });

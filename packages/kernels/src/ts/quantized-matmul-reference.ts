@@ -1,8 +1,9 @@
 import { KernelInputError } from "../kernel-errors.js";
-import { type QuantizedMatmulInputs, type WeightFormat, weightRowBytes } from "../kernel-inputs.js";
+import { type QuantizedMatmulInputs, type WeightFormat, weightBlockLayout, weightRowBytes } from "../kernel-inputs.js";
+import { decodeKQuant } from "./k-quant-blocks.js";
 import { requireArray, requireFinite, requireLength, requirePositiveInteger } from "../validate-inputs.js";
 
-export const weightFormats: readonly WeightFormat[] = ["q8_0", "q4_0", "f16"];
+export const weightFormats: readonly WeightFormat[] = ["q8_0", "q4_0", "f16", "q4_k", "q6_k"];
 
 export function validateQuantizedMatmul(inputs: QuantizedMatmulInputs, backendName: string): void {
   const kernel = "quantizedMatmul";
@@ -11,7 +12,7 @@ export function validateQuantizedMatmul(inputs: QuantizedMatmulInputs, backendNa
   }
   requirePositiveInteger(kernel, "rows", inputs.rows);
   requirePositiveInteger(kernel, "columns", inputs.columns);
-  const multiple = inputs.format === "f16" ? 8 : 32;
+  const multiple = inputs.format === "f16" ? 8 : weightBlockLayout[inputs.format].size;
   if (inputs.columns % multiple !== 0) throw new KernelInputError(kernel, `${inputs.format} needs columns to be a multiple of ${multiple}, got ${inputs.columns}`);
   requireArray(kernel, "matrix", inputs.matrix, "uint8", backendName);
   requireLength(kernel, "matrix", inputs.matrix.length, inputs.rows * weightRowBytes(inputs.format, inputs.columns));
@@ -75,6 +76,7 @@ export function quantizeActivationsQ8_0(vector: Float32Array): { quants: Int8Arr
 /**
  * The oracle: Σ_blocks d_w·d_x·Σ q_w·q_x in float64 (llama.cpp's vec_dot_q8_0_q8_0 / q4_0_q8_0 on
  * activations quantized as above); f16 weights widened exactly and dotted with the fp32 vector.
+ * K-quants meet the same Q8_0 activations: per sub-block d_x·(d·sc·Σ q_w·q_x − dmin·m·Σ q_x).
  */
 export function quantizedMatmulReference(inputs: QuantizedMatmulInputs, matrix: Uint8Array): Float32Array {
   const { rows, columns, format, vector } = inputs;
@@ -90,6 +92,7 @@ export function quantizedMatmulReference(inputs: QuantizedMatmulInputs, matrix: 
     return out;
   }
   const { quants, scales } = quantizeActivationsQ8_0(vector);
+  if (format === "q4_k" || format === "q6_k") return kQuantMatmul(format, matrix, rows, columns, quants, scales);
   const blockBytes = format === "q8_0" ? 34 : 18;
   for (let row = 0; row < rows; row++) {
     let sum = 0;
@@ -102,6 +105,32 @@ export function quantizedMatmulReference(inputs: QuantizedMatmulInputs, matrix: 
         integer += weight * quants[block * 32 + j];
       }
       sum += d * scales[block] * integer;
+    }
+    out[row] = sum;
+  }
+  return out;
+}
+
+/** Q4_K / Q6_K rows · Q8_0 activations (codes, scales), float64 over exact integer sub-block dots. */
+function kQuantMatmul(format: "q4_k" | "q6_k", matrix: Uint8Array, rows: number, columns: number, quants: Int8Array, scales: Float64Array): Float32Array {
+  const out = new Float32Array(rows);
+  const { bytes } = weightBlockLayout[format];
+  const superBlocks = columns / 256;
+  for (let row = 0; row < rows; row++) {
+    let sum = 0;
+    for (let s = 0; s < superBlocks; s++) {
+      const block = decodeKQuant(format, matrix, (row * superBlocks + s) * bytes);
+      const size = block.subBlockSize;
+      for (let j = 0; j < 256 / size; j++) {
+        let integer = 0;
+        let codeSum = 0;
+        for (let l = 0; l < size; l++) {
+          integer += block.codes[j * size + l] * quants[s * 256 + j * size + l];
+          codeSum += quants[s * 256 + j * size + l];
+        }
+        const activationScale = scales[(s * 256 + j * size) >> 5];
+        sum += activationScale * (block.scales[j] * integer - block.minimums[j] * codeSum);
+      }
     }
     out[row] = sum;
   }

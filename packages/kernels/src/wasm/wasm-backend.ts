@@ -18,7 +18,7 @@ type HostData = Float32Array | Uint8Array | Uint16Array;
 
 /** Row-range exports the thread pool calls: each takes its arguments, then [rowStart, rowEnd). */
 const poolFunctions = [
-  "matmulRows", "matmulBatchRows", "matmulQ8_0Rows", "matmulQ4_0Rows", "matmulF16Rows", "attentionCompressedHeads", "attentionDenseHeads",
+  "matmulRows", "matmulBatchRows", "matmulQ8_0Rows", "matmulQ4_0Rows", "matmulF16Rows", "matmulQ4_KRows", "matmulQ6_KRows", "attentionCompressedHeads", "attentionDenseHeads",
 ] as const;
 type PoolFunction = (typeof poolFunctions)[number];
 
@@ -38,6 +38,9 @@ interface WasmExports {
   matmulQ8_0Rows(...args: number[]): void;
   matmulQ4_0Rows(...args: number[]): void;
   matmulF16Rows(...args: number[]): void;
+  matmulQ4_KRows(...args: number[]): void;
+  matmulQ6_KRows(...args: number[]): void;
+  activationBlockSumsQ8_0(...args: number[]): void;
   attentionCompressedHeads(...args: number[]): void;
   attentionDenseHeads(...args: number[]): void;
   rmsNorm(...args: number[]): void;
@@ -391,8 +394,15 @@ function createKernels(
           const quants = scope.allocate(columns * 2);
           const scales = scope.allocate((columns / 32) * 4);
           wasm.quantizeRowQ8_0(vector, columns, quants, scales);
-          const name = inputs.format === "q8_0" ? "matmulQ8_0Rows" : "matmulQ4_0Rows";
-          await rowsCall(wasm, name, [matrix, quants, scales, columns, out], rows, rows * columns);
+          if (inputs.format === "q4_k") {
+            // Q4_K's minimums multiply d_x·Σ q_x per 32-block, computed once per call.
+            const sums = scope.allocate((columns / 32) * 4);
+            wasm.activationBlockSumsQ8_0(quants, scales, columns / 32, sums);
+            await rowsCall(wasm, "matmulQ4_KRows", [matrix, quants, scales, sums, columns, out], rows, rows * columns);
+          } else {
+            const name = inputs.format === "q8_0" ? "matmulQ8_0Rows" : inputs.format === "q4_0" ? "matmulQ4_0Rows" : "matmulQ6_KRows";
+            await rowsCall(wasm, name, [matrix, quants, scales, columns, out], rows, rows * columns);
+          }
         }
         return memory.float32(out, rows).slice();
       });
