@@ -165,6 +165,39 @@ export function denseScores(queries: usize, dimension: i32, keys: usize, live: u
 }
 
 /**
+ * Four fp16 values (bits at `pointer`) widened to f32x4, exactly for every finite half (normals and
+ * subnormals: the magnitude bits shifted into a float32 and scaled by 2^112). Cache rows are finite
+ * by construction (the cache rejects non-finite rows, fp16 rejects |x| > 65504), so inf/NaN are not handled.
+ */
+@inline function halves4(pointer: usize): v128 {
+  const bits = v128.load16x4_u(pointer);
+  const sign = i32x4.shl(v128.and(bits, i32x4.splat(0x8000)), 16);
+  const magnitude = f32x4.mul(i32x4.shl(v128.and(bits, i32x4.splat(0x7fff)), 13), f32x4.splat(5.192296858534828e33));
+  return v128.or(magnitude, sign);
+}
+
+/** `denseScores` over fp16 rows (rows × dimension halves, dimension a multiple of 4). */
+export function denseScoresHalf(queries: usize, dimension: i32, keys: usize, live: usize, rows: i32, scores: usize): void {
+  const minusInfinity = f32x4.splat(-Infinity);
+  for (let row = 0; row < rows; row++) {
+    if (load<u8>(live + <usize>row) == 0) {
+      storeLanes(scores, row, minusInfinity);
+      continue;
+    }
+    const key = keys + ((<usize>row * dimension) << 1);
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+    for (let i = 0; i < dimension; i += 4) {
+      const k = halves4(key + (<usize>i << 1));
+      s0 = f32x4.add(s0, f32x4.mul(v128.shuffle<f32>(k, k, 0, 0, 0, 0), lanes(queries, i)));
+      s1 = f32x4.add(s1, f32x4.mul(v128.shuffle<f32>(k, k, 1, 1, 1, 1), lanes(queries, i + 1)));
+      s0 = f32x4.add(s0, f32x4.mul(v128.shuffle<f32>(k, k, 2, 2, 2, 2), lanes(queries, i + 2)));
+      s1 = f32x4.add(s1, f32x4.mul(v128.shuffle<f32>(k, k, 3, 3, 3, 3), lanes(queries, i + 3)));
+    }
+    storeLanes(scores, row, f32x4.add(s0, s1));
+  }
+}
+
+/**
  * scores[row] ← exp(score − max) per lane (0 for dropped rows); result = [max × 4 | Σ exp × 4].
  * A lane with no live row keeps max −∞ and sum 0.
  */
@@ -299,6 +332,23 @@ export function denseAccumulateRows(weights: usize, dimension: i32, values: usiz
     for (let i = 0; i < dimension; i++) {
       const slot = accumulator + (<usize>i << 4);
       v128.store(slot, f32x4.add(v128.load(slot), f32x4.mul(weight, f32x4.splat(load<f32>(value + (<usize>i << 2))))));
+    }
+  }
+}
+
+/** `denseAccumulateRows` over fp16 rows (dimension a multiple of 4); adds. */
+export function denseAccumulateRowsHalf(weights: usize, dimension: i32, values: usize, rows: i32, accumulator: usize): void {
+  for (let row = 0; row < rows; row++) {
+    const weight = lanes(weights, row);
+    if (!v128.any_true(weight)) continue;
+    const value = values + ((<usize>row * dimension) << 1);
+    for (let i = 0; i < dimension; i += 4) {
+      const v = halves4(value + (<usize>i << 1));
+      const slot = accumulator + (<usize>i << 4);
+      v128.store(slot, f32x4.add(v128.load(slot), f32x4.mul(weight, v128.shuffle<f32>(v, v, 0, 0, 0, 0))));
+      v128.store(slot, f32x4.add(v128.load(slot, 16), f32x4.mul(weight, v128.shuffle<f32>(v, v, 1, 1, 1, 1))), 16);
+      v128.store(slot, f32x4.add(v128.load(slot, 32), f32x4.mul(weight, v128.shuffle<f32>(v, v, 2, 2, 2, 2))), 32);
+      v128.store(slot, f32x4.add(v128.load(slot, 48), f32x4.mul(weight, v128.shuffle<f32>(v, v, 3, 3, 3, 3))), 48);
     }
   }
 }

@@ -1,5 +1,5 @@
 import type { AttendedPage } from "@kvpack/cache";
-import { kernelCodecView, type KernelCodecView } from "@kvpack/codecs";
+import { kernelCodecView, toHalfBits, type KernelCodecView } from "@kvpack/codecs";
 // Types only: the heap comes with the kernels the caller instantiated.
 import type { WasmHeap } from "@kvpack/kernels";
 
@@ -8,8 +8,11 @@ export interface ResidentSegment {
   readonly count: number;
   readonly keyView: KernelCodecView;
   readonly valueView: KernelCodecView;
-  /** Table keys: codes (count × rowBytes); dense keys: fp32 rows (count × headDim). */
+  /** Table keys: codes (count × rowBytes); dense keys: fp32 rows (count × headDim), or fp16 bits when keyHalf. */
   readonly keys: number;
+  /** Dense rows kept as the fp16 codec's half bits (half the bytes of widened fp32 rows). */
+  readonly keyHalf: boolean;
+  readonly valueHalf: boolean;
   readonly keyNorms: number;
   readonly keyMean: number;
   readonly values: number;
@@ -28,6 +31,18 @@ interface ResidentPage {
 }
 
 const alignment = 16;
+
+/** fp16 codec rows stay 2 bytes resident (the kernels widen them exactly); fp32 rows stay fp32. */
+function keepsHalves(view: KernelCodecView): boolean {
+  return view.kind === "dense" && view.codec.kind === "fp16" && view.dimension % 4 === 0;
+}
+
+/** Half bits of fp16-representable floats (exact: each value came out of the fp16 codec). */
+function halfBits(rows: Float32Array): Uint16Array {
+  const bits = new Uint16Array(rows.length);
+  for (let i = 0; i < rows.length; i++) bits[i] = toHalfBits(rows[i]);
+  return bits;
+}
 
 function aligned(bytes: number): number {
   return Math.ceil(bytes / alignment) * alignment;
@@ -107,10 +122,10 @@ export class ResidentPages {
 
   private upload(page: AttendedPage, views: ReadonlyArray<[KernelCodecView, KernelCodecView]>): ResidentPage {
     // Encode every part first (no heap views held across the allocation), then copy into one block.
-    const parts: Array<Uint8Array | Float32Array | undefined> = [];
+    const parts: Array<Uint8Array | Uint16Array | Float32Array | undefined> = [];
     const layouts: number[][] = [];
     let total = 0;
-    const place = (data: Uint8Array | Float32Array | undefined): number => {
+    const place = (data: Uint8Array | Uint16Array | Float32Array | undefined): number => {
       parts.push(data);
       if (data === undefined) return -1;
       const offset = total;
@@ -125,13 +140,15 @@ export class ResidentPages {
         const rows = keyView.rows(segment.keys);
         offsets.push(place(rows.codes), place(rows.norms), place(rows.mean));
       } else {
-        offsets.push(place(keyView.rows(segment.keys)), place(undefined), place(undefined));
+        const rows = keyView.rows(segment.keys);
+        offsets.push(place(keepsHalves(keyView) ? halfBits(rows) : rows), place(undefined), place(undefined));
       }
       if (valueView.kind === "table") {
         const rows = valueView.rows(segment.values);
         offsets.push(place(rows.codes), place(rows.norms), place(rows.mean));
       } else {
-        offsets.push(place(valueView.rows(segment.values)), place(undefined), place(undefined));
+        const rows = valueView.rows(segment.values);
+        offsets.push(place(keepsHalves(valueView) ? halfBits(rows) : rows), place(undefined), place(undefined));
       }
       offsets.push(place(segment.live.subarray(0, segment.count)));
       layouts.push(offsets);
@@ -152,6 +169,8 @@ export class ResidentPages {
         count: segment.count,
         keyView: views[index][0],
         valueView: views[index][1],
+        keyHalf: keepsHalves(views[index][0]),
+        valueHalf: keepsHalves(views[index][1]),
         keys: at(keys),
         keyNorms: at(keyNorms),
         keyMean: at(keyMean),

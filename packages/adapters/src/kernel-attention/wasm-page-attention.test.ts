@@ -192,6 +192,7 @@ describe("WasmPageAttention against TypeScriptAttention", () => {
     setFlagsFromString("--expose-gc");
     const collect = runInNewContext("gc") as () => void;
     const before = attention.residentPageCount;
+    const bytesBefore = attention.residentBytes;
     (() => {
       const spec: CodecSpec = { kind: "fp16", dimension: headDim };
       const dropped = new CompressedKVCache({ layers, kvHeads, headDim, keys: spec, values: spec, pageSize: 8, residualWindow: 8, attention });
@@ -200,6 +201,8 @@ describe("WasmPageAttention against TypeScriptAttention", () => {
     })();
     // 24 tokens: 3 pages per layer × KV head became resident.
     expect(attention.residentPageCount).toBe(before + layers * kvHeads * 3);
+    // fp16 pages stay 2 bytes a value: per page 8 rows × 64 halves for keys and for values, plus the 8-byte live mask (16-aligned).
+    expect((attention.residentBytes - bytesBefore) / (layers * kvHeads * 3)).toBe(2 * 8 * headDim * 2 + 16);
     // Finalizers run some time after a collection: collect and yield until they have (bounded).
     for (let attempt = 0; attempt < 50 && attention.residentPageCount > before; attempt++) {
       collect();

@@ -37,7 +37,7 @@ interface ValueScratch {
  *
  * Serves TurboQuant / FibQuant (≤ 256 codewords per code, centered or not) and fp32 / fp16 pages;
  * a layer with any other codec (KIVI, QuaRot, int8, …) returns false and the cache attends it in
- * TypeScript. fp16 pages are held widened to fp32 in the heap. One instance may serve many caches
+ * TypeScript. fp16 pages stay 2 bytes per value in the heap (widened exactly by the kernels). One instance may serve many caches
  * (page ids are unique in the process); call `clear()` when caches are discarded without release.
  */
 export class WasmPageAttention implements AttentionBackend {
@@ -183,7 +183,8 @@ export class WasmPageAttention implements AttentionBackend {
           const scratch = this.keyTables(segment.keyView, group, request, firstHead, laneCount, f32);
           kernels.tableScoreRows(scratch.queries, headDim, scratch.byteTable, segment.keys, scratch.view.rowBytes, segment.keyNorms, segment.keyMean, segment.live, segment.count, target);
         } else {
-          kernels.denseScores(this.denseQueries, headDim, segment.keys, segment.live, segment.count, target);
+          const score = segment.keyHalf ? kernels.denseScoresHalf : kernels.denseScores;
+          score(this.denseQueries, headDim, segment.keys, segment.live, segment.count, target);
         }
         row += segment.count;
       }
@@ -214,7 +215,8 @@ export class WasmPageAttention implements AttentionBackend {
           const scratch = this.valueSums(segment.valueView, group, f32);
           kernels.tableHistogramRows(weights, headDim, segment.values, scratch.view.rowBytes, segment.valueNorms, segment.valueMean, segment.count, scratch.histogram, scratch.accumulator);
         } else {
-          kernels.denseAccumulateRows(weights, headDim, segment.values, segment.count, denseAccumulator);
+          const accumulate = segment.valueHalf ? kernels.denseAccumulateRowsHalf : kernels.denseAccumulateRows;
+          accumulate(weights, headDim, segment.values, segment.count, denseAccumulator);
         }
         row += segment.count;
       }

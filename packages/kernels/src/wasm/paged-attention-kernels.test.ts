@@ -1,4 +1,4 @@
-import { createCodec, kernelCodecView, type Codec, type TableCodecView } from "@kvpack/codecs";
+import { createCodec, fromHalfBits, kernelCodecView, type Codec, type TableCodecView } from "@kvpack/codecs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createPagedAttentionKernels, type PagedAttentionKernels } from "./paged-attention-kernels.js";
 
@@ -140,5 +140,35 @@ describe("paged-attention WASM kernels", () => {
     for (let i = 0; i < dimension; i++) perturbed[3 * dimension + i] += 5;
     const again = viaKernels(kernels, keyCodec, valueCodec, keys, perturbed, queries, live, scale);
     for (let i = 0; i < expected.length; i++) expect(Math.abs(again[i] - actual[i])).toBeLessThan(1e-6);
+  });
+});
+
+describe("fp16 dense kernels", () => {
+  it("widen every finite half exactly (normals, subnormals, ±0): scores against one-hot queries", async () => {
+    const kernels = await createPagedAttentionKernels();
+    const heap = kernels.heap;
+    // Every half bit pattern with exponent < 31, four per row of dimension 4.
+    const finite: number[] = [];
+    for (let bits = 0; bits < 65536; bits++) if (((bits >> 10) & 31) !== 31) finite.push(bits);
+    const rowCount = finite.length / 4;
+    const keys = heap.allocate(finite.length * 2);
+    const live = heap.allocate(rowCount);
+    const queries = heap.allocate(4 * 16);
+    const scores = heap.allocate(rowCount * 16);
+    heap.uint16(keys, finite.length).set(finite);
+    heap.uint8(live, rowCount).fill(1);
+    // Lane l reads dimension l alone.
+    const oneHot = heap.float32(queries, 16);
+    oneHot.fill(0);
+    for (let lane = 0; lane < 4; lane++) oneHot[lane * 4 + lane] = 1;
+    kernels.denseScoresHalf(queries, 4, keys, live, rowCount, scores);
+    const result = heap.float32(scores, rowCount * 4);
+    let mismatches = 0;
+    for (let index = 0; index < finite.length; index++) {
+      // Sums of one product and zeros: exact, except that −0 · 1 + 0 reads +0.
+      const expected = fromHalfBits(finite[index]);
+      if (result[index] !== expected && !(expected === 0 && result[index] === 0)) mismatches++;
+    }
+    expect(mismatches).toBe(0);
   });
 });

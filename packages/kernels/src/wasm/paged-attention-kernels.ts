@@ -35,6 +35,9 @@ export interface PagedAttentionKernels {
   ): void;
   tableExpand(histogram: number, rowBytes: number, bitWidth: number, blocks: number, blockSize: number, size: number, codewords: number, accumulator: number): void;
   denseAccumulateRows(weights: number, dimension: number, values: number, rows: number, accumulator: number): void;
+  /** denseScores / denseAccumulateRows over fp16 rows (finite halves, dimension a multiple of 4): half the bytes resident and read. */
+  denseScoresHalf(queries: number, dimension: number, keys: number, live: number, rows: number, scores: number): void;
+  denseAccumulateRowsHalf(weights: number, dimension: number, values: number, rows: number, accumulator: number): void;
 }
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
@@ -62,5 +65,7 @@ export async function createPagedAttentionKernels(): Promise<PagedAttentionKerne
     tableHistogramRows: exports.tableHistogramRows,
     tableExpand: exports.tableExpand,
     denseAccumulateRows: exports.denseAccumulateRows,
+    denseScoresHalf: exports.denseScoresHalf,
+    denseAccumulateRowsHalf: exports.denseAccumulateRowsHalf,
   };
 }
