@@ -95,3 +95,4 @@ export type { SentencePieceTokenizerJsonOptions } from "./hugging-face/write-tok
 export { writeLlamaModelFolder } from "./hugging-face/write-model-folder.js";
 export type { WriteLlamaModelFolderOptions } from "./hugging-face/write-model-folder.js";
 export { writeHuggingFaceCheckpoint } from "./hugging-face/write-hugging-face-checkpoint.js";
+export { writeSafetensorsGpt2 } from "./safetensors/write-safetensors-gpt2.js";

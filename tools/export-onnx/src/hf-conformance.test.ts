@@ -8,7 +8,12 @@ import {
   loadLlama2cTokenizer,
   loadModelFolder,
   loadOnnxRuntimeNode,
+  gpt2TokenizerJson,
+  loadGpt2Tokenizer,
+  SeededRandom,
   sentencePieceTokenizerJson,
+  writeSafetensorsGpt2,
+  type Gpt2Weights,
   type LanguageModelRuntime,
   type LlamaArchitecture,
   type LlamaModelDescription,
@@ -17,6 +22,7 @@ import {
 } from "@kvpack/adapters";
 import { DenseKVCache } from "@kvpack/cache";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exportGpt2DecoderOnnx } from "./gpt2-decoder-graph.js";
 import { huggingFaceFolderFiles, onnxVariants, writeHuggingFaceFolder, type OnnxVariant } from "./hugging-face-folder.js";
 import { maxAbsDifference, readModelsData } from "./test-support/models-data.js";
 import { randomArchitectureModel } from "./test-support/random-architectures.js";
@@ -58,7 +64,8 @@ function runtimeGreedy(runtime: LanguageModelRuntime, prompt: readonly number[])
   const cache = new DenseKVCache({ ...runtime.cacheShape, capacity: prompt.length + steps });
   const ids = [...prompt];
   const logits: Float32Array[] = [];
-  let last = runtime.prefill!(prompt, 0, cache, { chunkSize: 1 }).slice();
+  let last = new Float32Array(0);
+  for (const [position, token] of prompt.entries()) last = runtime.forward(token, position, cache).slice();
   for (let step = 0; step < steps; step++) {
     logits.push(last);
     ids.push(argmax(last, 0, last.length));
@@ -127,8 +134,10 @@ function piecesOf(tokenizer: SentencePieceBpeTokenizer) {
 
 interface Case {
   readonly name: string;
-  readonly architecture?: LlamaArchitecture;
-  readonly weights: () => LlamaWeights | LlamaModelDescription;
+  readonly architecture?: LlamaArchitecture | "gpt2";
+  /** Default: safetensors and the three ONNX variants. */
+  readonly formats?: readonly Format[];
+  readonly weights: () => LlamaWeights | LlamaModelDescription | Gpt2Weights;
   readonly tokenizer: string;
   readonly prompt: readonly number[];
   readonly config?: Record<string, unknown>;
@@ -154,11 +163,35 @@ const cases: Case[] = [
     tokenizer: "tok512.bin",
     prompt: tok512Prompt,
   })),
+  // GPT-2: random weights, GPT-2's real vocabulary and tokenizer.json; fp32 ONNX only (gpt2-decoder-graph.ts).
+  { name: "random-gpt2", architecture: "gpt2", formats: ["safetensors", "onnx-fp32"], weights: () => randomGpt2Weights(31), tokenizer: "gpt2", prompt: [] },
 ];
+
+function randomGpt2Weights(seed: number): Gpt2Weights {
+  const random = new SeededRandom(seed);
+  const values = (count: number, scale: number, offset = 0) => Float32Array.from({ length: count }, () => offset + scale * (2 * random.nextFloat() - 1));
+  const [dim, hiddenDim, vocabSize, maxSequenceLength] = [32, 128, 50257, 128];
+  const matrix = (rows: number, columns: number) => values(rows * columns, 1 / Math.sqrt(columns));
+  return {
+    config: { dim, hiddenDim, layers: 2, heads: 4, headDim: 8, vocabSize, maxSequenceLength, normEpsilon: 1e-5 },
+    tokenEmbedding: values(vocabSize * dim, 1),
+    positionEmbedding: values(maxSequenceLength * dim, 0.5),
+    layers: Array.from({ length: 2 }, () => ({
+      attentionNormWeight: values(dim, 0.1, 1), attentionNormBias: values(dim, 0.1), wq: matrix(dim, dim), wk: matrix(dim, dim), wv: matrix(dim, dim),
+      bq: values(dim, 0.1), bk: values(dim, 0.1), bv: values(dim, 0.1), wo: matrix(dim, dim), bo: values(dim, 0.1), ffnNormWeight: values(dim, 0.1, 1), ffnNormBias: values(dim, 0.1),
+      wUp: matrix(hiddenDim, dim), bUp: values(hiddenDim, 0.1), wDown: matrix(dim, hiddenDim), bDown: values(dim, 0.1),
+    })),
+    finalNormWeight: values(dim, 0.1, 1),
+    finalNormBias: values(dim, 0.1),
+  };
+}
+
+const gpt2Tokenizer = () => loadGpt2Tokenizer(readModelsData("gpt2-encoder.json"), readModelsData("gpt2-vocab.bpe"));
+const promptOf = (testCase: Case): readonly number[] => (testCase.architecture === "gpt2" ? gpt2Tokenizer().encode("Once upon a time") : testCase.prompt);
 
 interface Row {
   readonly model: string;
-  readonly architecture: LlamaArchitecture;
+  readonly architecture: LlamaArchitecture | "gpt2";
   readonly format: Format;
   readonly steps: number;
   readonly sameTokens: boolean;
@@ -173,11 +206,37 @@ describe("Hugging Face folders from @kvpack/export-onnx: kvpack and transformers
   let directory: string;
   let transformers: Transformers;
   const rows: Row[] = [];
+  // kvpack's safetensors run of each case, computed once (every row of the case compares with it).
+  const references = new Map<string, Promise<Greedy>>();
+  const referenceOf = (name: string, prompt: readonly number[]): Promise<Greedy> => {
+    let reference = references.get(name);
+    if (!reference) {
+      reference = loadModelFolder(path.join(directory, name)).then((folder) => runtimeGreedy(createModelFolderRuntime(folder), prompt));
+      references.set(name, reference);
+    }
+    return reference;
+  };
 
   beforeAll(async () => {
     directory = mkdtempSync(path.join(tmpdir(), "kvpack-hf-conformance-"));
-    for (const { name, weights, tokenizer, config } of cases) {
-      const model = weights();
+    for (const { name, weights, tokenizer, config, architecture } of cases) {
+      if (architecture === "gpt2") {
+        const model = weights() as Gpt2Weights;
+        const checkpoint = writeSafetensorsGpt2(model);
+        const encoder = JSON.parse(new TextDecoder().decode(readModelsData("gpt2-encoder.json"))) as Record<string, number>;
+        const merges = new TextDecoder().decode(readModelsData("gpt2-vocab.bpe")).split("\n");
+        const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+        await writeHuggingFaceFolder(path.join(directory, name), new Map([
+          ["config.json", json(checkpoint.config)],
+          ["generation_config.json", json({ bos_token_id: 50256, eos_token_id: 50256 })],
+          ["tokenizer.json", json(gpt2TokenizerJson(encoder, merges))],
+          ["tokenizer_config.json", json({ bos_token: "<|endoftext|>", eos_token: "<|endoftext|>", tokenizer_class: "GPT2Tokenizer" })],
+          ["model.safetensors", checkpoint.file],
+          ["onnx/model.onnx", exportGpt2DecoderOnnx(model, { numLogitsToKeep: true, modelName: name })],
+        ]));
+        continue;
+      }
+      const model = weights() as LlamaWeights | LlamaModelDescription;
       const vocabulary = loadLlama2cTokenizer(readModelsData(tokenizer), model.config.vocabSize);
       const files = huggingFaceFolderFiles(model, { tokenizerJson: sentencePieceTokenizerJson(piecesOf(vocabulary)), onnx: ["fp32", "fp16", "q4"], ...(config ? { config } : {}), modelName: name });
       await writeHuggingFaceFolder(path.join(directory, name), files);
@@ -201,8 +260,10 @@ describe("Hugging Face folders from @kvpack/export-onnx: kvpack and transformers
     rmSync(directory, { recursive: true, force: true });
   });
 
-  describe.each(cases)("$name", ({ name, prompt, architecture = "llama" }) => {
-    it.each(["safetensors", "onnx-fp32", "onnx-fp16", "onnx-q4"] as const)("%s", async (format) => {
+  describe.each(cases)("$name", (testCase) => {
+    const { name, architecture = "llama" } = testCase;
+    const prompt = promptOf(testCase);
+    it.each(testCase.formats ?? (["safetensors", "onnx-fp32", "onnx-fp16", "onnx-q4"] as const))("%s", async (format) => {
       const dtype = transformersDtype[format];
       const model = await transformers.AutoModelForCausalLM.from_pretrained(name, { dtype, device: "cpu" });
       let theirs: Greedy;
@@ -214,16 +275,14 @@ describe("Hugging Face folders from @kvpack/export-onnx: kvpack and transformers
       const folderPath = path.join(directory, name);
       let ours: Greedy;
       if (format === "safetensors") {
-        const folder = await loadModelFolder(folderPath);
-        expect(folder.weights.kind).toBe("llama");
-        ours = runtimeGreedy(createModelFolderRuntime(folder), prompt);
+        ours = await referenceOf(name, prompt);
       } else {
         const folder = await loadModelFolder(folderPath, { format: "onnx", onnxFile: onnxVariants[dtype].file });
         if (folder.weights.kind !== "onnx") throw new Error("expected the ONNX decoder");
         ours = await onnxGreedy(folder.weights.bytes, Number(folder.config.vocab_size), prompt);
       }
       const difference = Math.max(...ours.logits.map((logits, step) => maxAbsDifference(logits, theirs.logits[step])));
-      const reference = runtimeGreedy(createModelFolderRuntime(await loadModelFolder(folderPath)), prompt);
+      const reference = await referenceOf(name, prompt);
       const fromSafetensors = Math.max(...reference.logits.map((logits, step) => maxAbsDifference(logits, theirs.logits[step])));
       rows.push({
         model: name,
@@ -249,8 +308,7 @@ describe("Hugging Face folders from @kvpack/export-onnx: kvpack and transformers
       const input = new transformers.Tensor("int64", BigInt64Array.from(prompt, (id) => BigInt(id)), [1, prompt.length]);
       const generated = (await model.generate({ input_ids: input, attention_mask: new transformers.Tensor("int64", new BigInt64Array(prompt.length).fill(1n), [1, prompt.length]), max_new_tokens: steps, do_sample: false })) as { tolist(): bigint[][] };
       const ids = generated.tolist()[0].map(Number);
-      const folder = await loadModelFolder(path.join(directory, "stories260K"));
-      const ours = runtimeGreedy(createModelFolderRuntime(folder), prompt).ids;
+      const ours = (await referenceOf("stories260K", prompt)).ids;
       // generate stops at EOS (</s>, generation_config.json); the forward loop does not.
       expect(ids.length).toBeGreaterThan(prompt.length + 16);
       expect(ids).toEqual(ours.slice(0, ids.length));

@@ -4,8 +4,11 @@ import { bfloat16BitsToNumber, float16BitsToNumber, numberToBfloat16Bits, number
 import { ModelFormatError } from "../model/model-format-error.js";
 import { type ModelReference, readModelsData, readModelsDataJson } from "../model/test-models-data.js";
 import { maxAbsoluteDifference, promptLogits } from "../runtime/test-prompt-logits.js";
+import { SeededRandom } from "../generation/seeded-random.js";
+import { loadSafetensorsGpt2 } from "./load-safetensors-gpt2.js";
 import { loadSafetensorsLlama } from "./load-safetensors-llama.js";
 import { SafetensorsFile } from "./safetensors-file.js";
+import { writeSafetensorsGpt2 } from "./write-safetensors-gpt2.js";
 import { writeSafetensorsLlama } from "./write-safetensors-llama.js";
 
 const reference = readModelsDataJson<ModelReference>("stories260K.reference.json");
@@ -63,5 +66,24 @@ describe("half floats", () => {
     // bfloat16 is the top half of float32: 1 = 0x3f80, −2 = 0xc000; 1 + 2^−8 ties to even → 1.
     expect([1, -2, 1 + 2 ** -8].map(numberToBfloat16Bits)).toEqual([0x3f80, 0xc000, 0x3f80]);
     expect(bfloat16BitsToNumber(0x4049)).toBe(3.140625);
+  });
+});
+
+describe("writeSafetensorsGpt2", () => {
+  it("is the inverse of loadSafetensorsGpt2 (Conv1D transposes and the c_attn split round-trip exactly)", () => {
+    const random = new SeededRandom(9);
+    const values = (count: number) => Float32Array.from({ length: count }, () => random.nextFloat() - 0.5);
+    const [dim, hiddenDim, vocabSize, maxSequenceLength] = [8, 24, 50, 16];
+    const layer = () => ({
+      attentionNormWeight: values(dim), attentionNormBias: values(dim), wq: values(dim * dim), wk: values(dim * dim), wv: values(dim * dim),
+      bq: values(dim), bk: values(dim), bv: values(dim), wo: values(dim * dim), bo: values(dim), ffnNormWeight: values(dim), ffnNormBias: values(dim),
+      wUp: values(hiddenDim * dim), bUp: values(hiddenDim), wDown: values(dim * hiddenDim), bDown: values(dim),
+    });
+    const weights = {
+      config: { dim, hiddenDim, layers: 2, heads: 2, headDim: 4, vocabSize, maxSequenceLength, normEpsilon: 1e-5 },
+      tokenEmbedding: values(vocabSize * dim), positionEmbedding: values(maxSequenceLength * dim), layers: [layer(), layer()], finalNormWeight: values(dim), finalNormBias: values(dim),
+    };
+    const { file, config } = writeSafetensorsGpt2(weights);
+    expect(loadSafetensorsGpt2(file, config)).toEqual(weights);
   });
 });
