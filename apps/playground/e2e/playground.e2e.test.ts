@@ -8,6 +8,8 @@ import { frontierSweep } from "../src/engine/frontier.js";
 // The ONNX exporter is a private workspace tool without a build; its source is imported directly.
 import { exportLlamaDecoderOnnx } from "../../../tools/export-onnx/src/llama-decoder-graph.js";
 import { gpt2Gguf } from "./gpt2-gguf.js";
+import { greedyText, qwen2Model } from "./qwen2-gguf.js";
+import { writeStoriesFolder } from "./stories-folder.js";
 import { storiesGguf } from "./stories-gguf.js";
 import { appRoot, startPreviewServer, type PreviewServer } from "./preview-server.js";
 
@@ -206,6 +208,72 @@ describe("playground in Chromium", () => {
     await page.waitForSelector("#app[data-generation='done']", { timeout: 60_000 });
     expect(await page.textContent("[data-testid=memory-summary]")).toMatch(/^\d+ tokens/);
     await page.screenshot({ path: join(artifacts, "wasm-gpt2-gguf.png"), fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it("runs a dropped Qwen2 GGUF through its model description, and a Hugging Face folder chosen as a directory", async () => {
+    const { page, problems } = await openPlayground("?backend=wasm");
+    await page.selectOption("[data-testid=codec]", "fp16");
+    // A random Qwen2 (GQA 4:1, q/k/v biases, NeoX RoPE) written by kvpack's GGUF writer, dropped as a real drop event.
+    const tokenizerBytes = readBytes("tok512.bin");
+    const qwen2 = qwen2Model(tokenizerBytes, "qwen2-random");
+    const dataTransfer = await page.evaluateHandle(
+      ({ base64, name }) => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([Uint8Array.from(atob(base64), (char) => char.charCodeAt(0))], name));
+        return transfer;
+      },
+      { base64: Buffer.from(qwen2.gguf).toString("base64"), name: "qwen2-random.gguf" },
+    );
+    await page.dispatchEvent("[data-testid=drop-zone]", "drop", { dataTransfer });
+    await page.waitForSelector("#app[data-model='qwen2-random']", { timeout: 60_000 });
+    expect(await page.textContent("[data-testid=model-info]")).toMatch(/^qwen2-random · qwen2 · 2 layers · 4 heads \(1 KV\) · head size 16/);
+    // Expected: the greedy text of kvpack's TypeScript LlamaRuntime on the same description in Node (an
+    // independent path: the page runs the kernel runtime on WASM). Greedy ids must agree exactly.
+    const steps = 24;
+    await page.fill("[data-testid=prompt]", reference.prompt);
+    await page.fill("[data-testid=steps]", String(steps));
+    await page.fill("[data-testid=temperature]", "0");
+    await page.click("[data-testid=generate]");
+    await page.waitForSelector("#app[data-generation='done']", { timeout: 60_000 });
+    const qwen2Text = (await page.textContent("[data-testid=output-dense]")) ?? "";
+    expect(qwen2Text).toBe(greedyText(qwen2.description, tokenizerBytes, reference.prompt, steps));
+    expect(qwen2Text.length).toBeGreaterThan(reference.prompt.length);
+    await page.screenshot({ path: join(artifacts, "wasm-qwen2-gguf.png"), fullPage: true });
+
+    // stories260K as a Hugging Face folder (the adapters' folder writer, in a temp dir), chosen through
+    // the webkitdirectory input: Chromium gives each File its path inside the folder.
+    await page.evaluate(() => {
+      const status = document.querySelector("[data-testid=status]")!;
+      const seen: string[] = [];
+      (window as unknown as { folderStatuses: string[] }).folderStatuses = seen;
+      new MutationObserver(() => seen.push(status.textContent ?? "")).observe(status, { subtree: true, childList: true, characterData: true });
+    });
+    const folder = writeStoriesFolder(readBytes("stories260K.bin"), tokenizerBytes, "stories260K-hf");
+    await page.setInputFiles("[data-testid=model-folder]", folder);
+    await page.waitForSelector("#app[data-model='stories260K-hf']", { timeout: 60_000 });
+    const statuses = await page.evaluate(() => (window as unknown as { folderStatuses: string[] }).folderStatuses);
+    expect(statuses.some((text) => text.startsWith("Reading 5 files of stories260K-hf"))).toBe(true);
+    expect(statuses.some((text) => text.startsWith("Parsing stories260K-hf: config.json, tokenizer.json, safetensors"))).toBe(true);
+    expect(statuses.at(-1)).toBe("Ready: stories260K-hf (hf-folder)");
+    const fromFolder = await generateGreedy(page);
+    expect(fromFolder.dense).toBe(reference.greedy_text);
+    expect(fromFolder.compressed).toBe(reference.greedy_text);
+    await page.screenshot({ path: join(artifacts, "wasm-hf-folder.png"), fullPage: true });
+
+    // A folder whose config.json lacks a field: the message names the file and the field.
+    const broken = writeStoriesFolder(readBytes("stories260K.bin"), tokenizerBytes, "broken-hf", (files) => {
+      const config = JSON.parse(new TextDecoder().decode(files.get("config.json"))) as Record<string, unknown>;
+      delete config.num_attention_heads;
+      files.set("config.json", new TextEncoder().encode(JSON.stringify(config)));
+    });
+    await page.setInputFiles("[data-testid=model-folder]", broken);
+    await page.waitForSelector("[data-testid=error]:not([hidden])", { timeout: 30_000 });
+    const message = (await page.textContent("[data-testid=error] strong")) ?? "";
+    expect(message).toMatch(/config\.json/);
+    expect(message).toMatch(/num_attention_heads/);
+    await page.screenshot({ path: join(artifacts, "wasm-bad-folder.png"), fullPage: true });
     expect(problems).toEqual([]);
     await page.close();
   }, 120_000);

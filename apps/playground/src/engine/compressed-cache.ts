@@ -24,6 +24,8 @@ export function createCompressedCache(shape: KVCacheShape, settings: Compression
     values: withGroup(values),
     pageSize: playgroundPageSize,
     residualWindow: 0,
+    // Gemma 2's sliding-window layers keep only their last W tokens, as the model attends.
+    ...(shape.layerWindows ? { layerWindows: shape.layerWindows } : {}),
     policy: createPolicy(settings.policy, settings.budget),
   });
 }

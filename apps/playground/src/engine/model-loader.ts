@@ -1,4 +1,12 @@
-import { loadGgufLlama, loadLlama2cCheckpoint, loadLlama2cTokenizer, type LlamaWeights, type Tokenizer } from "@kvpack/adapters";
+import {
+  loadGgufLlama,
+  loadLlama2cCheckpoint,
+  loadLlama2cTokenizer,
+  loadModelFolder,
+  type LlamaModelDescription,
+  type LlamaWeights,
+  type Tokenizer,
+} from "@kvpack/adapters";
 import { PlaygroundError } from "./plain-error.js";
 
 export interface NamedBytes {
@@ -8,9 +16,13 @@ export interface NamedBytes {
 
 export interface LoadedModel {
   readonly name: string;
-  readonly format: "llama2c" | "gguf" | "onnx";
+  readonly format: "llama2c" | "gguf" | "hf-folder";
   readonly weights: LlamaWeights;
+  /** The architecture's description (RoPE style, per-layer sliding windows, soft caps): GGUF files and model folders have one. */
+  readonly description?: LlamaModelDescription;
   readonly tokenizer: Tokenizer;
+  /** Whether prompts start with BOS (the tokenizer's own add_bos_token where it has one). */
+  readonly addBos: boolean;
 }
 
 export type ModelFileKind = "gguf" | "onnx" | "llama2c-tokenizer" | "llama2c-checkpoint";
@@ -53,18 +65,43 @@ export function loadLlama2c(checkpoint: NamedBytes, tokenizerFile: NamedBytes | 
     );
   }
   const tokenizer = loadLlama2cTokenizer(source.bytes, vocabSize);
-  return { name: checkpoint.name.replace(/\.bin$/i, ""), format: "llama2c", weights, tokenizer };
+  return { name: checkpoint.name.replace(/\.bin$/i, ""), format: "llama2c", weights, tokenizer, addBos: true };
 }
 
 /**
- * Loads a Llama GGUF (its tensor types dequantized) with its embedded tokenizer: "llama" SentencePiece
- * or "gpt2" byte-level BPE (ggufTokenizer), stop tokens from its EOS / EOT ids.
+ * Loads a GGUF of any architecture loadGgufLlama reads (llama, qwen2, qwen3, phi3, gemma2; tensor
+ * types dequantized) as its model description, with its embedded tokenizer: "llama" SentencePiece
+ * or "gpt2" byte-level BPE (ggufTokenizer), stop tokens from its EOS / EOT ids, BOS as the file says.
  */
 export function loadGguf(file: NamedBytes): LoadedModel {
-  const { weights, tokenizer, file: gguf } = loadGgufLlama(file.bytes);
+  const { weights, description, tokenizer, file: gguf } = loadGgufLlama(file.bytes);
   if (!tokenizer) {
     throw new PlaygroundError("This GGUF file has no tokenizer inside (no tokenizer.ggml.model), so the playground cannot turn text into tokens for it.");
   }
   const name = gguf.metadata.get("general.name");
-  return { name: typeof name === "string" && name ? name : file.name.replace(/\.gguf$/i, ""), format: "gguf", weights, tokenizer };
+  return { name: typeof name === "string" && name ? name : file.name.replace(/\.gguf$/i, ""), format: "gguf", weights, description, tokenizer, addBos: tokenizer.addBos };
+}
+
+/** The folder a dropped directory's files came from: the first part of their relative paths, when they all share one. */
+export function folderName(paths: readonly string[]): string {
+  const first = paths[0]?.split("/")[0];
+  return first !== undefined && paths.every((path) => path.startsWith(`${first}/`)) ? first : "model folder";
+}
+
+/**
+ * Loads a Hugging Face model folder (config.json, tokenizer.json, tokenizer_config.json,
+ * generation_config.json, model.safetensors or its shards) from its files keyed by their path
+ * inside the dropped folder, with loadModelFolder: any Llama-family architecture it reads, the
+ * folder's own tokenizer and stop tokens.
+ */
+export async function loadFolder(files: readonly { readonly path: string; readonly bytes: ArrayBuffer }[]): Promise<LoadedModel> {
+  const name = folderName(files.map((file) => file.path));
+  const folder = await loadModelFolder(new Map(files.map((file) => [file.path, file.bytes])));
+  if (folder.weights.kind !== "llama") {
+    throw new PlaygroundError(
+      `The folder ${name} holds a ${folder.architecture} model${folder.weights.kind === "onnx" ? " as an ONNX decoder" : ""}; the playground runs Llama-family safetensors folders (llama, qwen2, qwen3, phi3, gemma2). Drop an ONNX decoder as a single .onnx file.`,
+    );
+  }
+  const { description } = folder.weights;
+  return { name, format: "hf-folder", weights: description.weights, description, tokenizer: folder.tokenizer, addBos: folder.tokenizer.addBos };
 }

@@ -9,6 +9,11 @@ describe("toPlainError", () => {
     expect(plain.detail).toMatch(/expected 1056540 bytes/);
   });
 
+  it("names the file and the field of a bad model folder in the message itself", () => {
+    const plain = toPlainError(new ModelFormatError("model-folder", "bad-metadata", "config.json: num_attention_heads must be a positive integer"));
+    expect(plain.message).toBe("The model file's description (metadata) is incomplete or inconsistent. config.json: num_attention_heads must be a positive integer.");
+  });
+
   it("recognises out-of-memory errors", () => {
     expect(toPlainError(new RangeError("Array buffer allocation failed")).message).toMatch(/ran out of memory/);
   });

@@ -27,7 +27,8 @@ export function toPlainError(error: unknown): PlainError {
   const message = error instanceof Error ? error.message : String(error);
   const name = error instanceof Error ? error.name : "";
   if (name === "ModelFormatError" && hasCode(error)) {
-    return { message: formatCodeMessages[error.code] ?? "The model file could not be read.", detail };
+    // The loader's own words name the file and the field ("config.json: hidden_size must be …"): they follow the plain sentence.
+    return { message: `${formatCodeMessages[error.code] ?? "The model file could not be read."} ${error.message}.`.replace(/\.\.$/, "."), detail };
   }
   if (name === "SettingsError" || name === "PlaygroundError") return { message, detail };
   if (/allocation failed|out of memory|invalid typed array length|invalid array buffer length|array buffer allocation/i.test(message)) {

@@ -1,5 +1,5 @@
 import { compressionLabel } from "../engine/compression-settings.js";
-import type { BackendName, ModelFile, WorkerResponse } from "../worker/protocol.js";
+import type { BackendName, FolderFile, ModelFile, WorkerResponse } from "../worker/protocol.js";
 import { createCodebookWorker, createModelWorker, WorkerClient } from "../worker/worker-client.js";
 import { createAttentionPanel } from "./attention-panel.js";
 import { createCodebookPanel } from "./codebook-panel.js";
@@ -8,6 +8,7 @@ import { element, formatBytes, panel } from "./dom.js";
 import { createFrontierPanel } from "./frontier-panel.js";
 import { createMemoryPanel } from "./memory-panel.js";
 import { createOutputPanel } from "./output-panel.js";
+import { collectDroppedFiles, inputFiles, isModelFolder, type DroppedFile } from "./collect-dropped-files.js";
 import { readFileWithProgress } from "./read-file-with-progress.js";
 
 /** `?backend=wasm` (or ts, webgpu) forces the kernel backend; the default tries WebGPU, then WASM, then TS. */
@@ -70,33 +71,43 @@ export function createApp(root: HTMLElement): void {
   const codebook = createCodebookPanel(() => codebookWorker.post({ type: "codebook", ...codebook.selection() }));
 
   const fileInput = element("input", { type: "file", multiple: true, hidden: true, "data-testid": "model-file" });
+  // A Hugging Face folder chosen through the file dialog (the drop zone takes dropped folders directly).
+  const folderInput = element("input", { type: "file", multiple: true, webkitdirectory: true, hidden: true, "data-testid": "model-folder" });
   const dropZone = element("div", { class: "drop-zone", "data-testid": "drop-zone" }, [
-    "Drop a llama2.c .bin (+ tokenizer .bin), GGUF or ONNX file here, or click to choose.",
+    "Drop a GGUF (llama, qwen2, qwen3, phi3, gemma2), a Hugging Face model folder (config.json, tokenizer.json, safetensors), a llama2.c .bin (+ tokenizer .bin) or an ONNX file here, or click to choose a file.",
   ]);
   const bundledButton = element("button", { class: "button secondary", "data-testid": "load-bundled", onclick: () => loadBundled() }, ["Load stories260K"]);
-  const modelPanel = panel("Model", "model-panel", [dropZone, fileInput, element("div", { class: "buttons", style: "margin-top:8px" }, [bundledButton])]);
+  const folderButton = element("button", { class: "button secondary", "data-testid": "choose-folder", onclick: () => folderInput.click() }, ["Choose a model folder…"]);
+  const modelPanel = panel("Model", "model-panel", [dropZone, fileInput, folderInput, element("div", { class: "buttons", style: "margin-top:8px" }, [bundledButton, folderButton])]);
 
-  const loadFiles = async (files: FileList | File[]) => {
-    const list = [...files];
+  const loadFiles = async (list: readonly DroppedFile[]) => {
     if (list.length === 0) return;
+    const folder = isModelFolder(list);
     // Reading counts as the first half of the load; the worker reports parsing and uploading after it.
-    const total = list.reduce((sum, file) => sum + file.size, 0);
-    const names = list.map((file) => file.name).join(", ");
+    const total = list.reduce((sum, { file }) => sum + file.size, 0);
+    const names = folder ? `${list.length} files of ${list[0]!.path.includes("/") ? list[0]!.path.split("/")[0] : "the folder"}` : list.map(({ file }) => file.name).join(", ");
     const loadedPerFile = list.map(() => 0);
-    const payload: ModelFile[] = [];
-    for (const [index, file] of list.entries()) {
+    const payload: FolderFile[] = [];
+    for (const [index, { path, file }] of list.entries()) {
       const bytes = await readFileWithProgress(file, (loaded) => {
         loadedPerFile[index] = loaded;
         const read = loadedPerFile.reduce((sum, value) => sum + value, 0);
         setStatus(`Reading ${names}: ${formatBytes(read)} of ${formatBytes(total)}…`, total > 0 ? (0.5 * read) / total : 0);
       });
-      payload.push({ name: file.name, bytes });
+      payload.push({ path, bytes });
     }
     setModelReady(false);
-    worker.post({ type: "load-files", files: payload }, payload.map((file) => file.bytes));
+    const transfer = payload.map((file) => file.bytes);
+    if (folder) worker.post({ type: "load-folder", files: payload }, transfer);
+    else worker.post({ type: "load-files", files: payload.map(({ path, bytes }): ModelFile => ({ name: path.split("/").at(-1) ?? path, bytes })) }, transfer);
+  };
+  const loadChosen = (input: HTMLInputElement) => {
+    if (input.files) void loadFiles(inputFiles(input.files));
+    input.value = "";
   };
   dropZone.addEventListener("click", () => fileInput.click());
-  fileInput.addEventListener("change", () => fileInput.files && void loadFiles(fileInput.files));
+  fileInput.addEventListener("change", () => loadChosen(fileInput));
+  folderInput.addEventListener("change", () => loadChosen(folderInput));
   dropZone.addEventListener("dragover", (event) => {
     event.preventDefault();
     dropZone.classList.add("dragging");
@@ -105,7 +116,8 @@ export function createApp(root: HTMLElement): void {
   dropZone.addEventListener("drop", (event) => {
     event.preventDefault();
     dropZone.classList.remove("dragging");
-    if (event.dataTransfer?.files) void loadFiles(event.dataTransfer.files);
+    if (!event.dataTransfer) return;
+    collectDroppedFiles(event.dataTransfer).then(loadFiles, (error: unknown) => showError("The dropped folder could not be read.", String(error)));
   });
 
   root.replaceChildren(
@@ -198,7 +210,7 @@ export function createApp(root: HTMLElement): void {
         modelBadge.textContent =
           info.format === "onnx"
             ? `${info.name} (ONNX, ONNX Runtime Web) · ${info.layers} layers · ${info.kvHeads} KV heads · head size ${info.headDim}`
-            : `${info.name} · ${info.layers} layers · ${info.heads} heads (${info.kvHeads} KV) · head size ${info.headDim} · ${(info.parameters / 1e3).toFixed(0)}K parameters`;
+            : `${info.name} · ${info.architecture} · ${info.layers} layers · ${info.heads} heads (${info.kvHeads} KV) · head size ${info.headDim} · ${(info.parameters / 1e3).toFixed(0)}K parameters`;
         attention.setModel(info);
         attention.clear(info.format === "onnx" ? "ONNX Runtime computes attention inside the model, so its weights are not visible." : "Generate text to see attention.");
         memory.clear();

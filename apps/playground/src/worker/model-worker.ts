@@ -6,11 +6,11 @@ import { generateSideBySide, type StepModel } from "../engine/dual-generation.js
 import { frontierEntries, frontierSweep, measureFrontierPoint, type FrontierMeasurement } from "../engine/frontier.js";
 import { resolvePlaygroundBackend, type PlaygroundBackend } from "../engine/kernel-backend.js";
 import { KVCapture } from "../engine/kv-capture.js";
-import { classifyModelFile, loadGguf, loadLlama2c, parameterCount, type LoadedModel, type NamedBytes } from "../engine/model-loader.js";
+import { classifyModelFile, folderName, loadFolder, loadGguf, loadLlama2c, parameterCount, type LoadedModel, type NamedBytes } from "../engine/model-loader.js";
 import { loadOnnxModel, onnxStepModel, type LoadedOnnxModel } from "../engine/onnx-model.js";
 import { PlaygroundError, toPlainError } from "../engine/plain-error.js";
 import { replayCapture, type ReplayResult } from "../engine/replay.js";
-import type { BackendName, ModelInfo, TaskName, WorkerRequest, WorkerResponse } from "./protocol.js";
+import type { BackendName, FolderFile, ModelInfo, TaskName, WorkerRequest, WorkerResponse } from "./protocol.js";
 
 /** The parts of the dedicated worker scope used here (the DOM lib, not the WebWorker lib, is loaded). */
 interface WorkerScope {
@@ -38,6 +38,7 @@ interface LlamaSession {
   readonly model: LoadedModel;
   /** The weights on the kernel backend (GPU buffers or WASM memory). */
   readonly resident: ResidentLlamaWeights;
+  /** The runtime's cache shape: layers, KV heads, head size and, for Gemma 2, the sliding-window layers (layerWindows). */
   readonly shape: KVCacheShape;
   readonly heads: number;
   readonly tokenizer: Tokenizer;
@@ -91,16 +92,29 @@ async function replaceSession(next: Session, info: ModelInfo): Promise<void> {
   post({ type: "model", info });
 }
 
+/** The kvpack runtime on the resident weights, run as the model's description says (llama2.c models have none: plain Llama). */
+function runtimeFor(resident: ResidentLlamaWeights, model: LoadedModel, observer?: KVCapture): { runtime: KernelLlamaRuntime; shape: KVCacheShape } {
+  // Norms, RoPE and SwiGLU are a few hundred floats: on the CPU they save a GPU round trip each.
+  const runtime = new KernelLlamaRuntime(resident, {
+    vectorKernels: "host",
+    ...(observer ? { observer } : {}),
+    ...(model.description ? { description: model.description } : {}),
+  });
+  return { runtime, shape: runtime.cacheShape };
+}
+
 async function useLlamaModel(model: LoadedModel): Promise<void> {
   const config = model.weights.config;
   if (!backend) throw new PlaygroundError("The compute backend has not started yet; reload the page.");
   const resident = new ResidentLlamaWeights(backend.kernels, model.weights);
-  const shape = { layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim };
+  // The runtime built from the model's description says which cache it appends to (Gemma 2's windows included).
+  const { shape } = runtimeFor(resident, model);
   await replaceSession(
     { kind: "llama", model, resident, shape, heads: config.heads, tokenizer: model.tokenizer, maxSequenceLength: config.maxSequenceLength },
     {
       name: model.name,
       format: model.format,
+      architecture: model.description?.architecture ?? "llama",
       layers: config.layers,
       heads: config.heads,
       kvHeads: config.kvHeads,
@@ -120,6 +134,7 @@ async function useOnnxModel(model: LoadedOnnxModel): Promise<void> {
     {
       name: model.name,
       format: "onnx",
+      architecture: "onnx-decoder",
       layers: decoder.layers,
       heads: 0,
       kvHeads: decoder.kvHeads,
@@ -165,6 +180,14 @@ async function loadFiles(files: readonly NamedBytes[]): Promise<void> {
   await useLlamaModel(loadLlama2c(checkpoint, tokenizer, bundledTokenizer));
 }
 
+async function loadFolderFiles(files: readonly FolderFile[]): Promise<void> {
+  const name = folderName(files.map((file) => file.path));
+  progress("load", 1, 3, `Parsing ${name}: config.json, tokenizer.json, safetensors…`);
+  const model = await loadFolder(files);
+  progress("load", 2, 3, `Uploading ${model.name}'s weights to the ${backend?.info.name ?? "compute"} backend…`);
+  await useLlamaModel(model);
+}
+
 function requireSession(): Session {
   if (!session) throw new PlaygroundError("No model is loaded yet. Load stories260K or drop a model file first.");
   return session;
@@ -174,7 +197,7 @@ async function runGeneration(request: Extract<WorkerRequest, { type: "generate" 
   const current = requireSession();
   const { shape, tokenizer } = current;
   const { sampling, compression } = request;
-  const promptIds = tokenizer.encode(request.prompt, { bos: true });
+  const promptIds = tokenizer.encode(request.prompt, { bos: current.kind === "onnx" || current.model.addBos });
   const totalPositions = Math.min(sampling.steps + 1, current.maxSequenceLength);
   const maxTokens = totalPositions - promptIds.length;
   if (maxTokens < 1) {
@@ -187,9 +210,8 @@ async function runGeneration(request: Extract<WorkerRequest, { type: "generate" 
   let compressedModel: StepModel;
   if (current.kind === "llama") {
     capture = new KVCapture({ ...shape, heads: current.heads, capacity: totalPositions });
-    // Norms, RoPE and SwiGLU are a few hundred floats: on the CPU they save a GPU round trip each.
-    denseModel = new KernelLlamaRuntime(current.resident, { observer: capture, vectorKernels: "host" });
-    compressedModel = new KernelLlamaRuntime(current.resident, { vectorKernels: "host" });
+    denseModel = runtimeFor(current.resident, current.model, capture).runtime;
+    compressedModel = runtimeFor(current.resident, current.model).runtime;
   } else {
     denseModel = compressedModel = onnxStepModel(current.model);
   }
@@ -321,6 +343,8 @@ async function handle(request: WorkerRequest): Promise<void> {
       return loadBundled();
     case "load-files":
       return loadFiles(request.files);
+    case "load-folder":
+      return loadFolderFiles(request.files);
     case "generate":
       return runGeneration(request);
     case "stop":
@@ -346,6 +370,7 @@ const taskOf: Record<WorkerRequest["type"], TaskName> = {
   init: "init",
   "load-bundled": "load",
   "load-files": "load",
+  "load-folder": "load",
   generate: "generate",
   stop: "generate",
   compression: "compression",

@@ -17,10 +17,18 @@ export interface ModelFile {
   readonly bytes: ArrayBuffer;
 }
 
+/** One file of a dropped folder, keyed by its path inside the drop ("tiny-model/config.json"). */
+export interface FolderFile {
+  readonly path: string;
+  readonly bytes: ArrayBuffer;
+}
+
 export type WorkerRequest =
   | { readonly type: "init"; readonly backends: readonly BackendName[] }
   | { readonly type: "load-bundled" }
   | { readonly type: "load-files"; readonly files: readonly ModelFile[] }
+  /** A Hugging Face model folder (config.json, tokenizer.json, safetensors …). */
+  | { readonly type: "load-folder"; readonly files: readonly FolderFile[] }
   | { readonly type: "generate"; readonly prompt: string; readonly sampling: SamplingSettings; readonly compression: CompressionSettings }
   | { readonly type: "stop" }
   | { readonly type: "compression"; readonly compression: CompressionSettings }
@@ -37,7 +45,9 @@ export interface BackendInfo {
 
 export interface ModelInfo {
   readonly name: string;
-  readonly format: "llama2c" | "gguf" | "onnx";
+  readonly format: "llama2c" | "gguf" | "hf-folder" | "onnx";
+  /** llama, qwen2, qwen3, phi3, gemma2 (the model description's), or onnx-decoder. */
+  readonly architecture: string;
   readonly layers: number;
   readonly heads: number;
   readonly kvHeads: number;
