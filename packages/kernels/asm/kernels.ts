@@ -705,3 +705,4 @@ export function swiglu(gate: usize, up: usize, length: i32, out: usize): void {
 export { quantizeRowQ8_0, matmulQ8_0, matmulQ4_0, matmulF16, matmulQ8_0Rows, matmulQ4_0Rows, matmulF16Rows } from "./quantized-matmul";
 export { matmulBatch, matmulBatchRows } from "./matmul-batch";
 export { activationBlockSumsQ8_0, matmulQ4_K, matmulQ6_K, matmulQ4_KRows, matmulQ6_KRows } from "./quantized-matmul-k";
+export { matmulQ4_1, matmulQ5_0, matmulQ4_1Rows, matmulQ5_0Rows } from "./quantized-matmul-legacy";

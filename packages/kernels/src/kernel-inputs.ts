@@ -158,9 +158,11 @@ export interface SwigluInputs {
  * Weight encodings `quantizedMatmul` multiplies in place, as GGUF stores them: "q8_0" 34-byte blocks
  * (fp16 d, 32 × i8), "q4_0" 18-byte blocks (fp16 d, 32 nibbles: low halves first), "f16" halves,
  * and the K-quants' 256-value super-blocks: "q4_k" 144 bytes (fp16 d, fp16 dmin, 12 bytes of 6-bit
- * scales/mins, 128 bytes of nibbles), "q6_k" 210 bytes (ql[128], qh[64], 16 i8 scales, fp16 d).
+ * scales/mins, 128 bytes of nibbles), "q6_k" 210 bytes (ql[128], qh[64], 16 i8 scales, fp16 d);
+ * "q4_1" 20-byte blocks (fp16 d, fp16 m, 32 nibbles; d·q + m), "q5_0" 22-byte blocks (fp16 d, 32 high
+ * bits, 32 nibbles; d·(q − 16)).
  */
-export type WeightFormat = "q8_0" | "q4_0" | "f16" | "q4_k" | "q6_k";
+export type WeightFormat = "q8_0" | "q4_0" | "f16" | "q4_k" | "q6_k" | "q4_1" | "q5_0";
 
 /** Values per block and bytes per block of each format ("f16": one half). */
 export const weightBlockLayout: Readonly<Record<WeightFormat, { readonly size: number; readonly bytes: number }>> = {
@@ -169,6 +171,8 @@ export const weightBlockLayout: Readonly<Record<WeightFormat, { readonly size: n
   f16: { size: 1, bytes: 2 },
   q4_k: { size: 256, bytes: 144 },
   q6_k: { size: 256, bytes: 210 },
+  q4_1: { size: 32, bytes: 20 },
+  q5_0: { size: 32, bytes: 22 },
 };
 
 /** Bytes per row of `columns` weights in each format. */
@@ -183,6 +187,6 @@ export interface QuantizedMatmulInputs {
   readonly format: WeightFormat;
   readonly vector: Float32Array;
   readonly rows: number;
-  /** A multiple of 32 (one ggml block) for q8_0/q4_0, of 256 for q4_k/q6_k, of 8 for f16. */
+  /** A multiple of 32 (one ggml block) for q8_0/q4_0/q4_1/q5_0, of 256 for q4_k/q6_k, of 8 for f16. */
   readonly columns: number;
 }

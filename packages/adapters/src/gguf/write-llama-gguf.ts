@@ -15,6 +15,11 @@ export interface WriteLlamaGgufOptions {
   readonly name?: string;
   /** Encoding of every weight matrix (embedding and classifier included). Default "F32". */
   readonly tensorType?: LlamaGgufTensorType;
+  /**
+   * Per-tensor encodings by GGUF tensor name, overriding `tensorType` (mixes such as llama.cpp's
+   * Q4_K_M: `{ "blk.0.attn_v.weight": "Q6_K", "blk.0.ffn_down.weight": "Q6_K" }` over Q4_K).
+   */
+  readonly tensorTypes?: Readonly<Record<string, LlamaGgufTensorType>>;
 }
 
 // Q8_K is left out: llama.cpp has no matrix product with Q8_K weights (it is only the activation side of the K-quant dot products).
@@ -95,10 +100,13 @@ export function writeLlamaGguf(model: LlamaWeights | LlamaModelDescription, toke
   if (!tensorTypes.includes(tensorType)) {
     throw new ModelArgumentError(`writeLlamaGguf: tensorType must be one of ${tensorTypes.join(", ")}, got ${JSON.stringify(tensorType)}`);
   }
+  for (const [name, type] of Object.entries(options.tensorTypes ?? {})) {
+    if (!tensorTypes.includes(type)) throw new ModelArgumentError(`writeLlamaGguf: tensorTypes[${JSON.stringify(name)}] must be one of ${tensorTypes.join(", ")}, got ${JSON.stringify(type)}`);
+  }
   if (tokenizer.vocabSize !== config.vocabSize) {
     throw new ModelArgumentError(`writeLlamaGguf: the tokenizer has ${tokenizer.vocabSize} tokens but the model's vocabSize is ${config.vocabSize}`);
   }
-  const matrix = (name: string, data: Float32Array, rows: number, columns: number): GgufWriterTensor => ({ name, dims: [columns, rows], type: tensorType, data });
+  const matrix = (name: string, data: Float32Array, rows: number, columns: number): GgufWriterTensor => ({ name, dims: [columns, rows], type: options.tensorTypes?.[name] ?? tensorType, data });
   const vector = (name: string, data: Float32Array): GgufWriterTensor => ({ name, dims: [data.length], type: "F32", data });
   const kvDim = config.kvHeads * config.headDim;
   const queryDim = config.heads * config.headDim;

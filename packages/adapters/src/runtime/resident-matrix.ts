@@ -8,7 +8,10 @@ const residentFormats = new WeakMap<DeviceArray, WeightFormat>();
 
 const floatTypes = new Set(["F32", "F16", "BF16"]);
 
-const formatOfGgmlType: Readonly<Record<string, WeightFormat>> = { Q8_0: "q8_0", Q4_0: "q4_0", F16: "f16" };
+const formatOfGgmlType: Readonly<Record<string, WeightFormat>> = { Q8_0: "q8_0", Q4_0: "q4_0", Q4_1: "q4_1", Q5_0: "q5_0", F16: "f16", Q4_K: "q4_k", Q6_K: "q6_k" };
+
+/** Row lengths each format's kernel takes: whole blocks (ggml blocks may straddle rows, e.g. stories260K's 172-wide w2). */
+const rowMultiple: Readonly<Record<WeightFormat, number>> = { q8_0: 32, q4_0: 32, q4_1: 32, q5_0: 32, f16: 8, q4_k: 256, q6_k: 256 };
 
 /** One block of rows of a stacked matrix: its fp32 values (read only when needed) and, optionally, its file blocks. */
 export interface MatrixPart {
@@ -27,24 +30,64 @@ function concatenate<T extends Float32Array | Uint8Array>(parts: readonly T[], c
   return out;
 }
 
+/** One resident run of rows of a stacked matrix, in one encoding. */
+interface StackedPart {
+  readonly array: DeviceArray;
+  readonly format: WeightFormat;
+  readonly rows: number;
+}
+
 /**
- * Uploads row blocks stacked into one matrix. When every part has file blocks of one encoding the
- * backend multiplies (`weightFormats`), the blocks go up as bytes (resident size ≈ the file's).
- * Blocks the backend cannot multiply (Q4_1, Q5_x, K-quants, IQ4, or a stack of mixed types as in
- * Q4_K_M files) go up requantized to Q8_0 when rows are whole 32-blocks: 8.5 bits per weight
- * instead of fp32's 32, at Q8_0's rounding (≤ 0.57 of a block's step, see gguf.test.ts). Matrices
- * without file blocks go up as fp32.
+ * Row blocks of different encodings stacked into one matrix (llama.cpp's Q4_K_M stacks Q4_K q/k with
+ * a Q6_K v): each part stays resident in its own encoding and `matmulResident` runs one block
+ * matmul per part. Reads back as the parts' bytes end to end; not writable.
+ */
+class StackedMatrix implements DeviceArray {
+  readonly backendName: string;
+  readonly type = "uint8" as const;
+  readonly length: number;
+
+  constructor(readonly parts: readonly StackedPart[]) {
+    this.backendName = parts[0].array.backendName;
+    this.length = parts.reduce((sum, part) => sum + part.array.length, 0);
+  }
+
+  async read(): Promise<Uint8Array> {
+    const bytes = await Promise.all(this.parts.map(async (part) => (await part.array.read()) as Uint8Array));
+    return concatenate(bytes, (length) => new Uint8Array(length));
+  }
+
+  write(): void {
+    throw new Error("a stacked matrix of mixed block encodings is read-only");
+  }
+
+  dispose(): void {
+    for (const part of this.parts) part.array.dispose();
+  }
+}
+
+/**
+ * Uploads row blocks stacked into one matrix. When every part has file blocks in an encoding the
+ * backend multiplies (`weightFormats`: Q8_0, Q4_0, Q4_1, Q5_0, F16, Q4_K, Q6_K on ts and wasm) with rows of whole
+ * blocks, the blocks go up as bytes (resident size = the file's tensor bytes); parts of different
+ * such encodings stay a stack of per-part matrices. Other blocks (Q5_1, Q2_K, Q3_K, Q5_K, IQ4,
+ * or rows that are not whole blocks) go up requantized to Q8_0 when rows are whole 32-blocks: 8.5
+ * bits per weight instead of fp32's 32, at Q8_0's rounding (≤ 0.57 of a block's step, see
+ * gguf.test.ts). Matrices without file blocks go up as fp32.
  */
 export function uploadMatrix(backend: KernelBackend, parts: readonly MatrixPart[]): DeviceArray {
-  const types = new Set(parts.map((part) => part.blocks?.type));
-  const format = types.size === 1 ? formatOfGgmlType[String([...types][0])] : undefined;
-  // Row length must be whole blocks (ggml blocks may straddle rows, e.g. stories260K's 172-wide w2).
-  const multiple = format === "f16" ? 8 : 32;
-  const wholeRows = parts.every((part) => part.blocks && part.blocks.shape.length === 2 && part.blocks.shape[1] % multiple === 0);
-  if (format && wholeRows && backend.kernels.quantizedMatmul && backend.weightFormats?.includes(format)) {
-    const array = backend.upload(concatenate(parts.map((part) => part.blocks!.blocks), (length) => new Uint8Array(length)));
-    residentFormats.set(array, format);
-    return array;
+  const formats = parts.map((part) => {
+    const format = part.blocks ? formatOfGgmlType[String(part.blocks.type)] : undefined;
+    const whole = format !== undefined && part.blocks!.shape.length === 2 && part.blocks!.shape[1] % rowMultiple[format] === 0;
+    return whole && backend.weightFormats?.includes(format) ? format : undefined;
+  });
+  if (backend.kernels.quantizedMatmul && formats.every((format) => format !== undefined)) {
+    if (new Set(formats).size === 1) {
+      const array = backend.upload(concatenate(parts.map((part) => part.blocks!.blocks), (length) => new Uint8Array(length)));
+      residentFormats.set(array, formats[0]!);
+      return array;
+    }
+    return new StackedMatrix(parts.map((part, i) => ({ array: backend.upload(part.blocks!.blocks), format: formats[i]!, rows: part.blocks!.shape[0] })));
   }
   // Float tensors (F32, F16 and BF16 the backend does not multiply) are never rounded to 8 bits.
   const quantizedFile = parts.every(
@@ -58,13 +101,23 @@ export function uploadMatrix(backend: KernelBackend, parts: readonly MatrixPart[
   return backend.upload(concatenate(parts.map((part) => part.values()), (length) => new Float32Array(length)));
 }
 
-/** The encoding a resident matrix was uploaded in ("f32" for plain floats). */
-export function residentMatrixFormat(matrix: DeviceArray): WeightFormat | "f32" {
+/** The encoding a resident matrix was uploaded in ("f32" for plain floats, "mixed" for a stack of encodings). */
+export function residentMatrixFormat(matrix: DeviceArray): WeightFormat | "f32" | "mixed" {
+  if (matrix instanceof StackedMatrix) return "mixed";
   return residentFormats.get(matrix) ?? "f32";
 }
 
-/** `matrix · vector` for a matrix from `uploadMatrix`: the block kernel for blocks, matmul for fp32. */
-export function matmulResident(kernels: KernelSet, matrix: DeviceArray, vector: Float32Array, rows: number, columns: number): Promise<Float32Array> {
+/** `matrix · vector` for a matrix from `uploadMatrix`: the block kernel for blocks (per part for a stack), matmul for fp32. */
+export async function matmulResident(kernels: KernelSet, matrix: DeviceArray, vector: Float32Array, rows: number, columns: number): Promise<Float32Array> {
+  if (matrix instanceof StackedMatrix) {
+    const out = new Float32Array(rows);
+    let row = 0;
+    for (const part of matrix.parts) {
+      out.set(await kernels.quantizedMatmul!({ matrix: part.array, format: part.format, vector, rows: part.rows, columns }), row);
+      row += part.rows;
+    }
+    return out;
+  }
   const format = residentFormats.get(matrix);
   if (format) return kernels.quantizedMatmul!({ matrix, format, vector, rows, columns });
   return kernels.matmul({ matrix, vector, rows, columns });

@@ -32,6 +32,12 @@ export const quantizedMatmulCases: readonly QuantizedMatmulCase[] = [
   { name: "q6_k 576×1536 resident", seed: 93, format: "q6_k", rows: 576, columns: 1536, resident: true },
   { name: "q6_k 1537×256", seed: 94, format: "q6_k", rows: 1537, columns: 256 },
   { name: "q6_k 77×768", seed: 95, format: "q6_k", rows: 77, columns: 768 },
+  { name: "q4_1 5×32", seed: 96, format: "q4_1", rows: 5, columns: 32 },
+  { name: "q4_1 1537×576 resident", seed: 97, format: "q4_1", rows: 1537, columns: 576, resident: true },
+  { name: "q4_1 577×1536", seed: 98, format: "q4_1", rows: 577, columns: 1536 },
+  { name: "q5_0 5×32", seed: 99, format: "q5_0", rows: 5, columns: 32 },
+  { name: "q5_0 1537×576 resident", seed: 100, format: "q5_0", rows: 1537, columns: 576, resident: true },
+  { name: "q5_0 577×1536", seed: 101, format: "q5_0", rows: 577, columns: 1536 },
   { name: "f16 7×8", seed: 86, format: "f16", rows: 7, columns: 8 },
   { name: "f16 64×576 resident", seed: 87, format: "f16", rows: 64, columns: 576, resident: true },
 ];

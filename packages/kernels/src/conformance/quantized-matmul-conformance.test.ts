@@ -14,8 +14,8 @@ describe("conformance: quantizedMatmul on the wasm backend", () => {
     backend = createWasmBackend();
     await backend.init();
   });
-  test("lists q8_0, q4_0, f16, q4_k and q6_k", () => {
-    expect(backend.weightFormats).toEqual(["q8_0", "q4_0", "f16", "q4_k", "q6_k"]);
+  test("lists q8_0, q4_0, f16, q4_k, q6_k, q4_1 and q5_0", () => {
+    expect(backend.weightFormats).toEqual(["q8_0", "q4_0", "f16", "q4_k", "q6_k", "q4_1", "q5_0"]);
   });
   test.each(quantizedMatmulCases.map((testCase) => [testCase.name, testCase] as const))("%s", async (_name, testCase) => {
     const outcome = await runQuantizedMatmulCase(backend, oracle, testCase);

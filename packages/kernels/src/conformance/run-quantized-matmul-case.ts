@@ -1,7 +1,7 @@
 import type { KernelBackend } from "../kernel-backend.js";
-import { weightRowBytes } from "../kernel-inputs.js";
+import { weightBlockLayout, weightRowBytes } from "../kernel-inputs.js";
 import { decodeKQuant } from "../ts/k-quant-blocks.js";
-import { halfToNumber, roundToHalf } from "../ts/quantized-matmul-reference.js";
+import { halfToNumber, legacyCode, roundToHalf } from "../ts/quantized-matmul-reference.js";
 import type { QuantizedMatmulCase } from "./quantized-matmul-cases.js";
 import type { CaseOutcome } from "./run-conformance-case.js";
 import { gaussianArray, seededRandom } from "./seeded-random.js";
@@ -42,11 +42,13 @@ export function randomWeightBlocks(random: () => number, format: QuantizedMatmul
     }
     return bytes;
   }
-  const blockBytes = format === "q8_0" ? 34 : 18;
+  const blockBytes = weightBlockLayout[format].bytes;
   for (let at = 0; at < bytes.length; at += blockBytes) {
     view.setUint16(at, halfBits((random() < 0.5 ? -1 : 1) * (0.002 + 0.048 * random())), true);
-    // Q8_0 codes in [−127, 127] (ggml never writes −128); Q4_0 any byte.
+    // Q8_0 codes in [−127, 127] (ggml never writes −128); Q4_0, Q4_1 and Q5_0 any byte; then Q4_1's
+    // m (the block's offset) a random half in ±[0.002, 0.402], up to ~8 code steps of the largest d.
     for (let j = 2; j < blockBytes; j++) bytes[at + j] = format === "q8_0" ? (Math.floor(random() * 255) - 127) & 0xff : Math.floor(random() * 256);
+    if (format === "q4_1") view.setUint16(at + 2, halfBits((random() < 0.5 ? -1 : 1) * (0.002 + 0.4 * random())), true);
   }
   return bytes;
 }
@@ -77,10 +79,10 @@ export function absoluteRowSums(bytes: Uint8Array, format: QuantizedMatmulCase["
       let weight: number;
       if (format === "f16") weight = halfToNumber(view.getUint16(row * rowBytes + column * 2, true));
       else {
-        const block = row * rowBytes + (column >> 5) * (format === "q8_0" ? 34 : 18);
-        const j = column & 31;
-        const code = format === "q8_0" ? view.getInt8(block + 2 + j) : j < 16 ? (bytes[block + 2 + j] & 15) - 8 : (bytes[block + 2 + j - 16] >> 4) - 8;
-        weight = code * halfToNumber(view.getUint16(block, true));
+        const block = row * rowBytes + (column >> 5) * weightBlockLayout[format].bytes;
+        // Q4_1: |d·q| + |m|, the two terms of each value.
+        weight = Math.abs(legacyCode(format, bytes, block, column & 31) * halfToNumber(view.getUint16(block, true)));
+        if (format === "q4_1") weight += Math.abs(halfToNumber(view.getUint16(block + 2, true)));
       }
       sums[row] += Math.abs(weight * vector[column]);
     }

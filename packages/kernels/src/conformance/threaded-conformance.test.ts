@@ -98,6 +98,8 @@ describe("conformance: threaded wasm kernels are bit-identical to one thread", (
     ["q4_k", 1537, 256],
     ["q6_k", 577, 1536],
     ["q6_k", 1537, 256],
+    ["q4_1", 1537, 576],
+    ["q5_0", 1537, 576],
   ];
   test.each(quantizedCases)("quantizedMatmul %s %i × %i", async (format, rows, columns) => {
     const random = seededRandom(rows * 13 + columns);

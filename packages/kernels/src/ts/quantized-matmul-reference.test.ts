@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { gaussianArray, seededRandom } from "../conformance/seeded-random.js";
 import { halfBits, randomWeightBlocks } from "../conformance/run-quantized-matmul-case.js";
-import { weightRowBytes } from "../kernel-inputs.js";
-import { halfToNumber, quantizeActivationsQ8_0, quantizedMatmulReference, roundToHalf } from "./quantized-matmul-reference.js";
+import { weightBlockLayout, weightRowBytes } from "../kernel-inputs.js";
+import { halfToNumber, legacyCode, quantizeActivationsQ8_0, quantizedMatmulReference, roundToHalf } from "./quantized-matmul-reference.js";
 import { createTypeScriptBackend } from "./typescript-backend.js";
 
 describe("quantizedMatmul reference (ts oracle)", () => {
@@ -48,11 +48,11 @@ describe("quantizedMatmul reference (ts oracle)", () => {
     const rows = 6;
     const columns = 96;
     const vector = gaussianArray(random, columns);
-    for (const format of ["q8_0", "q4_0"] as const) {
+    for (const format of ["q8_0", "q4_0", "q4_1", "q5_0"] as const) {
       const matrix = randomWeightBlocks(random, format, rows, columns);
       const result = quantizedMatmulReference({ matrix, format, vector, rows, columns }, matrix);
       const view = new DataView(matrix.buffer);
-      const blockBytes = format === "q8_0" ? 34 : 18;
+      const blockBytes = weightBlockLayout[format].bytes;
       for (let row = 0; row < rows; row++) {
         let exact = 0;
         let bound = 0;
@@ -63,8 +63,8 @@ describe("quantizedMatmul reference (ts oracle)", () => {
           const d = Math.fround(amax / 127);
           const perValue = d / 2 + 127 * Math.abs(d - roundToHalf(d));
           for (let j = 0; j < 32; j++) {
-            const code = format === "q8_0" ? view.getInt8(at + 2 + j) : j < 16 ? (matrix[at + 2 + j] & 15) - 8 : (matrix[at + 2 + j - 16] >> 4) - 8;
-            const weight = code * halfToNumber(view.getUint16(at, true));
+            const offset = format === "q4_1" ? halfToNumber(view.getUint16(at + 2, true)) : 0;
+            const weight = legacyCode(format, matrix, at, j) * halfToNumber(view.getUint16(at, true)) + offset;
             exact += weight * vector[block * 32 + j];
             bound += Math.abs(weight) * perValue;
           }
@@ -84,6 +84,6 @@ describe("quantizedMatmul reference (ts oracle)", () => {
     const vector = new Float32Array(40);
     await expect(kernels.quantizedMatmul!({ matrix: new Uint8Array(34), format: "q8_0", vector, rows: 1, columns: 40 })).rejects.toThrow(/multiple of 32, got 40/);
     await expect(kernels.quantizedMatmul!({ matrix: new Uint8Array(33), format: "q8_0", vector: vector.subarray(0, 32), rows: 1, columns: 32 })).rejects.toThrow(/matrix has 33 elements, expected 34/);
-    await expect(kernels.quantizedMatmul!({ matrix: new Uint8Array(34), format: "q5_k" as never, vector: vector.subarray(0, 32), rows: 1, columns: 32 })).rejects.toThrow(/format must be one of q8_0, q4_0, f16, q4_k, q6_k/);
+    await expect(kernels.quantizedMatmul!({ matrix: new Uint8Array(34), format: "q5_k" as never, vector: vector.subarray(0, 32), rows: 1, columns: 32 })).rejects.toThrow(/format must be one of q8_0, q4_0, f16, q4_k, q6_k, q4_1, q5_0/);
   });
 });

@@ -3,7 +3,7 @@ import { type QuantizedMatmulInputs, type WeightFormat, weightBlockLayout, weigh
 import { decodeKQuant } from "./k-quant-blocks.js";
 import { requireArray, requireFinite, requireLength, requirePositiveInteger } from "../validate-inputs.js";
 
-export const weightFormats: readonly WeightFormat[] = ["q8_0", "q4_0", "f16", "q4_k", "q6_k"];
+export const weightFormats: readonly WeightFormat[] = ["q8_0", "q4_0", "f16", "q4_k", "q6_k", "q4_1", "q5_0"];
 
 export function validateQuantizedMatmul(inputs: QuantizedMatmulInputs, backendName: string): void {
   const kernel = "quantizedMatmul";
@@ -93,22 +93,36 @@ export function quantizedMatmulReference(inputs: QuantizedMatmulInputs, matrix: 
   }
   const { quants, scales } = quantizeActivationsQ8_0(vector);
   if (format === "q4_k" || format === "q6_k") return kQuantMatmul(format, matrix, rows, columns, quants, scales);
-  const blockBytes = format === "q8_0" ? 34 : 18;
+  const blockBytes = weightBlockLayout[format].bytes;
   for (let row = 0; row < rows; row++) {
     let sum = 0;
     for (let block = 0; block < columns / 32; block++) {
       const at = row * rowBytes + block * blockBytes;
       const d = halfToNumber(view.getUint16(at, true));
       let integer = 0;
+      let codeSum = 0;
       for (let j = 0; j < 32; j++) {
-        const weight = format === "q8_0" ? view.getInt8(at + 2 + j) : j < 16 ? (matrix[at + 2 + j] & 0x0f) - 8 : (matrix[at + 2 + j - 16] >> 4) - 8;
-        integer += weight * quants[block * 32 + j];
+        integer += legacyCode(format, matrix, at, j) * quants[block * 32 + j];
+        codeSum += quants[block * 32 + j];
       }
-      sum += d * scales[block] * integer;
+      // Q4_1's offset m meets d_x·Σ q_x.
+      const offset = format === "q4_1" ? halfToNumber(view.getUint16(at + 2, true)) * codeSum : 0;
+      sum += scales[block] * (d * integer + offset);
     }
     out[row] = sum;
   }
   return out;
+}
+
+/** Code j (value = d·code, + m for Q4_1) of the 32-value block at `at` (dequantize_row_q8_0 / q4_0 / q4_1 / q5_0). */
+export function legacyCode(format: WeightFormat, matrix: Uint8Array, at: number, j: number): number {
+  const nibble = (start: number) => (j < 16 ? matrix[start + j] & 0x0f : matrix[start + j - 16] >> 4);
+  if (format === "q8_0") return (matrix[at + 2 + j] << 24) >> 24;
+  if (format === "q4_0") return nibble(at + 2) - 8;
+  if (format === "q4_1") return nibble(at + 4);
+  // q5_0: bit j of the little-endian u32 at at + 2 is value j's fifth bit.
+  const high = (matrix[at + 2 + (j >> 3)] >> (j & 7)) & 1;
+  return (nibble(at + 6) | (high << 4)) - 16;
 }
 
 /** Q4_K / Q6_K rows · Q8_0 activations (codes, scales), float64 over exact integer sub-block dots. */

@@ -18,7 +18,7 @@ type HostData = Float32Array | Uint8Array | Uint16Array;
 
 /** Row-range exports the thread pool calls: each takes its arguments, then [rowStart, rowEnd). */
 const poolFunctions = [
-  "matmulRows", "matmulBatchRows", "matmulQ8_0Rows", "matmulQ4_0Rows", "matmulF16Rows", "matmulQ4_KRows", "matmulQ6_KRows", "attentionCompressedHeads", "attentionDenseHeads",
+  "matmulRows", "matmulBatchRows", "matmulQ8_0Rows", "matmulQ4_0Rows", "matmulF16Rows", "matmulQ4_KRows", "matmulQ6_KRows", "matmulQ4_1Rows", "matmulQ5_0Rows", "attentionCompressedHeads", "attentionDenseHeads",
 ] as const;
 type PoolFunction = (typeof poolFunctions)[number];
 
@@ -40,6 +40,8 @@ interface WasmExports {
   matmulF16Rows(...args: number[]): void;
   matmulQ4_KRows(...args: number[]): void;
   matmulQ6_KRows(...args: number[]): void;
+  matmulQ4_1Rows(...args: number[]): void;
+  matmulQ5_0Rows(...args: number[]): void;
   activationBlockSumsQ8_0(...args: number[]): void;
   attentionCompressedHeads(...args: number[]): void;
   attentionDenseHeads(...args: number[]): void;
@@ -394,14 +396,15 @@ function createKernels(
           const quants = scope.allocate(columns * 2);
           const scales = scope.allocate((columns / 32) * 4);
           wasm.quantizeRowQ8_0(vector, columns, quants, scales);
-          if (inputs.format === "q4_k") {
-            // Q4_K's minimums multiply d_x·Σ q_x per 32-block, computed once per call.
+          if (inputs.format === "q4_k" || inputs.format === "q4_1") {
+            // Q4_K's minimums and Q4_1's offsets multiply d_x·Σ q_x per 32-block, computed once per call.
             const sums = scope.allocate((columns / 32) * 4);
             wasm.activationBlockSumsQ8_0(quants, scales, columns / 32, sums);
-            await rowsCall(wasm, "matmulQ4_KRows", [matrix, quants, scales, sums, columns, out], rows, rows * columns);
+            const name = inputs.format === "q4_k" ? "matmulQ4_KRows" : "matmulQ4_1Rows";
+            await rowsCall(wasm, name, [matrix, quants, scales, sums, columns, out], rows, rows * columns);
           } else {
-            const name = inputs.format === "q8_0" ? "matmulQ8_0Rows" : inputs.format === "q4_0" ? "matmulQ4_0Rows" : "matmulQ6_KRows";
-            await rowsCall(wasm, name, [matrix, quants, scales, columns, out], rows, rows * columns);
+            const names = { q8_0: "matmulQ8_0Rows", q4_0: "matmulQ4_0Rows", q6_k: "matmulQ6_KRows", q5_0: "matmulQ5_0Rows" } as const;
+            await rowsCall(wasm, names[inputs.format], [matrix, quants, scales, columns, out], rows, rows * columns);
           }
         }
         return memory.float32(out, rows).slice();
