@@ -8,7 +8,7 @@ import { frontierSweep } from "../src/engine/frontier.js";
 // The ONNX exporter is a private workspace tool without a build; its source is imported directly.
 import { exportLlamaDecoderOnnx } from "../../../tools/export-onnx/src/llama-decoder-graph.js";
 import { gpt2Gguf } from "./gpt2-gguf.js";
-import { greedyText, qwen2Model } from "./qwen2-gguf.js";
+import { greedyText, randomGguf } from "./random-gguf.js";
 import { writeStoriesFolder } from "./stories-folder.js";
 import { storiesGguf } from "./stories-gguf.js";
 import { appRoot, startPreviewServer, type PreviewServer } from "./preview-server.js";
@@ -212,35 +212,42 @@ describe("playground in Chromium", () => {
     await page.close();
   }, 120_000);
 
-  it("runs a dropped Qwen2 GGUF through its model description, and a Hugging Face folder chosen as a directory", async () => {
+  it("runs dropped Qwen2 and Gemma 2 GGUFs through their model descriptions, and a Hugging Face folder chosen as a directory", async () => {
     const { page, problems } = await openPlayground("?backend=wasm");
     await page.selectOption("[data-testid=codec]", "fp16");
-    // A random Qwen2 (GQA 4:1, q/k/v biases, NeoX RoPE) written by kvpack's GGUF writer, dropped as a real drop event.
     const tokenizerBytes = readBytes("tok512.bin");
-    const qwen2 = qwen2Model(tokenizerBytes, "qwen2-random");
-    const dataTransfer = await page.evaluateHandle(
-      ({ base64, name }) => {
-        const transfer = new DataTransfer();
-        transfer.items.add(new File([Uint8Array.from(atob(base64), (char) => char.charCodeAt(0))], name));
-        return transfer;
-      },
-      { base64: Buffer.from(qwen2.gguf).toString("base64"), name: "qwen2-random.gguf" },
-    );
-    await page.dispatchEvent("[data-testid=drop-zone]", "drop", { dataTransfer });
-    await page.waitForSelector("#app[data-model='qwen2-random']", { timeout: 60_000 });
-    expect(await page.textContent("[data-testid=model-info]")).toMatch(/^qwen2-random · qwen2 · 2 layers · 4 heads \(1 KV\) · head size 16/);
-    // Expected: the greedy text of kvpack's TypeScript LlamaRuntime on the same description in Node (an
-    // independent path: the page runs the kernel runtime on WASM). Greedy ids must agree exactly.
+    // Random models written by kvpack's GGUF writer (e2e/random-gguf.ts), each dropped as a real drop event.
+    // Expected: the greedy text of kvpack's TypeScript LlamaRuntime on the file's description in Node (an
+    // independent path: the page runs the kernel runtime on WASM); greedy ids must agree exactly.
     const steps = 24;
-    await page.fill("[data-testid=prompt]", reference.prompt);
-    await page.fill("[data-testid=steps]", String(steps));
-    await page.fill("[data-testid=temperature]", "0");
-    await page.click("[data-testid=generate]");
-    await page.waitForSelector("#app[data-generation='done']", { timeout: 60_000 });
-    const qwen2Text = (await page.textContent("[data-testid=output-dense]")) ?? "";
-    expect(qwen2Text).toBe(greedyText(qwen2.description, tokenizerBytes, reference.prompt, steps));
-    expect(qwen2Text.length).toBeGreaterThan(reference.prompt.length);
-    await page.screenshot({ path: join(artifacts, "wasm-qwen2-gguf.png"), fullPage: true });
+    for (const [architecture, badge] of [
+      ["qwen2", /^qwen2-random · qwen2 · 2 layers · 4 heads \(1 KV\) · head size 16/],
+      // 24 positions through a window of gemma2TestWindow (8): layer 0's ring wraps twice.
+      ["gemma2", /^gemma2-random · gemma2 · 2 layers · 2 heads \(1 KV\) · head size 32/],
+    ] as const) {
+      const name = `${architecture}-random`;
+      const gguf = randomGguf(architecture, tokenizerBytes, name);
+      const dataTransfer = await page.evaluateHandle(
+        ({ base64, fileName }) => {
+          const transfer = new DataTransfer();
+          transfer.items.add(new File([Uint8Array.from(atob(base64), (char) => char.charCodeAt(0))], fileName));
+          return transfer;
+        },
+        { base64: Buffer.from(gguf).toString("base64"), fileName: `${name}.gguf` },
+      );
+      await page.dispatchEvent("[data-testid=drop-zone]", "drop", { dataTransfer });
+      await page.waitForSelector(`#app[data-model='${name}']`, { timeout: 60_000 });
+      expect(await page.textContent("[data-testid=model-info]")).toMatch(badge);
+      await page.fill("[data-testid=prompt]", reference.prompt);
+      await page.fill("[data-testid=steps]", String(steps));
+      await page.fill("[data-testid=temperature]", "0");
+      await page.click("[data-testid=generate]");
+      await page.waitForSelector("#app[data-generation='done']", { timeout: 60_000 });
+      const text = (await page.textContent("[data-testid=output-dense]")) ?? "";
+      expect(text).toBe(greedyText(gguf, reference.prompt, steps));
+      expect(text.length).toBeGreaterThan(reference.prompt.length);
+      await page.screenshot({ path: join(artifacts, `wasm-${architecture}-gguf.png`), fullPage: true });
+    }
 
     // stories260K as a Hugging Face folder (the adapters' folder writer, in a temp dir), chosen through
     // the webkitdirectory input: Chromium gives each File its path inside the folder.
