@@ -63,30 +63,38 @@ export function matmulQ4_KRows(matrix: usize, quants: usize, scales: usize, sums
     for (let s = 0; s < superBlocks; s++) {
       const d = halfToFloat(<u32>load<u16>(block));
       const dmin = halfToFloat(<u32>load<u16>(block, 2));
-      const packed = block + 4;
-      // 6-bit scale and min of sub-block j: get_scale_min_k4 (ggml-quants.c).
-      for (let j = 0; j < 8; j++) {
-        const at = packed + <usize>j;
-        let scale: u32;
-        let min: u32;
-        if (j < 4) {
-          scale = <u32>load<u8>(at) & 63;
-          min = <u32>load<u8>(at + 4) & 63;
-        } else {
-          scale = (<u32>load<u8>(at + 4) & 0xf) | ((<u32>load<u8>(at - 4) >> 6) << 4);
-          min = (<u32>load<u8>(at + 4) >> 4) | ((<u32>load<u8>(at) >> 6) << 4);
-        }
-        const b = (s << 3) + j;
-        const q = block + 16 + (<usize>(j >> 1) << 5);
-        const x = quants + (<usize>b << 6);
+      // The 12 packed bytes of 6-bit scales and mins (get_scale_min_k4, ggml-quants.c): sub-blocks
+      // 0–3 in the low 6 bits of bytes 0–3 / 4–7, 4–7 from bytes 8–11's nibbles and the top 2 bits.
+      const lowWord = load<u32>(block, 4);
+      const midWord = load<u32>(block, 8);
+      const highWord = load<u32>(block, 12);
+      for (let group = 0; group < 4; group++) {
+        // Sub-blocks 2·group and 2·group + 1: the low and the high nibbles of the same 32 bytes.
+        const q = block + 16 + (<usize>group << 5);
         const v0 = v128.load(q);
         const v1 = v128.load(q, 16);
-        const codes0 = (j & 1) == 0 ? v128.and(v0, lowMask) : i8x16.shr_u(v0, 4);
-        const codes1 = (j & 1) == 0 ? v128.and(v1, lowMask) : i8x16.shr_u(v1, 4);
-        const dot = i32x4.add(dotI8x16(codes0, x), dotI8x16(codes1, x + 32));
-        const factor = d * <f32>scale * load<f32>(scales + (<usize>b << 2));
-        accumulator = f32x4.add(accumulator, f32x4.mul(f32x4.convert_i32x4_s(dot), f32x4.splat(factor)));
-        minimum += dmin * <f32>min * load<f32>(sums + (<usize>b << 2));
+        for (let k = 0; k < 2; k++) {
+          const j = (group << 1) + k;
+          let scale: u32;
+          let min: u32;
+          if (j < 4) {
+            scale = (lowWord >> (j << 3)) & 63;
+            min = (midWord >> (j << 3)) & 63;
+          } else {
+            const shift = (j - 4) << 3;
+            const packed = (highWord >> shift) & 0xff;
+            scale = (packed & 0xf) | (((lowWord >> shift) >> 6 & 3) << 4);
+            min = (packed >> 4) | (((midWord >> shift) >> 6 & 3) << 4);
+          }
+          const b = (s << 3) + j;
+          const x = quants + (<usize>b << 6);
+          const codes0 = k == 0 ? v128.and(v0, lowMask) : i8x16.shr_u(v0, 4);
+          const codes1 = k == 0 ? v128.and(v1, lowMask) : i8x16.shr_u(v1, 4);
+          const dot = i32x4.add(dotI8x16(codes0, x), dotI8x16(codes1, x + 32));
+          const factor = d * <f32>scale * load<f32>(scales + (<usize>b << 2));
+          accumulator = f32x4.add(accumulator, f32x4.mul(f32x4.convert_i32x4_s(dot), f32x4.splat(factor)));
+          minimum += dmin * <f32>min * load<f32>(sums + (<usize>b << 2));
+        }
       }
       block += 144;
     }

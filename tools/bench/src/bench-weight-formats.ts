@@ -1,8 +1,9 @@
 /**
  * Weight-format benchmark: the WASM backend's `quantizedMatmul` per weight encoding (Q8_0, Q4_0,
- * Q4_K, Q6_K) on resident blocks at SmolLM2-135M's K-quant shape (ffn_down, 576 × 1536) and a
- * square 1536 × 1536, on one thread and on every core, interleaved trials, median kept. Bytes per
- * weight say what the block formats save in resident memory; µs per call what they cost.
+ * Q4_1, Q5_0, Q4_K, Q6_K) on resident blocks at SmolLM2-135M's shapes: ffn_down 576 × 1536 (every
+ * format), gate/up 1536 × 576 and q/o 576 × 576 (not the K-quants: 576 is not whole 256-blocks), on
+ * one thread and on every core, interleaved trials, median kept. Bytes per weight say what the block
+ * formats save in resident memory; µs per call what they cost, also as a ratio to Q8_0's.
  *
  *   pnpm bench:weight-formats            (about 1 minute)
  *   KVPACK_BENCH_QUICK=1 …               fewer trials
@@ -22,13 +23,16 @@ const threads = availableParallelism();
 const formats = [
   { format: "q8_0", ggml: "Q8_0" },
   { format: "q4_0", ggml: "Q4_0" },
+  { format: "q4_1", ggml: "Q4_1" },
+  { format: "q5_0", ggml: "Q5_0" },
   { format: "q4_k", ggml: "Q4_K" },
   { format: "q6_k", ggml: "Q6_K" },
 ] as const satisfies readonly { format: WeightFormat; ggml: string }[];
 
 const shapes = [
   { rows: 576, columns: 1536 },
-  { rows: 1536, columns: 1536 },
+  { rows: 1536, columns: 576 },
+  { rows: 576, columns: 576 },
 ];
 
 function uniform(length: number, seed: number): Float32Array {
@@ -68,7 +72,8 @@ async function main(): Promise<void> {
     const vector = uniform(shape.columns, 5);
     const reps = Math.max(5, Math.round(2e8 / (shape.rows * shape.columns * 40)));
     const shapeRows: Row[] = [];
-    const calls = formats.map(({ format, ggml }) => {
+    const fitting = formats.filter(({ format }) => shape.columns % (format.endsWith("_k") ? 256 : 32) === 0);
+    const calls = fitting.map(({ format, ggml }) => {
       const blocks = ggmlBlockCodecs[ggml]!.quantize(values);
       return {
         format,
