@@ -262,12 +262,23 @@ describe("playground in Chromium", () => {
     await page.waitForSelector("#app[data-model='stories260K-hf']", { timeout: 60_000 });
     const statuses = await page.evaluate(() => (window as unknown as { folderStatuses: string[] }).folderStatuses);
     expect(statuses.some((text) => text.startsWith("Reading 5 files of stories260K-hf"))).toBe(true);
-    expect(statuses.some((text) => text.startsWith("Parsing stories260K-hf: config.json, tokenizer.json, safetensors"))).toBe(true);
+    expect(statuses.some((text) => text.startsWith("Parsing stories260K-hf: config.json, tokenizer.json, weights"))).toBe(true);
     expect(statuses.at(-1)).toBe("Ready: stories260K-hf (hf-folder)");
     const fromFolder = await generateGreedy(page);
     expect(fromFolder.dense).toBe(reference.greedy_text);
     expect(fromFolder.compressed).toBe(reference.greedy_text);
     await page.screenshot({ path: join(artifacts, "wasm-hf-folder.png"), fullPage: true });
+
+    // The same folder with an onnx/ decoder (tools/export-onnx) instead of safetensors: ONNX Runtime Web with the folder's tokenizer.
+    const onnxFolder = writeStoriesFolder(readBytes("stories260K.bin"), tokenizerBytes, "stories260K-hf-onnx", (files) => {
+      files.delete("model.safetensors");
+      files.set("onnx/model.onnx", exportLlamaDecoderOnnx(loadLlama2cCheckpoint(readBytes("stories260K.bin"))));
+    });
+    await page.setInputFiles("[data-testid=model-folder]", onnxFolder);
+    await page.waitForSelector("#app[data-model='stories260K-hf-onnx']", { timeout: 60_000 });
+    const fromOnnxFolder = await generateGreedy(page);
+    expect(fromOnnxFolder.dense).toBe(reference.greedy_text);
+    expect(fromOnnxFolder.compressed).toBe(reference.greedy_text);
 
     // A folder whose config.json lacks a field: the message names the file and the field.
     const broken = writeStoriesFolder(readBytes("stories260K.bin"), tokenizerBytes, "broken-hf", (files) => {

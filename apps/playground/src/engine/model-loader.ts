@@ -5,6 +5,7 @@ import {
   loadModelFolder,
   type LlamaModelDescription,
   type LlamaWeights,
+  type ModelFolder,
   type Tokenizer,
 } from "@kvpack/adapters";
 import { PlaygroundError } from "./plain-error.js";
@@ -88,20 +89,25 @@ export function folderName(paths: readonly string[]): string {
   return first !== undefined && paths.every((path) => path.startsWith(`${first}/`)) ? first : "model folder";
 }
 
+/** A loaded folder: Llama-family safetensors for the kernel runtime, or an ONNX decoder's bytes for ONNX Runtime. */
+export type LoadedFolder =
+  | { readonly kind: "llama"; readonly model: LoadedModel }
+  | { readonly kind: "onnx"; readonly name: string; readonly folder: ModelFolder; readonly bytes: Uint8Array };
+
 /**
  * Loads a Hugging Face model folder (config.json, tokenizer.json, tokenizer_config.json,
- * generation_config.json, model.safetensors or its shards) from its files keyed by their path
- * inside the dropped folder, with loadModelFolder: any Llama-family architecture it reads, the
- * folder's own tokenizer and stop tokens.
+ * generation_config.json, model.safetensors or its shards, else an onnx/ decoder) from its files
+ * keyed by their path inside the dropped folder, with loadModelFolder: any Llama-family
+ * architecture it reads, the folder's own tokenizer and stop tokens.
  */
-export async function loadFolder(files: readonly { readonly path: string; readonly bytes: ArrayBuffer }[]): Promise<LoadedModel> {
+export async function loadFolder(files: readonly { readonly path: string; readonly bytes: ArrayBuffer }[]): Promise<LoadedFolder> {
   const name = folderName(files.map((file) => file.path));
   const folder = await loadModelFolder(new Map(files.map((file) => [file.path, file.bytes])));
-  if (folder.weights.kind !== "llama") {
-    throw new PlaygroundError(
-      `The folder ${name} holds a ${folder.architecture} model${folder.weights.kind === "onnx" ? " as an ONNX decoder" : ""}; the playground runs Llama-family safetensors folders (llama, qwen2, qwen3, phi3, gemma2). Drop an ONNX decoder as a single .onnx file.`,
-    );
+  const { weights } = folder;
+  if (weights.kind === "onnx") return { kind: "onnx", name, folder, bytes: weights.bytes };
+  if (weights.kind !== "llama") {
+    throw new PlaygroundError(`The folder ${name} holds a ${folder.architecture} model; the playground runs Llama-family folders (llama, qwen2, qwen3, phi3, gemma2) as safetensors or an onnx/ decoder.`);
   }
-  const { description } = folder.weights;
-  return { name, format: "hf-folder", weights: description.weights, description, tokenizer: folder.tokenizer, addBos: folder.tokenizer.addBos };
+  const { description } = weights;
+  return { kind: "llama", model: { name, format: "hf-folder", weights: description.weights, description, tokenizer: folder.tokenizer, addBos: folder.tokenizer.addBos } };
 }

@@ -7,7 +7,7 @@ import { frontierEntries, frontierSweep, measureFrontierPoint, type FrontierMeas
 import { resolvePlaygroundBackend, type PlaygroundBackend } from "../engine/kernel-backend.js";
 import { KVCapture } from "../engine/kv-capture.js";
 import { classifyModelFile, folderName, loadFolder, loadGguf, loadLlama2c, parameterCount, type LoadedModel, type NamedBytes } from "../engine/model-loader.js";
-import { loadOnnxModel, onnxStepModel, type LoadedOnnxModel } from "../engine/onnx-model.js";
+import { loadOnnxFolderModel, loadOnnxModel, onnxStepModel, type LoadedOnnxModel } from "../engine/onnx-model.js";
 import { PlaygroundError, toPlainError } from "../engine/plain-error.js";
 import { replayCapture, type ReplayResult } from "../engine/replay.js";
 import type { BackendName, FolderFile, ModelInfo, TaskName, WorkerRequest, WorkerResponse } from "./protocol.js";
@@ -182,10 +182,14 @@ async function loadFiles(files: readonly NamedBytes[]): Promise<void> {
 
 async function loadFolderFiles(files: readonly FolderFile[]): Promise<void> {
   const name = folderName(files.map((file) => file.path));
-  progress("load", 1, 3, `Parsing ${name}: config.json, tokenizer.json, safetensors…`);
-  const model = await loadFolder(files);
-  progress("load", 2, 3, `Uploading ${model.name}'s weights to the ${backend?.info.name ?? "compute"} backend…`);
-  await useLlamaModel(model);
+  progress("load", 1, 3, `Parsing ${name}: config.json, tokenizer.json, weights…`);
+  const loaded = await loadFolder(files);
+  if (loaded.kind === "onnx") {
+    progress("load", 2, 3, `Starting ONNX Runtime (WASM) for ${name}'s ONNX decoder…`);
+    return useOnnxModel(await loadOnnxFolderModel(loaded.name, loaded.folder, loaded.bytes));
+  }
+  progress("load", 2, 3, `Uploading ${loaded.model.name}'s weights to the ${backend?.info.name ?? "compute"} backend…`);
+  await useLlamaModel(loaded.model);
 }
 
 function requireSession(): Session {
@@ -197,7 +201,7 @@ async function runGeneration(request: Extract<WorkerRequest, { type: "generate" 
   const current = requireSession();
   const { shape, tokenizer } = current;
   const { sampling, compression } = request;
-  const promptIds = tokenizer.encode(request.prompt, { bos: current.kind === "onnx" || current.model.addBos });
+  const promptIds = tokenizer.encode(request.prompt, { bos: current.model.addBos });
   const totalPositions = Math.min(sampling.steps + 1, current.maxSequenceLength);
   const maxTokens = totalPositions - promptIds.length;
   if (maxTokens < 1) {
