@@ -22,6 +22,14 @@ describe("export-folder CLI", () => {
     expect(onnx.weights.kind === "onnx" && onnx.weights.file).toBe("onnx/model_quantized.onnx");
   });
 
+  it("--external-data writes each decoder's weights beside it as <file>.onnx_data", async () => {
+    const folder = path.join(directory, "stories260K-external");
+    const message = await runExportFolderCli(["--", "stories260K.bin", "tok512.bin", folder, "uint8", "--external-data"], modelsDataDirectory);
+    expect(message).toMatch(/onnx\/model_uint8\.onnx, onnx\/model_uint8\.onnx_data$/);
+    const onnx = await loadModelFolder(folder, { format: "onnx" });
+    expect(onnx.weights.kind === "onnx" && [onnx.weights.file, onnx.weights.externalData.map(({ path: location }) => location)]).toEqual(["onnx/model_uint8.onnx", ["model_uint8.onnx_data"]]);
+  });
+
   it("prints usage for wrong arguments and unknown variants", async () => {
     await expect(runExportFolderCli(["a.bin", "b.bin"])).rejects.toThrow(/^usage: /);
     await expect(runExportFolderCli(["a.bin", "b.bin", "out", "fp32,int3"])).rejects.toThrow(/unknown ONNX variant "int3"/);

@@ -4,15 +4,17 @@ import { readFile } from "node:fs/promises";
 import { loadLlama2cCheckpoint, loadLlama2cTokenizer, sentencePieceTokenizerJson } from "@kvpack/adapters";
 import { huggingFaceFolderFiles, onnxVariants, writeHuggingFaceFolder, type OnnxVariant } from "./hugging-face-folder.js";
 
-const usage = "usage: pnpm --filter @kvpack/export-onnx export-folder -- <checkpoint.bin> <tokenizer.bin> <out-folder> [fp32,fp16,q4,q8]";
+const usage = "usage: pnpm --filter @kvpack/export-onnx export-folder -- <checkpoint.bin> <tokenizer.bin> <out-folder> [fp32,fp16,q4,q8,int8,uint8] [--external-data]";
 
 /**
  * CLI entry: `export-folder <checkpoint.bin> <tokenizer.bin> <out-folder> [variants]` writes a
  * llama2.c checkpoint and its tokenizer as a Hugging Face folder (safetensors + tokenizer.json +
- * onnx/ decoders). Relative paths resolve against the directory the command was started from.
+ * onnx/ decoders; `--external-data` puts their weights in onnx/<file>.onnx_data). Relative paths
+ * resolve against the directory the command was started from.
  */
 export async function runExportFolderCli(argv: readonly string[], baseDirectory = process.env.INIT_CWD ?? process.cwd()): Promise<string> {
-  const args = argv.filter((arg) => arg !== "--");
+  const externalData = argv.includes("--external-data");
+  const args = argv.filter((arg) => arg !== "--" && arg !== "--external-data");
   if (args.length < 3 || args.length > 4 || args.some((arg) => arg.startsWith("-"))) throw new Error(usage);
   const variants = (args[3] ?? "fp32,fp16,q4").split(",") as OnnxVariant[];
   for (const variant of variants) if (!(variant in onnxVariants)) throw new Error(`unknown ONNX variant ${JSON.stringify(variant)}; ${usage}`);
@@ -21,7 +23,7 @@ export async function runExportFolderCli(argv: readonly string[], baseDirectory 
   const tokenizer = loadLlama2cTokenizer(new Uint8Array(await readFile(tokenizerPath)), weights.config.vocabSize);
   const pieces = Array.from({ length: tokenizer.vocabSize }, (_, id) => tokenizer.piece(id));
   const scores = Array.from({ length: tokenizer.vocabSize }, (_, id) => tokenizer.score(id));
-  const files = huggingFaceFolderFiles(weights, { tokenizerJson: sentencePieceTokenizerJson({ pieces, scores }), onnx: variants, modelName: path.basename(checkpointPath).replace(/\.bin$/, "") });
+  const files = huggingFaceFolderFiles(weights, { tokenizerJson: sentencePieceTokenizerJson({ pieces, scores }), onnx: variants, externalData, modelName: path.basename(checkpointPath).replace(/\.bin$/, "") });
   const written = await writeHuggingFaceFolder(folder, files);
   return `wrote ${written.length} files to ${folder}: ${[...files.keys()].join(", ")}`;
 }

@@ -18,6 +18,7 @@ import {
   type LlamaArchitecture,
   type LlamaModelDescription,
   type LlamaWeights,
+  type OnnxExternalDataFile,
   type SentencePieceBpeTokenizer,
 } from "@kvpack/adapters";
 import { DenseKVCache } from "@kvpack/cache";
@@ -39,15 +40,17 @@ const steps = 64;
 const tok512Prompt = [1, 403, 407, 261, 378];
 const output = process.env.KVPACK_HF_CONFORMANCE_OUT;
 
-type Format = "safetensors" | "onnx-fp32" | "onnx-fp16" | "onnx-q4";
-const transformersDtype: Record<Format, OnnxVariant> = { safetensors: "fp32", "onnx-fp32": "fp32", "onnx-fp16": "fp16", "onnx-q4": "q4" };
+type Format = "safetensors" | "onnx-fp32" | "onnx-fp16" | "onnx-q4" | "onnx-q8";
+// transformers.js dtype → file (hugging-face-folder.ts onnxVariants): q8 is onnx/model_quantized.onnx, INT8 weights → DequantizeLinear → MatMul.
+const transformersDtype: Record<Format, OnnxVariant> = { safetensors: "fp32", "onnx-fp32": "fp32", "onnx-fp16": "fp16", "onnx-q4": "q4", "onnx-q8": "q8" };
 
 // Tolerances on max |Δlogit| over the 64 steps and the vocabulary (logits of these models stay within ±20):
 // - safetensors: kvpack's fp32 TypeScript runtime against ORT's fp32 graph — the same arithmetic in a
 //   different summation order; fp32 rounding through ≤ 5 layers stays below 1e-4 (measured ≤ 2e-5).
 // - onnx-*: the same graph and the same feeds in both (the dense cache gives back present exactly,
-//   float16 ↔ float32 round trips are exact), so ORT computes the same numbers: tolerance 0.
-const tolerance: Record<Format, number> = { safetensors: 1e-4, "onnx-fp32": 0, "onnx-fp16": 0, "onnx-q4": 0 };
+//   float16 ↔ float32 round trips are exact), so ORT computes the same numbers: tolerance 0. That holds
+//   for q8 too: DequantizeLinear runs inside the graph on both sides, on the same INT8 initializers.
+const tolerance: Record<Format, number> = { safetensors: 1e-4, "onnx-fp32": 0, "onnx-fp16": 0, "onnx-q4": 0, "onnx-q8": 0 };
 
 interface Greedy {
   readonly ids: number[];
@@ -74,8 +77,8 @@ function runtimeGreedy(runtime: LanguageModelRuntime, prompt: readonly number[])
   return { ids, logits };
 }
 
-async function onnxGreedy(bytes: Uint8Array, vocabSize: number, prompt: readonly number[]): Promise<Greedy> {
-  const decoder = await createOnnxDecoder({ ort: await loadOnnxRuntimeNode(), model: bytes });
+async function onnxGreedy(bytes: Uint8Array, externalData: readonly OnnxExternalDataFile[], vocabSize: number, prompt: readonly number[]): Promise<Greedy> {
+  const decoder = await createOnnxDecoder({ ort: await loadOnnxRuntimeNode(), model: bytes, externalData });
   try {
     const cache = new DenseKVCache({ layers: decoder.layers, kvHeads: decoder.kvHeads, headDim: decoder.headDim, capacity: prompt.length + steps });
     const ids = [...prompt];
@@ -135,7 +138,7 @@ function piecesOf(tokenizer: SentencePieceBpeTokenizer) {
 interface Case {
   readonly name: string;
   readonly architecture?: LlamaArchitecture | "gpt2";
-  /** Default: safetensors and the three ONNX variants. */
+  /** Default: safetensors and the four ONNX variants. */
   readonly formats?: readonly Format[];
   readonly weights: () => LlamaWeights | LlamaModelDescription | Gpt2Weights;
   readonly tokenizer: string;
@@ -197,7 +200,7 @@ interface Row {
   readonly sameTokens: boolean;
   readonly maxLogitDifference: number;
   readonly tolerance: number;
-  /** The same format's logits (transformers.js) against kvpack's fp32 safetensors runtime: what fp16 / q4 cost; recorded, not asserted. */
+  /** The same format's logits (transformers.js) against kvpack's fp32 safetensors runtime: what fp16 / q4 / q8 cost; recorded, not asserted. */
   readonly maxLogitDifferenceFromSafetensors: number;
   readonly sameTokensAsSafetensors: boolean;
 }
@@ -238,7 +241,7 @@ describe("Hugging Face folders from @kvpack/export-onnx: kvpack and transformers
       }
       const model = weights() as LlamaWeights | LlamaModelDescription;
       const vocabulary = loadLlama2cTokenizer(readModelsData(tokenizer), model.config.vocabSize);
-      const files = huggingFaceFolderFiles(model, { tokenizerJson: sentencePieceTokenizerJson(piecesOf(vocabulary)), onnx: ["fp32", "fp16", "q4"], ...(config ? { config } : {}), modelName: name });
+      const files = huggingFaceFolderFiles(model, { tokenizerJson: sentencePieceTokenizerJson(piecesOf(vocabulary)), onnx: ["fp32", "fp16", "q4", "q8"], ...(config ? { config } : {}), modelName: name });
       await writeHuggingFaceFolder(path.join(directory, name), files);
     }
     transformers = await import("@huggingface/transformers");
@@ -252,7 +255,7 @@ describe("Hugging Face folders from @kvpack/export-onnx: kvpack and transformers
         oracle: "@huggingface/transformers 4.3.1 (onnxruntime-node 1.30.0 CPU), offline",
         prompt: "\"Once upon a time\" with BOS in the model's tokenizer (its reference JSON's prompt_token_ids)",
         maxLogitDifference: "max over 64 greedy steps and the vocabulary of |Δ logit|, kvpack against transformers.js on the same folder and format",
-        maxLogitDifferenceFromSafetensors: "transformers.js on this format against kvpack's fp32 safetensors runtime, each decoding its own greedy tokens: once the sequences part (q4), later steps compare different contexts",
+        maxLogitDifferenceFromSafetensors: "transformers.js on this format against kvpack's fp32 safetensors runtime, each decoding its own greedy tokens: once the sequences part (q4, q8), later steps compare different contexts",
         rows,
       };
       writeFileSync(output, `${JSON.stringify(results, null, 2)}\n`);
@@ -263,7 +266,7 @@ describe("Hugging Face folders from @kvpack/export-onnx: kvpack and transformers
   describe.each(cases)("$name", (testCase) => {
     const { name, architecture = "llama" } = testCase;
     const prompt = promptOf(testCase);
-    it.each(testCase.formats ?? (["safetensors", "onnx-fp32", "onnx-fp16", "onnx-q4"] as const))("%s", async (format) => {
+    it.each(testCase.formats ?? (["safetensors", "onnx-fp32", "onnx-fp16", "onnx-q4", "onnx-q8"] as const))("%s", async (format) => {
       const dtype = transformersDtype[format];
       const model = await transformers.AutoModelForCausalLM.from_pretrained(name, { dtype, device: "cpu" });
       let theirs: Greedy;
@@ -279,7 +282,7 @@ describe("Hugging Face folders from @kvpack/export-onnx: kvpack and transformers
       } else {
         const folder = await loadModelFolder(folderPath, { format: "onnx", onnxFile: onnxVariants[dtype].file });
         if (folder.weights.kind !== "onnx") throw new Error("expected the ONNX decoder");
-        ours = await onnxGreedy(folder.weights.bytes, Number(folder.config.vocab_size), prompt);
+        ours = await onnxGreedy(folder.weights.bytes, folder.weights.externalData, Number(folder.config.vocab_size), prompt);
       }
       const difference = Math.max(...ours.logits.map((logits, step) => maxAbsDifference(logits, theirs.logits[step])));
       const reference = await referenceOf(name, prompt);

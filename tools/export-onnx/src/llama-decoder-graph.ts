@@ -1,5 +1,6 @@
 import { describeLlamaModel, numberToFloat16Bits, ropeFrequencies, type LlamaConfig, type LlamaModelDescription, type LlamaWeights, type RopeDescription } from "@kvpack/adapters";
 import { GraphBuilder } from "./graph-builder.js";
+import { quantizeDequantizeLinear, type Int8WeightType } from "./dequantize-linear-weight.js";
 import { quantizeMatMulNBits } from "./matmul-nbits.js";
 import { encodeModel, type OnnxElementType, type OnnxModel, type OnnxValueInfo } from "./onnx-proto.js";
 
@@ -36,6 +37,13 @@ export interface LlamaDecoderExportOptions {
   readonly precision?: "fp32" | "fp16";
   /** Every projection (and an untied classifier) as ORT's MatMulNBits with 4- or 8-bit block weights (transformers.js `model_q4.onnx`); absent = float MatMul. */
   readonly weightBits?: 4 | 8;
+  /**
+   * Every projection (and an untied classifier) as an 8-bit per-output-channel INT8 ("int8",
+   * symmetric) or UINT8 ("uint8", zero points) initializer → DequantizeLinear → MatMul, the weight
+   * form of onnxruntime's QDQ quantizers (transformers.js `model_quantized.onnx` / `model_int8.onnx` /
+   * `model_uint8.onnx`). Exclusive with weightBits.
+   */
+  readonly weightType?: Int8WeightType;
   /** MatMulNBits block size along the input features; default 32. */
   readonly blockSize?: number;
   /** Add transformers.js' scalar int64 `num_logits_to_keep` input: k > 0 returns the last k positions' logits, 0 all. */
@@ -112,6 +120,8 @@ export function buildLlamaDecoderModel(model: LlamaWeights | LlamaModelDescripti
   const half = options.precision === "fp16";
   const io: OnnxElementType = half ? "float16" : "float";
   const blockSize = options.blockSize ?? 32;
+  if (options.weightBits !== undefined && options.weightType !== undefined) throw new RangeError("exportLlamaDecoder: weightBits (MatMulNBits) and weightType (DequantizeLinear) exclude each other");
+  const quantizedWeights = options.weightBits !== undefined || options.weightType !== undefined;
 
   /** A float weight as the graph computes with it: float32, or float16 storage Cast to float32. */
   const weight = (name: string, dims: readonly number[], data: Float32Array): string => {
@@ -190,9 +200,18 @@ export function buildLlamaDecoderModel(model: LlamaWeights | LlamaModelDescripti
 
   /**
    * x·Wᵀ for a llama2.c weight W stored [out, in]: the initializer holds Wᵀ so MatMul needs no
-   * Transpose; with weightBits, MatMulNBits over W's blocks as stored (it computes x·dequant(B)ᵀ).
+   * Transpose; with weightBits, MatMulNBits over W's blocks as stored (it computes x·dequant(B)ᵀ);
+   * with weightType, DequantizeLinear of the 8-bit Wᵀ along its output axis, then MatMul.
    */
   const linear = (input: string, matrix: Float32Array, outFeatures: number, inFeatures: number, name: string): string => {
+    if (options.weightType !== undefined) {
+      const quantized = quantizeDequantizeLinear(matrix, outFeatures, inFeatures, options.weightType);
+      const values = graph.initializer(`${name}.weight_transposed_${options.weightType}`, options.weightType, [inFeatures, outFeatures], quantized.quantized);
+      const scales = graph.initializer(`${name}.weight_scale`, "float", [outFeatures], quantized.scales);
+      const zeroPoints = graph.initializer(`${name}.weight_zero_point`, options.weightType, [outFeatures], quantized.zeroPoints);
+      const dequantized = graph.op("DequantizeLinear", [values, scales, zeroPoints], `${name}.weight_transposed`, { axis: { type: "int", value: 1 } });
+      return graph.op("MatMul", [input, dequantized], name);
+    }
     if (options.weightBits !== undefined) {
       const quantized = quantizeMatMulNBits(matrix, outFeatures, inFeatures, options.weightBits, blockSize);
       const blocks = Math.ceil(inFeatures / blockSize);
@@ -318,7 +337,7 @@ export function buildLlamaDecoderModel(model: LlamaWeights | LlamaModelDescripti
     // Reuse the embedding initializer rather than storing a second copy; ORT folds the Transpose once at load.
     const classifierTransposed = graph.op("Transpose", [embeddingName], "classifier.weight_transposed", { perm: { type: "ints", value: [1, 0] } });
     logits = graph.op("MatMul", [finalNormalized, classifierTransposed], "logits.float", undefined, logitsName);
-  } else if (options.weightBits !== undefined) {
+  } else if (quantizedWeights) {
     const projected = linear(finalNormalized, weights.classifier, vocabSize, dim, "classifier");
     logits = logitsTail ? projected : graph.op("Identity", [projected], "", undefined, "logits");
   } else {
@@ -341,6 +360,7 @@ export function buildLlamaDecoderModel(model: LlamaWeights | LlamaModelDescripti
       "kvpack.model": options.modelName ?? "llama",
       "kvpack.precision": half ? "fp16" : "fp32",
       ...(options.weightBits === undefined ? {} : { "kvpack.weights": `MatMulNBits ${options.weightBits}-bit, block ${blockSize}` }),
+      ...(options.weightType === undefined ? {} : { "kvpack.weights": `${options.weightType.toUpperCase()} per output channel → DequantizeLinear → MatMul` }),
       "kvpack.layers": String(config.layers),
       "kvpack.heads": String(heads),
       "kvpack.kv_heads": String(kvHeads),

@@ -7,11 +7,11 @@ import { ProtobufWriter } from "./protobuf-writer.js";
  */
 
 /** TensorProto.DataType values. */
-export const OnnxDataType = { float: 1, uint8: 2, int32: 6, int64: 7, bool: 9, float16: 10 } as const;
+export const OnnxDataType = { float: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10 } as const;
 export type OnnxElementType = keyof typeof OnnxDataType;
 
 /** float16 tensors hold IEEE half-precision bit patterns in a Uint16Array. */
-export type OnnxTensorData = Float32Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array;
+export type OnnxTensorData = Float32Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Uint16Array;
 
 export interface OnnxTensor {
   readonly name: string;
@@ -83,11 +83,32 @@ function tensorBytes(tensor: OnnxTensor): Uint8Array {
   return new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
 }
 
-export function encodeTensor(writer: ProtobufWriter, tensor: OnnxTensor): void {
+/**
+ * Where initializer bytes go instead of raw_data (ONNX external data): `place` appends them to the
+ * data file and says where; tensors it declines (returns undefined) stay inline.
+ */
+export interface ExternalDataSink {
+  place(bytes: Uint8Array): { readonly location: string; readonly offset: number; readonly length: number } | undefined;
+}
+
+export function encodeTensor(writer: ProtobufWriter, tensor: OnnxTensor, external?: ExternalDataSink): void {
   writer.packedInt64Field(1, tensor.dims); // dims
   writer.int64Field(2, OnnxDataType[tensor.elementType]); // data_type
   writer.stringField(8, tensor.name); // name
-  writer.bytesField(9, tensorBytes(tensor)); // raw_data
+  const bytes = tensorBytes(tensor);
+  const placed = external?.place(bytes);
+  if (placed === undefined) {
+    writer.bytesField(9, bytes); // raw_data
+    return;
+  }
+  for (const [key, value] of [["location", placed.location], ["offset", String(placed.offset)], ["length", String(placed.length)]]) {
+    writer.messageField(13, (entry) => {
+      // external_data: StringStringEntryProto key, value
+      entry.stringField(1, key);
+      entry.stringField(2, value);
+    });
+  }
+  writer.int64Field(14, 1); // data_location = EXTERNAL
 }
 
 function encodeAttribute(writer: ProtobufWriter, name: string, attribute: OnnxAttribute): void {
@@ -145,22 +166,22 @@ function encodeValueInfo(writer: ProtobufWriter, info: OnnxValueInfo): void {
   });
 }
 
-function encodeGraph(writer: ProtobufWriter, graph: OnnxGraph): void {
+function encodeGraph(writer: ProtobufWriter, graph: OnnxGraph, external?: ExternalDataSink): void {
   for (const node of graph.nodes) writer.messageField(1, (nested) => encodeNode(nested, node)); // node
   writer.stringField(2, graph.name); // name
-  for (const tensor of graph.initializers) writer.messageField(5, (nested) => encodeTensor(nested, tensor)); // initializer
+  for (const tensor of graph.initializers) writer.messageField(5, (nested) => encodeTensor(nested, tensor, external)); // initializer
   for (const input of graph.inputs) writer.messageField(11, (nested) => encodeValueInfo(nested, input)); // input
   for (const output of graph.outputs) writer.messageField(12, (nested) => encodeValueInfo(nested, output)); // output
 }
 
-/** Serializes a ModelProto. */
-export function encodeModel(model: OnnxModel): Uint8Array {
+/** Serializes a ModelProto; with `external`, initializers it takes are stored as external data. */
+export function encodeModel(model: OnnxModel, external?: ExternalDataSink): Uint8Array {
   const writer = new ProtobufWriter();
   writer.int64Field(1, model.irVersion); // ir_version
   writer.stringField(2, model.producerName); // producer_name
   writer.stringField(3, model.producerVersion); // producer_version
   if (model.docString) writer.stringField(6, model.docString); // doc_string
-  writer.messageField(7, (nested) => encodeGraph(nested, model.graph)); // graph
+  writer.messageField(7, (nested) => encodeGraph(nested, model.graph, external)); // graph
   writer.messageField(8, (opset) => {
     // OperatorSetIdProto: the default domain "" is left out, version
     opset.int64Field(2, model.opsetVersion);

@@ -14,11 +14,11 @@ export interface LoadedOnnxModel {
 }
 
 /** ONNX Runtime Web's WASM build, imported only when an ONNX model comes (its wasm binary is large), and a decoder on it. */
-async function startDecoder(bytes: Uint8Array): Promise<OnnxDecoder> {
+async function startDecoder(bytes: Uint8Array, externalData: readonly { path: string; data: Uint8Array }[] = []): Promise<OnnxDecoder> {
   const ort = await import("onnxruntime-web/wasm");
   // One thread: SharedArrayBuffer needs cross-origin isolation, which a plain static server lacks.
   ort.env.wasm.numThreads = 1;
-  return createOnnxDecoder({ ort: ort as unknown as OnnxRuntimeModule, model: bytes, sessionOptions: { executionProviders: ["wasm"] } });
+  return createOnnxDecoder({ ort: ort as unknown as OnnxRuntimeModule, model: bytes, externalData, sessionOptions: { executionProviders: ["wasm"] } });
 }
 
 /**
@@ -42,9 +42,10 @@ export async function loadOnnxModel(file: NamedBytes, tokenizerFile: NamedBytes 
 /**
  * The ONNX decoder of a Hugging Face folder (onnx/model.onnx, transformers.js layout) with the
  * folder's own tokenizer; a decoder without a fixed vocabulary dimension takes config.json's vocab_size.
+ * Weights kept as ONNX external data (onnx/model.onnx_data) go to ONNX Runtime Web as its externalData option.
  */
 export async function loadOnnxFolderModel(name: string, folder: ModelFolder, bytes: Uint8Array): Promise<LoadedOnnxModel> {
-  const decoder = await startDecoder(bytes);
+  const decoder = await startDecoder(bytes, folder.weights.kind === "onnx" ? folder.weights.externalData : []);
   const vocabSize = decoder.vocabSize ?? Number(folder.config.vocab_size);
   if (!(vocabSize >= folder.tokenizer.vocabSize)) {
     await decoder.release();

@@ -29,7 +29,8 @@ export async function loadHuggingFaceFolderModel(directory: string, format: "saf
   const { weights } = folder;
   if (weights.kind === "onnx") {
     hash.update(weights.bytes);
-    const decoder = await createOnnxDecoder({ ort: await loadOnnxRuntimeNode(), model: weights.bytes });
+    for (const { data } of weights.externalData) hash.update(data);
+    const decoder = await createOnnxDecoder({ ort: await loadOnnxRuntimeNode(), model: weights.bytes, externalData: weights.externalData });
     const vocabSize = decoder.vocabSize ?? Number(folder.config.vocab_size);
     runtime = {
       architecture: `onnx-${folder.architecture}`,

@@ -2,6 +2,7 @@ import { ChatTemplate, ChatTemplateError } from "../chat/chat-template.js";
 import type { Gpt2Weights } from "../model/gpt2-weights.js";
 import { describeLlamaModel, type LlamaArchitecture, type LlamaModelDescription } from "../model/llama-model-description.js";
 import { ModelFormatError } from "../model/model-format-error.js";
+import { onnxExternalDataLocations } from "../onnx/onnx-external-data.js";
 import { loadSafetensorsGpt2 } from "../safetensors/load-safetensors-gpt2.js";
 import { SafetensorsFile } from "../safetensors/safetensors-file.js";
 import { SafetensorsShards } from "../safetensors/safetensors-shards.js";
@@ -16,15 +17,25 @@ type Json = Readonly<Record<string, unknown>>;
 export interface LoadModelFolderOptions {
   /** Which weights to load: "safetensors" (model.safetensors or its shards) or "onnx" (an onnx/ decoder). Default: safetensors when the folder has them, else onnx. */
   readonly format?: "safetensors" | "onnx";
-  /** The ONNX decoder inside the folder (transformers.js names: onnx/model.onnx, model_fp16.onnx, model_q4.onnx, model_quantized.onnx). Default onnx/model.onnx. */
+  /** The ONNX decoder inside the folder (transformers.js names: onnx/model.onnx, model_fp16.onnx, model_q4.onnx, model_quantized.onnx, model_int8.onnx, model_uint8.onnx). Default: the first of these the folder has. */
   readonly onnxFile?: string;
 }
 
-/** The weights a folder held: a Llama-family description, GPT-2 weights, or an ONNX decoder's bytes for createOnnxDecoder. */
+/** An ONNX external data file as ONNX Runtime's `externalData` session option takes it: the location the model names, and its bytes. */
+export interface OnnxExternalDataFile {
+  readonly path: string;
+  readonly data: Uint8Array;
+}
+
+/**
+ * The weights a folder held: a Llama-family description, GPT-2 weights, or an ONNX decoder's bytes
+ * and the external data files it names (onnx/model.onnx_data …; empty when the weights are inline),
+ * for createOnnxDecoder({ ort, model: bytes, externalData }).
+ */
 export type ModelFolderWeights =
   | { readonly kind: "llama"; readonly description: LlamaModelDescription }
   | { readonly kind: "gpt2"; readonly weights: Gpt2Weights }
-  | { readonly kind: "onnx"; readonly file: string; readonly bytes: Uint8Array };
+  | { readonly kind: "onnx"; readonly file: string; readonly bytes: Uint8Array; readonly externalData: readonly OnnxExternalDataFile[] };
 
 /** A Hugging Face model folder, loaded. */
 export interface ModelFolder {
@@ -38,7 +49,7 @@ export interface ModelFolder {
   readonly generation: GenerationDefaults;
 }
 
-const onnxFiles = ["onnx/model.onnx", "onnx/model_fp16.onnx", "onnx/model_q4.onnx", "onnx/model_quantized.onnx"];
+const onnxFiles = ["onnx/model.onnx", "onnx/model_fp16.onnx", "onnx/model_q4.onnx", "onnx/model_quantized.onnx", "onnx/model_int8.onnx", "onnx/model_uint8.onnx"];
 
 function inFile<T>(file: string, load: () => T): T {
   try {
@@ -82,6 +93,29 @@ async function safetensorsFiles(folder: ModelFolderReader): Promise<{ name: stri
     if (typeof name !== "string") throw new ModelFormatError("model-folder", "bad-metadata", `model.safetensors.index.json: weight_map holds ${JSON.stringify(name)}, not a file name`);
     const bytes = await required(folder, name, "listed in model.safetensors.index.json weight_map");
     files.push({ name, file: inFile(name, () => new SafetensorsFile(bytes)) });
+  }
+  return files;
+}
+
+/** The external data files `file` names, read from beside it; a missing one is a ModelFormatError naming it. */
+async function externalDataFiles(folder: ModelFolderReader, file: string, bytes: Uint8Array): Promise<OnnxExternalDataFile[]> {
+  const directory = file.includes("/") ? file.slice(0, file.lastIndexOf("/") + 1) : "";
+  let locations: string[];
+  try {
+    locations = onnxExternalDataLocations(bytes);
+  } catch (error) {
+    // Bytes that are not protobuf are left for ONNX Runtime to reject (createOnnxDecoder's invalid-model), as before.
+    if (ModelFormatError.isInstance(error)) return [];
+    throw error;
+  }
+  const files: OnnxExternalDataFile[] = [];
+  for (const location of locations) {
+    // ONNX Runtime refuses locations outside the model's directory; so does the folder reader.
+    if (location.startsWith("/") || location.split(/[\\/]/).includes("..") || /^[a-z]+:/i.test(location)) {
+      throw new ModelFormatError("onnx", "bad-metadata", `${file}: external data location ${JSON.stringify(location)} is outside the model's directory`);
+    }
+    const data = await required(folder, directory + location, `${file} keeps its weights there as ONNX external data`);
+    files.push({ path: location, data });
   }
   return files;
 }
@@ -160,7 +194,7 @@ export async function loadModelFolder(source: ModelFolderSource, options: LoadMo
       }
     }
     if (found === undefined) throw new ModelFormatError("model-folder", "missing-tensor", `model folder ${folder.name} has no weights: none of model.safetensors, model.safetensors.index.json, ${candidates.join(", ")}`);
-    weights = { kind: "onnx", ...found };
+    weights = { kind: "onnx", ...found, externalData: await externalDataFiles(folder, found.file, found.bytes) };
   }
   return { config, architecture, weights, tokenizer, chatTemplate: await chatTemplate(folder, tokenizerConfig), generation };
 }

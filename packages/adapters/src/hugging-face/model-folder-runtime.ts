@@ -12,5 +12,5 @@ export function createModelFolderRuntime(folder: ModelFolder): LanguageModelRunt
   const { weights } = folder;
   if (weights.kind === "llama") return new LlamaRuntime(weights.description);
   if (weights.kind === "gpt2") return new Gpt2Runtime(weights.weights);
-  throw new ModelArgumentError(`createModelFolderRuntime: ${weights.file} is an ONNX decoder; run it with createOnnxDecoder({ ort, model: folder.weights.bytes })`);
+  throw new ModelArgumentError(`createModelFolderRuntime: ${weights.file} is an ONNX decoder; run it with createOnnxDecoder({ ort, model: folder.weights.bytes, externalData: folder.weights.externalData })`);
 }

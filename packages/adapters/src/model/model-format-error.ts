@@ -1,7 +1,7 @@
 const marker = Symbol.for("kvpack.adapters.model-format-error");
 
 /** Which file format (or input) a ModelFormatError is about. */
-export type ModelFormat = "llama2c-checkpoint" | "llama2c-tokenizer" | "gguf" | "safetensors" | "config" | "gpt2-tokenizer" | "source" | "model-folder" | "tokenizer-json";
+export type ModelFormat = "llama2c-checkpoint" | "llama2c-tokenizer" | "gguf" | "safetensors" | "config" | "gpt2-tokenizer" | "source" | "model-folder" | "tokenizer-json" | "onnx";
 
 export type ModelFormatErrorCode =
   | "truncated"

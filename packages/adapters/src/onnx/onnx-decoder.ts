@@ -10,6 +10,13 @@ export interface OnnxDecoderOptions extends DecoderSignatureOverrides {
   readonly ort: OnnxRuntimeModule;
   /** Model bytes, or a path (Node) / URL (web) ONNX Runtime can load. */
   readonly model: Uint8Array | ArrayBuffer | string;
+  /**
+   * The model's ONNX external data files (loadModelFolder's `weights.externalData`: the location
+   * the model names, and its bytes), given to ONNX Runtime as the `externalData` session option;
+   * onnxruntime-node and onnxruntime-web both take it. Not needed when `model` is a Node path, whose
+   * directory ONNX Runtime reads them from.
+   */
+  readonly externalData?: readonly { readonly path: string; readonly data: Uint8Array }[];
   /** Passed to InferenceSession.create (execution providers, threads, graph optimization level). */
   readonly sessionOptions?: InferenceSession.SessionOptions;
 }
@@ -234,9 +241,11 @@ export async function createOnnxDecoder(options: OnnxDecoderOptions): Promise<On
     throw new OnnxDecoderError("bad-argument", "createOnnxDecoder: `model` must be bytes (Uint8Array / ArrayBuffer) or a path / URL string");
   }
   if (typeof source !== "string" && source.byteLength === 0) throw new OnnxDecoderError("invalid-model", "createOnnxDecoder: the model bytes are empty");
+  const externalData = options.externalData ?? [];
+  const sessionOptions = externalData.length === 0 ? options.sessionOptions : { ...options.sessionOptions, externalData: [...(options.sessionOptions?.externalData ?? []), ...externalData] };
   let session: InferenceSession;
   try {
-    session = typeof source === "string" ? await ort.InferenceSession.create(source, options.sessionOptions) : await ort.InferenceSession.create(source, options.sessionOptions);
+    session = typeof source === "string" ? await ort.InferenceSession.create(source, sessionOptions) : await ort.InferenceSession.create(source, sessionOptions);
   } catch (error) {
     throw wrapRuntimeError("invalid-model", `createOnnxDecoder: ONNX Runtime could not load the model${typeof source === "string" ? ` "${source}"` : ` (${source.byteLength} bytes)`}`, error);
   }
