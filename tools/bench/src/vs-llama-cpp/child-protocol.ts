@@ -1,4 +1,6 @@
 /** What the parent asks one child process to measure, and what the child reports back (one JSON line). */
+import { readFileSync } from "node:fs";
+
 export interface ChildRequest {
   readonly engine: "kvpack" | "llama.cpp";
   readonly weights: "Q8_0" | "F16";
@@ -24,7 +26,7 @@ export interface ContextResult {
 export interface ChildResult {
   readonly prefillTokensPerSecond: number;
   readonly contexts: readonly ContextResult[];
-  /** process.resourceUsage().maxRSS of the child, in bytes. */
+  /** The child's own peak resident set, in bytes (see peakResidentBytes). */
   readonly peakRssBytes: number;
   readonly loadSeconds: number;
   /** kvpack: the cache's attention backend ("wasm", or "typescript" when the kernels did not start or were turned off). */
@@ -33,6 +35,22 @@ export interface ChildResult {
 
 export const resultMarker = "KVPACK_VS_LLAMA_CPP_RESULT ";
 
+/**
+ * Peak RSS of this process's own address space. Linux keeps ru_maxrss across exec, so
+ * process.resourceUsage().maxRSS of a spawned child is at least the parent's RSS at the fork
+ * (the 2026-12-07 run read ~1,064 MB for every child below that); VmHWM belongs to the new
+ * address space. maxRSS only where /proc is missing.
+ */
+function peakResidentBytes(): number {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "utf8"));
+    if (match) return Number(match[1]) * 1024;
+  } catch {
+    // not Linux: fall through
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
+
 export function reportResult(result: ChildResult): void {
-  process.stdout.write(`${resultMarker}${JSON.stringify({ ...result, peakRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
+  process.stdout.write(`${resultMarker}${JSON.stringify({ ...result, peakRssBytes: peakResidentBytes() })}\n`);
 }
