@@ -143,7 +143,7 @@ async function main(): Promise<void> {
       decodeSteps,
       prefillTokens,
       method:
-        "one child process per engine config; peakRssBytes = the child's max RSS. llama.cpp (node-llama-cpp 3.21.1 prebuilt CPU, flash attention): real prefill to each context, then greedy decode steps timed. " +
+        "one child process per engine config; peakRssBytes = the child's own peak RSS (VmHWM of its address space; ru_maxrss would include the parent's, which survives exec). llama.cpp (node-llama-cpp 3.21.1 prebuilt CPU, flash attention): real prefill to each context, then greedy decode steps timed. " +
         "kvpack (KernelLlamaRuntime, WASM backend, @kvpack/cache CompressedKVCache attending through WasmPageAttention — kvpackAttention names each config's backend): " +
         "the cache filled with synthetic rows through its own append (encoded by the codec) to each context, one untimed step (uploads the filled pages to the kernels' heap), then real decode steps timed; " +
         "synthetic rows because kvpack's prefill is far slower than llama.cpp's, and a step's cost depends on the cache length and codec, not the rows' values. " +
