@@ -29,6 +29,7 @@ export type { OnnxDecoderErrorCode } from "./onnx/onnx-decoder-error.js";
 export { loadOnnxRuntimeNode } from "./onnx/load-onnx-runtime-node.js";
 export type { OnnxRuntimeModule } from "./onnx/onnx-runtime-module.js";
 export { onnxExternalDataLocations } from "./onnx/onnx-external-data.js";
+export type { OnnxExternalDataFile } from "./onnx/onnx-external-data.js";
 export { loadBytes } from "./model/load-bytes.js";
 export type { LoadBytesOptions, LoadProgress, ModelSource } from "./model/load-bytes.js";
 export { loadLlama2cModel } from "./llama2c/load-llama2c-model.js";
@@ -80,7 +81,7 @@ export type { ByteLevelBpeVocabulary } from "./tokenizers/byte-level-bpe-tokeniz
 export { bpePreTokenizer, bpePreTokenizerNames } from "./tokenizers/bpe-pre-tokenizers.js";
 export type { BpePreTokenizer } from "./tokenizers/bpe-pre-tokenizers.js";
 export { loadModelFolder } from "./hugging-face/load-model-folder.js";
-export type { LoadModelFolderOptions, ModelFolder, ModelFolderWeights, OnnxExternalDataFile } from "./hugging-face/load-model-folder.js";
+export type { LoadModelFolderOptions, ModelFolder, ModelFolderWeights } from "./hugging-face/load-model-folder.js";
 export { openModelFolder } from "./hugging-face/model-folder-source.js";
 export type { ModelFolderReader, ModelFolderSource } from "./hugging-face/model-folder-source.js";
 export { createModelFolderRuntime } from "./hugging-face/model-folder-runtime.js";

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createOnnxDecoder, loadLlama2cCheckpoint, loadLlama2cTokenizer, loadModelFolder, loadOnnxRuntimeNode, ModelFormatError, sentencePieceTokenizerJson } from "@kvpack/adapters";
+import { createOnnxDecoder, loadLlama2cCheckpoint, loadLlama2cTokenizer, loadModelFolder, loadOnnxRuntimeNode, ModelFormatError, sentencePieceTokenizerJson, type OnnxExternalDataFile } from "@kvpack/adapters";
 import { DenseKVCache } from "@kvpack/cache";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { huggingFaceFolderFiles, writeHuggingFaceFolder } from "./hugging-face-folder.js";
@@ -19,7 +19,7 @@ interface Run {
   readonly logits: Float32Array;
 }
 
-async function greedy(model: Uint8Array | string, externalData: readonly { path: string; data: Uint8Array }[]): Promise<Run> {
+async function greedy(model: Uint8Array | string, externalData: readonly OnnxExternalDataFile[]): Promise<Run> {
   const decoder = await createOnnxDecoder({ ort: await loadOnnxRuntimeNode(), model, externalData });
   try {
     const cache = new DenseKVCache({ layers: decoder.layers, kvHeads: decoder.kvHeads, headDim: decoder.headDim, capacity: prompt.length + steps });

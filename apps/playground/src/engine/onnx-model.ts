@@ -1,4 +1,4 @@
-import { createOnnxDecoder, loadLlama2cTokenizer, type ModelFolder, type OnnxDecoder, type OnnxRuntimeModule, type Tokenizer } from "@kvpack/adapters";
+import { createOnnxDecoder, loadLlama2cTokenizer, type ModelFolder, type OnnxDecoder, type OnnxExternalDataFile, type OnnxRuntimeModule, type Tokenizer } from "@kvpack/adapters";
 import type { KVCache } from "@kvpack/cache";
 import type { StepModel } from "./dual-generation.js";
 import type { NamedBytes } from "./model-loader.js";
@@ -14,7 +14,7 @@ export interface LoadedOnnxModel {
 }
 
 /** ONNX Runtime Web's WASM build, imported only when an ONNX model comes (its wasm binary is large), and a decoder on it. */
-async function startDecoder(bytes: Uint8Array, externalData: readonly { path: string; data: Uint8Array }[] = []): Promise<OnnxDecoder> {
+async function startDecoder(bytes: Uint8Array, externalData: readonly OnnxExternalDataFile[] = []): Promise<OnnxDecoder> {
   const ort = await import("onnxruntime-web/wasm");
   // One thread: SharedArrayBuffer needs cross-origin isolation, which a plain static server lacks.
   ort.env.wasm.numThreads = 1;

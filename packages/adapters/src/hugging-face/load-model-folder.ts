@@ -2,7 +2,7 @@ import { ChatTemplate, ChatTemplateError } from "../chat/chat-template.js";
 import type { Gpt2Weights } from "../model/gpt2-weights.js";
 import { describeLlamaModel, type LlamaArchitecture, type LlamaModelDescription } from "../model/llama-model-description.js";
 import { ModelFormatError } from "../model/model-format-error.js";
-import { onnxExternalDataLocations } from "../onnx/onnx-external-data.js";
+import { onnxExternalDataLocations, type OnnxExternalDataFile } from "../onnx/onnx-external-data.js";
 import { loadSafetensorsGpt2 } from "../safetensors/load-safetensors-gpt2.js";
 import { SafetensorsFile } from "../safetensors/safetensors-file.js";
 import { SafetensorsShards } from "../safetensors/safetensors-shards.js";
@@ -19,12 +19,6 @@ export interface LoadModelFolderOptions {
   readonly format?: "safetensors" | "onnx";
   /** The ONNX decoder inside the folder (transformers.js names: onnx/model.onnx, model_fp16.onnx, model_q4.onnx, model_quantized.onnx, model_int8.onnx, model_uint8.onnx). Default: the first of these the folder has. */
   readonly onnxFile?: string;
-}
-
-/** An ONNX external data file as ONNX Runtime's `externalData` session option takes it: the location the model names, and its bytes. */
-export interface OnnxExternalDataFile {
-  readonly path: string;
-  readonly data: Uint8Array;
 }
 
 /**

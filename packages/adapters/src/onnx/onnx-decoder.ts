@@ -3,6 +3,7 @@ import type { InferenceSession, Tensor } from "onnxruntime-common";
 import { float16BitsToNumber, numberToFloat16Bits } from "../model/half-float.js";
 import { readDecoderSignature, type DecoderSignature, type DecoderSignatureOverrides } from "./decoder-signature.js";
 import { OnnxDecoderError } from "./onnx-decoder-error.js";
+import type { OnnxExternalDataFile } from "./onnx-external-data.js";
 import type { OnnxRuntimeModule } from "./onnx-runtime-module.js";
 
 export interface OnnxDecoderOptions extends DecoderSignatureOverrides {
@@ -16,7 +17,7 @@ export interface OnnxDecoderOptions extends DecoderSignatureOverrides {
    * onnxruntime-node and onnxruntime-web both take it. Not needed when `model` is a Node path, whose
    * directory ONNX Runtime reads them from.
    */
-  readonly externalData?: readonly { readonly path: string; readonly data: Uint8Array }[];
+  readonly externalData?: readonly OnnxExternalDataFile[];
   /** Passed to InferenceSession.create (execution providers, threads, graph optimization level). */
   readonly sessionOptions?: InferenceSession.SessionOptions;
 }

@@ -1,5 +1,11 @@
 import { ModelFormatError } from "../model/model-format-error.js";
 
+/** An ONNX external data file as ONNX Runtime's `externalData` session option takes it: the location the model names, and its bytes. */
+export interface OnnxExternalDataFile {
+  readonly path: string;
+  readonly data: Uint8Array;
+}
+
 /**
  * The external data files an ONNX model names (TensorProto external_data "location", relative to
  * the .onnx file), in first-use order. Walks the protobuf wire format for just the fields that can
