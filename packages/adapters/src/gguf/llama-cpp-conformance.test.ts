@@ -60,17 +60,24 @@ describe("GGUF files written by kvpack, decoded by kvpack and by llama.cpp (node
   afterAll(() => {
     if (!output || rows.length !== cases.length) return;
     mkdirSync(path.dirname(output), { recursive: true });
-    const table = rows.map(({ architecture, tensorType, steps, sameTokens, maxLogitDifference }) => ({ architecture, tensorType, steps, sameTokens, maxLogitDifference: Number(maxLogitDifference.toPrecision(4)), tolerance: Number((150 * activationRounding[tensorType]).toPrecision(3)) }));
+    const table = rows.map(({ architecture, tensorType, steps, sameTokens, disagreements, maxLogitDifference }) => ({ architecture, tensorType, steps, sameTokens, nearTies: disagreements.length, maxLogitDifference: Number(maxLogitDifference.toPrecision(4)), tolerance: Number((150 * activationRounding[tensorType]).toPrecision(3)) }));
     const model = "random-weight models (test-architecture-models.ts), 2 layers, dim 256, hidden 512, vocab 512 (tok512): llama = Llama 3.2 layout (4 heads / 2 KV of 64, θ 500000, llama3 RoPE scaling as rope_freqs), qwen2 = Qwen2.5 (4 / 1 KV of 64, q/k/v biases, NeoX), qwen3 = Qwen3 (4 / 2 KV of 128, q/k norms), phi3 = Phi-3 mini (4 / 4 of 64, fused attn_qkv and gate+up), gemma2 = Gemma 2 (2 / 1 KV of 256, tied, sandwich norms, GeGLU, √dim embedding, layer 0 sliding window 16, soft caps 2 / 15)";
     writeFileSync(output, `${JSON.stringify({ model, oracle: "node-llama-cpp 3.21.1 prebuilt CPU", maxLogitDifference: "max over 64 teacher-forced steps and the vocabulary of |Δ log-softmax|", rows: table }, null, 2)}\n`);
   });
 
-  it.each(cases)("%s %s: 64 greedy steps give the same tokens and log-probs within 150 × the activation rounding", async (architecture, tensorType) => {
+  it.each(cases)("%s %s: 64 greedy steps give the same tokens (near ties aside) and log-probs within 150 × the activation rounding", async (architecture, tensorType) => {
     const row = await compareWithLlamaCpp(llama, models.get(architecture)!, tokenizer, tensorType, [1, 100, 200, 300], 64);
     rows.push(row);
     expect(row.architecture).toBe(architecture);
-    expect(row.llamaCppTokens).toEqual(row.kvpackTokens);
+    expect(row.llamaCppTokens.length).toBe(64);
     expect(row.maxLogitDifference).toBeLessThan(150 * activationRounding[tensorType]);
+    // Same greedy tokens, except where two candidates are a near tie that the measured difference can
+    // swap (margin ≤ 2 × maxLogitDifference); on this machine every row has none. Teacher forcing
+    // keeps the steps after a swap comparable.
+    for (const { step, margin } of row.disagreements) {
+      expect(margin, `step ${step}: kvpack ${row.kvpackTokens[step]}, llama.cpp ${row.llamaCppTokens[step]}`).toBeLessThanOrEqual(2 * row.maxLogitDifference);
+    }
+    expect(row.disagreements.length, "greedy choices that differ").toBeLessThanOrEqual(2);
     // …and the comparison is live: llama.cpp's log-probs are not bit-identical to kvpack's fp32 ones.
     expect(row.maxLogitDifference).toBeGreaterThan(0);
   });

@@ -22,6 +22,12 @@ export interface ConformanceRow {
   readonly maxLogitDifference: number;
   readonly kvpackTokens: number[];
   readonly llamaCppTokens: number[];
+  /**
+   * Steps where the greedy choices differ, with kvpack's log-prob margin of its own choice over
+   * llama.cpp's there (≥ 0). A difference of at most maxLogitDifference per log-prob can only swap
+   * two candidates whose margin is ≤ 2 × maxLogitDifference: a near tie, decided by rounding.
+   */
+  readonly disagreements: { readonly step: number; readonly margin: number }[];
 }
 
 
@@ -100,8 +106,11 @@ export async function compareWithLlamaCpp(
     rmSync(directory, { recursive: true, force: true });
   }
   const sameTokens = kvpackTokens.length === llamaCppTokens.length && kvpackTokens.every((token, i) => token === llamaCppTokens[i]);
+  const disagreements = llamaCppTokens.flatMap((token, step) =>
+    token === kvpackTokens[step] ? [] : [{ step, margin: kvpackLogProbabilities[step][kvpackTokens[step]] - kvpackLogProbabilities[step][token] }],
+  );
   if (probabilitiesSeen !== weights.config.vocabSize) throw new Error(`llama.cpp reported ${probabilitiesSeen} probabilities per step, expected the whole vocabulary (${weights.config.vocabSize})`);
-  return { architecture, tensorType, steps, sameTokens, maxLogitDifference, kvpackTokens, llamaCppTokens };
+  return { architecture, tensorType, steps, sameTokens, maxLogitDifference, kvpackTokens, llamaCppTokens, disagreements };
 }
 
 function argmax(values: Float32Array): number {
