@@ -706,3 +706,4 @@ export { quantizeRowQ8_0, matmulQ8_0, matmulQ4_0, matmulF16, matmulQ8_0Rows, mat
 export { matmulBatch, matmulBatchRows } from "./matmul-batch";
 export { activationBlockSumsQ8_0, matmulQ4_K, matmulQ6_K, matmulQ4_KRows, matmulQ6_KRows } from "./quantized-matmul-k";
 export { matmulQ4_1, matmulQ5_0, matmulQ4_1Rows, matmulQ5_0Rows } from "./quantized-matmul-legacy";
+export { matmulBatchQ8_0Rows, matmulBatchQ4_0Rows } from "./quantized-matmul-batch";

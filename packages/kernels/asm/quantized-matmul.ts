@@ -27,14 +27,6 @@ const halfExponentShift: f32 = 5.192296858534828e33;
   return reinterpret<f32>(kept);
 }
 
-/** roundf: halves away from zero. */
-@inline function roundAway(value: f32): i32 {
-  const magnitude = Mathf.abs(value);
-  let whole = Mathf.floor(magnitude);
-  if (magnitude - whole >= 0.5) whole += 1;
-  return <i32>(value < 0 ? -whole : whole);
-}
-
 /**
  * llama.cpp quantize_row_q8_0_ref: per block of 32, d = max|x| / 127, q = roundf(x / d); the scale is
  * stored as fp16, so `scales` holds the half-rounded d as f32. `quants`: `length` codes stored as i16
@@ -42,16 +34,33 @@ const halfExponentShift: f32 = 5.192296858534828e33;
  */
 export function quantizeRowQ8_0(input: usize, length: i32, quants: usize, scales: usize): void {
   const blocks = length >> 5;
+  const half = f32x4.splat(0.5);
+  const one = f32x4.splat(1);
+  const signBit = i32x4.splat(0x80000000);
   for (let block = 0; block < blocks; block++) {
     const base = input + (<usize>block << 7);
-    let amax: f32 = 0;
-    for (let j = 0; j < 32; j++) amax = Mathf.max(amax, Mathf.abs(load<f32>(base + (<usize>j << 2))));
+    // max |x| is exact in any order, so 4 lanes then across them equals the sequential scan.
+    let amax4 = f32x4.abs(v128.load(base));
+    for (let j = 1; j < 8; j++) amax4 = f32x4.max(amax4, f32x4.abs(v128.load(base + (<usize>j << 4))));
+    const amax = Mathf.max(Mathf.max(f32x4.extract_lane(amax4, 0), f32x4.extract_lane(amax4, 1)), Mathf.max(f32x4.extract_lane(amax4, 2), f32x4.extract_lane(amax4, 3)));
     const d: f32 = amax / 127;
-    const inverse: f32 = d != 0 ? 1 / d : 0;
+    const inverse = f32x4.splat(d != 0 ? 1 / d : 0);
     const target = quants + (<usize>block << 6);
-    for (let j = 0; j < 32; j++) store<i16>(target + (<usize>j << 1), <i16>roundAway(load<f32>(base + (<usize>j << 2)) * inverse));
+    for (let j = 0; j < 8; j += 2) {
+      const low = roundAway4(f32x4.mul(v128.load(base + (<usize>j << 4)), inverse), half, one, signBit);
+      const high = roundAway4(f32x4.mul(v128.load(base + (<usize>(j + 1) << 4)), inverse), half, one, signBit);
+      v128.store(target + (<usize>j << 3), i16x8.narrow_i32x4_s(low, high));
+    }
     store<f32>(scales + (<usize>block << 2), roundToHalf(d));
   }
+}
+
+/** `roundAway` on 4 lanes (|x| ≤ 127 here): floor of the magnitude, +1 when the fraction is ≥ 0.5 (exact: no x + 0.5 rounding), the sign put back. */
+@inline function roundAway4(x: v128, half: v128, one: v128, signBit: v128): v128 {
+  const magnitude = f32x4.abs(x);
+  const whole = f32x4.floor(magnitude);
+  const rounded = f32x4.add(whole, v128.and(f32x4.ge(f32x4.sub(magnitude, whole), half), one));
+  return i32x4.trunc_sat_f32x4_s(v128.or(rounded, v128.and(x, signBit)));
 }
 
 @inline function horizontalSum(v: v128): f32 {

@@ -20,6 +20,7 @@ export type {
   EncodeResult,
   FloatInput,
   MatmulInputs,
+  QuantizedMatmulBatchInputs,
   QuantizedMatmulInputs,
   RmsNormInputs,
   RopeInputs,

@@ -8,6 +8,7 @@ import type {
   EncodeResult,
   MatmulBatchInputs,
   MatmulInputs,
+  QuantizedMatmulBatchInputs,
   QuantizedMatmulInputs,
   RmsNormInputs,
   RopeInputs,
@@ -43,6 +44,13 @@ export interface KernelSet {
    * absent on backends that only multiply fp32 (callers then upload dequantized weights).
    */
   quantizedMatmul?(inputs: QuantizedMatmulInputs): Promise<Float32Array>;
+  /**
+   * `count` quantizedMatmuls against one block-encoded matrix (batched prefill): `count × rows`, row
+   * v = matrix · vectors[v], each equal to what `quantizedMatmul` gives for that vector on the same
+   * backend, while each weight block is read once per call (per few vectors) instead of once per vector.
+   * Present wherever `quantizedMatmul` is.
+   */
+  quantizedMatmulBatch?(inputs: QuantizedMatmulBatchInputs): Promise<Float32Array>;
   /**
    * `count` matmuls against one matrix (matrix–matrix): `count × rows`, row v = matrix · vectors[v].
    * Each result equals what `matmul` gives for that vector on the same backend (same summation

@@ -190,3 +190,15 @@ export interface QuantizedMatmulInputs {
   /** A multiple of 32 (one ggml block) for q8_0/q4_0/q4_1/q5_0, of 256 for q4_k/q6_k, of 8 for f16. */
   readonly columns: number;
 }
+
+export interface QuantizedMatmulBatchInputs {
+  /** As `QuantizedMatmulInputs.matrix`. */
+  readonly matrix: Uint8Array | DeviceArray;
+  readonly format: WeightFormat;
+  /** `count × columns`: one input vector per row (e.g. the tokens of a prefill chunk). */
+  readonly vectors: Float32Array;
+  readonly count: number;
+  readonly rows: number;
+  /** As `QuantizedMatmulInputs.columns`. */
+  readonly columns: number;
+}

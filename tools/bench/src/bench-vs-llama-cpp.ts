@@ -14,6 +14,10 @@
  *   KVPACK_BENCH_THREADS=n                           threads for both engines (default 1; kvpack's WASM matmuls split over n)
  *   KVPACK_BENCH_ONLY=kvpack|llama.cpp               one engine only
  *   KVPACK_BENCH_WEIGHTS=Q8_0|F16                    one weight file only
+ *   KVPACK_BENCH_CONTEXTS=512,16384                  these decode contexts only
+ *   KVPACK_BENCH_KV="f16;fibquant 2/2"               these KV configs only (llama.cpp types and kvpack caches, by name)
+ *   KVPACK_BENCH_RESULTS=dir                         write the JSON there instead of bench-results/ (a partial run
+ *                                                    should not replace the README's full one)
  *   KVPACK_BENCH_FP32_WEIGHTS=1                      kvpack dequantizes weights to fp32 (the path before block kernels)
  *   KVPACK_BENCH_TS_ATTENTION=1                      kvpack caches attend in TypeScript (the path before WasmPageAttention)
  */
@@ -32,7 +36,15 @@ import { randomLlamaWeights, smolLm2Config, syntheticTokenizer } from "./vs-llam
 const quick = process.env.KVPACK_BENCH_QUICK === "1";
 const threads = Number(process.env.KVPACK_BENCH_THREADS ?? 1);
 const only = process.env.KVPACK_BENCH_ONLY;
-const contexts = quick ? [512, 4096] : [512, 4096, 16_384];
+const contexts = process.env.KVPACK_BENCH_CONTEXTS ? parseContexts(process.env.KVPACK_BENCH_CONTEXTS) : quick ? [512, 4096] : [512, 4096, 16_384];
+const kvFilter = process.env.KVPACK_BENCH_KV?.split(";").map((name) => name.trim());
+
+/** "512,4096" → [512, 4096], ascending; anything else is a usage error. */
+function parseContexts(text: string): number[] {
+  const values = text.split(",").map((part) => Number(part.trim()));
+  if (values.some((value) => !Number.isInteger(value) || value < 1)) throw new Error(`KVPACK_BENCH_CONTEXTS must be positive integers separated by commas, got ${JSON.stringify(text)}`);
+  return values.sort((a, b) => a - b);
+}
 const decodeSteps = quick ? 4 : 8;
 const prefillTokens = quick ? 32 : 128;
 const llamaCppKv = ["f16", "q8_0", "q4_0"] as const;
@@ -94,8 +106,10 @@ async function main(): Promise<void> {
     const failures: string[] = [];
     const kvpackAttention: Record<string, string> = {};
     const jobs: { script: string; engine: Row["engine"]; kv: string }[] = [];
-    if (only !== "kvpack") for (const kv of llamaCppKv) jobs.push({ script: "llama-cpp-child.ts", engine: "llama.cpp", kv });
-    if (only !== "llama.cpp") for (const kv of kvpackCaches) jobs.push({ script: "kvpack-child.ts", engine: "kvpack", kv });
+    const wanted = (kv: string) => !kvFilter || kvFilter.includes(kv);
+    if (only !== "kvpack") for (const kv of llamaCppKv.filter(wanted)) jobs.push({ script: "llama-cpp-child.ts", engine: "llama.cpp", kv });
+    if (only !== "llama.cpp") for (const kv of kvpackCaches.filter(wanted)) jobs.push({ script: "kvpack-child.ts", engine: "kvpack", kv });
+    if (jobs.length === 0) throw new Error(`KVPACK_BENCH_KV ${JSON.stringify(process.env.KVPACK_BENCH_KV)} names no config; llama.cpp: ${llamaCppKv.join(", ")}; kvpack: ${kvpackCaches.join(", ")}`);
     for (const weightsType of weightTypes) {
       for (const job of jobs) {
         const request: ChildRequest = { engine: job.engine, weights: weightsType, modelPath: files[weightsType], kv: job.kv, contexts, decodeSteps, prefillTokens, threads, tokens };
@@ -135,6 +149,7 @@ async function main(): Promise<void> {
     for (const failure of failures) process.stdout.write(`failed: ${failure}\n`);
     const path = writeBenchJson("vs-llama-cpp", {
       quick,
+      ...(kvFilter ? { kvFilter } : {}),
       threads,
       kvpackWeights: process.env.KVPACK_BENCH_FP32_WEIGHTS === "1" ? "dequantized to fp32" : "file blocks (quantizedMatmul)",
       kvpackAttention,

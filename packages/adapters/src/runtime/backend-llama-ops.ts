@@ -7,12 +7,13 @@ import { rmsNorm } from "./kernels.js";
 import { addBiasRows, geluTanhRows, grow, headRmsNormRows, RopeTable, rmsNormRows, swigluRows } from "./llama-vector-kernels.js";
 import type { LlamaOps } from "./llama-ops.js";
 import type { ResidentLlamaWeights } from "./resident-llama-weights.js";
-import { matmulResident, residentMatrixFormat } from "./resident-matrix.js";
+import { matmulResident, matmulResidentBatch } from "./resident-matrix.js";
 
 /**
  * LlamaOps on a kernel backend: the matmuls read the resident weights in place; RMSNorm, RoPE and
  * SwiGLU are backend kernels ("backend") or plain TypeScript ("host", which saves a round trip per
- * step on WebGPU). A chunk of one token uses `matmul`, a longer chunk `matmulBatch`. The steps the
+ * step on WebGPU). A chunk of one token uses `matmul` / `quantizedMatmul`, a longer chunk
+ * `matmulBatch` / `quantizedMatmulBatch` (each weight read once per chunk, not once per token). The steps the
  * kernel set has no kernel for run on the host whatever `vectorKernels` says: q/k/v biases and
  * q/k head norms (a few hundred floats), GELU, and NeoX or scaled RoPE.
  */
@@ -154,14 +155,7 @@ export class BackendLlamaOps implements LlamaOps {
   }
 
   /** `rows` inputs of `columns` floats through a `outputs × columns` resident matrix. */
-  private async matmul(matrix: DeviceArray, inputs: Float32Array, rows: number, outputs: number, columns: number): Promise<Float32Array> {
-    if (rows === 1) return matmulResident(this.kernels, matrix, inputs, outputs, columns);
-    if (residentMatrixFormat(matrix) === "f32") return this.kernels.matmulBatch({ matrix, vectors: inputs, count: rows, rows: outputs, columns });
-    // Block-encoded weights have no batched kernel yet: one block matmul per token.
-    const out = new Float32Array(rows * outputs);
-    for (let r = 0; r < rows; r++) {
-      out.set(await matmulResident(this.kernels, matrix, inputs.subarray(r * columns, (r + 1) * columns), outputs, columns), r * outputs);
-    }
-    return out;
+  private matmul(matrix: DeviceArray, inputs: Float32Array, rows: number, outputs: number, columns: number): Promise<Float32Array> {
+    return matmulResidentBatch(this.kernels, matrix, inputs, rows, outputs, columns);
   }
 }

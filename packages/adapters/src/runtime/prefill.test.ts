@@ -1,10 +1,14 @@
 import { CompressedKVCache, DenseKVCache, type KVCache } from "@kvpack/cache";
 import { createTypeScriptBackend, createWasmBackend, type KernelBackend } from "@kvpack/kernels";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadGgufLlama } from "../gguf/load-gguf-llama.js";
+import { writeLlamaGguf } from "../gguf/write-llama-gguf.js";
 import { loadLlama2cCheckpoint } from "../llama2c/load-llama2c-checkpoint.js";
+import { loadLlama2cTokenizer } from "../llama2c/load-llama2c-tokenizer.js";
 import { readModelsData, readModelsDataJson, type ModelReference } from "../model/test-models-data.js";
 import { KernelLlamaRuntime, ResidentLlamaWeights } from "./kernel-llama-runtime.js";
 import { LlamaRuntime } from "./llama-runtime.js";
+import { residentMatrixFormat } from "./resident-matrix.js";
 import { maxAbsoluteDifference } from "./test-prompt-logits.js";
 
 /**
@@ -110,3 +114,36 @@ for (const create of [createTypeScriptBackend, createWasmBackend]) {
     }
   });
 }
+
+/**
+ * The same on weights kept as GGUF blocks (stories260K written by writeLlamaGguf): a chunk goes through
+ * quantizedMatmulBatch, whose rows equal quantizedMatmul per vector on the same backend (kernels'
+ * conformance suite), so prefill's last logits and cache equal forward per token exactly. Q4_K_M-like
+ * "mixed" is not covered here: stories260K's rows (64, 172) are not whole 256-blocks.
+ */
+describe.each(["Q8_0", "Q4_0", "Q5_0"] as const)("KernelLlamaRuntime.prefill with %s file blocks", (tensorType) => {
+  for (const create of [createTypeScriptBackend, createWasmBackend]) {
+    it(`${create().name}: bit-identical last logits and cache to forward per token (chunks of 7 and 64)`, async () => {
+      const backend = create();
+      await backend.init();
+      const tokenizer = loadLlama2cTokenizer(readModelsData("tok512.bin"), 512);
+      const loaded = loadGgufLlama(writeLlamaGguf(weights, tokenizer, { tensorType }), { lazyMatrices: true });
+      const resident = new ResidentLlamaWeights(backend, loaded.weights, { blocks: loaded.matrixBlocks });
+      try {
+        expect(residentMatrixFormat(resident.layers[0].queryKeyValue)).toBe(tensorType.toLowerCase());
+        const runtime = new KernelLlamaRuntime(resident);
+        const tokenByToken = new DenseKVCache({ ...shape, capacity: tokens.length });
+        let expected: Float32Array = new Float32Array(0);
+        for (const [position, token] of tokens.entries()) expected = await runtime.forward(token, position, tokenByToken);
+        for (const chunkSize of [7, 64]) {
+          const cache = new DenseKVCache({ ...shape, capacity: tokens.length });
+          expect(Array.from(await runtime.prefill(tokens, 0, cache, { chunkSize }))).toEqual(Array.from(expected));
+          expect(layerContents(cache)).toEqual(layerContents(tokenByToken));
+        }
+      } finally {
+        resident.dispose();
+        backend.dispose();
+      }
+    });
+  }
+});

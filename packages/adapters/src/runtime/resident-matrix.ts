@@ -122,3 +122,32 @@ export async function matmulResident(kernels: KernelSet, matrix: DeviceArray, ve
   if (format) return kernels.quantizedMatmul!({ matrix, format, vector, rows, columns });
   return kernels.matmul({ matrix, vector, rows, columns });
 }
+
+/**
+ * `count` vectors (`count × columns`) through a matrix from `uploadMatrix`: `count × rows`, each row
+ * equal to `matmulResident` on that vector. Block-encoded matrices use the backend's
+ * quantizedMatmulBatch (each block read once per few vectors), or one quantizedMatmul per vector
+ * on a backend without it; fp32 matrices use matmulBatch.
+ */
+export async function matmulResidentBatch(kernels: KernelSet, matrix: DeviceArray, vectors: Float32Array, count: number, rows: number, columns: number): Promise<Float32Array> {
+  if (count === 1) return matmulResident(kernels, matrix, vectors, rows, columns);
+  const format = residentFormats.get(matrix);
+  if (!format && !(matrix instanceof StackedMatrix)) return kernels.matmulBatch({ matrix, vectors, count, rows, columns });
+  const parts = matrix instanceof StackedMatrix ? matrix.parts : [{ array: matrix, format: format!, rows }];
+  const out = new Float32Array(count * rows);
+  let first = 0;
+  for (const part of parts) {
+    const partRows = part.rows;
+    if (kernels.quantizedMatmulBatch) {
+      const result = await kernels.quantizedMatmulBatch({ matrix: part.array, format: part.format, vectors, count, rows: partRows, columns });
+      for (let v = 0; v < count; v++) out.set(result.subarray(v * partRows, (v + 1) * partRows), v * rows + first);
+    } else {
+      for (let v = 0; v < count; v++) {
+        const vector = vectors.subarray(v * columns, (v + 1) * columns);
+        out.set(await kernels.quantizedMatmul!({ matrix: part.array, format: part.format, vector, rows: partRows, columns }), v * rows + first);
+      }
+    }
+    first += partRows;
+  }
+  return out;
+}

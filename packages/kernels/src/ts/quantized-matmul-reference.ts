@@ -1,12 +1,33 @@
 import { KernelInputError } from "../kernel-errors.js";
-import { type QuantizedMatmulInputs, type WeightFormat, weightBlockLayout, weightRowBytes } from "../kernel-inputs.js";
+import { type QuantizedMatmulBatchInputs, type QuantizedMatmulInputs, type WeightFormat, weightBlockLayout, weightRowBytes } from "../kernel-inputs.js";
 import { decodeKQuant } from "./k-quant-blocks.js";
 import { requireArray, requireFinite, requireLength, requirePositiveInteger } from "../validate-inputs.js";
 
 export const weightFormats: readonly WeightFormat[] = ["q8_0", "q4_0", "f16", "q4_k", "q6_k", "q4_1", "q5_0"];
 
 export function validateQuantizedMatmul(inputs: QuantizedMatmulInputs, backendName: string): void {
-  const kernel = "quantizedMatmul";
+  validateWeights("quantizedMatmul", inputs, backendName);
+  requireArray("quantizedMatmul", "vector", inputs.vector, "float32", backendName);
+  requireLength("quantizedMatmul", "vector", inputs.vector.length, inputs.columns);
+  requireFinite("quantizedMatmul", "vector", inputs.vector);
+}
+
+export function validateQuantizedMatmulBatch(inputs: QuantizedMatmulBatchInputs, backendName: string): void {
+  const kernel = "quantizedMatmulBatch";
+  requirePositiveInteger(kernel, "count", inputs.count);
+  validateWeights(kernel, inputs, backendName);
+  requireArray(kernel, "vectors", inputs.vectors, "float32", backendName);
+  requireLength(kernel, "vectors", inputs.vectors.length, inputs.count * inputs.columns);
+  requireFinite(kernel, "vectors", inputs.vectors);
+}
+
+/** One vector of a batch as quantizedMatmul's inputs (a view, no copy). */
+export function batchVectorInputs(inputs: QuantizedMatmulBatchInputs, index: number): QuantizedMatmulInputs {
+  const { matrix, format, rows, columns } = inputs;
+  return { matrix, format, rows, columns, vector: inputs.vectors.subarray(index * columns, (index + 1) * columns) };
+}
+
+function validateWeights(kernel: string, inputs: QuantizedMatmulInputs | QuantizedMatmulBatchInputs, backendName: string): void {
   if (!weightFormats.includes(inputs.format)) {
     throw new KernelInputError(kernel, `format must be one of ${weightFormats.join(", ")}, got ${JSON.stringify(inputs.format)}`);
   }
@@ -16,9 +37,6 @@ export function validateQuantizedMatmul(inputs: QuantizedMatmulInputs, backendNa
   if (inputs.columns % multiple !== 0) throw new KernelInputError(kernel, `${inputs.format} needs columns to be a multiple of ${multiple}, got ${inputs.columns}`);
   requireArray(kernel, "matrix", inputs.matrix, "uint8", backendName);
   requireLength(kernel, "matrix", inputs.matrix.length, inputs.rows * weightRowBytes(inputs.format, inputs.columns));
-  requireArray(kernel, "vector", inputs.vector, "float32", backendName);
-  requireLength(kernel, "vector", inputs.vector.length, inputs.columns);
-  requireFinite(kernel, "vector", inputs.vector);
 }
 
 const halfView = new DataView(new ArrayBuffer(4));

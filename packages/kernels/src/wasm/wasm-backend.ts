@@ -2,9 +2,9 @@ import { byteDecodeTable, rowsUseWholeBytes } from "../byte-decode-table.js";
 import { prepareShells, type CodebookShells } from "../codebook-shells.js";
 import type { BackendThreading, DecodeKernel, KernelBackend, KernelSet } from "../kernel-backend.js";
 import { KernelInputError } from "../kernel-errors.js";
-import type { CompressedRows, DecodeInputs, DeviceArray, DeviceArrayType } from "../kernel-inputs.js";
+import type { CompressedRows, DecodeInputs, DeviceArray, DeviceArrayType, WeightFormat } from "../kernel-inputs.js";
 import { validateMatmul, validateRmsNorm, validateRope, validateSwiglu } from "../ts/transformer-reference.js";
-import { validateQuantizedMatmul, weightFormats } from "../ts/quantized-matmul-reference.js";
+import { validateQuantizedMatmul, validateQuantizedMatmulBatch, weightFormats } from "../ts/quantized-matmul-reference.js";
 import { validateMatmulBatch } from "../ts/matmul-batch-reference.js";
 import { validateDecode, validateEncode, validateScores } from "../ts/vector-quantization-reference.js";
 import { describeAttention, describeRows, isDeviceArray, requireFloatArray, type RowsLayout } from "../validate-inputs.js";
@@ -18,7 +18,7 @@ type HostData = Float32Array | Uint8Array | Uint16Array;
 
 /** Row-range exports the thread pool calls: each takes its arguments, then [rowStart, rowEnd). */
 const poolFunctions = [
-  "matmulRows", "matmulBatchRows", "matmulQ8_0Rows", "matmulQ4_0Rows", "matmulF16Rows", "matmulQ4_KRows", "matmulQ6_KRows", "matmulQ4_1Rows", "matmulQ5_0Rows", "attentionCompressedHeads", "attentionDenseHeads",
+  "matmulRows", "matmulBatchRows", "matmulQ8_0Rows", "matmulQ4_0Rows", "matmulF16Rows", "matmulQ4_KRows", "matmulQ6_KRows", "matmulQ4_1Rows", "matmulQ5_0Rows", "matmulBatchQ8_0Rows", "matmulBatchQ4_0Rows", "attentionCompressedHeads", "attentionDenseHeads",
 ] as const;
 type PoolFunction = (typeof poolFunctions)[number];
 
@@ -42,6 +42,8 @@ interface WasmExports {
   matmulQ6_KRows(...args: number[]): void;
   matmulQ4_1Rows(...args: number[]): void;
   matmulQ5_0Rows(...args: number[]): void;
+  matmulBatchQ8_0Rows(...args: number[]): void;
+  matmulBatchQ4_0Rows(...args: number[]): void;
   activationBlockSumsQ8_0(...args: number[]): void;
   attentionCompressedHeads(...args: number[]): void;
   attentionDenseHeads(...args: number[]): void;
@@ -231,6 +233,29 @@ function createKernels(
     return threads.pool.parallelFor(name, args, rows, grain);
   };
   /** The pool when a call of `heads` heads and `work` multiply-adds is worth splitting, one head per chunk. */
+  /** out[0..rows) = matrix · vector for a block-encoded matrix; every argument naming memory is a heap offset. */
+  const quantizedMatmulInto = async (
+    scope: CallScope, wasm: WasmExports, format: WeightFormat, matrix: number, vector: number, rows: number, columns: number, out: number,
+  ): Promise<void> => {
+    if (format === "f16") {
+      await rowsCall(wasm, "matmulF16Rows", [matrix, vector, columns, out], rows, rows * columns);
+      return;
+    }
+    // Activations to Q8_0 once per call (llama.cpp's vec_dot_type for every block format here).
+    const quants = scope.allocate(columns * 2);
+    const scales = scope.allocate((columns / 32) * 4);
+    wasm.quantizeRowQ8_0(vector, columns, quants, scales);
+    if (format === "q4_k" || format === "q4_1") {
+      // Q4_K's minimums and Q4_1's offsets multiply d_x·Σ q_x per 32-block, computed once per call.
+      const sums = scope.allocate((columns / 32) * 4);
+      wasm.activationBlockSumsQ8_0(quants, scales, columns / 32, sums);
+      const name = format === "q4_k" ? "matmulQ4_KRows" : "matmulQ4_1Rows";
+      await rowsCall(wasm, name, [matrix, quants, scales, sums, columns, out], rows, rows * columns);
+      return;
+    }
+    const names = { q8_0: "matmulQ8_0Rows", q4_0: "matmulQ4_0Rows", q6_k: "matmulQ6_KRows", q5_0: "matmulQ5_0Rows" } as const;
+    await rowsCall(wasm, names[format], [matrix, quants, scales, columns, out], rows, rows * columns);
+  };
   const headPool = (heads: number, work: number): WorkerPool | undefined => {
     const threads = parallel();
     return threads && heads >= 2 && work >= threads.minimumWork ? threads.pool : undefined;
@@ -384,30 +409,33 @@ function createKernels(
     },
     quantizedMatmul: async (inputs) => {
       validateQuantizedMatmul(inputs, "wasm");
-      const { rows, columns } = inputs;
+      const { rows } = inputs;
+      return runAsync(async (scope, wasm, memory) => {
+        const out = scope.allocate(rows * 4);
+        await quantizedMatmulInto(scope, wasm, inputs.format, scope.input(inputs.matrix), scope.input(inputs.vector), rows, inputs.columns, out);
+        return memory.float32(out, rows).slice();
+      });
+    },
+    quantizedMatmulBatch: async (inputs) => {
+      validateQuantizedMatmulBatch(inputs, "wasm");
+      const { count, rows, columns, format } = inputs;
+      const length = count * rows;
       return runAsync(async (scope, wasm, memory) => {
         const matrix = scope.input(inputs.matrix);
-        const vector = scope.input(inputs.vector);
-        const out = scope.allocate(rows * 4);
-        if (inputs.format === "f16") {
-          await rowsCall(wasm, "matmulF16Rows", [matrix, vector, columns, out], rows, rows * columns);
+        const vectors = scope.input(inputs.vectors);
+        const out = scope.allocate(length * 4);
+        if (format === "q8_0" || format === "q4_0") {
+          // Every vector to Q8_0 first, then each weight block is widened once per four vectors.
+          const quants = scope.allocate(count * columns * 2);
+          const scales = scope.allocate(count * (columns / 32) * 4);
+          for (let v = 0; v < count; v++) wasm.quantizeRowQ8_0(vectors + v * columns * 4, columns, quants + v * columns * 2, scales + v * (columns / 32) * 4);
+          const name = format === "q8_0" ? "matmulBatchQ8_0Rows" : "matmulBatchQ4_0Rows";
+          await rowsCall(wasm, name, [matrix, quants, scales, count, rows, columns, out], rows, count * rows * columns);
         } else {
-          // Activations to Q8_0 once per call (llama.cpp's vec_dot_type for both q8_0 and q4_0).
-          const quants = scope.allocate(columns * 2);
-          const scales = scope.allocate((columns / 32) * 4);
-          wasm.quantizeRowQ8_0(vector, columns, quants, scales);
-          if (inputs.format === "q4_k" || inputs.format === "q4_1") {
-            // Q4_K's minimums and Q4_1's offsets multiply d_x·Σ q_x per 32-block, computed once per call.
-            const sums = scope.allocate((columns / 32) * 4);
-            wasm.activationBlockSumsQ8_0(quants, scales, columns / 32, sums);
-            const name = inputs.format === "q4_k" ? "matmulQ4_KRows" : "matmulQ4_1Rows";
-            await rowsCall(wasm, name, [matrix, quants, scales, sums, columns, out], rows, rows * columns);
-          } else {
-            const names = { q8_0: "matmulQ8_0Rows", q4_0: "matmulQ4_0Rows", q6_k: "matmulQ6_KRows", q5_0: "matmulQ5_0Rows" } as const;
-            await rowsCall(wasm, names[inputs.format], [matrix, quants, scales, columns, out], rows, rows * columns);
-          }
+          // The other encodings have no batched kernel: one quantizedMatmul per vector, in one call.
+          for (let v = 0; v < count; v++) await quantizedMatmulInto(scope, wasm, format, matrix, vectors + v * columns * 4, rows, columns, out + v * rows * 4);
         }
-        return memory.float32(out, rows).slice();
+        return memory.float32(out, length).slice();
       });
     },
     matmulBatch: async (inputs) => {

@@ -1,0 +1,116 @@
+// Matrix–matrix product on Q8_0 / Q4_0 file blocks for batched prefill: `count` activation vectors
+// (each already quantized to Q8_0 as i16 codes + f32 scales by quantizeRowQ8_0) against one weight
+// matrix. Each weight block is loaded and widened once per four vectors instead of once per vector.
+// Per vector the integer block sums are exact and the float steps (block scale, accumulation order,
+// final lane sum) are those of matmulQ8_0Rows / matmulQ4_0Rows, so every result is bit-identical to
+// the one-vector kernel on that vector. out[v · rows + row], as matmulBatch.
+
+// 2^112: moves a half's exponent bias (15) to a float's (127).
+const halfExponentShift: f32 = 5.192296858534828e33;
+
+@inline function halfToFloat(bits: u32): f32 {
+  const magnitude = reinterpret<f32>((bits & 0x7fff) << 13) * halfExponentShift;
+  return reinterpret<f32>(reinterpret<u32>(magnitude) | ((bits & 0x8000) << 16));
+}
+
+@inline function horizontalSum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** Σ over one 32-block of the widened weights (w0..w3: values 0–7, 8–15, 16–23, 24–31) · the i16 activations at x. */
+@inline function blockSums(w0: v128, w1: v128, w2: v128, w3: v128, x: usize): v128 {
+  return i32x4.add(
+    i32x4.add(i32x4.dot_i16x8_s(w0, v128.load(x)), i32x4.dot_i16x8_s(w1, v128.load(x, 16))),
+    i32x4.add(i32x4.dot_i16x8_s(w2, v128.load(x, 32)), i32x4.dot_i16x8_s(w3, v128.load(x, 48))),
+  );
+}
+
+@inline function scaled(accumulator: v128, sums: v128, scale: f32): v128 {
+  return f32x4.add(accumulator, f32x4.mul(f32x4.convert_i32x4_s(sums), f32x4.splat(scale)));
+}
+
+/**
+ * One weight row (`blocks` blocks of `blockBytes` at `row`) · vectors [first, end). `format` 0: Q8_0
+ * (fp16 d, 32 i8), 1: Q4_0 (fp16 d, 16 bytes of nibbles, value j = low nibble − 8, j + 16 = high − 8).
+ */
+@inline function rowTimesVectors(
+  format: i32, row: usize, blocks: i32, blockBytes: i32, quants: usize, scales: usize, columns: i32,
+  rows: i32, rowIndex: i32, first: i32, end: i32, out: usize,
+): void {
+  const lowMask = i8x16.splat(0x0f);
+  const eight = i8x16.splat(8);
+  const vectorQuantBytes = <usize>columns << 1;
+  const vectorScaleBytes = <usize>blocks << 2;
+  let v = first;
+  for (; v + 4 <= end; v += 4) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    let block = row;
+    const x0 = quants + <usize>v * vectorQuantBytes;
+    const s0 = scales + <usize>v * vectorScaleBytes;
+    for (let b = 0; b < blocks; b++) {
+      let low: v128, high: v128;
+      if (format == 0) {
+        low = v128.load(block, 2);
+        high = v128.load(block, 18);
+      } else {
+        const packed = v128.load(block, 2);
+        low = i8x16.sub(v128.and(packed, lowMask), eight);
+        high = i8x16.sub(i8x16.shr_u(packed, 4), eight);
+      }
+      const w0 = i16x8.extend_low_i8x16_s(low), w1 = i16x8.extend_high_i8x16_s(low);
+      const w2 = i16x8.extend_low_i8x16_s(high), w3 = i16x8.extend_high_i8x16_s(high);
+      const d = halfToFloat(<u32>load<u16>(block));
+      const x = x0 + (<usize>b << 6);
+      const s = s0 + (<usize>b << 2);
+      a0 = scaled(a0, blockSums(w0, w1, w2, w3, x), d * load<f32>(s));
+      a1 = scaled(a1, blockSums(w0, w1, w2, w3, x + vectorQuantBytes), d * load<f32>(s + vectorScaleBytes));
+      a2 = scaled(a2, blockSums(w0, w1, w2, w3, x + 2 * vectorQuantBytes), d * load<f32>(s + 2 * vectorScaleBytes));
+      a3 = scaled(a3, blockSums(w0, w1, w2, w3, x + 3 * vectorQuantBytes), d * load<f32>(s + 3 * vectorScaleBytes));
+      block += blockBytes;
+    }
+    const at = out + ((<usize>v * rows + rowIndex) << 2);
+    const stride = <usize>rows << 2;
+    store<f32>(at, horizontalSum(a0));
+    store<f32>(at + stride, horizontalSum(a1));
+    store<f32>(at + 2 * stride, horizontalSum(a2));
+    store<f32>(at + 3 * stride, horizontalSum(a3));
+  }
+  for (; v < end; v++) {
+    let accumulator = f32x4.splat(0);
+    let block = row;
+    const x0 = quants + <usize>v * vectorQuantBytes;
+    const s0 = scales + <usize>v * vectorScaleBytes;
+    for (let b = 0; b < blocks; b++) {
+      let low: v128, high: v128;
+      if (format == 0) {
+        low = v128.load(block, 2);
+        high = v128.load(block, 18);
+      } else {
+        const packed = v128.load(block, 2);
+        low = i8x16.sub(v128.and(packed, lowMask), eight);
+        high = i8x16.sub(i8x16.shr_u(packed, 4), eight);
+      }
+      const sums = blockSums(
+        i16x8.extend_low_i8x16_s(low), i16x8.extend_high_i8x16_s(low), i16x8.extend_low_i8x16_s(high), i16x8.extend_high_i8x16_s(high),
+        x0 + (<usize>b << 6),
+      );
+      accumulator = scaled(accumulator, sums, halfToFloat(<u32>load<u16>(block)) * load<f32>(s0 + (<usize>b << 2)));
+      block += blockBytes;
+    }
+    store<f32>(out + ((<usize>v * rows + rowIndex) << 2), horizontalSum(accumulator));
+  }
+}
+
+/** Rows [rowStart, rowEnd) of Q8_0 weights · `count` Q8_0 activation vectors (quants: count × columns i16, scales: count × columns/32 f32). */
+export function matmulBatchQ8_0Rows(matrix: usize, quants: usize, scales: usize, count: i32, rows: i32, columns: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  const blocks = columns >> 5;
+  const rowBytes = <usize>blocks * 34;
+  for (let row = rowStart; row < rowEnd; row++) rowTimesVectors(0, matrix + <usize>row * rowBytes, blocks, 34, quants, scales, columns, rows, row, 0, count, out);
+}
+
+/** Rows [rowStart, rowEnd) of Q4_0 weights · `count` Q8_0 activation vectors. */
+export function matmulBatchQ4_0Rows(matrix: usize, quants: usize, scales: usize, count: i32, rows: i32, columns: i32, out: usize, rowStart: i32, rowEnd: i32): void {
+  const blocks = columns >> 5;
+  const rowBytes = <usize>blocks * 18;
+  for (let row = rowStart; row < rowEnd; row++) rowTimesVectors(1, matrix + <usize>row * rowBytes, blocks, 18, quants, scales, columns, rows, row, 0, count, out);
+}
