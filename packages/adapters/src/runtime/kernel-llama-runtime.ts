@@ -65,7 +65,7 @@ export class KernelLlamaRuntime {
       throw new ModelArgumentError("KernelLlamaRuntime: options.description must describe the resident weights (description.weights === weights.host)");
     }
     const description = options.description ?? describeLlamaModel(weights.host);
-    this.loop = new LlamaForwardLoop(description, options.observer);
+    this.loop = new LlamaForwardLoop(description, options.observer, weights.embeddingRows);
     this.cacheShape = this.loop.cacheShape;
     this.ops = new BackendLlamaOps(weights, options.vectorKernels ?? "backend", options.rope ?? description.rope, description.activation);
     this.attacher = new KernelAttentionAttacher(options.cacheAttention === "typescript" || this.backend.name !== "wasm" ? undefined : "wasm");

@@ -3,6 +3,7 @@ import type { LlamaModelDescription } from "../model/llama-model-description.js"
 import type { LlamaConfig } from "../model/llama-weights.js";
 import { ModelArgumentError } from "../model/model-format-error.js";
 import { checkForwardArguments } from "./check-forward-arguments.js";
+import { type EmbeddingRows, floatEmbeddingRows } from "./embedding-rows.js";
 import type { LayerActivations, LayerObserver, PrefillOptions } from "./language-model-runtime.js";
 import { grow } from "./llama-vector-kernels.js";
 import type { LlamaOps } from "./llama-ops.js";
@@ -40,7 +41,7 @@ export class LlamaForwardLoop {
   readonly config: LlamaConfig;
   readonly cacheShape: KVCacheShape;
   observer: LayerObserver | undefined;
-  private readonly tokenEmbedding: Float32Array;
+  private readonly embeddingRows: EmbeddingRows;
   private x: Float32Array = new Float32Array(0);
   private attentionRows: Float32Array = new Float32Array(0);
   private attentionWeights: Float32Array;
@@ -48,11 +49,12 @@ export class LlamaForwardLoop {
   private readonly activations: MutableLayerActivations;
   private readonly description: LlamaModelDescription;
 
-  constructor(description: LlamaModelDescription, observer: LayerObserver | undefined) {
+  /** `embeddingRows`: where token rows come from (default the fp32 tokenEmbedding, read on first use). */
+  constructor(description: LlamaModelDescription, observer: LayerObserver | undefined, embeddingRows?: EmbeddingRows) {
     const { config } = description;
     this.description = description;
     this.config = config;
-    this.tokenEmbedding = description.weights.tokenEmbedding;
+    this.embeddingRows = embeddingRows ?? floatEmbeddingRows(() => description.weights.tokenEmbedding, config.dim);
     this.observer = observer;
     const windows = description.layerAttention.map((attention) => (attention.kind === "sliding-window" ? attention.window : undefined));
     this.cacheShape = {
@@ -110,7 +112,7 @@ export class LlamaForwardLoop {
     this.attentionRows = grow(this.attentionRows, rows * queryDim);
     const x = this.x.subarray(0, rows * dim);
     const attention = this.attentionRows.subarray(0, rows * queryDim);
-    for (let r = 0; r < rows; r++) x.set(this.tokenEmbedding.subarray(tokens[r] * dim, (tokens[r] + 1) * dim), r * dim);
+    for (let r = 0; r < rows; r++) this.embeddingRows(tokens[r], x.subarray(r * dim, (r + 1) * dim));
     if (embeddingScale !== 1) for (let i = 0; i < x.length; i++) x[i] *= embeddingScale;
 
     for (let layer = 0; layer < config.layers; layer++) {

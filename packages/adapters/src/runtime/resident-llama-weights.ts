@@ -2,6 +2,7 @@
 import type { DeviceArray, KernelBackend } from "@kvpack/kernels";
 import type { LlamaMatrixBlocks } from "../gguf/llama-matrix-blocks.js";
 import type { LlamaConfig, LlamaWeights } from "../model/llama-weights.js";
+import { blockEmbeddingRows, type EmbeddingRows, floatEmbeddingRows } from "./embedding-rows.js";
 import { uploadMatrix } from "./resident-matrix.js";
 
 export interface ResidentLayer {
@@ -38,6 +39,12 @@ export class ResidentLlamaWeights {
   readonly layers: readonly ResidentLayer[];
   readonly finalNorm: DeviceArray;
   readonly classifier: DeviceArray;
+  /**
+   * Token embedding rows for the forward loop: with `blocks`, dequantized per token from a copy of
+   * token_embd's blocks (the fp32 tokenEmbedding of a lazily loaded file is then never expanded);
+   * else from the fp32 tokenEmbedding.
+   */
+  readonly embeddingRows: EmbeddingRows;
 
   constructor(backend: KernelBackend, weights: LlamaWeights, options: ResidentLlamaWeightsOptions = {}) {
     this.backend = backend;
@@ -67,6 +74,7 @@ export class ResidentLlamaWeights {
     });
     this.finalNorm = backend.upload(weights.finalNorm);
     this.classifier = uploadMatrix(backend, [{ values: () => weights.classifier, blocks: blocks?.classifier }]);
+    this.embeddingRows = blocks ? blockEmbeddingRows(blocks.tokenEmbedding, weights.config.dim) : floatEmbeddingRows(() => weights.tokenEmbedding, weights.config.dim);
   }
 
   /** Frees the backend copies; runtimes built on these weights must not be used afterwards. */
