@@ -16,6 +16,8 @@
  *   KVPACK_BENCH_WEIGHTS=Q8_0|F16                    one weight file only
  *   KVPACK_BENCH_CONTEXTS=512,16384                  these decode contexts only
  *   KVPACK_BENCH_KV="f16;fibquant 2/2"               these KV configs only (llama.cpp types and kvpack caches, by name)
+ *   KVPACK_BENCH_LLAMA_CPP_QUANTIZED_KV_MAX_CONTEXT=4096   llama.cpp's q8_0 / q4_0 KV only up to this context (their
+ *                                                    flash-attention prefill to 16,384 takes ~25 min on one core)
  *   KVPACK_BENCH_RESULTS=dir                         write the JSON there instead of bench-results/ (a partial run
  *                                                    should not replace the README's full one)
  *   KVPACK_BENCH_FP32_WEIGHTS=1                      kvpack dequantizes weights to fp32 (the path before block kernels)
@@ -38,6 +40,14 @@ const threads = Number(process.env.KVPACK_BENCH_THREADS ?? 1);
 const only = process.env.KVPACK_BENCH_ONLY;
 const contexts = process.env.KVPACK_BENCH_CONTEXTS ? parseContexts(process.env.KVPACK_BENCH_CONTEXTS) : quick ? [512, 4096] : [512, 4096, 16_384];
 const kvFilter = process.env.KVPACK_BENCH_KV?.split(";").map((name) => name.trim());
+const quantizedKvMaxContext = Number(process.env.KVPACK_BENCH_LLAMA_CPP_QUANTIZED_KV_MAX_CONTEXT ?? Infinity);
+
+/** The decode contexts of one job: llama.cpp's quantized KV types stop at quantizedKvMaxContext. */
+function jobContexts(engine: Row["engine"], kv: string): number[] {
+  if (engine !== "llama.cpp" || kv === "f16") return contexts;
+  const kept = contexts.filter((context) => context <= quantizedKvMaxContext);
+  return kept.length > 0 ? kept : contexts.slice(0, 1);
+}
 
 /** "512,4096" → [512, 4096], ascending; anything else is a usage error. */
 function parseContexts(text: string): number[] {
@@ -112,7 +122,7 @@ async function main(): Promise<void> {
     if (jobs.length === 0) throw new Error(`KVPACK_BENCH_KV ${JSON.stringify(process.env.KVPACK_BENCH_KV)} names no config; llama.cpp: ${llamaCppKv.join(", ")}; kvpack: ${kvpackCaches.join(", ")}`);
     for (const weightsType of weightTypes) {
       for (const job of jobs) {
-        const request: ChildRequest = { engine: job.engine, weights: weightsType, modelPath: files[weightsType], kv: job.kv, contexts, decodeSteps, prefillTokens, threads, tokens };
+        const request: ChildRequest = { engine: job.engine, weights: weightsType, modelPath: files[weightsType], kv: job.kv, contexts: jobContexts(job.engine, job.kv), decodeSteps, prefillTokens, threads, tokens };
         process.stdout.write(`${job.engine} ${weightsType} KV ${job.kv} …\n`);
         try {
           const result = await runChild(job.script, request);
@@ -150,8 +160,9 @@ async function main(): Promise<void> {
     const path = writeBenchJson("vs-llama-cpp", {
       quick,
       ...(kvFilter ? { kvFilter } : {}),
+      ...(Number.isFinite(quantizedKvMaxContext) ? { llamaCppQuantizedKvMaxContext: quantizedKvMaxContext } : {}),
       threads,
-      kvpackWeights: process.env.KVPACK_BENCH_FP32_WEIGHTS === "1" ? "dequantized to fp32" : "file blocks (quantizedMatmul)",
+      kvpackWeights: process.env.KVPACK_BENCH_FP32_WEIGHTS === "1" ? "dequantized to fp32" : "file blocks (quantizedMatmul per token, quantizedMatmulBatch per prefill chunk)",
       kvpackAttention,
       model: { shape: "SmolLM2-135M", random: true, ...config, fileBytes },
       contexts,
