@@ -181,12 +181,15 @@ export async function loadServedModel(modelConfig: ServerConfig["model"]): Promi
       const base = { id, format, fingerprint: fingerprintOf(fileBytes), createdSeconds };
       if (tokenizerPath !== undefined || !loaded.tokenizer) {
         // A tokenizer from outside the file: the file's template names its own tokens, so the plain join.
+        loaded.releaseFile();
         const external = await llama2cTokenizerFor(tokenizerPath, modelPath, loaded.weights.config.vocabSize);
         return fromRuntime({ ...base, fingerprint: fingerprintOf(fileBytes, external.bytes) }, runtime, external.tokenizer, contextLength);
       }
       // The file's own tokenizer (ggufTokenizer: stop tokens from its EOS / EOT ids) and chat template.
       const tokenizer = loaded.tokenizer;
       const prompting = { addBos: tokenizer.addBos, chatFormat: ggufChatFormat(loaded.file, tokenizer, tokenizer.addBos) };
+      // The backend holds the weights now: the file's bytes may go (else they stay resident beside them).
+      loaded.releaseFile();
       return fromRuntime(base, runtime, tokenizer, contextLength, prompting);
     }
     if (format === "safetensors") {

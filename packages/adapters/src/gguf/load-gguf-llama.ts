@@ -2,7 +2,7 @@ import { assertFiniteLlamaWeights } from "../llama2c/load-llama2c-checkpoint.js"
 import { describeLlamaModel, type DescribeLlamaModelOptions, type LlamaArchitecture, llamaArchitectures, type LlamaModelDescription } from "../model/llama-model-description.js";
 import type { LlamaConfig, LlamaLayerWeights, LlamaWeights } from "../model/llama-weights.js";
 import type { RopeDescription } from "../model/rope.js";
-import { ModelFormatError } from "../model/model-format-error.js";
+import { ModelArgumentError, ModelFormatError } from "../model/model-format-error.js";
 import { SentencePieceBpeTokenizer } from "../tokenizers/sentencepiece-bpe-tokenizer.js";
 import { gemma2AttentionScale, gemma2DefaultAttentionSoftCap, gemma2DefaultFinalSoftCap, gemma2LayerAttention, ggufArchitectures } from "./gguf-architecture.js";
 import { GgufFile } from "./gguf-file.js";
@@ -18,6 +18,14 @@ export interface GgufLlamaModel {
   readonly file: GgufFile;
   /** The weight matrices as the file's blocks (views), for backends that multiply them in place. */
   readonly matrixBlocks: LlamaMatrixBlocks;
+  /**
+   * Lets the file's bytes be garbage-collected once a backend holds what it needs (ResidentLlamaWeights
+   * with `blocks` copies the blocks into backend memory and token_embd's blocks into its own array),
+   * so the weights are resident once, not twice. Only with `lazyMatrices`: the small vectors (norms,
+   * biases, RoPE factors) are copies then, and a matrix not read before is a ModelArgumentError after;
+   * `file` and `matrixBlocks` throw too. Drop your own references to the bytes as well.
+   */
+  releaseFile(): void;
 }
 
 export interface LoadGgufLlamaOptions {
@@ -135,6 +143,14 @@ export function loadGgufLlama(bytes: ArrayBuffer | Uint8Array | GgufFile, option
   const queryDim = heads * headDim;
   const kvDim = kvHeads * headDim;
   const lazy = options.lazyMatrices === true;
+  // Lazy getters read the file through `source`, which releaseFile() clears. Small vectors are copied
+  // when lazy (an aligned F32 tensor comes back as a view of the file's bytes, which would keep them alive).
+  let source: GgufFile | undefined = file;
+  const readable = (what: string): GgufFile => {
+    if (source === undefined) throw new ModelArgumentError(`gguf: ${what} was read after releaseFile(); read or upload every matrix before releasing the file`);
+    return source;
+  };
+  const vector = (tensor: string, dims: readonly number[]): Float32Array => (lazy ? file.float32(tensor, dims).slice() : file.float32(tensor, dims));
   // Each matrix: read now, or (lazy) a getter that dequantizes on first use.
   const define = (target: Record<string, unknown>, name: string, what: string, compute: () => Float32Array): void => {
     if (lazy) lazyProperty(target, name, what, compute);
@@ -142,20 +158,20 @@ export function loadGgufLlama(bytes: ArrayBuffer | Uint8Array | GgufFile, option
   };
   const matrix = (target: Record<string, unknown>, name: string, tensor: string, dims: readonly number[], what: string): void => {
     file.quantized(tensor, dims); // checks presence and shape now, even when lazy
-    define(target, name, what, () => file.float32(tensor, dims));
+    define(target, name, what, () => readable(what).float32(tensor, dims));
   };
   /** Row slices of a fused matrix (Phi-3), dequantized once and shared. */
   const fusedRows = (tensor: string, dims: readonly number[]): ((first: number, count: number) => Float32Array) => {
     file.quantized(tensor, dims);
     let values: Float32Array | undefined;
     return (first, count) => {
-      values ??= file.float32(tensor, dims);
+      values ??= readable(tensor).float32(tensor, dims);
       return values.subarray(first * dims[0], (first + count) * dims[0]);
     };
   };
   const optionalVector = (target: Record<string, unknown>, name: string, tensor: string, length: number, required: boolean): void => {
     if (!required && !file.has(tensor)) return;
-    target[name] = file.float32(tensor, [length]);
+    target[name] = vector(tensor, [length]);
   };
   const holder: Record<string, unknown> = {};
   matrix(holder, "tokenEmbedding", "token_embd.weight", [dim, vocabSize], "token embedding");
@@ -163,8 +179,8 @@ export function loadGgufLlama(bytes: ArrayBuffer | Uint8Array | GgufFile, option
   for (let layer = 0; layer < config.layers; layer++) {
     const prefix = `blk.${layer}.`;
     const weights: Record<string, unknown> = {
-      attentionNorm: file.float32(`${prefix}attn_norm.weight`, [dim]),
-      ffnNorm: file.float32(`${prefix}ffn_norm.weight`, [dim]),
+      attentionNorm: vector(`${prefix}attn_norm.weight`, [dim]),
+      ffnNorm: vector(`${prefix}ffn_norm.weight`, [dim]),
     };
     if (architecture.fused && file.has(`${prefix}attn_qkv.weight`)) {
       const rows = fusedRows(`${prefix}attn_qkv.weight`, [dim, queryDim + 2 * kvDim]);
@@ -199,10 +215,10 @@ export function loadGgufLlama(bytes: ArrayBuffer | Uint8Array | GgufFile, option
     }
     layers.push(weights as unknown as LlamaLayerWeights);
   }
-  const finalNorm = file.float32("output_norm.weight", [dim]);
+  const finalNorm = vector("output_norm.weight", [dim]);
   if (sharedClassifier) Object.defineProperty(holder, "classifier", { enumerable: true, get: () => holder.tokenEmbedding });
   else matrix(holder, "classifier", "output.weight", [dim, vocabSize], "classifier");
-  if (file.has("output.bias")) holder.classifierBias = file.float32("output.bias", [vocabSize]);
+  if (file.has("output.bias")) holder.classifierBias = vector("output.bias", [vocabSize]);
   const weights = Object.defineProperties({ config, layers, finalNorm }, Object.getOwnPropertyDescriptors(holder)) as unknown as LlamaWeights;
   if (!lazy) assertFiniteLlamaWeights(weights, "gguf");
   else assertFiniteLlamaWeights({ config, tokenEmbedding: new Float32Array(0), layers: layers.map((layer) => ({ attentionNorm: layer.attentionNorm, ffnNorm: layer.ffnNorm }) as unknown as LlamaLayerWeights), finalNorm, classifier: new Float32Array(0) }, "gguf");
@@ -213,17 +229,34 @@ export function loadGgufLlama(bytes: ArrayBuffer | Uint8Array | GgufFile, option
   for (const [name, vector] of optionalVectors) {
     if (vector && !vector.every(Number.isFinite)) throw new ModelFormatError("gguf", "non-finite", `gguf: ${name} holds a non-finite value`);
   }
-  const description = describeLlamaModel(weights, describeOptions(file, architecture.name, config));
-  return { weights, description, tokenizer: ggufTokenizer(file), file, matrixBlocks: llamaMatrixBlocks(file, config, architecture.fused) };
+  const description = describeLlamaModel(weights, describeOptions(file, architecture.name, config, vector));
+  let matrixBlocks: LlamaMatrixBlocks | undefined = llamaMatrixBlocks(file, config, architecture.fused);
+  return {
+    weights,
+    description,
+    tokenizer: ggufTokenizer(file),
+    get file() {
+      return readable("file");
+    },
+    get matrixBlocks() {
+      readable("matrixBlocks");
+      return matrixBlocks!;
+    },
+    releaseFile() {
+      if (!lazy) throw new ModelArgumentError("gguf: releaseFile() needs loadGgufLlama(…, { lazyMatrices: true }); without it the weights are fp32 copies already and the file can simply be dropped");
+      source = undefined;
+      matrixBlocks = undefined;
+    },
+  };
 }
 
 /** The description's switches from `{arch}.*` metadata, as llama.cpp's load_hparams reads them. */
-function describeOptions(file: GgufFile, architecture: LlamaArchitecture, config: LlamaConfig): DescribeLlamaModelOptions {
+function describeOptions(file: GgufFile, architecture: LlamaArchitecture, config: LlamaConfig, vector: (tensor: string, dims: readonly number[]) => Float32Array): DescribeLlamaModelOptions {
   const key = (name: string): string => `${architecture}.${name}`;
   const spec = ggufArchitectures[architecture];
   const rope: { -readonly [K in keyof RopeDescription]: RopeDescription[K] } = { style: spec.ropeStyle, freqBase: config.ropeTheta };
   const pairs = config.headDim / 2;
-  if (file.has("rope_freqs.weight")) rope.frequencyFactors = file.float32("rope_freqs.weight", [pairs]);
+  if (file.has("rope_freqs.weight")) rope.frequencyFactors = vector("rope_freqs.weight", [pairs]);
   const scalingType = metadataString(file, key("rope.scaling.type")) ?? "none";
   if (scalingType === "linear") {
     const factor = metadataNumber(file, key("rope.scaling.factor"));

@@ -97,6 +97,26 @@ describe("loadGgufLlama lazyMatrices", () => {
     expect(lazy.layers[1].w2).toBe(lazy.layers[1].w2);
     expect(lazy.classifier).toBe(lazy.tokenEmbedding);
   });
+
+  it("releaseFile: the resident runtime keeps its logits, no weight views the file's bytes, unread matrices and the blocks refuse", async () => {
+    const bytes = writeLlamaGguf(weights, tokenizer, { tensorType: "Q8_0" });
+    const backend = createWasmBackend({ threads: 1 });
+    await backend.init();
+    const loaded = loadGgufLlama(bytes, { lazyMatrices: true });
+    const before = await logitsAfterPrompt(new KernelLlamaRuntime(new ResidentLlamaWeights(backend, loaded.weights, { blocks: loaded.matrixBlocks }), { description: loaded.description }));
+    const runtime = new KernelLlamaRuntime(new ResidentLlamaWeights(backend, loaded.weights, { blocks: loaded.matrixBlocks }), { description: loaded.description });
+    loaded.releaseFile();
+    // Expected: the logits of the same upload before the release, bit for bit (nothing is read from the file after upload).
+    expect(Array.from(await logitsAfterPrompt(runtime))).toEqual(Array.from(before));
+    // What stays reachable from the weights is copied, not a view of the file's buffer (which could then not be collected).
+    const vectors = [loaded.weights.finalNorm, ...loaded.weights.layers.flatMap((layer) => [layer.attentionNorm, layer.ffnNorm])];
+    for (const vector of vectors) expect(vector.buffer).not.toBe(bytes.buffer);
+    expect(() => loaded.weights.layers[0].wq).toThrow(/layer 0 wq was read after releaseFile\(\)/);
+    expect(() => loaded.matrixBlocks).toThrow(/matrixBlocks was read after releaseFile\(\)/);
+    expect(() => loaded.file).toThrow(/after releaseFile/);
+    expect(() => loadGgufLlama(bytes).releaseFile()).toThrow(/needs loadGgufLlama\(…, \{ lazyMatrices: true \}\)/);
+    backend.dispose();
+  });
 });
 
 // K-quant rows are whole 256-blocks: dim 256, hidden 256.

@@ -16,9 +16,9 @@
  * rows' values.
  */
 import { readFileSync } from "node:fs";
-import { argmax, KernelLlamaRuntime, loadGgufLlama, ResidentLlamaWeights } from "@kvpack/adapters";
+import { argmax, KernelLlamaRuntime, type LlamaWeights, loadGgufLlama, ResidentLlamaWeights } from "@kvpack/adapters";
 import { CompressedKVCache, type KVCacheShape } from "@kvpack/cache";
-import { createWasmBackend } from "@kvpack/kernels";
+import { createWasmBackend, type KernelBackend } from "@kvpack/kernels";
 import { type ChildRequest, type ContextResult, reportResult } from "./child-protocol.js";
 import { fillCache } from "./fill-cache.js";
 import { kvpackCacheSpecs } from "./kvpack-caches.js";
@@ -27,19 +27,29 @@ function createCache(name: string, shape: KVCacheShape): CompressedKVCache {
   return new CompressedKVCache({ ...shape, ...kvpackCacheSpecs(name, shape.headDim) });
 }
 
+/**
+ * Loads the file and uploads it; with blocks the file's bytes are then released (loadGgufLlama's
+ * releaseFile), as the server does, so the weights are resident once (in WASM memory), not twice.
+ */
+function uploadModel(path: string, backend: KernelBackend, fp32Weights: boolean): { weights: LlamaWeights; resident: ResidentLlamaWeights } {
+  const loaded = loadGgufLlama(new Uint8Array(readFileSync(path)), { lazyMatrices: !fp32Weights });
+  const resident = new ResidentLlamaWeights(backend, loaded.weights, fp32Weights ? {} : { blocks: loaded.matrixBlocks });
+  if (!fp32Weights) loaded.releaseFile();
+  return { weights: loaded.weights, resident };
+}
+
 async function main(): Promise<void> {
   const request = JSON.parse(process.argv[2]) as ChildRequest;
   const loadStarted = performance.now();
   // Weights stay as the file's blocks (Q8_0 / F16 kernels) unless KVPACK_BENCH_FP32_WEIGHTS=1 (the pre-#13 path).
   const fp32Weights = process.env.KVPACK_BENCH_FP32_WEIGHTS === "1";
-  const { weights, matrixBlocks } = loadGgufLlama(new Uint8Array(readFileSync(request.modelPath)), { lazyMatrices: !fp32Weights });
   // The same thread count as llama.cpp's (KVPACK_BENCH_THREADS); the WASM backend's default would take every core.
   const backend = createWasmBackend({ threads: request.threads });
   await backend.init();
   if (backend.threading && backend.threading.threads !== request.threads) {
     process.stderr.write(`  kvpack runs on ${backend.threading.threads} thread(s), not ${request.threads}: ${backend.threading.reason}\n`);
   }
-  const resident = new ResidentLlamaWeights(backend, weights, fp32Weights ? {} : { blocks: matrixBlocks });
+  const { weights, resident } = uploadModel(request.modelPath, backend, fp32Weights);
   const typescriptAttention = process.env.KVPACK_BENCH_TS_ATTENTION === "1";
   const runtime = new KernelLlamaRuntime(resident, { cacheAttention: typescriptAttention ? "typescript" : "kernel" });
   const loadSeconds = (performance.now() - loadStarted) / 1000;
