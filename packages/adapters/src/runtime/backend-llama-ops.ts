@@ -13,9 +13,9 @@ import { matmulResident, matmulResidentBatch } from "./resident-matrix.js";
  * LlamaOps on a kernel backend: the matmuls read the resident weights in place; RMSNorm, RoPE and
  * SwiGLU are backend kernels ("backend") or plain TypeScript ("host", which saves a round trip per
  * step on WebGPU). A chunk of one token uses `matmul` / `quantizedMatmul`, a longer chunk
- * `matmulBatch` / `quantizedMatmulBatch` (each weight read once per chunk, not once per token). The steps the
- * kernel set has no kernel for run on the host whatever `vectorKernels` says: q/k/v biases and
- * q/k head norms (a few hundred floats), GELU, and NeoX or scaled RoPE.
+ * `matmulBatch` / `quantizedMatmulBatch` (each weight read once per chunk, not once per token).
+ * The steps the kernel set has no kernel for run on the host whatever `vectorKernels` says: q/k/v
+ * biases and q/k head norms (a few hundred floats), GELU, and NeoX or scaled RoPE.
  */
 export class BackendLlamaOps implements LlamaOps {
   private readonly config: LlamaConfig;
