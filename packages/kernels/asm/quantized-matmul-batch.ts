@@ -5,16 +5,18 @@
 // final lane sum) are those of matmulQ8_0Rows / matmulQ4_0Rows, so every result is bit-identical to
 // the one-vector kernel on that vector. out[v · rows + row], as matmulBatch.
 
-// 2^112: moves a half's exponent bias (15) to a float's (127).
-const halfExponentShift: f32 = 5.192296858534828e33;
+import { halfToFloat, horizontalSum } from "./quantized-matmul";
 
-@inline function halfToFloat(bits: u32): f32 {
-  const magnitude = reinterpret<f32>((bits & 0x7fff) << 13) * halfExponentShift;
-  return reinterpret<f32>(reinterpret<u32>(magnitude) | ((bits & 0x8000) << 16));
+/** The block's values 0–15 as i8 (Q8_0: stored; Q4_0: low nibbles − 8). `format` 0: Q8_0, 1: Q4_0. */
+@inline function lowHalf(format: i32, block: usize): v128 {
+  if (format == 0) return v128.load(block, 2);
+  return i8x16.sub(v128.and(v128.load(block, 2), i8x16.splat(0x0f)), i8x16.splat(8));
 }
 
-@inline function horizontalSum(v: v128): f32 {
-  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+/** The block's values 16–31 as i8 (Q8_0: stored; Q4_0: high nibbles − 8). */
+@inline function highHalf(format: i32, block: usize): v128 {
+  if (format == 0) return v128.load(block, 18);
+  return i8x16.sub(i8x16.shr_u(v128.load(block, 2), 4), i8x16.splat(8));
 }
 
 /** Σ over one 32-block of the widened weights (w0..w3: values 0–7, 8–15, 16–23, 24–31) · the i16 activations at x. */
@@ -37,8 +39,6 @@ const halfExponentShift: f32 = 5.192296858534828e33;
   format: i32, row: usize, blocks: i32, blockBytes: i32, quants: usize, scales: usize, columns: i32,
   rows: i32, rowIndex: i32, first: i32, end: i32, out: usize,
 ): void {
-  const lowMask = i8x16.splat(0x0f);
-  const eight = i8x16.splat(8);
   const vectorQuantBytes = <usize>columns << 1;
   const vectorScaleBytes = <usize>blocks << 2;
   let v = first;
@@ -48,15 +48,8 @@ const halfExponentShift: f32 = 5.192296858534828e33;
     const x0 = quants + <usize>v * vectorQuantBytes;
     const s0 = scales + <usize>v * vectorScaleBytes;
     for (let b = 0; b < blocks; b++) {
-      let low: v128, high: v128;
-      if (format == 0) {
-        low = v128.load(block, 2);
-        high = v128.load(block, 18);
-      } else {
-        const packed = v128.load(block, 2);
-        low = i8x16.sub(v128.and(packed, lowMask), eight);
-        high = i8x16.sub(i8x16.shr_u(packed, 4), eight);
-      }
+      const low = lowHalf(format, block);
+      const high = highHalf(format, block);
       const w0 = i16x8.extend_low_i8x16_s(low), w1 = i16x8.extend_high_i8x16_s(low);
       const w2 = i16x8.extend_low_i8x16_s(high), w3 = i16x8.extend_high_i8x16_s(high);
       const d = halfToFloat(<u32>load<u16>(block));
@@ -81,15 +74,8 @@ const halfExponentShift: f32 = 5.192296858534828e33;
     const x0 = quants + <usize>v * vectorQuantBytes;
     const s0 = scales + <usize>v * vectorScaleBytes;
     for (let b = 0; b < blocks; b++) {
-      let low: v128, high: v128;
-      if (format == 0) {
-        low = v128.load(block, 2);
-        high = v128.load(block, 18);
-      } else {
-        const packed = v128.load(block, 2);
-        low = i8x16.sub(v128.and(packed, lowMask), eight);
-        high = i8x16.sub(i8x16.shr_u(packed, 4), eight);
-      }
+      const low = lowHalf(format, block);
+      const high = highHalf(format, block);
       const sums = blockSums(
         i16x8.extend_low_i8x16_s(low), i16x8.extend_high_i8x16_s(low), i16x8.extend_low_i8x16_s(high), i16x8.extend_high_i8x16_s(high),
         x0 + (<usize>b << 6),

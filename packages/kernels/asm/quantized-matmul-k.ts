@@ -6,17 +6,7 @@
 // are finer than llama.cpp's Q8_K (one f32 scale per 256), so the result is at least as close to the
 // fp32 product. Rows are contiguous runs of super-blocks, as in the file.
 
-// 2^112: moves a half's exponent bias (15) to a float's (127); exact for normal and subnormal halves.
-const halfExponentShift: f32 = 5.192296858534828e33;
-
-@inline function halfToFloat(bits: u32): f32 {
-  const magnitude = reinterpret<f32>((bits & 0x7fff) << 13) * halfExponentShift;
-  return reinterpret<f32>(reinterpret<u32>(magnitude) | ((bits & 0x8000) << 16));
-}
-
-@inline function horizontalSum(v: v128): f32 {
-  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
-}
+import { halfToFloat, horizontalSum } from "./quantized-matmul";
 
 /** Σ over 16 pairs (i8 weights · activations already i16 at x, x+16), as i32x4 partial sums. */
 @inline function dotI8x16(a: v128, x: usize): v128 {

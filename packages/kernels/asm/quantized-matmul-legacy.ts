@@ -4,17 +4,7 @@
 // of nibbles; value = d·q + m) and Q5_0 (22 bytes: fp16 d, 32 high bits, 16 bytes of nibbles; value =
 // d·(q − 16)), low nibbles first as in Q4_0.
 
-// 2^112: moves a half's exponent bias (15) to a float's (127); exact for normal and subnormal halves.
-const halfExponentShift: f32 = 5.192296858534828e33;
-
-@inline function halfToFloat(bits: u32): f32 {
-  const magnitude = reinterpret<f32>((bits & 0x7fff) << 13) * halfExponentShift;
-  return reinterpret<f32>(reinterpret<u32>(magnitude) | ((bits & 0x8000) << 16));
-}
-
-@inline function horizontalSum(v: v128): f32 {
-  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
-}
+import { halfToFloat, horizontalSum } from "./quantized-matmul";
 
 @inline function dotI8x16(a: v128, x: usize): v128 {
   return i32x4.add(

@@ -7,7 +7,7 @@
 const halfExponentShift: f32 = 5.192296858534828e33;
 
 /** IEEE half (as its 16 bits) → f32, exact for every finite half. */
-@inline function halfToFloat(bits: u32): f32 {
+@inline export function halfToFloat(bits: u32): f32 {
   const magnitude = reinterpret<f32>((bits & 0x7fff) << 13) * halfExponentShift;
   return reinterpret<f32>(reinterpret<u32>(magnitude) | ((bits & 0x8000) << 16));
 }
@@ -63,7 +63,7 @@ export function quantizeRowQ8_0(input: usize, length: i32, quants: usize, scales
   return i32x4.trunc_sat_f32x4_s(v128.or(rounded, v128.and(x, signBit)));
 }
 
-@inline function horizontalSum(v: v128): f32 {
+@inline export function horizontalSum(v: v128): f32 {
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
