@@ -18,6 +18,7 @@
  *   KVPACK_BENCH_KV="f16;fibquant 2/2"               these KV configs only (llama.cpp types and kvpack caches, by name)
  *   KVPACK_BENCH_LLAMA_CPP_QUANTIZED_KV_MAX_CONTEXT=4096   llama.cpp's q8_0 / q4_0 KV only up to this context (their
  *                                                    flash-attention prefill to 16,384 takes ~25 min on one core)
+ * The JSON is rewritten after every job (`complete: false`, `pendingJobs`), so a run cut short keeps its rows.
  *   KVPACK_BENCH_RESULTS=dir                         write the JSON there instead of bench-results/ (a partial run
  *                                                    should not replace the README's full one)
  *   KVPACK_BENCH_FP32_WEIGHTS=1                      kvpack dequantizes weights to fp32 (the path before block kernels)
@@ -120,6 +121,33 @@ async function main(): Promise<void> {
     if (only !== "kvpack") for (const kv of llamaCppKv.filter(wanted)) jobs.push({ script: "llama-cpp-child.ts", engine: "llama.cpp", kv });
     if (only !== "llama.cpp") for (const kv of kvpackCaches.filter(wanted)) jobs.push({ script: "kvpack-child.ts", engine: "kvpack", kv });
     if (jobs.length === 0) throw new Error(`KVPACK_BENCH_KV ${JSON.stringify(process.env.KVPACK_BENCH_KV)} names no config; llama.cpp: ${llamaCppKv.join(", ")}; kvpack: ${kvpackCaches.join(", ")}`);
+    // Written after every job (complete: false, with the jobs still to run), so a run cut short keeps what it measured.
+    const writeResults = (complete: boolean, pendingJobs: string[] = []): string =>
+      writeBenchJson("vs-llama-cpp", {
+        complete,
+        ...(complete ? {} : { pendingJobs }),
+        quick,
+        ...(kvFilter ? { kvFilter } : {}),
+        ...(Number.isFinite(quantizedKvMaxContext) ? { llamaCppQuantizedKvMaxContext: quantizedKvMaxContext } : {}),
+        threads,
+        kvpackWeights: process.env.KVPACK_BENCH_FP32_WEIGHTS === "1" ? "dequantized to fp32" : "file blocks (quantizedMatmul per token, quantizedMatmulBatch per prefill chunk)",
+        kvpackAttention,
+        model: { shape: "SmolLM2-135M", random: true, ...config, fileBytes },
+        contexts,
+        decodeSteps,
+        prefillTokens,
+        method:
+          "one child process per engine config; peakRssBytes = the child's own peak RSS (VmHWM of its address space; ru_maxrss would include the parent's, which survives exec). llama.cpp (node-llama-cpp 3.21.1 prebuilt CPU, flash attention): real prefill to each context, then greedy decode steps timed. " +
+          "kvpack (KernelLlamaRuntime, WASM backend, @kvpack/cache CompressedKVCache attending through WasmPageAttention — kvpackAttention names each config's backend): " +
+          "the cache filled with synthetic rows through its own append (encoded by the codec) to each context, one untimed step (uploads the filled pages to the kernels' heap), then real decode steps timed; " +
+          "synthetic rows because kvpack's prefill is far slower than llama.cpp's, and a step's cost depends on the cache length and codec, not the rows' values. " +
+          "prefillTokensPerSecond: the first prefillTokens tokens from an empty cache (kvpack: runtime.prefill in chunks of 64 after an untimed warm-up prefill). kvBytesPerToken: kvpack cache.byteLength() / tokens; llama.cpp 2 · layers · kvDim · ggml block bytes / 32.",
+        failures,
+        seconds: (performance.now() - started) / 1000,
+        rows,
+      });
+    let done = 0;
+    const pending = (): string[] => weightTypes.flatMap((type) => jobs.map((job) => `${job.engine} ${type} ${job.kv}`)).slice(done);
     for (const weightsType of weightTypes) {
       for (const job of jobs) {
         const request: ChildRequest = { engine: job.engine, weights: weightsType, modelPath: files[weightsType], kv: job.kv, contexts: jobContexts(job.engine, job.kv), decodeSteps, prefillTokens, threads, tokens };
@@ -143,6 +171,8 @@ async function main(): Promise<void> {
           failures.push(error instanceof Error ? error.message : String(error));
           process.stdout.write(`  failed: ${failures[failures.length - 1].split("\n")[0]}\n`);
         }
+        done += 1;
+        if (done < weightTypes.length * jobs.length) writeResults(false, pending());
       }
     }
 
@@ -157,27 +187,7 @@ async function main(): Promise<void> {
       { header: "KV B/token", value: (row) => row.kvBytesPerToken, digits: 0 },
     ]);
     for (const failure of failures) process.stdout.write(`failed: ${failure}\n`);
-    const path = writeBenchJson("vs-llama-cpp", {
-      quick,
-      ...(kvFilter ? { kvFilter } : {}),
-      ...(Number.isFinite(quantizedKvMaxContext) ? { llamaCppQuantizedKvMaxContext: quantizedKvMaxContext } : {}),
-      threads,
-      kvpackWeights: process.env.KVPACK_BENCH_FP32_WEIGHTS === "1" ? "dequantized to fp32" : "file blocks (quantizedMatmul per token, quantizedMatmulBatch per prefill chunk)",
-      kvpackAttention,
-      model: { shape: "SmolLM2-135M", random: true, ...config, fileBytes },
-      contexts,
-      decodeSteps,
-      prefillTokens,
-      method:
-        "one child process per engine config; peakRssBytes = the child's own peak RSS (VmHWM of its address space; ru_maxrss would include the parent's, which survives exec). llama.cpp (node-llama-cpp 3.21.1 prebuilt CPU, flash attention): real prefill to each context, then greedy decode steps timed. " +
-        "kvpack (KernelLlamaRuntime, WASM backend, @kvpack/cache CompressedKVCache attending through WasmPageAttention — kvpackAttention names each config's backend): " +
-        "the cache filled with synthetic rows through its own append (encoded by the codec) to each context, one untimed step (uploads the filled pages to the kernels' heap), then real decode steps timed; " +
-        "synthetic rows because kvpack's prefill is far slower than llama.cpp's, and a step's cost depends on the cache length and codec, not the rows' values. " +
-        "prefillTokensPerSecond: the first prefillTokens tokens from an empty cache (kvpack: runtime.prefill in chunks of 64 after an untimed warm-up prefill). kvBytesPerToken: kvpack cache.byteLength() / tokens; llama.cpp 2 · layers · kvDim · ggml block bytes / 32.",
-      failures,
-      seconds: (performance.now() - started) / 1000,
-      rows,
-    });
+    const path = writeResults(true);
     process.stdout.write(`\nwrote ${path} in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
   } finally {
     rmSync(directory, { recursive: true, force: true });

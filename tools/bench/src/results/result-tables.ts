@@ -316,7 +316,8 @@ const vsLlamaCpp: TableRenderer = {
     );
     const model = json.model ?? {};
     const weightTypes = [...new Set(rows.map((row) => row.weights as string))].join(" and ");
-    const notes = ((json.notes ?? []) as string[]).map((note) => `- ${note}\n`).join("");
+    const pending = json.complete === false ? `- **Incomplete run**: still to run when it stopped: ${(json.pendingJobs as string[]).join(", ")}.\n` : "";
+    const notes = pending + ((json.notes ?? []) as string[]).map((note) => `- ${note}\n`).join("");
     return (
       `Random-weight ${model.shape} shape (vocab ${model.vocabSize}, head_dim ${model.headDim}), written by kvpack as ${weightTypes} GGUF; ${json.threads} thread(s) for both engines; ` +
       `${json.decodeSteps} decode steps per point${json.quick ? " (quick run, `KVPACK_BENCH_QUICK=1`)" : ""}. Method: ${json.method}\n\n${table}\n\n${notes ? `${notes}\n` : ""}${machineCaption(json, this.file)}`
