@@ -232,7 +232,6 @@ function createKernels(
     const grain = Math.ceil(rows / (threads.pool.threads * 4));
     return threads.pool.parallelFor(name, args, rows, grain);
   };
-  /** The pool when a call of `heads` heads and `work` multiply-adds is worth splitting, one head per chunk. */
   /** out[0..rows) = matrix · vector for a block-encoded matrix; every argument naming memory is a heap offset. */
   const quantizedMatmulInto = async (
     scope: CallScope, wasm: WasmExports, format: WeightFormat, matrix: number, vector: number, rows: number, columns: number, out: number,
@@ -256,6 +255,7 @@ function createKernels(
     const names = { q8_0: "matmulQ8_0Rows", q4_0: "matmulQ4_0Rows", q6_k: "matmulQ6_KRows", q5_0: "matmulQ5_0Rows" } as const;
     await rowsCall(wasm, names[format], [matrix, quants, scales, columns, out], rows, rows * columns);
   };
+  /** The pool when a call of `heads` heads and `work` multiply-adds is worth splitting, one head per chunk. */
   const headPool = (heads: number, work: number): WorkerPool | undefined => {
     const threads = parallel();
     return threads && heads >= 2 && work >= threads.minimumWork ? threads.pool : undefined;
