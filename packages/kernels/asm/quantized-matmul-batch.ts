@@ -3,9 +3,10 @@
 // matrix. Each weight block is loaded and widened once per four vectors instead of once per vector.
 // Per vector the integer block sums are exact and the float steps (block scale, accumulation order,
 // final lane sum) are those of matmulQ8_0Rows / matmulQ4_0Rows, so every result is bit-identical to
-// the one-vector kernel on that vector. out[v · rows + row], as matmulBatch.
+// the one-vector kernel on that vector; the last count % 4 vectors go through that kernel itself.
+// out[v · rows + row], as matmulBatch.
 
-import { halfToFloat, horizontalSum } from "./quantized-matmul";
+import { halfToFloat, horizontalSum, matmulQ4_0Rows, matmulQ8_0Rows } from "./quantized-matmul";
 
 /** The block's values 0–15 as i8 (Q8_0: stored; Q4_0: low nibbles − 8). `format` 0: Q8_0, 1: Q4_0. */
 @inline function lowHalf(format: i32, block: usize): v128 {
@@ -32,17 +33,17 @@ import { halfToFloat, horizontalSum } from "./quantized-matmul";
 }
 
 /**
- * One weight row (`blocks` blocks of `blockBytes` at `row`) · vectors [first, end). `format` 0: Q8_0
- * (fp16 d, 32 i8), 1: Q4_0 (fp16 d, 16 bytes of nibbles, value j = low nibble − 8, j + 16 = high − 8).
+ * One weight row (`blocks` blocks of `blockBytes` at `row`) · vectors [0, tiled), four at a time
+ * (`tiled` a multiple of 4). `format` 0: Q8_0 (fp16 d, 32 i8), 1: Q4_0 (fp16 d, 16 bytes of nibbles,
+ * value j = low nibble − 8, j + 16 = high − 8).
  */
-@inline function rowTimesVectors(
+@inline function rowTimesFourVectors(
   format: i32, row: usize, blocks: i32, blockBytes: i32, quants: usize, scales: usize, columns: i32,
-  rows: i32, rowIndex: i32, first: i32, end: i32, out: usize,
+  rows: i32, rowIndex: i32, tiled: i32, out: usize,
 ): void {
   const vectorQuantBytes = <usize>columns << 1;
   const vectorScaleBytes = <usize>blocks << 2;
-  let v = first;
-  for (; v + 4 <= end; v += 4) {
+  for (let v = 0; v < tiled; v += 4) {
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
     let block = row;
     const x0 = quants + <usize>v * vectorQuantBytes;
@@ -68,35 +69,23 @@ import { halfToFloat, horizontalSum } from "./quantized-matmul";
     store<f32>(at + 2 * stride, horizontalSum(a2));
     store<f32>(at + 3 * stride, horizontalSum(a3));
   }
-  for (; v < end; v++) {
-    let accumulator = f32x4.splat(0);
-    let block = row;
-    const x0 = quants + <usize>v * vectorQuantBytes;
-    const s0 = scales + <usize>v * vectorScaleBytes;
-    for (let b = 0; b < blocks; b++) {
-      const low = lowHalf(format, block);
-      const high = highHalf(format, block);
-      const sums = blockSums(
-        i16x8.extend_low_i8x16_s(low), i16x8.extend_high_i8x16_s(low), i16x8.extend_low_i8x16_s(high), i16x8.extend_high_i8x16_s(high),
-        x0 + (<usize>b << 6),
-      );
-      accumulator = scaled(accumulator, sums, halfToFloat(<u32>load<u16>(block)) * load<f32>(s0 + (<usize>b << 2)));
-      block += blockBytes;
-    }
-    store<f32>(out + ((<usize>v * rows + rowIndex) << 2), horizontalSum(accumulator));
-  }
 }
 
 /** Rows [rowStart, rowEnd) of Q8_0 weights · `count` Q8_0 activation vectors (quants: count × columns i16, scales: count × columns/32 f32). */
 export function matmulBatchQ8_0Rows(matrix: usize, quants: usize, scales: usize, count: i32, rows: i32, columns: i32, out: usize, rowStart: i32, rowEnd: i32): void {
   const blocks = columns >> 5;
   const rowBytes = <usize>blocks * 34;
-  for (let row = rowStart; row < rowEnd; row++) rowTimesVectors(0, matrix + <usize>row * rowBytes, blocks, 34, quants, scales, columns, rows, row, 0, count, out);
+  const tiled = count & ~3;
+  for (let row = rowStart; row < rowEnd; row++) rowTimesFourVectors(0, matrix + <usize>row * rowBytes, blocks, 34, quants, scales, columns, rows, row, tiled, out);
+  // The last count % 4 vectors: the one-vector kernel itself.
+  for (let v = tiled; v < count; v++) matmulQ8_0Rows(matrix, quants + <usize>v * (columns << 1), scales + <usize>v * (blocks << 2), columns, out + ((<usize>v * rows) << 2), rowStart, rowEnd);
 }
 
 /** Rows [rowStart, rowEnd) of Q4_0 weights · `count` Q8_0 activation vectors. */
 export function matmulBatchQ4_0Rows(matrix: usize, quants: usize, scales: usize, count: i32, rows: i32, columns: i32, out: usize, rowStart: i32, rowEnd: i32): void {
   const blocks = columns >> 5;
   const rowBytes = <usize>blocks * 18;
-  for (let row = rowStart; row < rowEnd; row++) rowTimesVectors(1, matrix + <usize>row * rowBytes, blocks, 18, quants, scales, columns, rows, row, 0, count, out);
+  const tiled = count & ~3;
+  for (let row = rowStart; row < rowEnd; row++) rowTimesFourVectors(1, matrix + <usize>row * rowBytes, blocks, 18, quants, scales, columns, rows, row, tiled, out);
+  for (let v = tiled; v < count; v++) matmulQ4_0Rows(matrix, quants + <usize>v * (columns << 1), scales + <usize>v * (blocks << 2), columns, out + ((<usize>v * rows) << 2), rowStart, rowEnd);
 }
