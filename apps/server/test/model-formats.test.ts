@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { copyFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { loadLlama2cCheckpoint, loadLlama2cTokenizer, sentencePieceTokenizerJson, writeLlamaGguf, writeLlamaModelFolder, writeSafetensorsLlama } from "@kvpack/adapters";
@@ -6,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { createServer } from "../src/app.js";
 import { parseServerConfig } from "../src/config/load-config.js";
+import { loadServedModel } from "../src/model/load-served-model.js";
 import { modelsDataDirectory, postJson, readReference, temporaryDirectory } from "./test-server.js";
 
 interface Reference {
@@ -74,6 +76,9 @@ describe("models chosen by configuration", () => {
     const result = await greedyContinuation({ path: file }, reference);
     expect(result.id).toBe("stories260K");
     expect(result.text).toBe(reference.greedy_text.slice(reference.prompt.length));
+    // The file is read through a byte source and hashed as a stream; the fingerprint (Redis page keys) is still the first 16 hex of its bytes' SHA-256.
+    const config = parseServerConfig({ host: "127.0.0.1", port: 0, logLevel: "silent", model: { path: file }, kv: { diskEnabled: false } });
+    expect((await loadServedModel(config.model)).fingerprint).toBe(createHash("sha256").update(bytes).digest("hex").slice(0, 16));
   });
 
   it("runs a GGUF on the WASM kernel runtime with batched prefill; two concurrent requests each get their single-run text", async () => {

@@ -57,12 +57,14 @@ export type { HuggingFaceConfigSource } from "./safetensors/hugging-face-config.
 export { bfloat16BitsToNumber, float16BitsToNumber, numberToBfloat16Bits, numberToFloat16Bits } from "./model/half-float.js";
 export { GgufFile } from "./gguf/gguf-file.js";
 export type { GgufTensorInfo } from "./gguf/gguf-file.js";
+export type { GgufByteSource } from "./gguf/gguf-byte-source.js";
 export { GgmlType, GgufValueType } from "./gguf/gguf-types.js";
 export type { GgmlTypeName, GgufValue, GgufValueTypeName } from "./gguf/gguf-types.js";
 export { dequantizeGgml } from "./gguf/ggml-dequantize.js";
 export { ggmlBlockCodecs } from "./gguf/ggml-block-codecs.js";
 export type { GgmlBlockCodec } from "./gguf/ggml-block-codec.js";
 export { QuantizedTensor } from "./gguf/quantized-tensor.js";
+export type { TensorByteRange } from "./gguf/quantized-tensor.js";
 export { ggmlTypeLayout } from "./gguf/gguf-types.js";
 export { quantizeGgml, quantizeQ4_0, quantizeQ8_0, writeGguf } from "./gguf/gguf-writer.js";
 export type { GgufWriterTensor, GgufWriterValue } from "./gguf/gguf-writer.js";

@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
-import { existsSync, statSync } from "node:fs";
+import { createHash, type Hash } from "node:crypto";
+import { createReadStream, existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +16,7 @@ import {
   loadSafetensorsLlama,
 } from "@kvpack/adapters";
 import type { Tokenizer } from "@kvpack/adapters";
+import { type FileByteSource, fileByteSource } from "@kvpack/adapters/node";
 import type { KVCache, KVCacheShape } from "@kvpack/cache";
 import type { ServerConfig } from "../config/server-config.js";
 import { type ChatPromptFormat, plainJoinFormat } from "./chat-prompt-format.js";
@@ -95,7 +96,9 @@ function detectFormat(file: string, declared: ServerConfig["model"]["format"]): 
 
 async function readBytes(file: string, what: string): Promise<Uint8Array> {
   try {
-    return new Uint8Array(await readFile(file));
+    const bytes = await readFile(file);
+    // A view of the read buffer (new Uint8Array(buffer) would copy the whole file once more).
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   } catch (error) {
     throw new ModelLoadError(`cannot read ${what} ${file}: ${(error as Error).message}`);
   }
@@ -104,7 +107,31 @@ async function readBytes(file: string, what: string): Promise<Uint8Array> {
 function fingerprintOf(...parts: Uint8Array[]): string {
   const hash = createHash("sha256");
   for (const part of parts) hash.update(part);
+  return fingerprintOfHash(hash);
+}
+
+/** The first 16 hex digits of a SHA-256 (consumes it: pass a copy to go on feeding it). */
+function fingerprintOfHash(hash: Hash): string {
   return hash.digest("hex").slice(0, 16);
+}
+
+/** A SHA-256 fed with the file's bytes streamed from disk (the same digest as of its bytes in memory). */
+async function fileSha256(file: string): Promise<Hash> {
+  const hash = createHash("sha256");
+  try {
+    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  } catch (error) {
+    throw new ModelLoadError(`cannot read model ${file}: ${(error as Error).message}`);
+  }
+  return hash;
+}
+
+function openByteSource(file: string): FileByteSource {
+  try {
+    return fileByteSource(file);
+  } catch (error) {
+    throw new ModelLoadError(`cannot read model ${file}: ${(error as Error).message}`);
+  }
 }
 
 function fromRuntime(
@@ -174,23 +201,30 @@ export async function loadServedModel(modelConfig: ServerConfig["model"]): Promi
       return fromRuntime(base, inProcessRuntime(new LlamaRuntime(weights)), tokenizer, contextLength);
     }
     if (format === "gguf") {
-      const fileBytes = await readBytes(modelPath, "model");
-      // Matrices stay the file's blocks (dequantized lazily only where the backend cannot multiply them).
-      const loaded = loadGgufLlama(fileBytes, { lazyMatrices: true });
-      const runtime = await wasmLlamaRuntime(loaded);
-      const base = { id, format, fingerprint: fingerprintOf(fileBytes), createdSeconds };
-      if (tokenizerPath !== undefined || !loaded.tokenizer) {
-        // A tokenizer from outside the file: the file's template names its own tokens, so the plain join.
+      // Read through a byte source: the header now, each matrix as the backend uploads its blocks,
+      // so the file is never in memory whole (as llama.cpp's mmap); closed once the backend holds them.
+      const source = openByteSource(modelPath);
+      try {
+        const fileHash = await fileSha256(modelPath);
+        // Matrices stay the file's blocks (dequantized lazily only where the backend cannot multiply them).
+        const loaded = loadGgufLlama(source, { lazyMatrices: true });
+        const runtime = await wasmLlamaRuntime(loaded);
+        const base = { id, format, fingerprint: fingerprintOfHash(fileHash.copy()), createdSeconds };
+        if (tokenizerPath !== undefined || !loaded.tokenizer) {
+          // A tokenizer from outside the file: the file's template names its own tokens, so the plain join.
+          loaded.releaseFile();
+          const external = await llama2cTokenizerFor(tokenizerPath, modelPath, loaded.weights.config.vocabSize);
+          return fromRuntime({ ...base, fingerprint: fingerprintOfHash(fileHash.update(external.bytes)) }, runtime, external.tokenizer, contextLength);
+        }
+        // The file's own tokenizer (ggufTokenizer: stop tokens from its EOS / EOT ids) and chat template.
+        const tokenizer = loaded.tokenizer;
+        const prompting = { addBos: tokenizer.addBos, chatFormat: ggufChatFormat(loaded.file, tokenizer, tokenizer.addBos) };
+        // The backend holds the weights now: nothing reads the file any more.
         loaded.releaseFile();
-        const external = await llama2cTokenizerFor(tokenizerPath, modelPath, loaded.weights.config.vocabSize);
-        return fromRuntime({ ...base, fingerprint: fingerprintOf(fileBytes, external.bytes) }, runtime, external.tokenizer, contextLength);
+        return fromRuntime(base, runtime, tokenizer, contextLength, prompting);
+      } finally {
+        source.close();
       }
-      // The file's own tokenizer (ggufTokenizer: stop tokens from its EOS / EOT ids) and chat template.
-      const tokenizer = loaded.tokenizer;
-      const prompting = { addBos: tokenizer.addBos, chatFormat: ggufChatFormat(loaded.file, tokenizer, tokenizer.addBos) };
-      // The backend holds the weights now: the file's bytes may go (else they stay resident beside them).
-      loaded.releaseFile();
-      return fromRuntime(base, runtime, tokenizer, contextLength, prompting);
     }
     if (format === "safetensors") {
       // Hugging Face layout: config.json next to the weights; GPT-2 brings encoder.json + vocab.bpe.

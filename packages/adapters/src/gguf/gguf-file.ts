@@ -1,6 +1,6 @@
-import { asUint8Array } from "../model/bytes.js";
 import { ModelFormatError } from "../model/model-format-error.js";
 import { dequantizeGgml } from "./ggml-dequantize.js";
+import { type GgufByteSource, isByteSource, memoryByteSource } from "./gguf-byte-source.js";
 import { QuantizedTensor } from "./quantized-tensor.js";
 import { GgufValueType, type GgufValue, ggmlTypeLayout } from "./gguf-types.js";
 
@@ -18,52 +18,85 @@ export interface GgufTensorInfo {
   readonly byteLength: number;
 }
 
+/** What the header says, and where the data section starts. */
+interface GgufHeader {
+  readonly version: number;
+  readonly metadata: ReadonlyMap<string, GgufValue>;
+  readonly alignment: number;
+  readonly infos: readonly Omit<GgufTensorInfo, "byteLength" | "elementCount">[];
+  readonly dataStart: number;
+}
+
+function parseHeader(bytes: Uint8Array): GgufHeader {
+  const reader = new GgufReader(bytes);
+  const magic = reader.uint32("magic");
+  if (magic !== ggufMagic) {
+    throw new ModelFormatError("gguf", "bad-magic", `not a GGUF file: magic is 0x${magic.toString(16).padStart(8, "0")}, expected 0x46554747 ("GGUF")`);
+  }
+  const version = reader.uint32("version");
+  if (version !== 2 && version !== 3) throw new ModelFormatError("gguf", "unsupported", `GGUF version ${version} is not supported (2 and 3 are)`);
+  const tensorCount = reader.uint64("tensor_count");
+  const metadataCount = reader.uint64("metadata_kv_count");
+  const metadata = new Map<string, GgufValue>();
+  for (let i = 0; i < metadataCount; i++) {
+    const key = reader.string(`metadata key ${i}`);
+    metadata.set(key, reader.value(reader.uint32(`type of ${key}`), key));
+  }
+  const alignment = metadata.get("general.alignment") ?? 32;
+  if (typeof alignment !== "number" || !(alignment > 0 && Number.isInteger(alignment))) {
+    throw new ModelFormatError("gguf", "bad-metadata", `GGUF general.alignment must be a positive integer, got ${String(alignment)}`);
+  }
+  const infos: Omit<GgufTensorInfo, "byteLength" | "elementCount">[] = [];
+  for (let i = 0; i < tensorCount; i++) {
+    const name = reader.string(`tensor ${i} name`);
+    const dimensionCount = reader.uint32(`tensor ${name} n_dims`);
+    if (dimensionCount > 4) throw new ModelFormatError("gguf", "bad-header", `GGUF tensor ${name} has ${dimensionCount} dimensions (at most 4)`);
+    const dims = Array.from({ length: dimensionCount }, (_, d) => reader.uint64(`tensor ${name} dim ${d}`));
+    infos.push({ name, dims, type: reader.uint32(`tensor ${name} type`), offset: reader.uint64(`tensor ${name} offset`) });
+  }
+  return { version, metadata, alignment, infos, dataStart: Math.ceil(reader.offset / alignment) * alignment };
+}
+
+/** The first header read from a byte source; a header that does not fit is read again from 4× as many bytes. */
+const firstHeaderRead = 1 << 20;
+
+/** Parses the header from as short a prefix as holds it (only a source on disk is read in steps). */
+function readHeader(source: GgufByteSource, inMemory: boolean): GgufHeader {
+  for (let length = inMemory ? source.byteLength : Math.min(source.byteLength, firstHeaderRead); ; length = Math.min(source.byteLength, length * 4)) {
+    try {
+      return parseHeader(source.read(0, length));
+    } catch (error) {
+      // A truncation before the end of the source only means the prefix was too short.
+      if (!(ModelFormatError.isInstance(error) && error.code === "truncated" && length < source.byteLength)) throw error;
+    }
+  }
+}
+
 /**
  * A parsed GGUF file (v2 or v3): header, metadata key–values, tensor infos and the aligned data
- * section. Tensors are dequantized to fp32 on request.
+ * section. Tensors are dequantized to fp32 on request. Given a GgufByteSource instead of bytes, only
+ * the header is read at once; each tensor is read when asked for (and `quantized` tensors then read
+ * their blocks each time their `blocks` are taken), so the whole file never needs to be in memory.
  */
 export class GgufFile {
   readonly version: number;
   readonly metadata: ReadonlyMap<string, GgufValue>;
   readonly tensors: ReadonlyMap<string, GgufTensorInfo>;
   readonly alignment: number;
-  private readonly data: Uint8Array;
+  private readonly source: GgufByteSource;
   private readonly dataStart: number;
 
-  constructor(bytes: ArrayBuffer | Uint8Array) {
-    const data = asUint8Array(bytes);
-    const reader = new GgufReader(data);
-    const magic = reader.uint32("magic");
-    if (magic !== ggufMagic) {
-      throw new ModelFormatError("gguf", "bad-magic", `not a GGUF file: magic is 0x${magic.toString(16).padStart(8, "0")}, expected 0x46554747 ("GGUF")`);
-    }
-    this.version = reader.uint32("version");
-    if (this.version !== 2 && this.version !== 3) throw new ModelFormatError("gguf", "unsupported", `GGUF version ${this.version} is not supported (2 and 3 are)`);
-    const tensorCount = reader.uint64("tensor_count");
-    const metadataCount = reader.uint64("metadata_kv_count");
-    const metadata = new Map<string, GgufValue>();
-    for (let i = 0; i < metadataCount; i++) {
-      const key = reader.string(`metadata key ${i}`);
-      metadata.set(key, reader.value(reader.uint32(`type of ${key}`), key));
-    }
-    this.metadata = metadata;
-    const alignment = metadata.get("general.alignment") ?? 32;
-    if (typeof alignment !== "number" || !(alignment > 0 && Number.isInteger(alignment))) {
-      throw new ModelFormatError("gguf", "bad-metadata", `GGUF general.alignment must be a positive integer, got ${String(alignment)}`);
-    }
-    this.alignment = alignment;
-    const infos: Omit<GgufTensorInfo, "byteLength" | "elementCount">[] = [];
-    for (let i = 0; i < tensorCount; i++) {
-      const name = reader.string(`tensor ${i} name`);
-      const dimensionCount = reader.uint32(`tensor ${name} n_dims`);
-      if (dimensionCount > 4) throw new ModelFormatError("gguf", "bad-header", `GGUF tensor ${name} has ${dimensionCount} dimensions (at most 4)`);
-      const dims = Array.from({ length: dimensionCount }, (_, d) => reader.uint64(`tensor ${name} dim ${d}`));
-      infos.push({ name, dims, type: reader.uint32(`tensor ${name} type`), offset: reader.uint64(`tensor ${name} offset`) });
-    }
-    this.dataStart = Math.ceil(reader.offset / alignment) * alignment;
-    this.data = data;
+  constructor(bytes: ArrayBuffer | Uint8Array | GgufByteSource) {
+    const inMemory = !isByteSource(bytes);
+    const source = inMemory ? memoryByteSource(bytes) : bytes;
+    const header = readHeader(source, inMemory);
+    this.version = header.version;
+    this.metadata = header.metadata;
+    this.alignment = header.alignment;
+    this.dataStart = header.dataStart;
+    this.source = source;
     const tensors = new Map<string, GgufTensorInfo>();
-    for (const info of infos) {
+    for (const info of header.infos) {
       const elementCount = info.dims.reduce((product, size) => product * size, 1);
       const layout = ggmlTypeLayout[info.type];
       // Unsupported types are listed without a size; reading them throws a clear error.
@@ -79,15 +112,16 @@ export class GgufFile {
   /** A tensor dequantized to fp32 (row-major, dims reversed); `expectedDims` in ggml order when given. */
   float32(name: string, expectedDims?: readonly number[]): Float32Array {
     const info = this.checkedInfo(name, expectedDims);
-    const start = this.dataStart + info.offset;
-    return dequantizeGgml(info.type, this.data, start, info.elementCount);
+    return dequantizeGgml(info.type, this.source.read(this.dataStart + info.offset, info.byteLength), 0, info.elementCount);
   }
 
-  /** A tensor's blocks as stored (a view, no fp32 copy); `expectedDims` in ggml order when given. */
+  /**
+   * A tensor's blocks as stored (no fp32 copy): a view of the bytes in memory, or, from a byte
+   * source, read from it whenever `blocks` is taken. `expectedDims` in ggml order when given.
+   */
   quantized(name: string, expectedDims?: readonly number[]): QuantizedTensor {
     const info = this.checkedInfo(name, expectedDims);
-    const start = this.dataStart + info.offset;
-    return new QuantizedTensor(name, ggmlTypeLayout[info.type].name, [...info.dims].reverse(), this.data.subarray(start, start + info.byteLength));
+    return new QuantizedTensor(name, ggmlTypeLayout[info.type].name, [...info.dims].reverse(), { source: this.source, offset: this.dataStart + info.offset, byteLength: info.byteLength });
   }
 
   private checkedInfo(name: string, expectedDims?: readonly number[]): GgufTensorInfo {
@@ -99,8 +133,8 @@ export class GgufFile {
     const layout = ggmlTypeLayout[info.type];
     if (!layout) throw new ModelFormatError("gguf", "unsupported", `GGUF tensor ${name} has ggml type ${info.type}; supported: ${supportedTypeNames}`);
     const start = this.dataStart + info.offset;
-    if (start + info.byteLength > this.data.byteLength) {
-      throw new ModelFormatError("gguf", "truncated", `GGUF file truncated: expected ${start + info.byteLength} bytes for tensor ${name} (${layout.name}), file has ${this.data.byteLength}`);
+    if (start + info.byteLength > this.source.byteLength) {
+      throw new ModelFormatError("gguf", "truncated", `GGUF file truncated: expected ${start + info.byteLength} bytes for tensor ${name} (${layout.name}), file has ${this.source.byteLength}`);
     }
     return info;
   }

@@ -5,6 +5,7 @@ import type { RopeDescription } from "../model/rope.js";
 import { ModelArgumentError, ModelFormatError } from "../model/model-format-error.js";
 import { SentencePieceBpeTokenizer } from "../tokenizers/sentencepiece-bpe-tokenizer.js";
 import { gemma2AttentionScale, gemma2DefaultAttentionSoftCap, gemma2DefaultFinalSoftCap, gemma2LayerAttention, ggufArchitectures } from "./gguf-architecture.js";
+import type { GgufByteSource } from "./gguf-byte-source.js";
 import { GgufFile } from "./gguf-file.js";
 import { type GgufTokenizer, ggufTokenizer } from "./gguf-tokenizer.js";
 import { type LlamaMatrixBlocks, llamaMatrixBlocks } from "./llama-matrix-blocks.js";
@@ -101,9 +102,11 @@ export function ggufSentencePieceTokenizer(file: GgufFile): SentencePieceBpeToke
  * dequantized to fp32, and the embedded tokenizer. GGUF stores `llama` q/k rows already in the
  * interleaved RoPE order llama2.c uses, and the NeoX architectures unpermuted, so nothing is permuted.
  * Missing keys or tensors, shape mismatches and unsupported variants (partial RoPE, YaRN, LongRoPE)
- * throw a ModelFormatError naming them.
+ * throw a ModelFormatError naming them. `bytes` may be a GgufByteSource (`fileByteSource(path)` from
+ * `@kvpack/adapters/node`): with `lazyMatrices` only the header and the small vectors are read at
+ * load, and each matrix when a backend uploads its blocks, so the file is never in memory whole.
  */
-export function loadGgufLlama(bytes: ArrayBuffer | Uint8Array | GgufFile, options: LoadGgufLlamaOptions = {}): GgufLlamaModel {
+export function loadGgufLlama(bytes: ArrayBuffer | Uint8Array | GgufByteSource | GgufFile, options: LoadGgufLlamaOptions = {}): GgufLlamaModel {
   const file = bytes instanceof GgufFile ? bytes : new GgufFile(bytes);
   const architectureName = file.metadata.get("general.architecture");
   if (typeof architectureName !== "string" || !(llamaArchitectures as readonly string[]).includes(architectureName)) {

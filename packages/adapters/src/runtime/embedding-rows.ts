@@ -23,7 +23,7 @@ export function floatEmbeddingRows(embedding: () => Float32Array, dim: number): 
 export function blockEmbeddingRows(tensor: QuantizedTensor, dim: number): EmbeddingRows {
   const type = GgmlType[tensor.type];
   const { blockSize, blockBytes } = ggmlTypeLayout[type];
-  const blocks = tensor.blocks.slice();
+  const blocks = tensor.ownBlocks();
   const scratch = new Float32Array(Math.ceil(dim / blockSize + 1) * blockSize);
   return (token, out) => {
     const firstValue = token * dim;

@@ -17,6 +17,7 @@
  */
 import { readFileSync } from "node:fs";
 import { argmax, KernelLlamaRuntime, type LlamaWeights, loadGgufLlama, ResidentLlamaWeights } from "@kvpack/adapters";
+import { fileByteSource } from "@kvpack/adapters/node";
 import { CompressedKVCache, type KVCacheShape } from "@kvpack/cache";
 import { createWasmBackend, type KernelBackend } from "@kvpack/kernels";
 import { type ChildRequest, type ContextResult, reportResult } from "./child-protocol.js";
@@ -28,14 +29,24 @@ function createCache(name: string, shape: KVCacheShape): CompressedKVCache {
 }
 
 /**
- * Loads the file and uploads it; with blocks the file's bytes are then released (loadGgufLlama's
- * releaseFile), as the server does, so the weights are resident once (in WASM memory), not twice.
+ * Loads the file and uploads it. With blocks (the default) the file is read through a byte source,
+ * as the server does: the header at load, then each matrix as it is uploaded, so the weights are
+ * resident once (in WASM memory) and the whole file is never in memory beside them.
  */
 function uploadModel(path: string, backend: KernelBackend, fp32Weights: boolean): { weights: LlamaWeights; resident: ResidentLlamaWeights } {
-  const loaded = loadGgufLlama(new Uint8Array(readFileSync(path)), { lazyMatrices: !fp32Weights });
-  const resident = new ResidentLlamaWeights(backend, loaded.weights, fp32Weights ? {} : { blocks: loaded.matrixBlocks });
-  if (!fp32Weights) loaded.releaseFile();
-  return { weights: loaded.weights, resident };
+  if (fp32Weights) {
+    const loaded = loadGgufLlama(readFileSync(path));
+    return { weights: loaded.weights, resident: new ResidentLlamaWeights(backend, loaded.weights) };
+  }
+  const source = fileByteSource(path);
+  try {
+    const loaded = loadGgufLlama(source, { lazyMatrices: true });
+    const resident = new ResidentLlamaWeights(backend, loaded.weights, { blocks: loaded.matrixBlocks });
+    loaded.releaseFile();
+    return { weights: loaded.weights, resident };
+  } finally {
+    source.close();
+  }
 }
 
 async function main(): Promise<void> {
