@@ -91,7 +91,7 @@ describe("loadGgufLlama over a byte source", () => {
   async function logits(resident: ResidentLlamaWeights): Promise<number[]> {
     const runtime = new KernelLlamaRuntime(resident);
     const cache = new DenseKVCache({ layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim, capacity: 8 });
-    let out = new Float32Array(0);
+    let out: Float32Array = new Float32Array(0);
     for (const [position, token] of [1, 40, 300, 7].entries()) out = await runtime.forward(token, position, cache);
     return Array.from(out);
   }
