@@ -17,8 +17,10 @@ export { ResidentLlamaWeights } from "./resident-llama-weights.js";
 export interface KernelLlamaRuntimeOptions {
   observer?: LayerObserver;
   /**
-   * Where RMSNorm, RoPE and SwiGLU run. "backend" (default) runs them as kernels; "host" runs these
-   * few-hundred-float steps in plain TypeScript, which saves a round trip per step on WebGPU.
+   * Where RMSNorm, RoPE and SwiGLU run. "host" (default) runs these few-hundred-float steps in plain
+   * TypeScript, a prefill chunk's rows in one pass; "backend" runs them as kernels, one call per row.
+   * A kernel call costs more than the step itself on both WASM (bench:runtime, stories260K: 2,648
+   * vs 1,505 tok/s) and WebGPU (a round trip per step).
    */
   vectorKernels?: "backend" | "host";
   /** The model's rotation (model/rope.ts); default the description's, else llama2.c's. NeoX or scaled RoPE runs on the host. */
@@ -67,7 +69,7 @@ export class KernelLlamaRuntime {
     const description = options.description ?? describeLlamaModel(weights.host);
     this.loop = new LlamaForwardLoop(description, options.observer, weights.embeddingRows);
     this.cacheShape = this.loop.cacheShape;
-    this.ops = new BackendLlamaOps(weights, options.vectorKernels ?? "backend", options.rope ?? description.rope, description.activation);
+    this.ops = new BackendLlamaOps(weights, options.vectorKernels ?? "host", options.rope ?? description.rope, description.activation);
     this.attacher = new KernelAttentionAttacher(options.cacheAttention === "typescript" || this.backend.name !== "wasm" ? undefined : "wasm");
   }
 

@@ -133,6 +133,8 @@ export async function matmulResidentBatch(kernels: KernelSet, matrix: DeviceArra
   if (count === 1) return matmulResident(kernels, matrix, vectors, rows, columns);
   const format = residentFormats.get(matrix);
   if (!format && !(matrix instanceof StackedMatrix)) return kernels.matmulBatch({ matrix, vectors, count, rows, columns });
+  // One encoding: the kernel's count × rows result is already the layout wanted.
+  if (format && kernels.quantizedMatmulBatch) return kernels.quantizedMatmulBatch({ matrix, format, vectors, count, rows, columns });
   const parts = matrix instanceof StackedMatrix ? matrix.parts : [{ array: matrix, format: format!, rows }];
   const out = new Float32Array(count * rows);
   let first = 0;
