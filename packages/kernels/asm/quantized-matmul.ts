@@ -80,18 +80,38 @@ export function matmulQ8_0(matrix: usize, quants: usize, scales: usize, rows: i3
   matmulQ8_0Rows(matrix, quants, scales, columns, out, 0, rows);
 }
 
-/** Rows [rowStart, rowEnd) of `matmulQ8_0` (the thread pool's unit of work). */
+/** One Q8_0 block (`block`) · the activations of block `x` (scale `scale` already times the weight's d) added to `accumulator`. */
+@inline function q8_0Block(accumulator: v128, block: usize, x: usize, scale: f32): v128 {
+  const sums = i32x4.add(dotI8x16(v128.load(block, 2), x), dotI8x16(v128.load(block, 18), x + 32));
+  return f32x4.add(accumulator, f32x4.mul(f32x4.convert_i32x4_s(sums), f32x4.splat(scale)));
+}
+
+/**
+ * Rows [rowStart, rowEnd) of `matmulQ8_0` (the thread pool's unit of work), two rows at a time so
+ * each activation block is loaded once for both; each row's operations are those of a row alone.
+ */
 export function matmulQ8_0Rows(matrix: usize, quants: usize, scales: usize, columns: i32, out: usize, rowStart: i32, rowEnd: i32): void {
   const blocks = columns >> 5;
   const rowBytes = <usize>blocks * 34;
-  for (let row = rowStart; row < rowEnd; row++) {
+  let row = rowStart;
+  for (; row + 1 < rowEnd; row += 2) {
+    let block = matrix + <usize>row * rowBytes;
+    let first = f32x4.splat(0), second = f32x4.splat(0);
+    for (let b = 0; b < blocks; b++) {
+      const x = quants + (<usize>b << 6);
+      const scale = load<f32>(scales + (<usize>b << 2));
+      first = q8_0Block(first, block, x, halfToFloat(<u32>load<u16>(block)) * scale);
+      second = q8_0Block(second, block + rowBytes, x, halfToFloat(<u32>load<u16>(block + rowBytes)) * scale);
+      block += 34;
+    }
+    store<f32>(out + (<usize>row << 2), horizontalSum(first));
+    store<f32>(out + (<usize>(row + 1) << 2), horizontalSum(second));
+  }
+  if (row < rowEnd) {
     let block = matrix + <usize>row * rowBytes;
     let accumulator = f32x4.splat(0);
     for (let b = 0; b < blocks; b++) {
-      const x = quants + (<usize>b << 6);
-      const sums = i32x4.add(dotI8x16(v128.load(block, 2), x), dotI8x16(v128.load(block, 18), x + 32));
-      const scale = halfToFloat(<u32>load<u16>(block)) * load<f32>(scales + (<usize>b << 2));
-      accumulator = f32x4.add(accumulator, f32x4.mul(f32x4.convert_i32x4_s(sums), f32x4.splat(scale)));
+      accumulator = q8_0Block(accumulator, block, quants + (<usize>b << 6), halfToFloat(<u32>load<u16>(block)) * load<f32>(scales + (<usize>b << 2)));
       block += 34;
     }
     store<f32>(out + (<usize>row << 2), horizontalSum(accumulator));
