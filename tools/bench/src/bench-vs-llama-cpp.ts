@@ -1,5 +1,6 @@
 /**
- * kvpack against llama.cpp on the same GGUF files, same machine, same thread count, one run.
+ * kvpack against llama.cpp on the same GGUF files, same machine, same thread count, one run (each
+ * rate the median of a few timed trials).
  * A random-weight Llama of SmolLM2-135M's shape (dim 576, 9 query / 3 KV heads, head_dim 64,
  * hidden 1536, 30 layers, vocab 49,152 with a synthetic SentencePiece vocabulary) is written by
  * kvpack's writeLlamaGguf as Q8_0 and as F16. Each engine config runs in its own child process
@@ -11,6 +12,7 @@
  *
  *   pnpm bench:vs-llama-cpp                          contexts 512, 4,096, 16,384 (about 20 minutes)
  *   KVPACK_BENCH_QUICK=1 pnpm bench:vs-llama-cpp     contexts 512 and 4,096
+ *   KVPACK_BENCH_TRIALS=n                            timed repeats per prefill and decode context, median reported (default 3; quick 1)
  *   KVPACK_BENCH_THREADS=n                           threads for both engines (default 1; kvpack's WASM matmuls split over n)
  *   KVPACK_BENCH_ONLY=kvpack|llama.cpp               one engine only
  *   KVPACK_BENCH_WEIGHTS=Q8_0|F16                    one weight file only
@@ -57,6 +59,9 @@ function parseContexts(text: string): number[] {
   return values.sort((a, b) => a - b);
 }
 const decodeSteps = quick ? 4 : 8;
+/** Timed repeats per prefill and per decode context (the median reported): single runs on a shared VM spread by up to ±30 %. */
+const trials = Number(process.env.KVPACK_BENCH_TRIALS ?? (quick ? 1 : 3));
+if (!Number.isInteger(trials) || trials < 1) throw new Error(`KVPACK_BENCH_TRIALS must be a positive integer, got ${JSON.stringify(process.env.KVPACK_BENCH_TRIALS)}`);
 const prefillTokens = quick ? 32 : 128;
 const llamaCppKv = ["f16", "q8_0", "q4_0"] as const;
 const weightTypes = (["Q8_0", "F16"] as const).filter((type) => !process.env.KVPACK_BENCH_WEIGHTS || process.env.KVPACK_BENCH_WEIGHTS === type);
@@ -66,8 +71,12 @@ export interface Row {
   weights: "Q8_0" | "F16";
   kv: string;
   context: number;
+  /** Median of decodeTrials. */
   decodeTokensPerSecond: number;
+  decodeTrials: readonly number[];
+  /** Median of prefillTrials. */
   prefillTokensPerSecond: number;
+  prefillTrials: readonly number[];
   peakRssBytes: number;
   kvBytesPerToken: number;
 }
@@ -136,12 +145,13 @@ async function main(): Promise<void> {
         contexts,
         decodeSteps,
         prefillTokens,
+        trials,
         method:
           "one child process per engine config; peakRssBytes = the child's own peak RSS (VmHWM of its address space; ru_maxrss would include the parent's, which survives exec). llama.cpp (node-llama-cpp 3.21.1 prebuilt CPU, flash attention): real prefill to each context, then greedy decode steps timed. " +
           "kvpack (KernelLlamaRuntime, WASM backend, @kvpack/cache CompressedKVCache attending through WasmPageAttention — kvpackAttention names each config's backend): " +
           "the cache filled with synthetic rows through its own append (encoded by the codec) to each context, one untimed step (uploads the filled pages to the kernels' heap), then real decode steps timed; " +
           "synthetic rows because kvpack's prefill is far slower than llama.cpp's, and a step's cost depends on the cache length and codec, not the rows' values. " +
-          "prefillTokensPerSecond: the first prefillTokens tokens from an empty cache (kvpack: runtime.prefill in chunks of 64 after an untimed warm-up prefill). kvBytesPerToken: kvpack cache.byteLength() / tokens; llama.cpp 2 · layers · kvDim · ggml block bytes / 32.",
+          "decodeTokensPerSecond and prefillTokensPerSecond are the medians of `trials` timed runs (decodeTrials, prefillTrials). prefillTokensPerSecond: the first prefillTokens tokens from an empty cache (kvpack: runtime.prefill in chunks of 64 after an untimed warm-up prefill; llama.cpp: the sequence cleared before each). kvBytesPerToken: kvpack cache.byteLength() / tokens; llama.cpp 2 · layers · kvDim · ggml block bytes / 32.",
         failures,
         seconds: (performance.now() - started) / 1000,
         rows,
@@ -150,7 +160,7 @@ async function main(): Promise<void> {
     const pending = (): string[] => weightTypes.flatMap((type) => jobs.map((job) => `${job.engine} ${type} ${job.kv}`)).slice(done);
     for (const weightsType of weightTypes) {
       for (const job of jobs) {
-        const request: ChildRequest = { engine: job.engine, weights: weightsType, modelPath: files[weightsType], kv: job.kv, contexts: jobContexts(job.engine, job.kv), decodeSteps, prefillTokens, threads, tokens };
+        const request: ChildRequest = { engine: job.engine, weights: weightsType, modelPath: files[weightsType], kv: job.kv, contexts: jobContexts(job.engine, job.kv), decodeSteps, prefillTokens, trials, threads, tokens };
         process.stdout.write(`${job.engine} ${weightsType} KV ${job.kv} …\n`);
         try {
           const result = await runChild(job.script, request);
@@ -162,7 +172,9 @@ async function main(): Promise<void> {
               kv: job.kv,
               context: at.context,
               decodeTokensPerSecond: at.decodeTokensPerSecond,
+              decodeTrials: at.decodeTrials,
               prefillTokensPerSecond: result.prefillTokensPerSecond,
+              prefillTrials: result.prefillTrials,
               peakRssBytes: result.peakRssBytes,
               kvBytesPerToken: at.kvBytesPerToken,
             });
@@ -176,7 +188,7 @@ async function main(): Promise<void> {
       }
     }
 
-    printTable(`decode at context (${decodeSteps} steps), prefill (${prefillTokens} tokens from empty), ${threads} thread(s)`, rows, [
+    printTable(`decode at context (${decodeSteps} steps, median of ${trials}), prefill (${prefillTokens} tokens from empty), ${threads} thread(s)`, rows, [
       { header: "engine", value: (row) => row.engine },
       { header: "weights", value: (row) => row.weights },
       { header: "KV", value: (row) => row.kv },

@@ -320,7 +320,7 @@ const vsLlamaCpp: TableRenderer = {
     const notes = pending + ((json.notes ?? []) as string[]).map((note) => `- ${note}\n`).join("");
     return (
       `Random-weight ${model.shape} shape (vocab ${model.vocabSize}, head_dim ${model.headDim}), written by kvpack as ${weightTypes} GGUF; ${json.threads} thread(s) for both engines; ` +
-      `${json.decodeSteps} decode steps per point${json.quick ? " (quick run, `KVPACK_BENCH_QUICK=1`)" : ""}. Method: ${json.method}\n\n${table}\n\n${notes ? `${notes}\n` : ""}${machineCaption(json, this.file)}`
+      `${json.decodeSteps} decode steps per point${json.trials > 1 ? `, each rate the median of ${json.trials} timed trials` : ""}${json.quick ? " (quick run, `KVPACK_BENCH_QUICK=1`)" : ""}. Method: ${json.method}\n\n${table}\n\n${notes ? `${notes}\n` : ""}${machineCaption(json, this.file)}`
     );
   },
 };

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { resultMarker } from "./child-protocol.js";
+import { median, resultMarker } from "./child-protocol.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -19,5 +19,15 @@ describe("reportResult's peak RSS", () => {
     expect(peakRssBytes).toBeGreaterThan(10e6);
     expect(peakRssBytes).toBeLessThan(200e6);
     expect(held[held.length - 1]).toBe(1);
+  });
+});
+
+describe("median", () => {
+  // Expected values by hand: the middle of the sorted values, the mean of the two middle ones for an even count.
+  it("takes the middle value whatever the order, and refuses no values", () => {
+    expect(median([30.1, 11.2, 25.0])).toBe(25.0);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([7])).toBe(7);
+    expect(() => median([])).toThrowError(RangeError);
   });
 });

@@ -12,6 +12,8 @@ export interface ChildRequest {
   readonly decodeSteps: number;
   /** Tokens in the timed prefill from an empty cache. */
   readonly prefillTokens: number;
+  /** Timed repeats of the prefill and of each context's decode steps; the reported rate is their median. */
+  readonly trials: number;
   readonly threads: number;
   /** Token ids fed to both engines (random ids ≥ 3, the same for every config). */
   readonly tokens: readonly number[];
@@ -19,18 +21,31 @@ export interface ChildRequest {
 
 export interface ContextResult {
   readonly context: number;
+  /** The median of decodeTrials. */
   readonly decodeTokensPerSecond: number;
+  /** Each trial's rate (decodeSteps steps), in the order run. */
+  readonly decodeTrials: readonly number[];
   readonly kvBytesPerToken: number;
 }
 
 export interface ChildResult {
+  /** The median of prefillTrials. */
   readonly prefillTokensPerSecond: number;
+  readonly prefillTrials: readonly number[];
   readonly contexts: readonly ContextResult[];
   /** The child's own peak resident set, in bytes (see peakResidentBytes). */
   readonly peakRssBytes: number;
   readonly loadSeconds: number;
   /** kvpack: the cache's attention backend ("wasm", or "typescript" when the kernels did not start or were turned off). */
   readonly attention?: string;
+}
+
+/** The middle value (the mean of the two middle ones for an even count); one run's noise moves it less than a mean. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new RangeError("median of no values");
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 export const resultMarker = "KVPACK_VS_LLAMA_CPP_RESULT ";

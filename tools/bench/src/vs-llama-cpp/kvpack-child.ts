@@ -8,10 +8,10 @@
  * KVPACK_BENCH_TS_ATTENTION=1 keeps the cache's TypeScript attention, the path before #13).
  *
  * Prefill tok/s: `prefillTokens` real tokens from an empty cache through `runtime.prefill` (chunks of
- * 64 through every layer at once), after an untimed warm-up prefill.
+ * 64 through every layer at once), after an untimed warm-up prefill; the median of `trials` runs.
  * Decode at context n: the cache is filled with n synthetic key/value rows (fill-cache.ts: noise
- * through the cache's own append, i.e. encoded by the codec), then `decodeSteps` real forward steps
- * are timed. Filling by real prefill would cost minutes per config at 16K (kvpack's prefill is far
+ * through the cache's own append, i.e. encoded by the codec), one untimed step, then `trials` runs of
+ * `decodeSteps` real forward steps are timed (the median reported). Filling by real prefill would cost minutes per config at 16K (kvpack's prefill is far
  * slower than llama.cpp's); a decode step's cost depends on the cache length and codec, not on the
  * rows' values.
  */
@@ -20,7 +20,7 @@ import { argmax, KernelLlamaRuntime, type LlamaWeights, loadGgufLlama, ResidentL
 import { fileByteSource } from "@kvpack/adapters/node";
 import { CompressedKVCache, type KVCacheShape } from "@kvpack/cache";
 import { createWasmBackend, type KernelBackend } from "@kvpack/kernels";
-import { type ChildRequest, type ContextResult, reportResult } from "./child-protocol.js";
+import { type ChildRequest, type ContextResult, median, reportResult } from "./child-protocol.js";
 import { fillCache } from "./fill-cache.js";
 import { kvpackCacheSpecs } from "./kvpack-caches.js";
 
@@ -69,17 +69,20 @@ async function main(): Promise<void> {
   const kvDim = config.kvHeads * config.headDim;
   const tokens = request.tokens;
 
-  // Prefill: one untimed prefill warms up the JIT (and starts the paged-attention module), then the timed one.
+  // Prefill: one untimed prefill warms up the JIT (and starts the paged-attention module), then `trials` timed ones, each from an empty cache.
   const warmCache = createCache(request.kv, shape);
   await runtime.prefill(tokens.slice(0, Math.min(16, request.prefillTokens)), 0, warmCache);
-  const prefillCache = createCache(request.kv, shape);
-  const prefillStarted = performance.now();
-  await runtime.prefill(tokens.slice(0, request.prefillTokens), 0, prefillCache);
-  const prefillTokensPerSecond = request.prefillTokens / ((performance.now() - prefillStarted) / 1000);
-  const attention = prefillCache.attentionBackendName();
-  // Release their pages (and the kernels' resident copies).
-  warmCache.truncate(0);
-  prefillCache.truncate(0);
+  warmCache.truncate(0); // releases its pages (and the kernels' resident copies)
+  const prefillTrials: number[] = [];
+  let attention = "";
+  for (let trial = 0; trial < request.trials; trial++) {
+    const prefillCache = createCache(request.kv, shape);
+    const prefillStarted = performance.now();
+    await runtime.prefill(tokens.slice(0, request.prefillTokens), 0, prefillCache);
+    prefillTrials.push(request.prefillTokens / ((performance.now() - prefillStarted) / 1000));
+    attention = prefillCache.attentionBackendName();
+    prefillCache.truncate(0);
+  }
 
   const cache = createCache(request.kv, shape);
   const contexts: ContextResult[] = [];
@@ -88,18 +91,22 @@ async function main(): Promise<void> {
     // One untimed step: it uploads the filled pages to the kernels' heap at once (a real prefill
     // uploads each page as it is flushed) and warms up the JIT at this length.
     let token = argmax(await runtime.forward(tokens[context % tokens.length], cache.length(0), cache));
-    const started = performance.now();
-    for (let step = 0; step < request.decodeSteps; step++) {
-      const logits = await runtime.forward(token, cache.length(0), cache);
-      token = argmax(logits);
+    const decodeTrials: number[] = [];
+    for (let trial = 0; trial < request.trials; trial++) {
+      const started = performance.now();
+      for (let step = 0; step < request.decodeSteps; step++) {
+        const logits = await runtime.forward(token, cache.length(0), cache);
+        token = argmax(logits);
+      }
+      decodeTrials.push(request.decodeSteps / ((performance.now() - started) / 1000));
     }
-    const seconds = (performance.now() - started) / 1000;
-    contexts.push({ context, decodeTokensPerSecond: request.decodeSteps / seconds, kvBytesPerToken: cache.byteLength() / cache.length(0) });
-    process.stderr.write(`  ${request.weights} ${request.kv} @${context}: ${(request.decodeSteps / seconds).toFixed(2)} tok/s (${attention} attention)\n`);
+    const decodeTokensPerSecond = median(decodeTrials);
+    contexts.push({ context, decodeTokensPerSecond, decodeTrials, kvBytesPerToken: cache.byteLength() / cache.length(0) });
+    process.stderr.write(`  ${request.weights} ${request.kv} @${context}: ${decodeTokensPerSecond.toFixed(2)} tok/s median of ${decodeTrials.map((rate) => rate.toFixed(2)).join(", ")} (${attention} attention)\n`);
   }
   resident.dispose();
   backend.dispose();
-  reportResult({ prefillTokensPerSecond, contexts, peakRssBytes: 0, loadSeconds, attention });
+  reportResult({ prefillTokensPerSecond: median(prefillTrials), prefillTrials, contexts, peakRssBytes: 0, loadSeconds, attention });
 }
 
 main().catch((error: unknown) => {
