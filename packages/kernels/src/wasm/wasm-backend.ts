@@ -484,11 +484,12 @@ export function createWasmBackend(options: WasmBackendOptions = {}): KernelBacke
     ready();
     return heap as WasmHeap;
   };
-  const allocate = (type: DeviceArrayType, length: number): WasmArray => {
+  /** A heap block for `length` elements, zeroed unless the caller overwrites all of it (`upload`). */
+  const allocate = (type: DeviceArrayType, length: number, zeroed = true): WasmArray => {
     if (!Number.isInteger(length) || length < 0) throw new KernelInputError("allocate", `invalid length ${length}`);
     const byteLength = length * bytesPerElement[type];
     const pointer = memory().allocate(byteLength);
-    memory().uint8(pointer, byteLength).fill(0);
+    if (zeroed) memory().uint8(pointer, byteLength).fill(0);
     return new WasmArray(memory(), type, length, pointer);
   };
   /** The shared-memory module on this thread plus `threads − 1` workers; throws when they cannot start. */
@@ -547,11 +548,12 @@ export function createWasmBackend(options: WasmBackendOptions = {}): KernelBacke
     },
     kernels: createKernels(memory, ready, () => parallel, options.histogramMinimumTokens ?? 2048),
     upload: (data) => {
-      const array = allocate(typeOf(data), data.length);
+      // Every byte is written next: no zeroing pass over a weight matrix first.
+      const array = allocate(typeOf(data), data.length, false);
       array.write(data);
       return array;
     },
-    allocate,
+    allocate: (type, length) => allocate(type, length),
     dispose: () => {
       parallel?.pool.dispose();
       poolReaper?.unregister(backend);
