@@ -189,6 +189,8 @@ export interface QuantizedMatmulInputs {
   readonly rows: number;
   /** A multiple of 32 (one ggml block) for q8_0/q4_0/q4_1/q5_0, of 256 for q4_k/q6_k, of 8 for f16. */
   readonly columns: number;
+  /** Where to write the `rows` results (then returned) instead of a new array: a caller's reused buffer, so a decode step allocates nothing per matmul. */
+  readonly out?: Float32Array;
 }
 
 export interface QuantizedMatmulBatchInputs {
@@ -201,4 +203,6 @@ export interface QuantizedMatmulBatchInputs {
   readonly rows: number;
   /** As `QuantizedMatmulInputs.columns`. */
   readonly columns: number;
+  /** Where to write the `count × rows` results (then returned) instead of a new array. */
+  readonly out?: Float32Array;
 }

@@ -29,6 +29,11 @@ export class BackendLlamaOps implements LlamaOps {
   private readonly kvDim: number;
   private normed: Float32Array = new Float32Array(0);
   private hidden: Float32Array = new Float32Array(0);
+  /**
+   * One result buffer per projection, reused layer after layer (each result is consumed before the
+   * same projection runs again), so a step or prefill chunk allocates no matmul outputs.
+   */
+  private readonly projectionBuffers: Record<"queryKeyValue" | "output" | "gateUp" | "down", Float32Array> = { queryKeyValue: new Float32Array(0), output: new Float32Array(0), gateUp: new Float32Array(0), down: new Float32Array(0) };
 
   private readonly activation: FeedForwardActivation;
 
@@ -56,7 +61,7 @@ export class BackendLlamaOps implements LlamaOps {
 
   async queryKeyValue(layer: number, normed: Float32Array, rows: number): Promise<Float32Array> {
     const stride = this.queryDim + 2 * this.kvDim;
-    const out = await this.matmul(this.weights.layers[layer].queryKeyValue, normed, rows, stride, this.config.dim);
+    const out = await this.matmul("queryKeyValue", this.weights.layers[layer].queryKeyValue, normed, rows, stride, this.config.dim);
     const { bq, bk, bv } = this.weights.host.layers[layer];
     if (bq) addBiasRows(out, stride, 0, bq, rows);
     if (bk) addBiasRows(out, stride, this.queryDim, bk, rows);
@@ -95,11 +100,11 @@ export class BackendLlamaOps implements LlamaOps {
   }
 
   output(layer: number, attention: Float32Array, rows: number): Promise<Float32Array> {
-    return this.matmul(this.weights.layers[layer].output, attention, rows, this.config.dim, this.queryDim);
+    return this.matmul("output", this.weights.layers[layer].output, attention, rows, this.config.dim, this.queryDim);
   }
 
   gateUp(layer: number, normed: Float32Array, rows: number): Promise<Float32Array> {
-    return this.matmul(this.weights.layers[layer].gateUp, normed, rows, 2 * this.config.hiddenDim, this.config.dim);
+    return this.matmul("gateUp", this.weights.layers[layer].gateUp, normed, rows, 2 * this.config.hiddenDim, this.config.dim);
   }
 
   async gatedActivation(gateUp: Float32Array, rows: number): Promise<Float32Array> {
@@ -124,7 +129,7 @@ export class BackendLlamaOps implements LlamaOps {
   }
 
   down(layer: number, hidden: Float32Array, rows: number): Promise<Float32Array> {
-    return this.matmul(this.weights.layers[layer].down, hidden, rows, this.config.dim, this.config.hiddenDim);
+    return this.matmul("down", this.weights.layers[layer].down, hidden, rows, this.config.dim, this.config.hiddenDim);
   }
 
   async finalNorm(x: Float32Array): Promise<Float32Array> {
@@ -154,8 +159,10 @@ export class BackendLlamaOps implements LlamaOps {
     return out;
   }
 
-  /** `rows` inputs of `columns` floats through a `outputs × columns` resident matrix. */
-  private matmul(matrix: DeviceArray, inputs: Float32Array, rows: number, outputs: number, columns: number): Promise<Float32Array> {
-    return matmulResidentBatch(this.kernels, matrix, inputs, rows, outputs, columns);
+  /** `rows` inputs of `columns` floats through a `outputs × columns` resident matrix, into the projection's buffer where the kernel takes one. */
+  private matmul(projection: keyof BackendLlamaOps["projectionBuffers"], matrix: DeviceArray, inputs: Float32Array, rows: number, outputs: number, columns: number): Promise<Float32Array> {
+    const buffers = this.projectionBuffers;
+    buffers[projection] = grow(buffers[projection], rows * outputs);
+    return matmulResidentBatch(this.kernels, matrix, inputs, rows, outputs, columns, buffers[projection].subarray(0, rows * outputs));
   }
 }

@@ -108,7 +108,7 @@ export function residentMatrixFormat(matrix: DeviceArray): WeightFormat | "f32" 
 }
 
 /** `matrix · vector` for a matrix from `uploadMatrix`: the block kernel for blocks (per part for a stack), matmul for fp32. */
-export async function matmulResident(kernels: KernelSet, matrix: DeviceArray, vector: Float32Array, rows: number, columns: number): Promise<Float32Array> {
+export async function matmulResident(kernels: KernelSet, matrix: DeviceArray, vector: Float32Array, rows: number, columns: number, out?: Float32Array): Promise<Float32Array> {
   if (matrix instanceof StackedMatrix) {
     const out = new Float32Array(rows);
     let row = 0;
@@ -119,7 +119,7 @@ export async function matmulResident(kernels: KernelSet, matrix: DeviceArray, ve
     return out;
   }
   const format = residentFormats.get(matrix);
-  if (format) return kernels.quantizedMatmul!({ matrix, format, vector, rows, columns });
+  if (format) return kernels.quantizedMatmul!({ matrix, format, vector, rows, columns, out });
   return kernels.matmul({ matrix, vector, rows, columns });
 }
 
@@ -127,29 +127,30 @@ export async function matmulResident(kernels: KernelSet, matrix: DeviceArray, ve
  * `count` vectors (`count × columns`) through a matrix from `uploadMatrix`: `count × rows`, each row
  * equal to `matmulResident` on that vector. Block-encoded matrices use the backend's
  * quantizedMatmulBatch (each block read once per few vectors), or one quantizedMatmul per vector
- * on a backend without it; fp32 matrices use matmulBatch.
+ * on a backend without it; fp32 matrices use matmulBatch. `out` (count × rows), when given, may
+ * receive the result (single-encoding block matrices write it there): use the returned array.
  */
-export async function matmulResidentBatch(kernels: KernelSet, matrix: DeviceArray, vectors: Float32Array, count: number, rows: number, columns: number): Promise<Float32Array> {
-  if (count === 1) return matmulResident(kernels, matrix, vectors, rows, columns);
+export async function matmulResidentBatch(kernels: KernelSet, matrix: DeviceArray, vectors: Float32Array, count: number, rows: number, columns: number, out?: Float32Array): Promise<Float32Array> {
+  if (count === 1) return matmulResident(kernels, matrix, vectors, rows, columns, out);
   const format = residentFormats.get(matrix);
   if (!format && !(matrix instanceof StackedMatrix)) return kernels.matmulBatch({ matrix, vectors, count, rows, columns });
   // One encoding: the kernel's count × rows result is already the layout wanted.
-  if (format && kernels.quantizedMatmulBatch) return kernels.quantizedMatmulBatch({ matrix, format, vectors, count, rows, columns });
+  if (format && kernels.quantizedMatmulBatch) return kernels.quantizedMatmulBatch({ matrix, format, vectors, count, rows, columns, out });
   const parts = matrix instanceof StackedMatrix ? matrix.parts : [{ array: matrix, format: format!, rows }];
-  const out = new Float32Array(count * rows);
+  const stacked = out ?? new Float32Array(count * rows);
   let first = 0;
   for (const part of parts) {
     const partRows = part.rows;
     if (kernels.quantizedMatmulBatch) {
       const result = await kernels.quantizedMatmulBatch({ matrix: part.array, format: part.format, vectors, count, rows: partRows, columns });
-      for (let v = 0; v < count; v++) out.set(result.subarray(v * partRows, (v + 1) * partRows), v * rows + first);
+      for (let v = 0; v < count; v++) stacked.set(result.subarray(v * partRows, (v + 1) * partRows), v * rows + first);
     } else {
       for (let v = 0; v < count; v++) {
         const vector = vectors.subarray(v * columns, (v + 1) * columns);
-        out.set(await kernels.quantizedMatmul!({ matrix: part.array, format: part.format, vector, rows: partRows, columns }), v * rows + first);
+        stacked.set(await kernels.quantizedMatmul!({ matrix: part.array, format: part.format, vector, rows: partRows, columns }), v * rows + first);
       }
     }
     first += partRows;
   }
-  return out;
+  return stacked;
 }

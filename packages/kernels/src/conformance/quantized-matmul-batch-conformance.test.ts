@@ -63,5 +63,27 @@ describe("conformance: quantizedMatmulBatch equals quantizedMatmul per vector", 
     await expect(call(0, new Float32Array(0))).rejects.toThrow(/quantizedMatmulBatch: count must be a positive integer/);
     await expect(call(2, new Float32Array(32))).rejects.toThrow(/quantizedMatmulBatch: vectors/);
     await expect(call(1, new Float32Array(32).fill(Number.NaN))).rejects.toThrow(/quantizedMatmulBatch: vectors/);
+    await expect(backend.kernels.quantizedMatmulBatch!({ matrix, format: "q8_0", vectors: new Float32Array(64), count: 2, rows: 1, columns: 32, out: new Float32Array(3) })).rejects.toThrow(/quantizedMatmulBatch: out/);
+    await expect(backend.kernels.quantizedMatmul!({ matrix, format: "q8_0", vector: new Float32Array(32), rows: 1, columns: 32, out: new Float32Array(2) })).rejects.toThrow(/quantizedMatmul: out/);
+  });
+
+  // Expected: the same call without `out` (bits), written into the given array, which is returned.
+  test.each(["ts", "wasm", "wasm 2 threads"])("%s: `out` receives the same bits and is what comes back", async (name) => {
+    const backend = backends.get(name)!;
+    const random = seededRandom(77);
+    const rows = 37;
+    const columns = 576;
+    for (const format of ["q8_0", "q5_0"] as const) {
+      const matrix = backend.upload(randomWeightBlocks(random, format, rows, columns));
+      const vectors = gaussianArray(random, 5 * columns);
+      const out = new Float32Array(5 * rows).fill(Number.NaN);
+      const batch = await backend.kernels.quantizedMatmulBatch!({ matrix, format, vectors, count: 5, rows, columns, out });
+      expect(batch).toBe(out);
+      expect(bits(out)).toEqual(bits(await backend.kernels.quantizedMatmulBatch!({ matrix, format, vectors, count: 5, rows, columns })));
+      const single = new Float32Array(rows);
+      expect(await backend.kernels.quantizedMatmul!({ matrix, format, vector: vectors.subarray(0, columns), rows, columns, out: single })).toBe(single);
+      expect(bits(single)).toEqual(bits(out.subarray(0, rows)));
+      matrix.dispose();
+    }
   });
 });

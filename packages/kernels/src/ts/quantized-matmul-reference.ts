@@ -10,6 +10,7 @@ export function validateQuantizedMatmul(inputs: QuantizedMatmulInputs, backendNa
   requireArray("quantizedMatmul", "vector", inputs.vector, "float32", backendName);
   requireLength("quantizedMatmul", "vector", inputs.vector.length, inputs.columns);
   requireFinite("quantizedMatmul", "vector", inputs.vector);
+  validateOut("quantizedMatmul", inputs.out, inputs.rows, backendName);
 }
 
 export function validateQuantizedMatmulBatch(inputs: QuantizedMatmulBatchInputs, backendName: string): void {
@@ -19,11 +20,27 @@ export function validateQuantizedMatmulBatch(inputs: QuantizedMatmulBatchInputs,
   requireArray(kernel, "vectors", inputs.vectors, "float32", backendName);
   requireLength(kernel, "vectors", inputs.vectors.length, inputs.count * inputs.columns);
   requireFinite(kernel, "vectors", inputs.vectors);
+  validateOut(kernel, inputs.out, inputs.count * inputs.rows, backendName);
+}
+
+/** `out`, when given, must be a Float32Array of exactly the result's length. */
+function validateOut(kernel: string, out: Float32Array | undefined, length: number, backendName: string): void {
+  if (out === undefined) return;
+  requireArray(kernel, "out", out, "float32", backendName);
+  requireLength(kernel, "out", out.length, length);
+}
+
+/** `result` in the caller's `out` when given (returned), else itself. */
+export function intoOut(result: Float32Array, out: Float32Array | undefined): Float32Array {
+  if (out === undefined) return result;
+  out.set(result);
+  return out;
 }
 
 /** One vector of a batch as quantizedMatmul's inputs (a view, no copy). */
 export function batchVectorInputs(inputs: QuantizedMatmulBatchInputs, index: number): QuantizedMatmulInputs {
   const { matrix, format, rows, columns } = inputs;
+  // No `out`: the batch writes its own.
   return { matrix, format, rows, columns, vector: inputs.vectors.subarray(index * columns, (index + 1) * columns) };
 }
 

@@ -1,5 +1,5 @@
 import type { DecodeKernel, KernelBackend, KernelSet } from "../kernel-backend.js";
-import { batchVectorInputs, quantizedMatmulReference, validateQuantizedMatmul, validateQuantizedMatmulBatch, weightFormats } from "./quantized-matmul-reference.js";
+import { batchVectorInputs, intoOut, quantizedMatmulReference, validateQuantizedMatmul, validateQuantizedMatmulBatch, weightFormats } from "./quantized-matmul-reference.js";
 import { KernelInputError } from "../kernel-errors.js";
 import type {
   CompressedRows,
@@ -106,12 +106,12 @@ function createKernels(): KernelSet {
     },
     quantizedMatmul: async (inputs) => {
       validateQuantizedMatmul(inputs, "ts");
-      return quantizedMatmulReference(inputs, plain(inputs.matrix as Uint8Array | DeviceArray));
+      return intoOut(quantizedMatmulReference(inputs, plain(inputs.matrix as Uint8Array | DeviceArray)), inputs.out);
     },
     quantizedMatmulBatch: async (inputs) => {
       validateQuantizedMatmulBatch(inputs, "ts");
       const matrix = plain(inputs.matrix as Uint8Array | DeviceArray);
-      const out = new Float32Array(inputs.count * inputs.rows);
+      const out = inputs.out ?? new Float32Array(inputs.count * inputs.rows);
       for (let v = 0; v < inputs.count; v++) out.set(quantizedMatmulReference(batchVectorInputs(inputs, v), matrix), v * inputs.rows);
       return out;
     },

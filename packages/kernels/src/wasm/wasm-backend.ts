@@ -95,6 +95,13 @@ class WasmArray implements DeviceArray {
   }
 }
 
+/** A heap result copied into the caller's `out` (returned), or into a new array. */
+function copyOut(result: Float32Array, out: Float32Array | undefined): Float32Array {
+  if (out === undefined) return result.slice();
+  out.set(result);
+  return out;
+}
+
 /** Temporaries of one kernel call: inputs copied in (resident arrays are used in place), freed after. */
 class CallScope {
   private readonly pointers: number[] = [];
@@ -376,7 +383,7 @@ function createKernels(
       return runAsync(async (scope, wasm, memory) => {
         const out = scope.allocate(rows * 4);
         await quantizedMatmulInto(scope, wasm, inputs.format, scope.input(inputs.matrix), scope.input(inputs.vector), rows, inputs.columns, out);
-        return memory.float32(out, rows).slice();
+        return copyOut(memory.float32(out, rows), inputs.out);
       });
     },
     quantizedMatmulBatch: async (inputs) => {
@@ -398,7 +405,7 @@ function createKernels(
           // The other encodings have no batched kernel: one quantizedMatmul per vector, in one call.
           for (let v = 0; v < count; v++) await quantizedMatmulInto(scope, wasm, format, matrix, vectors + v * columns * 4, rows, columns, out + v * rows * 4);
         }
-        return memory.float32(out, length).slice();
+        return copyOut(memory.float32(out, length), inputs.out);
       });
     },
     matmulBatch: async (inputs) => {
