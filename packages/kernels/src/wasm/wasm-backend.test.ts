@@ -64,4 +64,15 @@ describe("wasm backend specifics", () => {
     heap.free(c);
     expect(heap.allocate(16)).toBe(a + 208);
   });
+
+  test("heap grows memory by at least a quarter at a time, and only as needed near the maximum", () => {
+    const memory = new WebAssembly.Memory({ initial: 8, maximum: 12 });
+    const heap = new WasmHeap(memory, 0);
+    heap.allocate(8 * 65536); // fills the 8 initial pages
+    heap.allocate(16); // needs 1 page, grows by 8 / 4 = 2
+    expect(memory.buffer.byteLength / 65536).toBe(10);
+    heap.allocate(2 * 65536); // ends 16 bytes past page 10: needs 1 page; a quarter (3) would pass the maximum of 12, so 1
+    expect(memory.buffer.byteLength / 65536).toBe(11);
+    expect(() => heap.allocate(2 * 65536)).toThrow(RangeError); // past the maximum either way
+  });
 });

@@ -32,10 +32,28 @@ export class WasmHeap {
     const start = this.top;
     const end = start + size;
     const available = this.memory.buffer.byteLength;
-    if (end > available) this.memory.grow(Math.ceil((end - available) / pageBytes));
+    if (end > available) this.grow(Math.ceil((end - available) / pageBytes), available / pageBytes);
     this.top = end;
     this.sizes.set(start, size);
     return start;
+  }
+
+  /**
+   * Grows by at least a quarter of the current size (pages never touched cost no resident memory),
+   * so a cache uploading page after page grows memory a few dozen times, not once per 64 KiB (each
+   * grow is a system call and detaches every view); exactly `needed` when the maximum is near.
+   */
+  private grow(needed: number, current: number): void {
+    const wanted = Math.max(needed, Math.ceil(current / 4));
+    if (wanted > needed) {
+      try {
+        this.memory.grow(wanted);
+        return;
+      } catch {
+        // Over the memory's maximum: take only what this allocation needs (which throws if even that is too much).
+      }
+    }
+    this.memory.grow(needed);
   }
 
   free(pointer: number): void {
