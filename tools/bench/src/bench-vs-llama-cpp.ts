@@ -147,7 +147,7 @@ async function main(): Promise<void> {
         prefillTokens,
         trials,
         method:
-          "one child process per engine config; peakRssBytes = the child's own peak RSS (VmHWM of its address space; ru_maxrss would include the parent's, which survives exec). llama.cpp (node-llama-cpp 3.21.1 prebuilt CPU, flash attention): real prefill to each context, then greedy decode steps timed. " +
+          "one child process per engine config; peakRssBytes = the child's own peak RSS (VmHWM of its address space; ru_maxrss would include the parent's, which survives exec) read once that context was timed (contexts ascend, so each row is the peak up to its context). llama.cpp (node-llama-cpp 3.21.1 prebuilt CPU, flash attention): real prefill to each context, then greedy decode steps timed. " +
           "kvpack (KernelLlamaRuntime, WASM backend, @kvpack/cache CompressedKVCache attending through WasmPageAttention — kvpackAttention names each config's backend): " +
           "the cache filled with synthetic rows through its own append (encoded by the codec) to each context, one untimed step (uploads the filled pages to the kernels' heap), then real decode steps timed; " +
           "synthetic rows because kvpack's prefill is far slower than llama.cpp's, and a step's cost depends on the cache length and codec, not the rows' values. " +
@@ -175,7 +175,7 @@ async function main(): Promise<void> {
               decodeTrials: at.decodeTrials,
               prefillTokensPerSecond: result.prefillTokensPerSecond,
               prefillTrials: result.prefillTrials,
-              peakRssBytes: result.peakRssBytes,
+              peakRssBytes: at.peakRssBytes,
               kvBytesPerToken: at.kvBytesPerToken,
             });
           }

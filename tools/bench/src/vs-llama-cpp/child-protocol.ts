@@ -26,6 +26,8 @@ export interface ContextResult {
   /** Each trial's rate (decodeSteps steps), in the order run. */
   readonly decodeTrials: readonly number[];
   readonly kvBytesPerToken: number;
+  /** The child's peak RSS once this context was timed (contexts run in ascending order, so it never falls). */
+  readonly peakRssBytes: number;
 }
 
 export interface ChildResult {
@@ -56,7 +58,7 @@ export const resultMarker = "KVPACK_VS_LLAMA_CPP_RESULT ";
  * (the 2026-12-07 run read ~1,064 MB for every child below that); VmHWM belongs to the new
  * address space. maxRSS only where /proc is missing.
  */
-function peakResidentBytes(): number {
+export function peakResidentBytes(): number {
   try {
     const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "utf8"));
     if (match) return Number(match[1]) * 1024;

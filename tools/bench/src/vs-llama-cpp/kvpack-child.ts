@@ -20,7 +20,7 @@ import { argmax, KernelLlamaRuntime, type LlamaWeights, loadGgufLlama, ResidentL
 import { fileByteSource } from "@kvpack/adapters/node";
 import { CompressedKVCache, type KVCacheShape } from "@kvpack/cache";
 import { createWasmBackend, type KernelBackend } from "@kvpack/kernels";
-import { type ChildRequest, type ContextResult, median, reportResult } from "./child-protocol.js";
+import { type ChildRequest, type ContextResult, median, peakResidentBytes, reportResult } from "./child-protocol.js";
 import { fillCache } from "./fill-cache.js";
 import { kvpackCacheSpecs } from "./kvpack-caches.js";
 
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
       decodeTrials.push(request.decodeSteps / ((performance.now() - started) / 1000));
     }
     const decodeTokensPerSecond = median(decodeTrials);
-    contexts.push({ context, decodeTokensPerSecond, decodeTrials, kvBytesPerToken: cache.byteLength() / cache.length(0) });
+    contexts.push({ context, decodeTokensPerSecond, decodeTrials, kvBytesPerToken: cache.byteLength() / cache.length(0), peakRssBytes: peakResidentBytes() });
     process.stderr.write(`  ${request.weights} ${request.kv} @${context}: ${decodeTokensPerSecond.toFixed(2)} tok/s median of ${decodeTrials.map((rate) => rate.toFixed(2)).join(", ")} (${attention} attention)\n`);
   }
   resident.dispose();

@@ -6,7 +6,7 @@
  * median of `trials` runs.
  */
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
-import { type ChildRequest, type ContextResult, median, reportResult } from "./child-protocol.js";
+import { type ChildRequest, type ContextResult, median, peakResidentBytes, reportResult } from "./child-protocol.js";
 
 /** Bytes per KV element row of 32 values for llama.cpp's cache types (ggml block sizes). */
 const blockBytes: Record<string, number> = { F16: 64, Q8_0: 34, Q4_0: 18 };
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
       decodeTrials.push(steps / ((performance.now() - started) / 1000));
     }
     const decodeTokensPerSecond = median(decodeTrials);
-    contexts.push({ context: target, decodeTokensPerSecond, decodeTrials, kvBytesPerToken });
+    contexts.push({ context: target, decodeTokensPerSecond, decodeTrials, kvBytesPerToken, peakRssBytes: peakResidentBytes() });
     process.stderr.write(`  ${request.weights} ${request.kv} @${target}: ${decodeTokensPerSecond.toFixed(2)} tok/s median of ${decodeTrials.map((rate) => rate.toFixed(2)).join(", ")}\n`);
   }
   await context.dispose();
