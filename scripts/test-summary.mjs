@@ -48,5 +48,7 @@ process.exit(failed > 0 ? 1 : 0);
 /** The first lines of a test's failure messages, indented, ANSI colours stripped. */
 function firstLines(messages) {
   const text = (messages ?? []).filter(Boolean).join("\n").replace(/\u001b\[[0-9;]*m/g, "");
+  // vitest's JSON report gives a timed-out test only this placeholder and a stack; its console output says "Test timed out".
+  if (text.startsWith("Error: STACK_TRACE_ERROR")) return `no message in the JSON report: vitest reports a timed-out test this way (its console line reads "Test timed out in N ms")\n    ${text.split("\n").slice(1, 6).join("\n    ")}`;
   return text.split("\n").slice(0, 12).join("\n    ");
 }
