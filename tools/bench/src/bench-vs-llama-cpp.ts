@@ -20,6 +20,7 @@
  *   KVPACK_BENCH_KV="f16;fibquant 2/2"               these KV configs only (llama.cpp types and kvpack caches, by name)
  *   KVPACK_BENCH_LLAMA_CPP_QUANTIZED_KV_MAX_CONTEXT=4096   llama.cpp's q8_0 / q4_0 KV only up to this context (their
  *                                                    flash-attention prefill to 16,384 takes ~25 min on one core)
+ *   KVPACK_BENCH_F16_MAX_CONTEXT=4096                the F16 file's jobs only up to this context (the targets are on Q8_0)
  * The JSON is rewritten after every job (`complete: false`, `pendingJobs`), so a run cut short keeps its rows.
  *   KVPACK_BENCH_RESULTS=dir                         write the JSON there instead of bench-results/ (a partial run
  *                                                    should not replace the README's full one)
@@ -45,10 +46,12 @@ const contexts = process.env.KVPACK_BENCH_CONTEXTS ? parseContexts(process.env.K
 const kvFilter = process.env.KVPACK_BENCH_KV?.split(";").map((name) => name.trim());
 const quantizedKvMaxContext = Number(process.env.KVPACK_BENCH_LLAMA_CPP_QUANTIZED_KV_MAX_CONTEXT ?? Infinity);
 
-/** The decode contexts of one job: llama.cpp's quantized KV types stop at quantizedKvMaxContext. */
-function jobContexts(engine: Row["engine"], kv: string): number[] {
-  if (engine !== "llama.cpp" || kv === "f16") return contexts;
-  const kept = contexts.filter((context) => context <= quantizedKvMaxContext);
+const f16MaxContext = Number(process.env.KVPACK_BENCH_F16_MAX_CONTEXT ?? Infinity);
+
+/** The decode contexts of one job: llama.cpp's quantized KV types stop at quantizedKvMaxContext, the F16 file's jobs at f16MaxContext. */
+function jobContexts(engine: Row["engine"], kv: string, weights: Row["weights"]): number[] {
+  const limit = Math.min(engine === "llama.cpp" && kv !== "f16" ? quantizedKvMaxContext : Infinity, weights === "F16" ? f16MaxContext : Infinity);
+  const kept = contexts.filter((context) => context <= limit);
   return kept.length > 0 ? kept : contexts.slice(0, 1);
 }
 
@@ -138,6 +141,7 @@ async function main(): Promise<void> {
         quick,
         ...(kvFilter ? { kvFilter } : {}),
         ...(Number.isFinite(quantizedKvMaxContext) ? { llamaCppQuantizedKvMaxContext: quantizedKvMaxContext } : {}),
+        ...(Number.isFinite(f16MaxContext) ? { f16MaxContext } : {}),
         threads,
         kvpackWeights: process.env.KVPACK_BENCH_FP32_WEIGHTS === "1" ? "dequantized to fp32" : "file blocks (quantizedMatmul per token, quantizedMatmulBatch per prefill chunk)",
         kvpackAttention,
@@ -160,7 +164,7 @@ async function main(): Promise<void> {
     const pending = (): string[] => weightTypes.flatMap((type) => jobs.map((job) => `${job.engine} ${type} ${job.kv}`)).slice(done);
     for (const weightsType of weightTypes) {
       for (const job of jobs) {
-        const request: ChildRequest = { engine: job.engine, weights: weightsType, modelPath: files[weightsType], kv: job.kv, contexts: jobContexts(job.engine, job.kv), decodeSteps, prefillTokens, trials, threads, tokens };
+        const request: ChildRequest = { engine: job.engine, weights: weightsType, modelPath: files[weightsType], kv: job.kv, contexts: jobContexts(job.engine, job.kv, weightsType), decodeSteps, prefillTokens, trials, threads, tokens };
         process.stdout.write(`${job.engine} ${weightsType} KV ${job.kv} …\n`);
         try {
           const result = await runChild(job.script, request);
