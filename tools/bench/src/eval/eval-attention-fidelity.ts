@@ -19,6 +19,7 @@ import { captureKv, defaultCaptureText } from "./capture-kv.js";
 import { capturedOffset, readKvCapture, type KvCapture } from "./kv-capture-format.js";
 import { loadEvaluationModel, type EvaluationModelName } from "./models-data.js";
 import { llamaCppKvTypes } from "./codec-candidates.js";
+import { compareFidelityWithReference, type FidelityReferenceComparison } from "./fidelity-reference.js";
 import { storyRange, storySource } from "./story-source.js";
 import { printTable } from "../bench-table.js";
 import { benchResultsDirectory, writeBenchJson } from "../bench-output.js";
@@ -258,6 +259,7 @@ function main(): void {
   const allPoints: FrontierPoint[] = [];
   const frontiers: Record<string, { label: string; codec: Family; compressionRatio: number; attentionCosine: number }[]> = {};
   const comparisons: Record<string, unknown>[] = [];
+  const versusLlamaCppQ4_0: ({ model: string } & FidelityReferenceComparison)[] = [];
   const captures: Record<string, unknown>[] = [];
   const plots: string[] = [];
   for (const name of modelNames) {
@@ -305,6 +307,9 @@ function main(): void {
       }
       comparisons.push({ model: name, atLeastCompressionRatio: ratio, bestPerFamily: best });
     }
+    // Issue #13: does a spherical codec beat llama.cpp's q4_0 cache (K and V q4_0) at no more all-in bits?
+    const reference = points.find((point) => point.codec === "llama.cpp" && point.label === "q4_0");
+    if (reference) versusLlamaCppQ4_0.push({ model: name, ...compareFidelityWithReference(reference, points, ["FibQuant k=2", "FibQuant k=4", "TurboQuant", "KIVI", "QuaRot"]) });
     const onFrontier = new Set(frontier);
     printTable(`${name}: attention fidelity on captured KV (head_dim ${headDim}, pages of ${pageSize}, ${points[0]?.queries ?? 0} queries per configuration); * = Pareto frontier`, points, [
       { header: "codec", value: (point) => point.codec },
@@ -327,12 +332,13 @@ function main(): void {
       queryPositionsPerSequence: positionsPerSequence,
       keyCentering: centering,
       note:
-        "attentionCosine: mean over (query position, query head, layer) of cos(o, ô), o = softmax(q·Kᵀ/√d)·V dense (float64) and ô from codec.scores + softmax + accumulate/finishAccumulator on pages of 32 tokens; every token compressed (no full-precision window; the last partial page is encoded as it is, with weights past the prefix zeroed); scoreMse on the scaled logits q·k/√d; kl = KL(dense softmax ‖ compressed softmax) in nats; compressionRatio = 16 / all-in bits per element of full pages (codes, norms, means, scales, block header), keys and values averaged; spherical codecs (FibQuant, TurboQuant) store 8-bit log norms",
+        "attentionCosine: mean over (query position, query head, layer) of cos(o, ô), o = softmax(q·Kᵀ/√d)·V dense (float64) and ô from codec.scores + softmax + accumulate/finishAccumulator on pages of 32 tokens; every token compressed (no full-precision window; the last partial page is encoded as it is, with weights past the prefix zeroed); scoreMse on the scaled logits q·k/√d; kl = KL(dense softmax ‖ compressed softmax) in nats; compressionRatio = 16 / all-in bits per element of full pages (codes, norms, means, scales, block header), keys and values averaged; spherical codecs (FibQuant, TurboQuant) store 8-bit log norms; versusLlamaCppQ4_0: per model, each family's best point at ≤ the all-in bits of llama.cpp q4_0 (K and V q4_0), metric by metric (higher cosine and cosineP01, lower scoreMse and kl), beside q4_0's value; beats = strictly better (one run, no interval)",
     },
     captures,
     points: allPoints,
     frontier: frontiers,
     comparisons,
+    versusLlamaCppQ4_0,
   });
   process.stdout.write(`\nwrote ${path}\n${plots.map((plot) => `wrote ${plot}`).join("\n")}\n`);
 }

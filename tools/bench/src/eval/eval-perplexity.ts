@@ -4,7 +4,7 @@
  * at matched all-in bit budgets. Writes bench-results/perplexity.json.
  *
  * Usage: pnpm eval:perplexity [--text FILE] [--calibration-stories N|a..b] [--stories N|a..b] [--dense-stories N] [--models stories260K,babyllama]
- *        [--budgets 2.5,3,4|none] [--residual-windows 0,64] [--key-shifts 0.5,1,1.5] [--norms log8,log6,log4] [--out perplexity]
+ *        [--budgets 2.5,3,4,5|none] [--residual-windows 0,64] [--key-shifts 0.5,1,1.5] [--norms log8,log6,log4] [--out perplexity]
  * --text: `<|endoftext|>`-separated stories (each from BOS) or plain text cut into context windows; default TinyStories
  * validation. --stories N: the N stories after the calibration ones; a..b: exactly those (they must not overlap the
  * calibration stories). Held-out rows carry per-story sums and bootstrap 95 % intervals over stories.
@@ -13,6 +13,7 @@ import { CompressedKVCache, DenseKVCache } from "@kvpack/cache";
 import type { EvaluationModel, EvaluationModelName } from "./models-data.js";
 import { loadEvaluationModel } from "./models-data.js";
 import { pairedDifferenceInterval, perplexityDeltaInterval, type StoryTotals } from "./bootstrap.js";
+import { compareWithReference } from "./reference-comparison.js";
 import { storyRange, storySource } from "./story-source.js";
 import { baselineConfigurations, candidatesAtBudget, defaultCandidateGrid, type CacheConfiguration, type CandidateGrid, type NormFormat } from "./codec-candidates.js";
 import { printTable } from "../bench-table.js";
@@ -26,7 +27,10 @@ const pageSize = 32;
  * also report the held-out stories with a 64-token window.
  */
 const calibrationResidualWindow = 0;
-const defaultBudgets = [2.5, 3, 4];
+/** 5 bits: the llama.cpp q4_0 cache costs 5.0625 bits all-in at head_dim 16 (6.125 at 8), so every budget is at or below it. */
+const defaultBudgets = [2.5, 3, 4, 5];
+/** The fixed-rate reference every budget row is paired with (issue #13: beat q4_0 at equal all-in bits). */
+const referenceLabel = "llama.cpp q4_0";
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -228,6 +232,7 @@ function main(): void {
       const atBudget = results.filter((row) => row.model === name && row.budget === budget && row.residualWindow === residualWindow);
       const fibquant = atBudget.find((row) => row.family === "fibquant");
       const others = atBudget.filter((row) => row.family !== "fibquant");
+      const reference = results.find((row) => row.model === name && row.budget === null && row.residualWindow === residualWindow && row.label === referenceLabel);
       comparisons.push({
         model: name,
         residualWindow,
@@ -240,6 +245,8 @@ function main(): void {
         pairedDifferences: atBudget.flatMap((a, index) =>
           atBudget.slice(index + 1).map((b) => ({ a: a.family, b: b.family, difference: a.perplexityDelta - b.perplexityDelta, interval: pairedDifferenceInterval(a.perStory, b.perStory) })),
         ),
+        // The budget's FibQuant and TurboQuant rows against q4_0 on the same stories, where they cost no more bits than it.
+        versusLlamaCppQ4_0: reference && compareWithReference(reference, atBudget.filter((row) => row.family === "fibquant" || row.family === "turboquant")),
       });
     }
     for (const residualWindow of residualWindows) printTable(`${name}: held-out ${source.kind} ${heldOutStories.first}–${heldOutStories.last}, dense perplexity ${heldOutPerplexity.toFixed(4)} (page ${pageSize}, full-precision window ${residualWindow})`, results.filter((row) => row.model === name && row.residualWindow === residualWindow), [
@@ -275,7 +282,8 @@ function main(): void {
       calibrationStoryRange: [calibrationStories.first, calibrationStories.last],
       heldOutStoryRange: [heldOutStories.first, heldOutStories.last],
       budgets,
-      intervals: "perplexityDeltaInterval and pairedDifferences[].interval: percentile bootstrap, 2000 resamples of the held-out stories (seeded), token-weighted perplexity",
+      reference: `comparisons[].versusLlamaCppQ4_0: the budget's FibQuant and TurboQuant rows paired with the ${referenceLabel} row (K and V q4_0, a fixed rate, not chosen at a budget) on the same held-out stories; only rows whose all-in bits are ≤ q4_0's are compared (overReferenceBits lists the others); verdict "beats" / "loses" only where the 95 % interval of Δppl(row) − Δppl(q4_0) excludes 0`,
+      intervals: "perplexityDeltaInterval, pairedDifferences[].interval and versusLlamaCppQ4_0 intervals: percentile bootstrap, 2000 resamples of the held-out stories (seeded), token-weighted perplexity",
       note: "bitsPerElement is all-in for full pages (codes, norms, means, scales, block headers), keys and values averaged; each family's key/value split is chosen on the calibration stories (no full-precision window) and reported on the held-out stories; cacheBitsPerElement includes any fp32 window and the fp32 tail of the last partial page",
     },
     dense,

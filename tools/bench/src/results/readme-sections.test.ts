@@ -28,6 +28,6 @@ describe("README result sections", () => {
     const readme = renderReadme(readFileSync(readmePath, "utf8"), benchResultsDirectory());
     const edited = writeSection(readme, "kernels", "hand-edited");
     expect(staleSections(edited, benchResultsDirectory())).toEqual(["kernels"]);
-    expect(tableRenderers.map((renderer) => renderer.name)).toEqual(["codecs", "kernels", "runtime", "server", "perplexity", "policies", "vs-llama-cpp"]);
+    expect(tableRenderers.map((renderer) => renderer.name)).toEqual(["codecs", "kernels", "runtime", "server", "perplexity", "perplexity-babyllama-5bit", "frontier", "policies", "vs-llama-cpp"]);
   });
 });

@@ -4,6 +4,7 @@
  * two numbers it divides, and every table carries the machine line (and ceilings) of the run behind it.
  */
 import { fixed, markdownTable, significant } from "./markdown-table.js";
+import { compareWithReference, type ScoredRun } from "../eval/reference-comparison.js";
 
 /** A parsed bench-results file (shapes differ per benchmark; each renderer reads what it needs). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -248,12 +249,61 @@ const perplexity: TableRenderer = {
       : results.some((row) => row.perStory)
         ? "\n\nNo two families were measured at one budget in this file, so no family is said to beat another."
         : "\n\nThis file has no per-story numbers, so there are no intervals: the table ranks nothing, and no family is said to beat another.";
+    // Paired with q4_0 from the rows' per-story sums (the same function eval-perplexity writes versusLlamaCppQ4_0 with).
+    const q4_0Rows = models.flatMap((model) => {
+      const reference = results.find((row) => row.model === model && row.budget === null && row.label === "llama.cpp q4_0");
+      if (!reference?.perStory) return [];
+      const q4_0 = `${reference.perplexityDelta.toFixed(3)}${reference.perplexityDeltaInterval ? ` [${reference.perplexityDeltaInterval[0].toFixed(3)}, ${reference.perplexityDeltaInterval[1].toFixed(3)}]` : ""} (${reference.bitsPerElement.toFixed(3)} b)`;
+      return (settings.budgets ?? []).flatMap((budget: number) => {
+        const runs = results.filter((row) => row.model === model && row.budget === budget && (row.family === "fibquant" || row.family === "turboquant"));
+        return compareWithReference(reference as ScoredRun, runs as ScoredRun[]).withinReferenceBits.map((pair) => {
+          const name = familyNames[pair.family] ?? pair.family;
+          const verdict = pair.verdict === "beats" ? `${name} beats q4_0` : pair.verdict === "loses" ? `q4_0 beats ${name}` : "no claim";
+          return [model, String(budget), `${name} ${pair.label}`, `${pair.perplexityDelta.toFixed(3)} (${pair.bitsPerElement.toFixed(3)} b)`, q4_0, `${pair.difference.toFixed(3)} [${pair.interval[0].toFixed(3)}, ${pair.interval[1].toFixed(3)}]`, verdict];
+        });
+      });
+    });
+    const q4_0Table = q4_0Rows.length
+      ? `\n\nAgainst llama.cpp's q4_0 cache (K and V q4_0, a fixed rate, on the same held-out stories): each budget's FibQuant and TurboQuant configuration, none costing more all-in bits than q4_0; paired bootstrap 95 % interval of Δppl(row) − Δppl(q4_0):\n\n${markdownTable(
+          ["model", "budget", "configuration", "Δppl (bits)", "q4_0 Δppl [95 % interval] (bits)", "difference [95 % interval]", "verdict"],
+          q4_0Rows,
+          "lrlrrrl",
+        )}`
+      : "";
     return (
       `Dense-cache perplexity on TinyStories validation stories 1–${json.dense?.[0]?.stories ?? "?"}: ${dense}.\n\n` +
       `Compressed caches at matched **all-in** budgets (codes + norms + block means + scales + block headers, keys and values averaged; pages of ${settings.pageSize} tokens, ` +
       `no full-precision window beyond the partial last page). Each family's key/value split and norm format is chosen on ${settings.calibrationStories} calibration stories, ` +
-      `then measured on the next ${settings.heldOutStories}; each cell is Δppl (all-in bits of the chosen configuration):\n\n${budgetTable}${claims}\n\n` +
+      `then measured on the next ${settings.heldOutStories}; each cell is Δppl (all-in bits of the chosen configuration):\n\n${budgetTable}${claims}${q4_0Table}\n\n` +
       `Fixed-rate caches on the same held-out stories:\n\n${baselineTable}\n\n${machineCaption(json, this.file)}`
+    );
+  },
+};
+
+/** The 5-bit budget on BabyLlama alone, a separate run of eval-perplexity with the same settings (`--budgets 5 --models babyllama`). */
+const perplexityBabyllama5Bit: TableRenderer = { ...perplexity, name: "perplexity-babyllama-5bit", file: "perplexity-babyllama-5bit.json" };
+
+const frontier: TableRenderer = {
+  name: "frontier",
+  file: "frontier.json",
+  render(json) {
+    const captures = (json.captures as ResultJson[]).map((capture) => `${capture.model} (head_dim ${capture.shape.headDim}, ${capture.sequences.length} sequences, ${(capture.sequences as ResultJson[]).reduce((sum, sequence) => sum + sequence.tokens, 0)} tokens)`).join(", ");
+    const intro = `Attention output on captured real KV (${captures}; ${json.settings?.queryPositionsPerSequence} query positions per sequence, every layer and head, pages of ${json.settings?.pageSize}, every token compressed).`;
+    const comparisons = (json.versusLlamaCppQ4_0 as ResultJson[] | undefined) ?? [];
+    if (comparisons.length === 0) return `${intro} This file has no llama.cpp rows, so nothing is compared with q4_0 (rerun \`pnpm eval:fidelity\`).\n\n${machineCaption(json, this.file)}`;
+    const metrics: [string, (value: number) => string][] = [["attentionCosine", (value) => value.toFixed(5)], ["cosineP01", (value) => value.toFixed(4)], ["scoreMse", (value) => significant(value)], ["kl", (value) => significant(value)]];
+    const rows = comparisons.flatMap((entry) => {
+      const reference = entry.reference as ResultJson;
+      const referenceRow = [entry.model, `llama.cpp ${reference.label} (${reference.bitsPerElement.toFixed(3)} b)`, ...metrics.map(([metric, format]) => format(reference[metric]))];
+      const familyRows = Object.entries(entry.bestPerFamily as Record<string, ResultJson | null>)
+        .filter((pair): pair is [string, ResultJson] => pair[1] !== null)
+        .map(([family, best]) => [entry.model, `best ${family} at ≤ q4_0's bits`, ...metrics.map(([metric, format]) => `${format(best[metric].value)} (${best[metric].label}, ${best[metric].bitsPerElement.toFixed(2)} b)${best[metric].beats ? ", **better**" : ", worse"}`)]);
+      return [referenceRow, ...familyRows];
+    });
+    const table = markdownTable(["model", "configuration", "attention cosine (mean, higher is better)", "cosine 1st percentile", "score MSE", "KL (nats)"], rows, "llrrrr");
+    return (
+      `${intro} llama.cpp's q4_0 cache (K and V q4_0) against each family's best configuration costing no more all-in bits than it, metric by metric ` +
+      `(one run, no interval; "better" is strictly better than q4_0's value):\n\n${table}\n\n${machineCaption(json, this.file)}`
     );
   },
 };
@@ -325,4 +375,4 @@ const vsLlamaCpp: TableRenderer = {
   },
 };
 
-export const tableRenderers: readonly TableRenderer[] = [codecs, kernels, runtime, server, perplexity, policies, vsLlamaCpp];
+export const tableRenderers: readonly TableRenderer[] = [codecs, kernels, runtime, server, perplexity, perplexityBabyllama5Bit, frontier, policies, vsLlamaCpp];
