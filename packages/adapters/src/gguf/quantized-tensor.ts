@@ -1,5 +1,5 @@
 import { dequantizeGgml } from "./ggml-dequantize.js";
-import type { GgufByteSource } from "./gguf-byte-source.js";
+import { type GgufByteSource, memoryByteSource } from "./gguf-byte-source.js";
 import { ModelFormatError } from "../model/model-format-error.js";
 import { GgmlType, type GgmlTypeName, ggmlTypeLayout } from "./gguf-types.js";
 
@@ -27,7 +27,7 @@ export class QuantizedTensor {
     /** The tensor's blocks, or where to read them. */
     blocks: Uint8Array | TensorByteRange,
   ) {
-    this.range = blocks instanceof Uint8Array ? { source: { byteLength: blocks.byteLength, read: (offset, length) => blocks.subarray(offset, offset + length) }, offset: 0, byteLength: blocks.byteLength } : blocks;
+    this.range = blocks instanceof Uint8Array ? { source: memoryByteSource(blocks), offset: 0, byteLength: blocks.byteLength } : blocks;
   }
 
   /** The blocks: a view of bytes in memory, or a fresh read from the source (take them once per use). */

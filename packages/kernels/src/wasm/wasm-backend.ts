@@ -4,7 +4,7 @@ import type { BackendThreading, DecodeKernel, KernelBackend, KernelSet } from ".
 import { KernelInputError } from "../kernel-errors.js";
 import type { CompressedRows, DecodeInputs, DeviceArray, DeviceArrayType, WeightFormat } from "../kernel-inputs.js";
 import { validateMatmul, validateRmsNorm, validateRope, validateSwiglu } from "../ts/transformer-reference.js";
-import { validateQuantizedMatmul, validateQuantizedMatmulBatch, weightFormats } from "../ts/quantized-matmul-reference.js";
+import { intoOut, validateQuantizedMatmul, validateQuantizedMatmulBatch, weightFormats } from "../ts/quantized-matmul-reference.js";
 import { validateMatmulBatch } from "../ts/matmul-batch-reference.js";
 import { validateDecode, validateEncode, validateScores } from "../ts/vector-quantization-reference.js";
 import { describeAttention, describeRows, isDeviceArray, requireFloatArray, type RowsLayout } from "../validate-inputs.js";
@@ -95,11 +95,9 @@ class WasmArray implements DeviceArray {
   }
 }
 
-/** A heap result copied into the caller's `out` (returned), or into a new array. */
+/** A heap result (a view that the next call reuses) copied into the caller's `out` (returned), or into a new array. */
 function copyOut(result: Float32Array, out: Float32Array | undefined): Float32Array {
-  if (out === undefined) return result.slice();
-  out.set(result);
-  return out;
+  return out === undefined ? result.slice() : intoOut(result, out);
 }
 
 /** Temporaries of one kernel call: inputs copied in (resident arrays are used in place), freed after. */
