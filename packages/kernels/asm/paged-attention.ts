@@ -17,20 +17,46 @@ const digitScratch = memory.data(4096, 16);
   v128.store(base + (<usize>index << 4), value);
 }
 
+// exp4's constants, each in 4 lanes. V8 rebuilds an f32x4 constant from immediates at every use
+// (several instructions each, a dozen per exp4); one load from this table is one instruction.
+const expConstants = memory.data<f32>([
+  -87.0, -87.0, -87.0, -87.0,
+  1.44269504088896341, 1.44269504088896341, 1.44269504088896341, 1.44269504088896341,
+  12582912.0, 12582912.0, 12582912.0, 12582912.0,
+  0.693359375, 0.693359375, 0.693359375, 0.693359375,
+  -2.12194440e-4, -2.12194440e-4, -2.12194440e-4, -2.12194440e-4,
+  1.9875691500e-4, 1.9875691500e-4, 1.9875691500e-4, 1.9875691500e-4,
+  1.3981999507e-3, 1.3981999507e-3, 1.3981999507e-3, 1.3981999507e-3,
+  8.3334519073e-3, 8.3334519073e-3, 8.3334519073e-3, 8.3334519073e-3,
+  4.1665795894e-2, 4.1665795894e-2, 4.1665795894e-2, 4.1665795894e-2,
+  1.6666665459e-1, 1.6666665459e-1, 1.6666665459e-1, 1.6666665459e-1,
+  5.0000001201e-1, 5.0000001201e-1, 5.0000001201e-1, 5.0000001201e-1,
+  1.0, 1.0, 1.0, 1.0,
+], 16);
+
+@inline function expConstant(index: i32): v128 {
+  return v128.load(expConstants + (<usize>index << 4));
+}
+
 /** exp for 4 lanes (Cephes expf, as asm/kernels.ts): arguments ≤ 0, clamped at −87. */
 @inline function exp4(x: v128): v128 {
-  const clamped = f32x4.max(x, f32x4.splat(-87.0));
-  const n = f32x4.nearest(f32x4.mul(clamped, f32x4.splat(1.44269504088896341)));
-  let r = f32x4.sub(clamped, f32x4.mul(n, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
-  const y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  // pmax is one maxps; f32x4.max's NaN and signed-zero rules cost several instructions on x64, and
+  // scores are never NaN.
+  const clamped = f32x4.pmax(x, expConstant(0));
+  // Adding 1.5 · 2^23 rounds x · log2 e to an integer (ties to even, as f32x4.nearest) held in the
+  // low mantissa bits, so n and its integer come without nearest and trunc_sat (a long sequence on x64).
+  const shifted = f32x4.add(f32x4.mul(clamped, expConstant(1)), expConstant(2));
+  const n = f32x4.sub(shifted, expConstant(2));
+  let r = f32x4.sub(clamped, f32x4.mul(n, expConstant(3)));
+  r = f32x4.sub(r, f32x4.mul(n, expConstant(4)));
+  let p = expConstant(5);
+  p = f32x4.add(f32x4.mul(p, r), expConstant(6));
+  p = f32x4.add(f32x4.mul(p, r), expConstant(7));
+  p = f32x4.add(f32x4.mul(p, r), expConstant(8));
+  p = f32x4.add(f32x4.mul(p, r), expConstant(9));
+  p = f32x4.add(f32x4.mul(p, r), expConstant(10));
+  const y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), expConstant(11));
+  const scale = i32x4.shl(i32x4.add(i32x4.sub(shifted, i32x4.splat(0x4b400000)), i32x4.splat(127)), 23);
   return f32x4.mul(y, scale);
 }
 
@@ -103,15 +129,17 @@ export function tableScoreRows(
       continue;
     }
     const source = codes + <usize>row * rowBytes;
-    let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+    // Four sums, one per byte of each word: the adds form four chains instead of two, so the
+    // table loads are not held up by add latency.
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
     let entries = byteTable;
     let j = 0;
     for (; j + 4 <= rowBytes; j += 4) {
       const word = load<u32>(source + j);
       s0 = f32x4.add(s0, v128.load(entries + (<usize>(word & 255) << 4)));
       s1 = f32x4.add(s1, v128.load(entries + (<usize>((word >>> 8) & 255) << 4), 4096));
-      s0 = f32x4.add(s0, v128.load(entries + (<usize>((word >>> 16) & 255) << 4), 8192));
-      s1 = f32x4.add(s1, v128.load(entries + (<usize>(word >>> 24) << 4), 12288));
+      s2 = f32x4.add(s2, v128.load(entries + (<usize>((word >>> 16) & 255) << 4), 8192));
+      s3 = f32x4.add(s3, v128.load(entries + (<usize>(word >>> 24) << 4), 12288));
       entries += 16384;
     }
     for (; j < rowBytes; j++) {
@@ -119,7 +147,7 @@ export function tableScoreRows(
       entries += 4096;
     }
     const norm = f32x4.splat(load<f32>(norms + (<usize>row << 2)));
-    storeLanes(scores, row, f32x4.add(f32x4.mul(f32x4.add(s0, s1), norm), offset));
+    storeLanes(scores, row, f32x4.add(f32x4.mul(f32x4.add(f32x4.add(s0, s2), f32x4.add(s1, s3)), norm), offset));
   }
 }
 
@@ -203,8 +231,17 @@ export function denseScoresHalf(queries: usize, dimension: i32, keys: usize, liv
  */
 export function softmaxPartial(scores: usize, rows: i32, result: usize): void {
   const minusInfinity = f32x4.splat(-Infinity);
-  let maximum = minusInfinity;
-  for (let row = 0; row < rows; row++) maximum = f32x4.max(maximum, lanes(scores, row));
+  // Four running maxima (the maximum does not depend on order): four chains of pmax, not one.
+  let m0 = minusInfinity, m1 = minusInfinity, m2 = minusInfinity, m3 = minusInfinity;
+  let row = 0;
+  for (; row + 4 <= rows; row += 4) {
+    m0 = f32x4.pmax(m0, lanes(scores, row));
+    m1 = f32x4.pmax(m1, lanes(scores, row + 1));
+    m2 = f32x4.pmax(m2, lanes(scores, row + 2));
+    m3 = f32x4.pmax(m3, lanes(scores, row + 3));
+  }
+  for (; row < rows; row++) m0 = f32x4.pmax(m0, lanes(scores, row));
+  const maximum = f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3));
   const shift = v128.and(maximum, f32x4.gt(maximum, minusInfinity));
   let sum = f32x4.splat(0);
   for (let row = 0; row < rows; row++) {
@@ -233,7 +270,21 @@ export function tableHistogramRows(
     const scaled = f32x4.mul(weight, f32x4.splat(load<f32>(norms + (<usize>row << 2))));
     const source = codes + <usize>row * rowBytes;
     let bins = histogram;
-    for (let j = 0; j < rowBytes; j++) {
+    let j = 0;
+    // A word of four code bytes per load, as tableScoreRows.
+    for (; j + 4 <= rowBytes; j += 4) {
+      const word = load<u32>(source + j);
+      const bin0 = bins + (<usize>(word & 255) << 4);
+      v128.store(bin0, f32x4.add(v128.load(bin0), scaled));
+      const bin1 = bins + (<usize>((word >>> 8) & 255) << 4);
+      v128.store(bin1, f32x4.add(v128.load(bin1, 4096), scaled), 4096);
+      const bin2 = bins + (<usize>((word >>> 16) & 255) << 4);
+      v128.store(bin2, f32x4.add(v128.load(bin2, 8192), scaled), 8192);
+      const bin3 = bins + (<usize>(word >>> 24) << 4);
+      v128.store(bin3, f32x4.add(v128.load(bin3, 12288), scaled), 12288);
+      bins += 16384;
+    }
+    for (; j < rowBytes; j++) {
       const bin = bins + (<usize>load<u8>(source + j) << 4);
       v128.store(bin, f32x4.add(v128.load(bin), scaled));
       bins += 4096;

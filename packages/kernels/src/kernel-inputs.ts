@@ -152,6 +152,8 @@ export interface RopeInputs {
 export interface SwigluInputs {
   readonly gate: Float32Array;
   readonly up: Float32Array;
+  /** Where to write the gate.length results (then returned) instead of a new array: a caller's reused buffer. */
+  readonly out?: Float32Array;
 }
 
 /**

@@ -12,7 +12,8 @@ import { matmulResident, matmulResidentBatch } from "./resident-matrix.js";
 /**
  * LlamaOps on a kernel backend: the matmuls read the resident weights in place; RMSNorm, RoPE and
  * SwiGLU are backend kernels ("backend") or plain TypeScript ("host", which saves a round trip per
- * step on WebGPU). A chunk of one token uses `matmul` / `quantizedMatmul`, a longer chunk
+ * step on WebGPU). On WASM SwiGLU is always the kernel, once per chunk: its SIMD exp is faster than
+ * Math.exp (bench:vs-llama-cpp's prefill profile: 8 % of a Q8_0 SmolLM2-shape prefill in TypeScript). A chunk of one token uses `matmul` / `quantizedMatmul`, a longer chunk
  * `matmulBatch` / `quantizedMatmulBatch` (each weight read once per chunk, not once per token).
  * The steps the kernel set has no kernel for run on the host whatever `vectorKernels` says: q/k/v
  * biases and q/k head norms (a few hundred floats), GELU, and NeoX or scaled RoPE.
@@ -29,6 +30,9 @@ export class BackendLlamaOps implements LlamaOps {
   private readonly kvDim: number;
   private normed: Float32Array = new Float32Array(0);
   private hidden: Float32Array = new Float32Array(0);
+  /** A chunk's gate and up halves, gathered for one SwiGLU call. */
+  private gates: Float32Array = new Float32Array(0);
+  private ups: Float32Array = new Float32Array(0);
   /**
    * One result buffer per projection, reused layer after layer (each result is consumed before the
    * same projection runs again), so a step or prefill chunk allocates no matmul outputs.
@@ -115,17 +119,22 @@ export class BackendLlamaOps implements LlamaOps {
       geluTanhRows(hidden, gateUp, hiddenDim, rows);
       return hidden;
     }
-    if (this.vectorKernels === "host") {
+    if (this.vectorKernels === "host" && this.weights.backend.name !== "wasm") {
       swigluRows(hidden, gateUp, hiddenDim, rows);
       return hidden;
     }
+    if (rows === 1) return this.kernels.swiglu({ gate: gateUp.subarray(0, hiddenDim), up: gateUp.subarray(hiddenDim, 2 * hiddenDim), out: hidden });
+    // One call for the chunk: each row's gate and up halves gathered into two contiguous arrays.
+    this.gates = grow(this.gates, rows * hiddenDim);
+    this.ups = grow(this.ups, rows * hiddenDim);
+    const gates = this.gates.subarray(0, rows * hiddenDim);
+    const ups = this.ups.subarray(0, rows * hiddenDim);
     for (let r = 0; r < rows; r++) {
       const base = r * 2 * hiddenDim;
-      const result = await this.kernels.swiglu({ gate: gateUp.subarray(base, base + hiddenDim), up: gateUp.subarray(base + hiddenDim, base + 2 * hiddenDim) });
-      if (rows === 1) return result;
-      hidden.set(result, r * hiddenDim);
+      gates.set(gateUp.subarray(base, base + hiddenDim), r * hiddenDim);
+      ups.set(gateUp.subarray(base + hiddenDim, base + 2 * hiddenDim), r * hiddenDim);
     }
-    return hidden;
+    return this.kernels.swiglu({ gate: gates, up: ups, out: hidden });
   }
 
   down(layer: number, hidden: Float32Array, rows: number): Promise<Float32Array> {

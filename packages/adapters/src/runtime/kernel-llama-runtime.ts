@@ -17,10 +17,12 @@ export { ResidentLlamaWeights } from "./resident-llama-weights.js";
 export interface KernelLlamaRuntimeOptions {
   observer?: LayerObserver;
   /**
-   * Where RMSNorm, RoPE and SwiGLU run. "host" (default) runs these few-hundred-float steps in plain
-   * TypeScript, a prefill chunk's rows in one pass; "backend" runs them as kernels, one call per row.
-   * A kernel call costs more than the step itself on both WASM (bench:runtime, stories260K: 2,648
-   * vs 1,505 tok/s) and WebGPU (a round trip per step).
+   * Where RMSNorm, RoPE and SwiGLU run. "host" (default) runs RMSNorm and RoPE, steps of a few
+   * hundred floats, in plain TypeScript, a prefill chunk's rows in one pass; "backend" runs them as
+   * kernels, one call per row. A kernel call costs more than those steps on both WASM (bench:runtime,
+   * stories260K: 2,648 vs 1,505 tok/s) and WebGPU (a round trip per step). SwiGLU (hidden × rows
+   * floats, one exp each) is one kernel call per chunk on WASM either way, where the SIMD exp beats
+   * Math.exp; on other backends it follows this option.
    */
   vectorKernels?: "backend" | "host";
   /** The model's rotation (model/rope.ts); default the description's, else llama2.c's. NeoX or scaled RoPE runs on the host. */

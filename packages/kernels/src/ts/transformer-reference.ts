@@ -76,6 +76,10 @@ export function validateSwiglu(inputs: SwigluInputs): void {
   requireLength("swiglu", "up", inputs.up.length, inputs.gate.length);
   requireFinite("swiglu", "gate", inputs.gate);
   requireFinite("swiglu", "up", inputs.up);
+  if (inputs.out !== undefined) {
+    if (!(inputs.out instanceof Float32Array)) throw new KernelInputError("swiglu", "out must be a Float32Array");
+    requireLength("swiglu", "out", inputs.out.length, inputs.gate.length);
+  }
 }
 
 export function swigluReference(gate: Float32Array, up: Float32Array): Float32Array {

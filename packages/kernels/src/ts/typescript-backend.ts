@@ -129,7 +129,7 @@ function createKernels(): KernelSet {
     },
     swiglu: async (inputs) => {
       validateSwiglu(inputs);
-      return swigluReference(inputs.gate, inputs.up);
+      return intoOut(swigluReference(inputs.gate, inputs.up), inputs.out);
     },
   };
 }

@@ -447,7 +447,7 @@ function createKernels(
         const up = scope.input(inputs.up);
         const out = scope.allocate(length * 4);
         wasm.swiglu(gate, up, length, out);
-        return memory.float32(out, length).slice();
+        return copyOut(memory.float32(out, length), inputs.out);
       });
     },
   };

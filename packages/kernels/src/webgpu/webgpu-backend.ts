@@ -5,6 +5,7 @@ import { KernelInputError } from "../kernel-errors.js";
 import type { CompressedRows, DecodeInputs, DeviceArray, DeviceArrayType } from "../kernel-inputs.js";
 import { validateMatmul, validateRmsNorm, validateRope, validateSwiglu } from "../ts/transformer-reference.js";
 import { validateMatmulBatch } from "../ts/matmul-batch-reference.js";
+import { intoOut } from "../ts/quantized-matmul-reference.js";
 import { validateDecode, validateEncode, validateScores } from "../ts/vector-quantization-reference.js";
 import { describeAttention, describeRows, isDeviceArray, requireFloatArray, type RowsLayout } from "../validate-inputs.js";
 import {
@@ -456,7 +457,7 @@ function createKernels(context: () => GpuContext): KernelSet {
             threads: length,
           },
         ]);
-        return scope.readFloats(out, length);
+        return intoOut(await scope.readFloats(out, length), inputs.out);
       });
     },
   };
