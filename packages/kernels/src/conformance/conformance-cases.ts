@@ -52,7 +52,14 @@ export type ConformanceCase =
   | (CaseBase & { readonly kernel: "matmulBatch"; readonly count: number; readonly rows: number; readonly columns: number; readonly resident?: boolean })
   | (CaseBase & { readonly kernel: "rmsNorm"; readonly length: number })
   | (CaseBase & { readonly kernel: "rope"; readonly headCount: number; readonly headDimension: number; readonly position: number })
-  | (CaseBase & { readonly kernel: "swiglu"; readonly length: number });
+  | (CaseBase & {
+      readonly kernel: "swiglu";
+      readonly length: number;
+      /** Standard deviation of the gates (default 3); large gates reach exp's clamp on both sides. */
+      readonly gateScale?: number;
+      /** Write into a caller's buffer (`out`), which must come back as the result. */
+      readonly out?: boolean;
+    });
 
 const fib16: CodebookSpec = { kind: "fibonacci", size: 16, blockSize: 2 };
 const scalar16: CodebookSpec = { kind: "scalar", size: 16, blockSize: 1 };
@@ -139,4 +146,9 @@ export const conformanceCases: readonly ConformanceCase[] = [
   { name: "rope 2 heads × 8, position 5", kernel: "rope", seed: 70, headCount: 2, headDimension: 8, position: 5 },
   { name: "rope 4 heads × 16, position 255", kernel: "rope", seed: 71, headCount: 4, headDimension: 16, position: 255 },
   { name: "swiglu 33", kernel: "swiglu", seed: 80, length: 33 },
+  // The SIMD kernel's 4-lane tail: lengths 1, 2 and 3 go through partial lanes only.
+  { name: "swiglu 1", kernel: "swiglu", seed: 81, length: 1 },
+  { name: "swiglu 2", kernel: "swiglu", seed: 82, length: 2 },
+  { name: "swiglu 7", kernel: "swiglu", seed: 83, length: 7 },
+  { name: "swiglu 1536, gates σ 40, into out", kernel: "swiglu", seed: 84, length: 1536, gateScale: 40, out: true },
 ];

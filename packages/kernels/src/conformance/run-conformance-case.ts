@@ -213,8 +213,11 @@ export async function runConformanceCase(
         return compare(testCase.name, await backend.kernels.rope(inputs), await oracle.kernels.rope(inputs), precision);
       }
       case "swiglu": {
-        const inputs = { gate: gaussianArray(random, testCase.length, 3), up: gaussianArray(random, testCase.length) };
-        return compare(testCase.name, await backend.kernels.swiglu(inputs), await oracle.kernels.swiglu(inputs), precision);
+        const inputs = { gate: gaussianArray(random, testCase.length, testCase.gateScale ?? 3), up: gaussianArray(random, testCase.length) };
+        const out = testCase.out ? new Float32Array(testCase.length) : undefined;
+        const result = await backend.kernels.swiglu({ ...inputs, out });
+        if (out !== undefined && result !== out) throw new Error(`${testCase.name}: the result is not the caller's out buffer`);
+        return compare(testCase.name, result, await oracle.kernels.swiglu(inputs), precision);
       }
       default:
         throw new Error(`unknown conformance kernel in ${JSON.stringify(testCase satisfies never)}`);

@@ -94,5 +94,6 @@ describe("ts reference kernels: bad input is a typed error", () => {
     ).rejects.toThrow(/not a multiple of kvHeadCount/);
     const error = await kernels.swiglu({ gate: new Float32Array(2), up: new Float32Array(3) }).catch((caught: unknown) => caught);
     expect(KernelInputError.isInstance(error)).toBe(true);
+    await expect(kernels.swiglu({ gate: new Float32Array(2), up: new Float32Array(2), out: new Float32Array(3) })).rejects.toThrow(/out/);
   });
 });
