@@ -409,3 +409,105 @@ export function denseAccumulate(weights: usize, dimension: i32, values: usize, r
   memory.fill(accumulator, 0, <usize>dimension << 4);
   denseAccumulateRows(weights, dimension, values, rows, accumulator);
 }
+
+// ---- Code-level tables: few rows ----------------------------------------------------------
+// tableScoreTables builds rowBytes × 256 byte entries and tableExpand reads as many bins back, a
+// fixed cost per query that only pays when many rows share it. With few rows (a prefill's early
+// positions, short contexts) scoring through the block table itself (one load per code, not per
+// byte) and a histogram per (code position, codeword) cost less: their fixed part is blocks × size.
+
+/** The digit of code `index` of a row (codes packed bitWidth bits each, low bits first, as the byte tables read them). */
+@inline function codeDigit(row: usize, index: i32, bitWidth: i32): i32 {
+  const bit = index * bitWidth;
+  return (<i32>load<u8>(row + <usize>(bit >>> 3)) >>> (bit & 7)) & ((1 << bitWidth) - 1);
+}
+
+/**
+ * Scores of `rows` table-coded rows through the block table alone (tableScoreTables' first half,
+ * `tableBlockTable`): score = norm · Σ_block blockTable[block][code] + q'·mean; dropped rows −∞.
+ */
+export function tableScoreCodeRows(
+  queries: usize, dimension: i32, blockTable: usize, codes: usize, rowBytes: i32, bitWidth: i32, blocks: i32, size: i32,
+  norms: usize, mean: usize, live: usize, rows: i32, scores: usize,
+): void {
+  let offset = f32x4.splat(0);
+  if (mean != 0) {
+    for (let i = 0; i < dimension; i++) offset = f32x4.add(offset, f32x4.mul(f32x4.splat(load<f32>(mean + (<usize>i << 2))), lanes(queries, i)));
+  }
+  const minusInfinity = f32x4.splat(-Infinity);
+  for (let row = 0; row < rows; row++) {
+    if (load<u8>(live + <usize>row) == 0) {
+      storeLanes(scores, row, minusInfinity);
+      continue;
+    }
+    const source = codes + <usize>row * rowBytes;
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+    let block = 0;
+    for (; block + 2 <= blocks; block += 2) {
+      s0 = f32x4.add(s0, lanes(blockTable, block * size + codeDigit(source, block, bitWidth)));
+      s1 = f32x4.add(s1, lanes(blockTable, (block + 1) * size + codeDigit(source, block + 1, bitWidth)));
+    }
+    if (block < blocks) s0 = f32x4.add(s0, lanes(blockTable, block * size + codeDigit(source, block, bitWidth)));
+    const norm = f32x4.splat(load<f32>(norms + (<usize>row << 2)));
+    storeLanes(scores, row, f32x4.add(f32x4.mul(f32x4.add(s0, s1), norm), offset));
+  }
+}
+
+/** blockTable[block][code] = q'_block · codeword (blocks × size f32x4): tableScoreTables without its byte table. */
+export function tableBlockTable(queries: usize, codewords: usize, blocks: i32, blockSize: i32, size: i32, blockTable: usize): void {
+  for (let block = 0; block < blocks; block++) {
+    for (let code = 0; code < size; code++) {
+      let dot = f32x4.splat(0);
+      for (let t = 0; t < blockSize; t++) {
+        const word = load<f32>(codewords + ((<usize>(code * blockSize + t)) << 2));
+        dot = f32x4.add(dot, f32x4.mul(f32x4.splat(word), lanes(queries, block * blockSize + t)));
+      }
+      storeLanes(blockTable, block * size + code, dot);
+    }
+  }
+}
+
+/**
+ * histogram[block][code] += weight · norm for every row's code at each block (blocks × size f32x4),
+ * and accumulator += (Σ weight) · mean when mean ≠ 0. Adds to both: clear them before the first page.
+ */
+export function tableCodeHistogramRows(
+  weights: usize, dimension: i32, codes: usize, rowBytes: i32, bitWidth: i32, blocks: i32, size: i32,
+  norms: usize, mean: usize, rows: i32, histogram: usize, accumulator: usize,
+): void {
+  let weightSum = f32x4.splat(0);
+  for (let row = 0; row < rows; row++) {
+    const weight = lanes(weights, row);
+    if (!v128.any_true(weight)) continue;
+    weightSum = f32x4.add(weightSum, weight);
+    const scaled = f32x4.mul(weight, f32x4.splat(load<f32>(norms + (<usize>row << 2))));
+    const source = codes + <usize>row * rowBytes;
+    for (let block = 0; block < blocks; block++) {
+      const bin = histogram + (<usize>(block * size + codeDigit(source, block, bitWidth)) << 4);
+      v128.store(bin, f32x4.add(v128.load(bin), scaled));
+    }
+  }
+  if (mean != 0) {
+    for (let i = 0; i < dimension; i++) {
+      const slot = accumulator + (<usize>i << 4);
+      v128.store(slot, f32x4.add(v128.load(slot), f32x4.mul(weightSum, f32x4.splat(load<f32>(mean + (<usize>i << 2))))));
+    }
+  }
+}
+
+/** accumulator[block · blockSize + t] += Σ_code histogram[block][code] · codeword[code][t]; clears the bins it reads. */
+export function tableCodeExpand(histogram: usize, blocks: i32, blockSize: i32, size: i32, codewords: usize, accumulator: usize): void {
+  for (let block = 0; block < blocks; block++) {
+    for (let code = 0; code < size; code++) {
+      const bin = histogram + (<usize>(block * size + code) << 4);
+      const weight = v128.load(bin);
+      if (!v128.any_true(weight)) continue;
+      v128.store(bin, f32x4.splat(0));
+      for (let t = 0; t < blockSize; t++) {
+        const slot = accumulator + (<usize>(block * blockSize + t) << 4);
+        const word = load<f32>(codewords + ((<usize>(code * blockSize + t)) << 2));
+        v128.store(slot, f32x4.add(v128.load(slot), f32x4.mul(weight, f32x4.splat(word))));
+      }
+    }
+  }
+}

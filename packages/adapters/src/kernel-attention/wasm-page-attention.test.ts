@@ -1,10 +1,10 @@
 import { CompressedKVCache, MemoryPageStore } from "@kvpack/cache";
-import type { CodecSpec } from "@kvpack/codecs";
+import { type CodecSpec, createCodec, kernelCodecView } from "@kvpack/codecs";
 import { createPagedAttentionKernels } from "@kvpack/kernels";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { beforeAll, describe, expect, it } from "vitest";
-import { WasmPageAttention } from "./wasm-page-attention.js";
+import { prefersCodeLevelTables, WasmPageAttention } from "./wasm-page-attention.js";
 
 const layers = 2;
 const kvHeads = 2;
@@ -98,15 +98,25 @@ function expectConforms(pair: Pair, heads: number, seed: number): void {
 }
 
 let attention: WasmPageAttention;
+/** The same kernels with the byte tables forced (these caches are short, so "auto" picks the code-level ones). */
+let byteTableAttention: WasmPageAttention;
 
 describe("WasmPageAttention against TypeScriptAttention", () => {
   beforeAll(async () => {
-    attention = new WasmPageAttention(await createPagedAttentionKernels());
+    const kernels = await createPagedAttentionKernels();
+    attention = new WasmPageAttention(kernels);
+    byteTableAttention = new WasmPageAttention(kernels, { tables: "bytes" });
   });
 
-  it.each(cases)("%s: appends, drops, truncation, fork, offload and recall", async (_name, keys, values) => {
+  const tableModes = cases.flatMap(([name, keys, values]) => [
+    [name, keys, values, "auto"],
+    [`${name}, byte tables`, keys, values, "bytes"],
+  ] as Array<[string, CodecSpec, CodecSpec, "auto" | "bytes"]>);
+
+  it.each(tableModes)("%s: appends, drops, truncation, fork, offload and recall", async (_name, keys, values, tables) => {
+    const backend = tables === "bytes" ? byteTableAttention : attention;
     const store = new MemoryPageStore();
-    const pair = makePair(attention, keys, values, store);
+    const pair = makePair(backend, keys, values, store);
     const both = (): CompressedKVCache[] => [pair.kernel, pair.reference];
     // 45 tokens: 5 pages of 8 per KV head and 5 residual rows; 6 heads over 2 KV heads (3 lanes of 4).
     appendTokens(both(), 45, 1);
@@ -143,6 +153,20 @@ describe("WasmPageAttention against TypeScriptAttention", () => {
     await Promise.all([pair.kernel.recallPage(0, 1, kernelPage), pair.reference.recallPage(0, 1, referencePage)]);
     expectConforms(pair, 6, 800);
     for (const cache of [...both(), forked.kernel, forked.reference]) cache.truncate(0);
+  });
+
+  it("auto picks code-level tables for few rows and byte tables past rowBytes · 256 / codesPerRow", () => {
+    // TurboQuant 4-bit, head_dim 64: 32 code bytes, 64 codes per row → 0.85 · 32 · 256 / 64 = 108.8 rows.
+    const view = kernelCodecView(createCodec({ kind: "turboquant", dimension: headDim, bits: 4 }));
+    if (view?.kind !== "table") throw new Error("no table view");
+    expect([view.rowBytes, view.codesPerRow]).toEqual([32, 64]);
+    expect(prefersCodeLevelTables(view, 108)).toBe(true);
+    expect(prefersCodeLevelTables(view, 109)).toBe(false);
+    // 8-bit codes (6-bit TurboQuant): one code per byte → 0.85 · 256 = 217.6 rows.
+    const wide = kernelCodecView(createCodec({ kind: "turboquant", dimension: headDim, bits: 6 }));
+    if (wide?.kind !== "table") throw new Error("no table view");
+    expect(prefersCodeLevelTables(wide, 217)).toBe(true);
+    expect(prefersCodeLevelTables(wide, 218)).toBe(false);
   });
 
   it("re-encoded pages (mixed codecs and explicit positions in one KV head) conform", () => {

@@ -13,6 +13,8 @@ interface KeyScratch {
   readonly byteTable: number;
   /** The lane group the tables were last built for. */
   builtFor: number;
+  /** Whether they were the block table alone (code-level scoring) or the byte table too. */
+  codeLevel: boolean;
 }
 
 /** Histogram and accumulator of one table value codec. */
@@ -23,6 +25,21 @@ interface ValueScratch {
   /** headDim × f32x4 in the codec's rotated domain. */
   readonly accumulator: number;
   usedBy: number;
+  /** Whether the lane group `usedBy` fills the histogram per code (tableCodeHistogramRows) or per byte. */
+  codeLevel: boolean;
+}
+
+/**
+ * Whether `rows` rows of a table codec score and accumulate through code-level tables (fixed cost
+ * blocks × size per query, one lookup per code) rather than byte tables (fixed cost rowBytes × 256,
+ * one lookup per code byte): below 0.85 · rowBytes · 256 / codesPerRow rows. Measured on one query's
+ * scores, softmax and values over pages of 32 rows, head_dim 64 (kernels alone, this machine): the
+ * code-level tables are faster up to ~110 rows for TurboQuant 4-bit (32 bytes, 64 codes; 16 rows:
+ * 5.7 against 15.6 µs) and FibQuant k=2 2-bit (16 bytes, 32 codes; 3.4 against 8.3 µs), and up to
+ * ~380 for 8-bit codes (6-bit TurboQuant), where this rule switches at 217: early, never wrong-sided.
+ */
+export function prefersCodeLevelTables(view: TableCodecView, rows: number): boolean {
+  return rows * view.codesPerRow < 0.85 * view.rowBytes * 256;
 }
 
 /**
@@ -40,6 +57,14 @@ interface ValueScratch {
  * TypeScript. fp16 pages stay 2 bytes per value in the heap (widened exactly by the kernels). One instance may serve many caches
  * (page ids are unique in the process); call `clear()` when caches are discarded without release.
  */
+export interface WasmPageAttentionOptions {
+  /**
+   * Which score and value tables table codecs use: "auto" (default) picks per lane group by the KV
+   * head's row count (prefersCodeLevelTables); "bytes" or "codes" force one (tests, measurements).
+   */
+  readonly tables?: "auto" | "bytes" | "codes";
+}
+
 export class WasmPageAttention implements AttentionBackend {
   readonly name = "wasm";
   private readonly kernels: PagedAttentionKernels;
@@ -63,12 +88,17 @@ export class WasmPageAttention implements AttentionBackend {
   private laneGroup = 0;
   /** Per KV head, the resident segments of each of its pages in this call (undefined: offloaded). */
   private readonly residentByHead: Array<Array<readonly ResidentSegment[] | undefined>> = [];
+  /** Per KV head, the resident page rows of this call (the residual window not counted). */
+  private pageRowsByHead: number[] = [];
   private readonly rotated: Float32Array[] = [];
   private finishScratch = new Float32Array(0);
   private laneScratch = new Float32Array(0);
 
-  constructor(kernels: PagedAttentionKernels) {
+  private readonly tables: "auto" | "bytes" | "codes";
+
+  constructor(kernels: PagedAttentionKernels, options: WasmPageAttentionOptions = {}) {
     this.kernels = kernels;
+    this.tables = options.tables ?? "auto";
     this.pages = new ResidentPages(kernels.heap);
     this.softmaxResult = kernels.heap.allocate(32);
   }
@@ -141,6 +171,7 @@ export class WasmPageAttention implements AttentionBackend {
         resident[p] = segments;
         for (let s = 0; s < segments.length; s++) rows += segments[s].count;
       }
+      this.pageRowsByHead[kvHead] = rows - residual.count;
       maximumRows = Math.max(maximumRows, rows);
     }
     this.ensureRows(maximumRows, residual.stride);
@@ -173,6 +204,7 @@ export class WasmPageAttention implements AttentionBackend {
 
     // Scores of every row in order: pages, then the residual window.
     const segmentsOf = this.residentByHead[kvHead];
+    const pageRows = this.pageRowsByHead[kvHead];
     let row = 0;
     for (let p = 0; p < pages.length; p++) {
       const segments = segmentsOf[p];
@@ -180,8 +212,13 @@ export class WasmPageAttention implements AttentionBackend {
       for (const segment of segments) {
         const target = this.scores + row * 16;
         if (segment.keyView.kind === "table") {
-          const scratch = this.keyTables(segment.keyView, group, request, firstHead, laneCount, f32);
-          kernels.tableScoreRows(scratch.queries, headDim, scratch.byteTable, segment.keys, scratch.view.rowBytes, segment.keyNorms, segment.keyMean, segment.live, segment.count, target);
+          const scratch = this.keyTables(segment.keyView, group, request, firstHead, laneCount, f32, pageRows);
+          const { view } = scratch;
+          if (scratch.codeLevel) {
+            kernels.tableScoreCodeRows(scratch.queries, headDim, scratch.blockTable, segment.keys, view.rowBytes, view.bitWidth, view.codesPerRow, view.radix, segment.keyNorms, segment.keyMean, segment.live, segment.count, target);
+          } else {
+            kernels.tableScoreRows(scratch.queries, headDim, scratch.byteTable, segment.keys, view.rowBytes, segment.keyNorms, segment.keyMean, segment.live, segment.count, target);
+          }
         } else {
           const score = segment.keyHalf ? kernels.denseScoresHalf : kernels.denseScores;
           score(this.denseQueries, headDim, segment.keys, segment.live, segment.count, target);
@@ -212,8 +249,13 @@ export class WasmPageAttention implements AttentionBackend {
       for (const segment of segments) {
         const weights = this.scores + row * 16;
         if (segment.valueView.kind === "table") {
-          const scratch = this.valueSums(segment.valueView, group, f32);
-          kernels.tableHistogramRows(weights, headDim, segment.values, scratch.view.rowBytes, segment.valueNorms, segment.valueMean, segment.count, scratch.histogram, scratch.accumulator);
+          const scratch = this.valueSums(segment.valueView, group, f32, pageRows);
+          const { view } = scratch;
+          if (scratch.codeLevel) {
+            kernels.tableCodeHistogramRows(weights, headDim, segment.values, view.rowBytes, view.bitWidth, view.codesPerRow, view.radix, segment.valueNorms, segment.valueMean, segment.count, scratch.histogram, scratch.accumulator);
+          } else {
+            kernels.tableHistogramRows(weights, headDim, segment.values, view.rowBytes, segment.valueNorms, segment.valueMean, segment.count, scratch.histogram, scratch.accumulator);
+          }
         } else {
           const accumulate = segment.valueHalf ? kernels.denseAccumulateRowsHalf : kernels.denseAccumulateRows;
           accumulate(weights, headDim, segment.values, segment.count, denseAccumulator);
@@ -230,7 +272,8 @@ export class WasmPageAttention implements AttentionBackend {
     for (const scratch of this.valueScratch.values()) {
       if (scratch.usedBy !== group) continue;
       const { view } = scratch;
-      kernels.tableExpand(scratch.histogram, view.rowBytes, view.bitWidth, view.codesPerRow, view.blockSize, view.radix, this.codewords(view), scratch.accumulator);
+      if (scratch.codeLevel) kernels.tableCodeExpand(scratch.histogram, view.codesPerRow, view.blockSize, view.radix, this.codewords(view), scratch.accumulator);
+      else kernels.tableExpand(scratch.histogram, view.rowBytes, view.bitWidth, view.codesPerRow, view.blockSize, view.radix, this.codewords(view), scratch.accumulator);
       const base = scratch.accumulator >> 2;
       for (let lane = 0; lane < laneCount; lane++) {
         for (let i = 0; i < headDim; i++) lanes[i] = f32[base + i * 4 + lane];
@@ -288,14 +331,15 @@ export class WasmPageAttention implements AttentionBackend {
     }
   }
 
-  /** The key codec's query lanes and score tables for this lane group, built on first use. */
-  private keyTables(view: TableCodecView, group: number, request: LayerAttentionRequest, firstHead: number, laneCount: number, f32: Float32Array): KeyScratch {
+  /** The key codec's query lanes and score tables for this lane group (`rows` page rows), built on first use. */
+  private keyTables(view: TableCodecView, group: number, request: LayerAttentionRequest, firstHead: number, laneCount: number, f32: Float32Array, rows: number): KeyScratch {
     const last = this.lastKeyScratch;
     if (last !== undefined && last.view === view && last.builtFor === group) return last;
     const scratch = this.keyScratch.get(view.codec) as KeyScratch;
     this.lastKeyScratch = scratch;
     if (scratch.builtFor === group) return scratch;
     scratch.builtFor = group;
+    scratch.codeLevel = this.codeLevel(view, rows);
     const { headDim, queries, scale } = request;
     const base = scratch.queries >> 2;
     f32.fill(0, base, base + headDim * 4);
@@ -305,21 +349,28 @@ export class WasmPageAttention implements AttentionBackend {
       view.rotate(query, rotated);
       for (let i = 0; i < headDim; i++) f32[base + i * 4 + lane] = rotated[i] * scale;
     }
-    this.kernels.tableScoreTables(scratch.queries, this.codewords(view), view.rowBytes, view.bitWidth, view.codesPerRow, view.blockSize, view.radix, scratch.blockTable, scratch.byteTable);
+    if (scratch.codeLevel) this.kernels.tableBlockTable(scratch.queries, this.codewords(view), view.codesPerRow, view.blockSize, view.radix, scratch.blockTable);
+    else this.kernels.tableScoreTables(scratch.queries, this.codewords(view), view.rowBytes, view.bitWidth, view.codesPerRow, view.blockSize, view.radix, scratch.blockTable, scratch.byteTable);
     return scratch;
   }
 
   /** The value codec's histogram and accumulator for this lane group, the accumulator cleared on first use. */
-  private valueSums(view: TableCodecView, group: number, f32: Float32Array): ValueScratch {
+  private valueSums(view: TableCodecView, group: number, f32: Float32Array, rows: number): ValueScratch {
     const last = this.lastValueScratch;
     if (last !== undefined && last.view === view && last.usedBy === group) return last;
     const scratch = this.valueScratch.get(view.codec) as ValueScratch;
     this.lastValueScratch = scratch;
     if (scratch.usedBy !== group) {
       scratch.usedBy = group;
+      // The histogram buffer (rowBytes × 256 bins) holds the code-level one too (blocks × size ≤ that); either expand clears what it used.
+      scratch.codeLevel = this.codeLevel(view, rows);
       f32.fill(0, scratch.accumulator >> 2, (scratch.accumulator >> 2) + this.headDim * 4);
     }
     return scratch;
+  }
+
+  private codeLevel(view: TableCodecView, rows: number): boolean {
+    return this.tables === "auto" ? prefersCodeLevelTables(view, rows) : this.tables === "codes";
   }
 
   private readonly codewordPointers = new Map<Codec, number>();
@@ -350,13 +401,14 @@ export class WasmPageAttention implements AttentionBackend {
         blockTable: heap.allocate(keyView.codesPerRow * keyView.radix * 16),
         byteTable: heap.allocate(keyView.rowBytes * 4096),
         builtFor: 0,
+        codeLevel: false,
       });
     }
     if (valueView.kind === "table" && !this.valueScratch.has(valueView.codec)) {
       this.uploadCodewords(valueView);
       const histogram = heap.allocate(valueView.rowBytes * 4096);
       heap.uint8(histogram, valueView.rowBytes * 4096).fill(0);
-      this.valueScratch.set(valueView.codec, { view: valueView, histogram, accumulator: heap.allocate(this.headDim * 16), usedBy: 0 });
+      this.valueScratch.set(valueView.codec, { view: valueView, histogram, accumulator: heap.allocate(this.headDim * 16), usedBy: 0, codeLevel: false });
     }
   }
 

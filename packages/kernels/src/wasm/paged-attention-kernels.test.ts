@@ -41,8 +41,14 @@ function reference(keyCodec: Codec, valueCodec: Codec, keys: Float32Array, value
   return out;
 }
 
-/** The same through the kernels: rotate + scale queries into lanes, scores, softmax, accumulate, finish. */
-function viaKernels(kernels: PagedAttentionKernels, keyCodec: Codec, valueCodec: Codec, keys: Float32Array, values: Float32Array, queries: Float32Array, live: Uint8Array, scale: number): Float64Array {
+/**
+ * The same through the kernels: rotate + scale queries into lanes, scores, softmax, accumulate,
+ * finish; table codecs through the byte tables, or with `codeLevel` through the code-level ones.
+ */
+function viaKernels(
+  kernels: PagedAttentionKernels, keyCodec: Codec, valueCodec: Codec, keys: Float32Array, values: Float32Array, queries: Float32Array, live: Uint8Array, scale: number,
+  codeLevel = false,
+): Float64Array {
   const heap = kernels.heap;
   const keyView = kernelCodecView(keyCodec);
   const valueView = kernelCodecView(valueCodec);
@@ -66,7 +72,15 @@ function viaKernels(kernels: PagedAttentionKernels, keyCodec: Codec, valueCodec:
   const scores = heap.allocate(rows * 16);
   const result = heap.allocate(32);
   const accumulator = heap.allocate(dimension * 16);
-  if (keyView.kind === "table") {
+  if (keyView.kind === "table" && codeLevel) {
+    const keyRows = keyView.rows(keyCodec.encode(keys, rows, dimension));
+    const blockTable = heap.allocate(keyView.codesPerRow * keyView.radix * 16);
+    kernels.tableBlockTable(queryPointer, put(keyView.codewords), keyView.codesPerRow, keyView.blockSize, keyView.radix, blockTable);
+    kernels.tableScoreCodeRows(
+      queryPointer, dimension, blockTable, put(keyRows.codes), keyView.rowBytes, keyView.bitWidth, keyView.codesPerRow, keyView.radix,
+      put(keyRows.norms), keyRows.mean ? put(keyRows.mean) : 0, livePointer, rows, scores,
+    );
+  } else if (keyView.kind === "table") {
     const keyRows = keyView.rows(keyCodec.encode(keys, rows, dimension));
     kernels.tableScores(
       queryPointer, dimension, put(keyRows.codes), keyView.rowBytes, keyView.bitWidth, keyView.codesPerRow, keyView.blockSize,
@@ -79,7 +93,20 @@ function viaKernels(kernels: PagedAttentionKernels, keyCodec: Codec, valueCodec:
   kernels.softmaxPartial(scores, rows, result);
   const finished = new Float32Array(dimension);
   const laneAccumulator = new Float32Array(dimension);
-  if (valueView.kind === "table") {
+  if (valueView.kind === "table" && codeLevel) {
+    const valueRows = valueView.rows(valueCodec.encode(values, rows, dimension));
+    const histogram = heap.allocate(valueView.codesPerRow * valueView.radix * 16);
+    heap.uint8(histogram, valueView.codesPerRow * valueView.radix * 16).fill(0);
+    heap.uint8(accumulator, dimension * 16).fill(0);
+    const codewords = put(valueView.codewords);
+    kernels.tableCodeHistogramRows(
+      scores, dimension, put(valueRows.codes), valueView.rowBytes, valueView.bitWidth, valueView.codesPerRow, valueView.radix,
+      put(valueRows.norms), valueRows.mean ? put(valueRows.mean) : 0, rows, histogram, accumulator,
+    );
+    kernels.tableCodeExpand(histogram, valueView.codesPerRow, valueView.blockSize, valueView.radix, codewords, accumulator);
+    // The expand leaves the histogram cleared for the next query.
+    if (heap.float32(histogram, valueView.codesPerRow * valueView.radix * 4).some((bin) => bin !== 0)) throw new Error("tableCodeExpand left bins set");
+  } else if (valueView.kind === "table") {
     const valueRows = valueView.rows(valueCodec.encode(values, rows, dimension));
     kernels.tableAccumulate(
       scores, dimension, put(valueRows.codes), valueView.rowBytes, valueView.bitWidth, valueView.codesPerRow, valueView.blockSize,
@@ -119,7 +146,12 @@ describe("paged-attention WASM kernels", () => {
     kernels = await createPagedAttentionKernels();
   });
 
-  it.each(cases)("%s: GQA lanes with dropped rows match the codec's TypeScript scores and decode", (_name, keyCodec, valueCodec) => {
+  const modes = cases.flatMap(([name, keyCodec, valueCodec]) => [
+    [`${name}, byte tables`, keyCodec, valueCodec, false],
+    [`${name}, code-level tables`, keyCodec, valueCodec, true],
+  ] as Array<[string, Codec, Codec, boolean]>);
+
+  it.each(modes)("%s: GQA lanes with dropped rows match the codec's TypeScript scores and decode", (_name, keyCodec, valueCodec, codeLevel) => {
     // Keys carry a shared offset (+1.5) so centered codecs have a mean to remove.
     const keys = vectors(rows, 1, 1.5);
     const values = vectors(rows, 2);
@@ -129,7 +161,7 @@ describe("paged-attention WASM kernels", () => {
     live[17] = 0;
     const scale = 1 / Math.sqrt(dimension);
     const expected = reference(keyCodec, valueCodec, keys, values, queries, live, scale);
-    const actual = viaKernels(kernels, keyCodec, valueCodec, keys, values, queries, live, scale);
+    const actual = viaKernels(kernels, keyCodec, valueCodec, keys, values, queries, live, scale, codeLevel);
     // float32 tables / sums in a different order against float64: outputs are O(0.1–1), so 2e-4
     // absolute is ~10 float32 ulps of accumulated rounding over 40 rows × 64 codes.
     for (let i = 0; i < expected.length; i++) expect(Math.abs(actual[i] - expected[i])).toBeLessThan(2e-4);
@@ -138,7 +170,7 @@ describe("paged-attention WASM kernels", () => {
     if ((valueCodec.spec as { center?: boolean }).center) return;
     const perturbed = values.slice();
     for (let i = 0; i < dimension; i++) perturbed[3 * dimension + i] += 5;
-    const again = viaKernels(kernels, keyCodec, valueCodec, keys, perturbed, queries, live, scale);
+    const again = viaKernels(kernels, keyCodec, valueCodec, keys, perturbed, queries, live, scale, codeLevel);
     for (let i = 0; i < expected.length; i++) expect(Math.abs(again[i] - actual[i])).toBeLessThan(1e-6);
   });
 });

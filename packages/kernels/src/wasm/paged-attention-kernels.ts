@@ -38,6 +38,18 @@ export interface PagedAttentionKernels {
   /** denseScores / denseAccumulateRows over fp16 rows (finite halves, dimension a multiple of 4): half the bytes resident and read. */
   denseScoresHalf(queries: number, dimension: number, keys: number, live: number, rows: number, scores: number): void;
   denseAccumulateRowsHalf(weights: number, dimension: number, values: number, rows: number, accumulator: number): void;
+  // Code-level tables for few rows: the block table alone (no byte table) and a histogram per
+  // (code position, codeword), whose fixed cost per query is blocks × size instead of rowBytes × 256.
+  tableBlockTable(queries: number, codewords: number, blocks: number, blockSize: number, size: number, blockTable: number): void;
+  tableScoreCodeRows(
+    queries: number, dimension: number, blockTable: number, codes: number, rowBytes: number, bitWidth: number, blocks: number, size: number,
+    norms: number, mean: number, live: number, rows: number, scores: number,
+  ): void;
+  tableCodeHistogramRows(
+    weights: number, dimension: number, codes: number, rowBytes: number, bitWidth: number, blocks: number, size: number,
+    norms: number, mean: number, rows: number, histogram: number, accumulator: number,
+  ): void;
+  tableCodeExpand(histogram: number, blocks: number, blockSize: number, size: number, codewords: number, accumulator: number): void;
 }
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
@@ -67,5 +79,9 @@ export async function createPagedAttentionKernels(): Promise<PagedAttentionKerne
     denseAccumulateRows: exports.denseAccumulateRows,
     denseScoresHalf: exports.denseScoresHalf,
     denseAccumulateRowsHalf: exports.denseAccumulateRowsHalf,
+    tableBlockTable: exports.tableBlockTable,
+    tableScoreCodeRows: exports.tableScoreCodeRows,
+    tableCodeHistogramRows: exports.tableCodeHistogramRows,
+    tableCodeExpand: exports.tableCodeExpand,
   };
 }
