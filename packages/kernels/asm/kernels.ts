@@ -3,6 +3,8 @@
 // Every argument is a byte offset into linear memory that the TypeScript glue manages; nothing
 // here allocates. Layouts match src/kernel-inputs.ts.
 
+import { exp4 } from "./exp4";
+
 @inline function f32At(base: usize, index: i32): f32 {
   return load<f32>(base + (<usize>index << 2));
 }
@@ -231,29 +233,6 @@ export function scores(
 
 // ---- softmax ------------------------------------------------------------------------------
 
-/**
- * exp for 4 lanes (Cephes expf: range reduction by ln 2, degree-6 polynomial, exponent by integer
- * add; about 2 ulp). Arguments here are score − max ≤ 0; below −87 the result is clamped near 0.
- */
-@inline function exp4(x: v128): v128 {
-  // pmax is one maxps (f32x4.max's NaN and signed-zero rules cost several instructions on x64).
-  // Adding 1.5 · 2^23 rounds x · log2 e to an integer (ties to even, as f32x4.nearest) held in the
-  // low mantissa bits, so n and its integer come without nearest and trunc_sat: the same bits, fewer instructions.
-  const clamped = f32x4.pmax(x, f32x4.splat(-87.0));
-  const shifted = f32x4.add(f32x4.mul(clamped, f32x4.splat(1.44269504088896341)), f32x4.splat(12582912.0));
-  const n = f32x4.sub(shifted, f32x4.splat(12582912.0));
-  let r = f32x4.sub(clamped, f32x4.mul(n, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
-  let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
-  const y = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
-  const scale = i32x4.shl(i32x4.add(i32x4.sub(shifted, i32x4.splat(0x4b400000)), i32x4.splat(127)), 23);
-  return f32x4.mul(y, scale);
-}
 
 /** scores[t] ← exp(scores[t] − maximum); returns the sum. */
 function exponentiate(scores: usize, count: i32, maximum: f32): f32 {
@@ -700,42 +679,9 @@ export function rope(input: usize, length: i32, headDimension: i32, position: i3
   }
 }
 
-/**
- * silu(gate) · up for 4 lanes: σ(x) = 1 / (1 + e^−|x|) for x ≥ 0 and e^−|x| / (1 + e^−|x|) below,
- * so exp4 only sees arguments ≤ 0 and nothing overflows.
- */
-@inline function swiglu4(gate: v128, up: v128): v128 {
-  const decay = exp4(f32x4.neg(f32x4.abs(gate)));
-  const inverse = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), decay));
-  const sigmoid = v128.bitselect(inverse, f32x4.mul(decay, inverse), f32x4.ge(gate, f32x4.splat(0)));
-  return f32x4.mul(f32x4.mul(gate, sigmoid), up);
-}
-
-/** Up to 3 floats at `pointer` in lanes 0–2, zeros above (no scratch memory: workers share this module's memory). */
-@inline function partialLanes(pointer: usize, count: i32): v128 {
-  let lanes = f32x4.replace_lane(f32x4.splat(0), 0, load<f32>(pointer));
-  if (count > 1) lanes = f32x4.replace_lane(lanes, 1, load<f32>(pointer, 4));
-  if (count > 2) lanes = f32x4.replace_lane(lanes, 2, load<f32>(pointer, 8));
-  return lanes;
-}
-
-export function swiglu(gate: usize, up: usize, length: i32, out: usize): void {
-  let i = 0;
-  for (; i + 4 <= length; i += 4) {
-    const offset = <usize>i << 2;
-    v128.store(out + offset, swiglu4(v128.load(gate + offset), v128.load(up + offset)));
-  }
-  // The last length % 4 values in lanes of their own, so every value goes through the same arithmetic.
-  const rest = length - i;
-  if (rest == 0) return;
-  const offset = <usize>i << 2;
-  const result = swiglu4(partialLanes(gate + offset, rest), partialLanes(up + offset, rest));
-  store<f32>(out + offset, f32x4.extract_lane(result, 0));
-  if (rest > 1) store<f32>(out + offset, f32x4.extract_lane(result, 1), 4);
-  if (rest > 2) store<f32>(out + offset, f32x4.extract_lane(result, 2), 8);
-}
 export { quantizeRowQ8_0, matmulQ8_0, matmulQ4_0, matmulF16, matmulQ8_0Rows, matmulQ4_0Rows, matmulF16Rows } from "./quantized-matmul";
 export { matmulBatch, matmulBatchRows } from "./matmul-batch";
 export { activationBlockSumsQ8_0, matmulQ4_K, matmulQ6_K, matmulQ4_KRows, matmulQ6_KRows } from "./quantized-matmul-k";
 export { matmulQ4_1, matmulQ5_0, matmulQ4_1Rows, matmulQ5_0Rows } from "./quantized-matmul-legacy";
 export { matmulBatchQ8_0Rows, matmulBatchQ4_0Rows } from "./quantized-matmul-batch";
+export { swiglu } from "./swiglu";

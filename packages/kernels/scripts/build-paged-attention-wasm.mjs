@@ -4,6 +4,7 @@ import { compileEmbeddedWasm } from "./compile-embedded-wasm.mjs";
 
 compileEmbeddedWasm({
   entry: "asm/paged-attention.ts",
+  imports: ["asm/exp4.ts"],
   name: "paged-attention",
   exportName: "pagedAttentionWasmBase64",
   script: import.meta.url,

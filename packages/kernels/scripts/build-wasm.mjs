@@ -3,7 +3,7 @@
 // the thread pool's workers instantiate the same code over (--enable threads --sharedMemory).
 import { compileEmbeddedWasm } from "./compile-embedded-wasm.mjs";
 
-const imports = ["asm/quantized-matmul.ts", "asm/quantized-matmul-k.ts", "asm/quantized-matmul-legacy.ts", "asm/matmul-batch.ts", "asm/quantized-matmul-batch.ts"];
+const imports = ["asm/exp4.ts", "asm/swiglu.ts", "asm/quantized-matmul.ts", "asm/quantized-matmul-k.ts", "asm/quantized-matmul-legacy.ts", "asm/matmul-batch.ts", "asm/quantized-matmul-batch.ts"];
 
 compileEmbeddedWasm({
   entry: "asm/kernels.ts",
