@@ -20,6 +20,22 @@ const digitScratch = memory.data(4096, 16);
 }
 
 
+/** q'·mean per lane (the rows' Rμ added back to every score), 0 without a mean. */
+@inline function meanOffset(queries: usize, dimension: i32, mean: usize): v128 {
+  let offset = f32x4.splat(0);
+  if (mean == 0) return offset;
+  for (let i = 0; i < dimension; i++) offset = f32x4.add(offset, f32x4.mul(f32x4.splat(load<f32>(mean + (<usize>i << 2))), lanes(queries, i)));
+  return offset;
+}
+
+/** accumulator[i] += weightSum · mean[i]: the rows' shared Rμ, weighted once per page. */
+@inline function addWeightedMean(accumulator: usize, weightSum: v128, mean: usize, dimension: i32): void {
+  for (let i = 0; i < dimension; i++) {
+    const slot = accumulator + (<usize>i << 4);
+    v128.store(slot, f32x4.add(v128.load(slot), f32x4.mul(weightSum, f32x4.splat(load<f32>(mean + (<usize>i << 2))))));
+  }
+}
+
 /**
  * The two lookup tables of table scoring for one lane group's queries: blockTable[block][code] =
  * q'_block · codeword, then byteTable[j][v] = Σ over the codes packed in byte value v at row byte j
@@ -29,16 +45,7 @@ const digitScratch = memory.data(4096, 16);
 export function tableScoreTables(
   queries: usize, codewords: usize, rowBytes: i32, bitWidth: i32, blocks: i32, blockSize: i32, size: i32, blockTable: usize, byteTable: usize,
 ): void {
-  for (let block = 0; block < blocks; block++) {
-    for (let code = 0; code < size; code++) {
-      let dot = f32x4.splat(0);
-      for (let t = 0; t < blockSize; t++) {
-        const word = load<f32>(codewords + ((<usize>(code * blockSize + t)) << 2));
-        dot = f32x4.add(dot, f32x4.mul(f32x4.splat(word), lanes(queries, block * blockSize + t)));
-      }
-      storeLanes(blockTable, block * size + code, dot);
-    }
-  }
+  tableBlockTable(queries, codewords, blocks, blockSize, size, blockTable);
   const codesPerByte = 8 / bitWidth;
   const digits = 1 << bitWidth;
   const mask = digits - 1;
@@ -78,10 +85,7 @@ export function tableScoreTables(
 export function tableScoreRows(
   queries: usize, dimension: i32, byteTable: usize, codes: usize, rowBytes: i32, norms: usize, mean: usize, live: usize, rows: i32, scores: usize,
 ): void {
-  let offset = f32x4.splat(0);
-  if (mean != 0) {
-    for (let i = 0; i < dimension; i++) offset = f32x4.add(offset, f32x4.mul(f32x4.splat(load<f32>(mean + (<usize>i << 2))), lanes(queries, i)));
-  }
+  const offset = meanOffset(queries, dimension, mean);
   const minusInfinity = f32x4.splat(-Infinity);
   for (let row = 0; row < rows; row++) {
     if (load<u8>(live + <usize>row) == 0) {
@@ -89,17 +93,15 @@ export function tableScoreRows(
       continue;
     }
     const source = codes + <usize>row * rowBytes;
-    // Four sums, one per byte of each word: the adds form four chains instead of two, so the
-    // table loads are not held up by add latency.
-    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
     let entries = byteTable;
     let j = 0;
     for (; j + 4 <= rowBytes; j += 4) {
       const word = load<u32>(source + j);
       s0 = f32x4.add(s0, v128.load(entries + (<usize>(word & 255) << 4)));
       s1 = f32x4.add(s1, v128.load(entries + (<usize>((word >>> 8) & 255) << 4), 4096));
-      s2 = f32x4.add(s2, v128.load(entries + (<usize>((word >>> 16) & 255) << 4), 8192));
-      s3 = f32x4.add(s3, v128.load(entries + (<usize>(word >>> 24) << 4), 12288));
+      s0 = f32x4.add(s0, v128.load(entries + (<usize>((word >>> 16) & 255) << 4), 8192));
+      s1 = f32x4.add(s1, v128.load(entries + (<usize>(word >>> 24) << 4), 12288));
       entries += 16384;
     }
     for (; j < rowBytes; j++) {
@@ -107,7 +109,7 @@ export function tableScoreRows(
       entries += 4096;
     }
     const norm = f32x4.splat(load<f32>(norms + (<usize>row << 2)));
-    storeLanes(scores, row, f32x4.add(f32x4.mul(f32x4.add(f32x4.add(s0, s2), f32x4.add(s1, s3)), norm), offset));
+    storeLanes(scores, row, f32x4.add(f32x4.mul(f32x4.add(s0, s1), norm), offset));
   }
 }
 
@@ -250,12 +252,7 @@ export function tableHistogramRows(
       bins += 4096;
     }
   }
-  if (mean != 0) {
-    for (let i = 0; i < dimension; i++) {
-      const slot = accumulator + (<usize>i << 4);
-      v128.store(slot, f32x4.add(v128.load(slot), f32x4.mul(weightSum, f32x4.splat(load<f32>(mean + (<usize>i << 2))))));
-    }
-  }
+  if (mean != 0) addWeightedMean(accumulator, weightSum, mean, dimension);
 }
 
 /**
@@ -390,10 +387,7 @@ export function tableScoreCodeRows(
   queries: usize, dimension: i32, blockTable: usize, codes: usize, rowBytes: i32, bitWidth: i32, blocks: i32, size: i32,
   norms: usize, mean: usize, live: usize, rows: i32, scores: usize,
 ): void {
-  let offset = f32x4.splat(0);
-  if (mean != 0) {
-    for (let i = 0; i < dimension; i++) offset = f32x4.add(offset, f32x4.mul(f32x4.splat(load<f32>(mean + (<usize>i << 2))), lanes(queries, i)));
-  }
+  const offset = meanOffset(queries, dimension, mean);
   const minusInfinity = f32x4.splat(-Infinity);
   for (let row = 0; row < rows; row++) {
     if (load<u8>(live + <usize>row) == 0) {
@@ -447,12 +441,7 @@ export function tableCodeHistogramRows(
       v128.store(bin, f32x4.add(v128.load(bin), scaled));
     }
   }
-  if (mean != 0) {
-    for (let i = 0; i < dimension; i++) {
-      const slot = accumulator + (<usize>i << 4);
-      v128.store(slot, f32x4.add(v128.load(slot), f32x4.mul(weightSum, f32x4.splat(load<f32>(mean + (<usize>i << 2))))));
-    }
-  }
+  if (mean != 0) addWeightedMean(accumulator, weightSum, mean, dimension);
 }
 
 /** accumulator[block · blockSize + t] += Σ_code histogram[block][code] · codeword[code][t]; clears the bins it reads. */
