@@ -42,6 +42,14 @@ export function prefersCodeLevelTables(view: TableCodecView, rows: number): bool
   return rows * view.codesPerRow < 0.85 * view.rowBytes * 256;
 }
 
+export interface WasmPageAttentionOptions {
+  /**
+   * Which score and value tables table codecs use: "auto" (default) picks per lane group by the KV
+   * head's row count (prefersCodeLevelTables); "bytes" or "codes" force one (tests, measurements).
+   */
+  readonly tables?: "auto" | "bytes" | "codes";
+}
+
 /**
  * The cache's attention on the WASM SIMD paged-attention kernels (@kvpack/kernels
  * createPagedAttentionKernels). Pages stay resident in the kernels' heap (ResidentPages: uploaded
@@ -51,20 +59,14 @@ export function prefersCodeLevelTables(view: TableCodecView, rows: number): bool
  * lands in one buffer, one softmax pass gives the group's max and Σ exp (no merge across pages
  * needed), then values accumulate page by page into one histogram per table codec (expanded through
  * the codewords once) and one fp32 accumulator for dense pages and the residual window.
+ * Table codecs score through byte tables (rowBytes × 256 entries per query) or, when the KV head
+ * has few page rows (prefersCodeLevelTables), through the block table and a per-code histogram.
  *
  * Serves TurboQuant / FibQuant (≤ 256 codewords per code, centered or not) and fp32 / fp16 pages;
  * a layer with any other codec (KIVI, QuaRot, int8, …) returns false and the cache attends it in
  * TypeScript. fp16 pages stay 2 bytes per value in the heap (widened exactly by the kernels). One instance may serve many caches
  * (page ids are unique in the process); call `clear()` when caches are discarded without release.
  */
-export interface WasmPageAttentionOptions {
-  /**
-   * Which score and value tables table codecs use: "auto" (default) picks per lane group by the KV
-   * head's row count (prefersCodeLevelTables); "bytes" or "codes" force one (tests, measurements).
-   */
-  readonly tables?: "auto" | "bytes" | "codes";
-}
-
 export class WasmPageAttention implements AttentionBackend {
   readonly name = "wasm";
   private readonly kernels: PagedAttentionKernels;
@@ -89,7 +91,7 @@ export class WasmPageAttention implements AttentionBackend {
   /** Per KV head, the resident segments of each of its pages in this call (undefined: offloaded). */
   private readonly residentByHead: Array<Array<readonly ResidentSegment[] | undefined>> = [];
   /** Per KV head, the resident page rows of this call (the residual window not counted). */
-  private pageRowsByHead: number[] = [];
+  private readonly pageRowsByHead: number[] = [];
   private readonly rotated: Float32Array[] = [];
   private finishScratch = new Float32Array(0);
   private laneScratch = new Float32Array(0);

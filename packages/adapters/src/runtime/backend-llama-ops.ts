@@ -12,8 +12,9 @@ import { matmulResident, matmulResidentBatch } from "./resident-matrix.js";
 /**
  * LlamaOps on a kernel backend: the matmuls read the resident weights in place; RMSNorm, RoPE and
  * SwiGLU are backend kernels ("backend") or plain TypeScript ("host", which saves a round trip per
- * step on WebGPU). On WASM SwiGLU is always the kernel, once per chunk: its SIMD exp is faster than
- * Math.exp (bench:vs-llama-cpp's prefill profile: 8 % of a Q8_0 SmolLM2-shape prefill in TypeScript). A chunk of one token uses `matmul` / `quantizedMatmul`, a longer chunk
+ * step on WebGPU). On WASM SwiGLU is always the kernel, once per chunk: its SIMD exp is faster
+ * than Math.exp (8 % of a Q8_0 SmolLM2-shape prefill in TypeScript, profiled). A chunk of one
+ * token uses `matmul` / `quantizedMatmul`, a longer chunk
  * `matmulBatch` / `quantizedMatmulBatch` (each weight read once per chunk, not once per token).
  * The steps the kernel set has no kernel for run on the host whatever `vectorKernels` says: q/k/v
  * biases and q/k head norms (a few hundred floats), GELU, and NeoX or scaled RoPE.

@@ -55,7 +55,7 @@ export type ConformanceCase =
   | (CaseBase & {
       readonly kernel: "swiglu";
       readonly length: number;
-      /** Standard deviation of the gates (default 3); large gates reach exp's clamp on both sides. */
+      /** Standard deviation of the gates (default 3); gates past ±87 reach exp4's clamp of −|x| at −87. */
       readonly gateScale?: number;
       /** Write into a caller's buffer (`out`), which must come back as the result. */
       readonly out?: boolean;
@@ -146,7 +146,7 @@ export const conformanceCases: readonly ConformanceCase[] = [
   { name: "rope 2 heads × 8, position 5", kernel: "rope", seed: 70, headCount: 2, headDimension: 8, position: 5 },
   { name: "rope 4 heads × 16, position 255", kernel: "rope", seed: 71, headCount: 4, headDimension: 16, position: 255 },
   { name: "swiglu 33", kernel: "swiglu", seed: 80, length: 33 },
-  // The SIMD kernel's 4-lane tail: lengths 1, 2 and 3 go through partial lanes only.
+  // The SIMD kernel's 4-lane tail: lengths 1 and 2 are a partial group only, 7 a full group and a tail of 3.
   { name: "swiglu 1", kernel: "swiglu", seed: 81, length: 1 },
   { name: "swiglu 2", kernel: "swiglu", seed: 82, length: 2 },
   { name: "swiglu 7", kernel: "swiglu", seed: 83, length: 7 },
