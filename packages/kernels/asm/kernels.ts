@@ -233,7 +233,6 @@ export function scores(
 
 // ---- softmax ------------------------------------------------------------------------------
 
-
 /** scores[t] ← exp(scores[t] − maximum); returns the sum. */
 function exponentiate(scores: usize, count: i32, maximum: f32): f32 {
   const shift = f32x4.splat(maximum);

@@ -19,7 +19,6 @@ const digitScratch = memory.data(4096, 16);
   v128.store(base + (<usize>index << 4), value);
 }
 
-
 /** q'·mean per lane (the rows' Rμ added back to every score), 0 without a mean. */
 @inline function meanOffset(queries: usize, dimension: i32, mean: usize): v128 {
   let offset = f32x4.splat(0);
