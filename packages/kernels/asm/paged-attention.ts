@@ -261,6 +261,13 @@ export function tableHistogramRows(
 export function tableExpand(
   histogram: usize, rowBytes: i32, bitWidth: i32, blocks: i32, blockSize: i32, size: i32, codewords: usize, accumulator: usize,
 ): void {
+  expandHistogram(histogram, rowBytes, bitWidth, blocks, blockSize, size, codewords, accumulator, digitScratch);
+}
+
+/** `tableExpand` with its per-digit marginals in `scratch` (4096 bytes): threads expanding at once each pass their own. */
+export function expandHistogram(
+  histogram: usize, rowBytes: i32, bitWidth: i32, blocks: i32, blockSize: i32, size: i32, codewords: usize, accumulator: usize, digitScratch: usize,
+): void {
   const codesPerByte = 8 / bitWidth;
   const digits = 1 << bitWidth;
   const mask = digits - 1;

@@ -9,14 +9,15 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 /**
- * entry: the asm file compiled (relative to the package); imports: other asm files it pulls in (for
- * the up-to-date check); script: the calling build script's URL (a changed script rebuilds);
+ * entry: the asm file compiled (relative to the package); extraEntries: more entry files whose
+ * exports the module also exports; imports: other asm files they pull in (for the up-to-date check); script: the calling build script's URL (a changed script rebuilds);
  * flags: extra asc flags (after SIMD, -O3 and the stub runtime); constants: extra numbers exported
  * next to the base64 text.
  */
-export function compileEmbeddedWasm({ entry, imports = [], name, exportName, script, flags = [], constants = {} }) {
+export function compileEmbeddedWasm({ entry, extraEntries = [], imports = [], name, exportName, script, flags = [], constants = {} }) {
   const source = join(root, entry);
-  const inputs = [source, ...imports.map((file) => join(root, file)), fileURLToPath(script), fileURLToPath(import.meta.url)];
+  const extraSources = extraEntries.map((file) => join(root, file));
+  const inputs = [source, ...extraSources, ...imports.map((file) => join(root, file)), fileURLToPath(script), fileURLToPath(import.meta.url)];
   const wasmPath = join(root, `build/${name}.wasm`);
   const generated = join(root, `src/wasm/generated/${name}-wasm.ts`);
   const upToDate = existsSync(generated) && inputs.every((file) => statSync(generated).mtimeMs > statSync(file).mtimeMs);
@@ -27,7 +28,7 @@ export function compileEmbeddedWasm({ entry, imports = [], name, exportName, scr
   mkdirSync(dirname(wasmPath), { recursive: true });
   mkdirSync(dirname(generated), { recursive: true });
   const asc = join(root, "node_modules/.bin/asc");
-  execFileSync(asc, [source, "--enable", "simd", "-O3", "--runtime", "stub", "--noAssert", ...flags, "-o", wasmPath], { stdio: "inherit", cwd: root });
+  execFileSync(asc, [source, ...extraSources, "--enable", "simd", "-O3", "--runtime", "stub", "--noAssert", ...flags, "-o", wasmPath], { stdio: "inherit", cwd: root });
   const bytes = readFileSync(wasmPath);
   writeFileSync(
     generated,

@@ -45,5 +45,7 @@ export {
 export { prepareShells, type CodebookShells } from "./codebook-shells.js";
 export { codebookInput } from "./codebook-input.js";
 export { createPagedAttentionKernels } from "./wasm/paged-attention-kernels.js";
+export type { PagedAttentionKernelOptions } from "./wasm/paged-attention-kernels.js";
 export type { PagedAttentionKernels } from "./wasm/paged-attention-kernels.js";
+export type { AttendItemsLayout } from "./wasm/attend-items-layout.js";
 export { WasmHeap } from "./wasm/wasm-heap.js";

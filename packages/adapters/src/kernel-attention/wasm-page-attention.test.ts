@@ -3,7 +3,7 @@ import { type CodecSpec, createCodec, kernelCodecView } from "@kvpack/codecs";
 import { createPagedAttentionKernels } from "@kvpack/kernels";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { prefersCodeLevelTables, WasmPageAttention } from "./wasm-page-attention.js";
 
 const layers = 2;
@@ -40,11 +40,12 @@ const cases: Array<[string, CodecSpec, CodecSpec]> = [
 interface Pair {
   kernel: CompressedKVCache;
   reference: CompressedKVCache;
+  backend: WasmPageAttention;
 }
 
 function makePair(attention: WasmPageAttention, keys: CodecSpec, values: CodecSpec, store = new MemoryPageStore()): Pair {
   const options = { layers, kvHeads, headDim, keys, values, pageSize: 8, residualWindow: 8, tiers: [{ name: "memory", store }] };
-  return { kernel: new CompressedKVCache({ ...options, attention }), reference: new CompressedKVCache(options) };
+  return { kernel: new CompressedKVCache({ ...options, attention }), reference: new CompressedKVCache(options), backend: attention };
 }
 
 function appendTokens(caches: CompressedKVCache[], count: number, seed: number): void {
@@ -62,8 +63,8 @@ function appendTokens(caches: CompressedKVCache[], count: number, seed: number):
  * Largest output and weight differences between the kernel and the TypeScript attention over every
  * layer. Both compute in float32, in a different order: the kernels take pre-scaled (and rotated)
  * queries, sum table entries per code byte, and normalize once at the end. Measured here (all cases,
- * every step; KVPACK_PRINT_DIFFERENCES=1 prints them): outputs ≤ 7.2e-7, weights ≤ 2.4e-7, i.e. a
- * few float32 ulps of O(1) numbers. The bounds (1e-5 and 2e-6) leave ~10× headroom and stay far
+ * every step, layers split over 2 threads too; KVPACK_PRINT_DIFFERENCES=1 prints them): outputs
+ * ≤ 8.4e-7, weights ≤ 2.7e-7, i.e. a few float32 ulps of O(1) numbers. The bounds (1e-5 and 2e-6) leave ~10× headroom and stay far
  * below any real error: a codec's own error moves outputs by ~1e-2, and a wrongly masked row or a
  * missed page by far more.
  */
@@ -91,7 +92,7 @@ function differences(pair: Pair, heads: number, seed: number): { output: number;
 function expectConforms(pair: Pair, heads: number, seed: number): void {
   const { output, weight } = differences(pair, heads, seed);
   // The kernels served (a backend that threw would have declined, leaving the TypeScript answer).
-  expect(attention.failure).toBeUndefined();
+  expect(pair.backend.failure).toBeUndefined();
   if (process.env.KVPACK_PRINT_DIFFERENCES) console.log(`output ${output.toExponential(2)} weight ${weight.toExponential(2)}`);
   expect(output).toBeLessThan(1e-5);
   expect(weight).toBeLessThan(2e-6);
@@ -100,21 +101,32 @@ function expectConforms(pair: Pair, heads: number, seed: number): void {
 let attention: WasmPageAttention;
 /** The same kernels with the byte tables forced (these caches are short, so "auto" picks the code-level ones). */
 let byteTableAttention: WasmPageAttention;
+/**
+ * Kernels on 2 threads, every layer split: each lane group's rows cut into 2 items (runs of ≥ 4
+ * rows) over the pool, merged by exp(max_item − max), which single-thread layers never need.
+ */
+let threadedAttention: WasmPageAttention;
 
 describe("WasmPageAttention against TypeScriptAttention", () => {
   beforeAll(async () => {
     const kernels = await createPagedAttentionKernels();
     attention = new WasmPageAttention(kernels);
     byteTableAttention = new WasmPageAttention(kernels, { tables: "bytes" });
+    const threaded = await createPagedAttentionKernels({ threads: 2 });
+    expect(threaded.threadsReason).toBeUndefined();
+    expect(threaded.threads).toBe(2);
+    threadedAttention = new WasmPageAttention(threaded, { parallelMinimumRows: 1, minimumItemRows: 4 });
   });
+  afterAll(() => threadedAttention.dispose());
 
   const tableModes = cases.flatMap(([name, keys, values]) => [
     [name, keys, values, "auto"],
     [`${name}, byte tables`, keys, values, "bytes"],
-  ] as Array<[string, CodecSpec, CodecSpec, "auto" | "bytes"]>);
+    [`${name}, 2 threads, split layers`, keys, values, "threads"],
+  ] as Array<[string, CodecSpec, CodecSpec, "auto" | "bytes" | "threads"]>);
 
-  it.each(tableModes)("%s: appends, drops, truncation, fork, offload and recall", async (_name, keys, values, tables) => {
-    const backend = tables === "bytes" ? byteTableAttention : attention;
+  it.each(tableModes)("%s: appends, drops, truncation, fork, offload and recall", async (_name, keys, values, mode) => {
+    const backend = mode === "bytes" ? byteTableAttention : mode === "threads" ? threadedAttention : attention;
     const store = new MemoryPageStore();
     const pair = makePair(backend, keys, values, store);
     const both = (): CompressedKVCache[] => [pair.kernel, pair.reference];
@@ -139,7 +151,7 @@ describe("WasmPageAttention against TypeScriptAttention", () => {
     appendTokens(both(), 20, 2);
     expectConforms(pair, 6, 500);
     // A fork shares the backend; its own appends and drops conform to the reference's fork.
-    const forked = { kernel: pair.kernel.fork(), reference: pair.reference.fork() };
+    const forked = { kernel: pair.kernel.fork(), reference: pair.reference.fork(), backend };
     appendTokens([forked.kernel, forked.reference], 11, 3);
     for (const cache of [forked.kernel, forked.reference]) cache.drop(0, [1, 2, 50], 0);
     expectConforms(forked, 6, 600);
@@ -185,7 +197,7 @@ describe("WasmPageAttention against TypeScriptAttention", () => {
   it("a sliding-window layer (its oldest token dropped on each append) conforms at every step", () => {
     const spec: CodecSpec = { kind: "turboquant", dimension: headDim, bits: 4 };
     const options = { layers, kvHeads, headDim, keys: spec, values: spec, pageSize: 8, residualWindow: 8, layerWindows: [undefined, 20] };
-    const pair = { kernel: new CompressedKVCache({ ...options, attention }), reference: new CompressedKVCache(options) };
+    const pair = { kernel: new CompressedKVCache({ ...options, attention }), reference: new CompressedKVCache(options), backend: attention };
     for (let step = 0; step < 40; step++) {
       appendTokens([pair.kernel, pair.reference], 1, 11 + step);
       if (step % 3 === 0) expectConforms(pair, 6, 1000 + step);

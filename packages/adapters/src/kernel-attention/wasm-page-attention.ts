@@ -1,32 +1,50 @@
 import type { AttendedPage, AttentionBackend, LayerAttentionRequest } from "@kvpack/cache";
 import type { Codec, KernelCodecView, TableCodecView } from "@kvpack/codecs";
 // Types only: createWasmPageAttention (create-wasm-page-attention.ts) loads the module.
-import type { PagedAttentionKernels } from "@kvpack/kernels";
+import type { AttendItemsLayout, PagedAttentionKernels } from "@kvpack/kernels";
 import { ResidentPages, type ResidentSegment } from "./resident-pages.js";
 
-/** Query lanes and score tables of one key codec for the current lane group. */
-interface KeyScratch {
-  readonly view: TableCodecView;
+/** Query lanes and score tables of one key codec for one lane group. */
+interface KeyTables {
   /** headDim × f32x4: the group's queries rotated into the codec's domain and scaled. */
   readonly queries: number;
   readonly blockTable: number;
   readonly byteTable: number;
-  /** The lane group the tables were last built for. */
-  builtFor: number;
-  /** Whether they were the block table alone (code-level scoring) or the byte table too. */
+  /** The call the tables were last built in, and whether they were the block table alone (code-level scoring). */
+  builtIn: number;
   codeLevel: boolean;
 }
 
-/** Histogram and accumulator of one table value codec. */
-interface ValueScratch {
-  readonly view: TableCodecView;
-  /** rowBytes × 256 f32x4, kept zeroed between lane groups (tableExpand clears what it reads). */
-  readonly histogram: number;
-  /** headDim × f32x4 in the codec's rotated domain. */
-  readonly accumulator: number;
-  usedBy: number;
-  /** Whether the lane group `usedBy` fills the histogram per code (tableCodeHistogramRows) or per byte. */
-  codeLevel: boolean;
+/** Heap scratch of one lane group (up to 4 query heads of one KV head). */
+interface GroupScratch {
+  /** headDim × f32x4: the scaled queries as they are (dense keys, the residual window). */
+  readonly denseQueries: number;
+  /** Score rows (then weights), scoreRows of them. */
+  scores: number;
+  scoreRows: number;
+  readonly keyTables: Map<Codec, KeyTables>;
+}
+
+/** Heap scratch of one work item: its softmax partial and value sums. */
+interface ItemScratch {
+  /** [max × 4 | Σ exp × 4]. */
+  readonly result: number;
+  readonly denseAccumulator: number;
+  /** 4096 bytes for the histogram expansion. */
+  readonly scratch: number;
+  /** Per value table codec: a histogram (rowBytes × 256 f32x4, kept zero between calls) and an accumulator. */
+  readonly values: Map<Codec, { readonly histogram: number; readonly accumulator: number }>;
+}
+
+/** Where one lane group's items lie in the item table this call. */
+interface GroupPlan {
+  /** Index into the group scratch. */
+  group: number;
+  kvHead: number;
+  firstHead: number;
+  laneCount: number;
+  firstItem: number;
+  itemEnd: number;
 }
 
 /**
@@ -48,6 +66,14 @@ export interface WasmPageAttentionOptions {
    * head's row count (prefersCodeLevelTables); "bytes" or "codes" force one (tests, measurements).
    */
   readonly tables?: "auto" | "bytes" | "codes";
+  /**
+   * With kernels on more than one thread: a layer goes to the pool from this many rows (over all
+   * lane groups; default 8192); fewer run on the calling thread, where waking a worker costs more
+   * than it saves.
+   */
+  readonly parallelMinimumRows?: number;
+  /** Smallest run of rows one work item takes when a lane group is split over threads (default 1024). */
+  readonly minimumItemRows?: number;
 }
 
 /**
@@ -55,10 +81,16 @@ export interface WasmPageAttentionOptions {
  * createPagedAttentionKernels). Pages stay resident in the kernels' heap (ResidentPages: uploaded
  * once per page id and revision, freed on release), so a decoding step uploads only the residual
  * window. Per KV head, up to 4 of its query heads ride in the lanes of every f32x4 (GQA), so each
- * row is read once per lane group. Every row's score (pages in order, then the residual window)
- * lands in one buffer, one softmax pass gives the group's max and Σ exp (no merge across pages
- * needed), then values accumulate page by page into one histogram per table codec (expanded through
- * the codewords once) and one fp32 accumulator for dense pages and the residual window.
+ * row is read once per lane group.
+ *
+ * A layer is written as records (one per page segment and one for the residual window) cut into
+ * work items, runs of a lane group's consecutive rows, which `attendItems` runs in WASM: each item
+ * scores its rows, takes their softmax partial (max, Σ exp) and accumulates its values, one
+ * histogram per table codec (expanded through the codewords once) and one fp32 accumulator for
+ * dense pages and the residual window. With kernels on several threads a long layer's groups are
+ * split into items over the pool; the host merges a group's items by rescaling each with
+ * exp(max_item − max) (flash-decoding), then rotates each codec's sum back and normalizes. On one
+ * thread each group is one item, whose merge is exact.
  * Table codecs score through byte tables (rowBytes × 256 entries per query) or, when the KV head
  * has few page rows (prefersCodeLevelTables), through the block table and a per-code histogram.
  *
@@ -70,39 +102,55 @@ export interface WasmPageAttentionOptions {
 export class WasmPageAttention implements AttentionBackend {
   readonly name = "wasm";
   private readonly kernels: PagedAttentionKernels;
+  private readonly layout: AttendItemsLayout;
   private readonly pages: ResidentPages;
-  private readonly keyScratch = new Map<Codec, KeyScratch>();
-  private readonly valueScratch = new Map<Codec, ValueScratch>();
-  /** The scratch used last (pages of one codec follow each other): skips the map lookups. */
-  private lastKeyScratch: KeyScratch | undefined;
-  private lastValueScratch: ValueScratch | undefined;
+  private readonly tables: "auto" | "bytes" | "codes";
+  private readonly parallelMinimumRows: number;
+  private readonly minimumItemRows: number;
   private headDim = 0;
-  private denseQueries = 0;
-  private denseAccumulator = 0;
-  /** [max × 4 | Σ exp × 4]. */
-  private softmaxResult = 0;
-  private scores = 0;
-  private scoreRows = 0;
+  private call = 0;
+  private readonly groups: GroupScratch[] = [];
+  private readonly items: ItemScratch[] = [];
+  private readonly groupPlans: GroupPlan[] = [];
+  /** Record tables, grown as needed: segments, items, and the items' value slots. */
+  private segmentTable = 0;
+  private segmentCapacity = 0;
+  private itemTable = 0;
+  private itemCapacity = 0;
+  private slotTable = 0;
+  private slotCapacity = 0;
   private residualKeys = 0;
   private residualValues = 0;
   private residualLive = 0;
-  private residualRows = 0;
-  private laneGroup = 0;
+  private residualCapacity = 0;
   /** Per KV head, the resident segments of each of its pages in this call (undefined: offloaded). */
   private readonly residentByHead: Array<Array<readonly ResidentSegment[] | undefined>> = [];
-  /** Per KV head, the resident page rows of this call (the residual window not counted). */
+  /** Per KV head, its resident page rows and segments this call (the residual window not counted). */
   private readonly pageRowsByHead: number[] = [];
-  private readonly rotated: Float32Array[] = [];
+  private readonly segmentsByHead: number[] = [];
+  /** The table codecs of this call's layer (value codecs in slot order, `valueSlots` their indices). */
+  private readonly valueViews: TableCodecView[] = [];
+  private readonly valueSlots = new Map<Codec, number>();
+  private readonly keyViews: TableCodecView[] = [];
+  private readonly codewordPointers = new Map<Codec, number>();
+  private rotated = new Float32Array(0);
   private finishScratch = new Float32Array(0);
   private laneScratch = new Float32Array(0);
-
-  private readonly tables: "auto" | "bytes" | "codes";
+  /** Per item of a group and lane: exp(max_item − max), 0 for an item without live rows. */
+  private factors = new Float64Array(0);
 
   constructor(kernels: PagedAttentionKernels, options: WasmPageAttentionOptions = {}) {
     this.kernels = kernels;
+    this.layout = kernels.itemLayout;
     this.tables = options.tables ?? "auto";
+    this.parallelMinimumRows = options.parallelMinimumRows ?? 8192;
+    this.minimumItemRows = Math.max(1, options.minimumItemRows ?? 1024);
     this.pages = new ResidentPages(kernels.heap);
-    this.softmaxResult = kernels.heap.allocate(32);
+  }
+
+  /** Threads the kernels run on (long layers are split over them). */
+  get threads(): number {
+    return this.kernels.threads;
   }
 
   /** Heap bytes held by resident page rows. */
@@ -128,6 +176,11 @@ export class WasmPageAttention implements AttentionBackend {
     this.pages.clear();
   }
 
+  /** Stops the kernels' worker threads; attention goes on on the calling thread. */
+  dispose(): void {
+    this.kernels.dispose();
+  }
+
   attendLayer(request: LayerAttentionRequest): boolean {
     if (this.failure !== undefined) return false;
     try {
@@ -146,17 +199,82 @@ export class WasmPageAttention implements AttentionBackend {
 
   private attendAll(request: LayerAttentionRequest): boolean {
     const { heads, kvHeads, headDim, residual } = request;
-    // Allocation phase: every page resident, every scratch buffer sized. Nothing after it allocates,
-    // so heap views taken below stay valid for the whole call.
+    const call = ++this.call;
+    // Allocation phase: every page resident, every scratch buffer and record table sized. Nothing
+    // after it allocates, so heap views taken below stay valid for the whole call.
     this.ensureHeadDim(headDim);
+    if (!this.makeResident(request)) return false;
+    const groupsPerHead = Math.ceil(heads / kvHeads / 4);
+    const groupSize = heads / kvHeads;
+    const groupCount = kvHeads * groupsPerHead;
+    let totalRows = 0;
     let maximumRows = 0;
-    const residentByHead = this.residentByHead;
-    while (residentByHead.length < kvHeads) residentByHead.push([]);
+    let segmentCount = 0;
     for (let kvHead = 0; kvHead < kvHeads; kvHead++) {
+      const rows = this.pageRowsByHead[kvHead] + residual.count;
+      totalRows += rows * groupsPerHead;
+      maximumRows = Math.max(maximumRows, rows);
+      segmentCount += (this.segmentsByHead[kvHead] + (residual.count > 0 ? 1 : 0)) * groupsPerHead;
+    }
+    const parallel = this.kernels.threads > 1 && totalRows >= this.parallelMinimumRows;
+    const splits = parallel ? Math.max(1, Math.min(Math.ceil((2 * this.kernels.threads) / groupCount), Math.floor(maximumRows / this.minimumItemRows))) : 1;
+    const itemLimit = groupCount * splits;
+    const slotCount = this.valueViews.length;
+    for (let group = 0; group < groupCount; group++) this.ensureGroup(group, maximumRows);
+    for (let item = 0; item < itemLimit; item++) this.ensureItem(item);
+    this.ensureTables(segmentCount, itemLimit, itemLimit * slotCount);
+    this.ensureResidual(kvHeads * residual.stride);
+
+    const memory = this.kernels.heap.memory.buffer;
+    const f32 = new Float32Array(memory);
+    const i32 = new Int32Array(memory);
+    const u8 = new Uint8Array(memory);
+    if (residual.count > 0) {
+      for (let kvHead = 0; kvHead < kvHeads; kvHead++) {
+        const rowBase = kvHead * residual.stride;
+        const floats = residual.count * headDim;
+        f32.set(residual.keys.subarray(rowBase * headDim, rowBase * headDim + floats), (this.residualKeys >> 2) + rowBase * headDim);
+        f32.set(residual.values.subarray(rowBase * headDim, rowBase * headDim + floats), (this.residualValues >> 2) + rowBase * headDim);
+        u8.set(residual.live.subarray(rowBase, rowBase + residual.count), this.residualLive + rowBase);
+      }
+    }
+
+    // Records: per lane group its queries and tables, its segments, and its items.
+    const plans = this.groupPlans;
+    plans.length = 0;
+    let segment = 0;
+    let item = 0;
+    for (let kvHead = 0; kvHead < kvHeads; kvHead++) {
+      for (let first = 0; first < groupSize; first += 4) {
+        const plan: GroupPlan = { group: plans.length, kvHead, firstHead: kvHead * groupSize + first, laneCount: Math.min(4, groupSize - first), firstItem: item, itemEnd: item };
+        const scratch = this.groups[plans.length];
+        plans.push(plan);
+        this.writeQueries(request, scratch, plan, call, f32);
+        const firstSegment = segment;
+        segment = this.writeSegments(request, scratch, plan, segment, i32);
+        item = this.writeItems(scratch, plan, firstSegment, segment, splits, item, i32);
+      }
+    }
+
+    this.kernels.attendItems(this.itemTable, this.segmentTable, headDim, item, parallel);
+
+    for (const plan of plans) this.finishGroup(request, plan, f32, i32);
+    return true;
+  }
+
+  /** Every attended page resident (uploaded when new or changed), and this layer's codecs noted. */
+  private makeResident(request: LayerAttentionRequest): boolean {
+    const residentByHead = this.residentByHead;
+    this.keyViews.length = 0;
+    this.valueViews.length = 0;
+    this.valueSlots.clear();
+    while (residentByHead.length < request.kvHeads) residentByHead.push([]);
+    for (let kvHead = 0; kvHead < request.kvHeads; kvHead++) {
       const pages = request.pages[kvHead];
       const resident = residentByHead[kvHead];
       resident.length = pages.length;
-      let rows = residual.count;
+      let rows = 0;
+      let segmentCount = 0;
       for (let p = 0; p < pages.length; p++) {
         const page = pages[p];
         if (page.location === "offloaded") {
@@ -164,157 +282,250 @@ export class WasmPageAttention implements AttentionBackend {
           resident[p] = undefined;
           continue;
         }
-        let segments = this.pages.current(page);
-        if (segments === undefined) {
-          segments = this.pages.refresh(page);
-          if (segments === undefined) return false;
-          for (const segment of segments) this.ensureScratch(segment.keyView, segment.valueView);
-        }
+        const segments = this.pages.current(page) ?? this.pages.refresh(page);
+        if (segments === undefined) return false;
         resident[p] = segments;
-        for (let s = 0; s < segments.length; s++) rows += segments[s].count;
+        for (let s = 0; s < segments.length; s++) {
+          const { keyView, valueView } = segments[s];
+          if (keyView.kind === "table" && !this.keyViews.some((view) => view.codec === keyView.codec)) this.keyViews.push(keyView);
+          if (valueView.kind === "table" && !this.valueSlots.has(valueView.codec)) {
+            this.valueSlots.set(valueView.codec, this.valueViews.length);
+            this.valueViews.push(valueView);
+          }
+          rows += segments[s].count;
+        }
+        segmentCount += segments.length;
       }
-      this.pageRowsByHead[kvHead] = rows - residual.count;
-      maximumRows = Math.max(maximumRows, rows);
+      this.pageRowsByHead[kvHead] = rows;
+      this.segmentsByHead[kvHead] = segmentCount;
     }
-    this.ensureRows(maximumRows, residual.stride);
-    const groupSize = heads / kvHeads;
-    for (let kvHead = 0; kvHead < kvHeads; kvHead++) {
-      for (let first = 0; first < groupSize; first += 4) {
-        this.attendGroup(request, kvHead, kvHead * groupSize + first, Math.min(4, groupSize - first));
-      }
-    }
+    for (const view of this.keyViews) this.uploadCodewords(view);
+    for (const view of this.valueViews) this.uploadCodewords(view);
     return true;
   }
 
-  /** Attention of query heads firstHead … firstHead + laneCount − 1 (one KV head's) in the f32x4 lanes. */
-  private attendGroup(request: LayerAttentionRequest, kvHead: number, firstHead: number, laneCount: number): void {
-    const { kernels } = this;
-    const { headDim, queries, scale, residual, out, weightsOut, length } = request;
-    const group = ++this.laneGroup;
-    const memory = kernels.heap.memory.buffer;
-    const f32 = new Float32Array(memory);
-    const u8 = new Uint8Array(memory);
-    const pages = request.pages[kvHead];
-
-    // Dense lanes: scaled queries as they are (fp32/fp16 keys and the residual window).
-    const denseBase = this.denseQueries >> 2;
+  /** The group's dense query lanes, and its key tables for every key table codec of the layer. */
+  private writeQueries(request: LayerAttentionRequest, scratch: GroupScratch, plan: GroupPlan, call: number, f32: Float32Array): void {
+    const { headDim, queries, scale } = request;
+    const denseBase = scratch.denseQueries >> 2;
     f32.fill(0, denseBase, denseBase + headDim * 4);
-    for (let lane = 0; lane < laneCount; lane++) {
-      const query = (firstHead + lane) * headDim;
+    for (let lane = 0; lane < plan.laneCount; lane++) {
+      const query = (plan.firstHead + lane) * headDim;
       for (let i = 0; i < headDim; i++) f32[denseBase + i * 4 + lane] = queries[query + i] * scale;
     }
+    const rows = this.pageRowsByHead[plan.kvHead];
+    for (const view of this.keyViews) {
+      const tables = scratch.keyTables.get(view.codec) as KeyTables;
+      tables.builtIn = call;
+      tables.codeLevel = this.codeLevel(view, rows);
+      const base = tables.queries >> 2;
+      f32.fill(0, base, base + headDim * 4);
+      const rotated = this.rotated;
+      for (let lane = 0; lane < plan.laneCount; lane++) {
+        view.rotate(queries.subarray((plan.firstHead + lane) * headDim, (plan.firstHead + lane + 1) * headDim), rotated);
+        for (let i = 0; i < headDim; i++) f32[base + i * 4 + lane] = rotated[i] * scale;
+      }
+      const codewords = this.codewords(view);
+      if (tables.codeLevel) this.kernels.tableBlockTable(tables.queries, codewords, view.codesPerRow, view.blockSize, view.radix, tables.blockTable);
+      else this.kernels.tableScoreTables(tables.queries, codewords, view.rowBytes, view.bitWidth, view.codesPerRow, view.blockSize, view.radix, tables.blockTable, tables.byteTable);
+    }
+  }
 
-    // Scores of every row in order: pages, then the residual window.
-    const segmentsOf = this.residentByHead[kvHead];
-    const pageRows = this.pageRowsByHead[kvHead];
+  /** One record per resident segment of the group's KV head, then the residual window; returns the next record index. */
+  private writeSegments(request: LayerAttentionRequest, scratch: GroupScratch, plan: GroupPlan, segment: number, i32: Int32Array): number {
+    const { kinds, segmentWords, segment: word } = this.layout;
+    const { residual, headDim } = request;
+    const rows = this.pageRowsByHead[plan.kvHead];
     let row = 0;
-    for (let p = 0; p < pages.length; p++) {
-      const segments = segmentsOf[p];
+    for (const segments of this.residentByHead[plan.kvHead]) {
       if (segments === undefined) continue;
-      for (const segment of segments) {
-        const target = this.scores + row * 16;
-        if (segment.keyView.kind === "table") {
-          const scratch = this.keyTables(segment.keyView, group, request, firstHead, laneCount, f32, pageRows);
-          const { view } = scratch;
-          if (scratch.codeLevel) {
-            kernels.tableScoreCodeRows(scratch.queries, headDim, scratch.blockTable, segment.keys, view.rowBytes, view.bitWidth, view.codesPerRow, view.radix, segment.keyNorms, segment.keyMean, segment.live, segment.count, target);
-          } else {
-            kernels.tableScoreRows(scratch.queries, headDim, scratch.byteTable, segment.keys, view.rowBytes, segment.keyNorms, segment.keyMean, segment.live, segment.count, target);
-          }
+      for (const resident of segments) {
+        const base = (this.segmentTable >> 2) + segment * segmentWords;
+        const { keyView, valueView } = resident;
+        i32[base + word.keys] = resident.keys;
+        i32[base + word.keyNorms] = resident.keyNorms;
+        i32[base + word.keyMean] = resident.keyMean;
+        i32[base + word.live] = resident.live;
+        i32[base + word.rows] = resident.count;
+        i32[base + word.scores] = scratch.scores + row * 16;
+        if (keyView.kind === "table") {
+          const tables = scratch.keyTables.get(keyView.codec) as KeyTables;
+          i32[base + word.keyKind] = tables.codeLevel ? kinds.tableCodes : kinds.tableBytes;
+          i32[base + word.queries] = tables.queries;
+          i32[base + word.keyTable] = tables.codeLevel ? tables.blockTable : tables.byteTable;
+          i32[base + word.keyRowBytes] = keyView.rowBytes;
+          i32[base + word.keyBitWidth] = keyView.bitWidth;
+          i32[base + word.keyBlocks] = keyView.codesPerRow;
+          i32[base + word.keySize] = keyView.radix;
         } else {
-          const score = segment.keyHalf ? kernels.denseScoresHalf : kernels.denseScores;
-          score(this.denseQueries, headDim, segment.keys, segment.live, segment.count, target);
+          i32[base + word.keyKind] = resident.keyHalf ? kinds.denseFloat16 : kinds.denseFloat32;
+          i32[base + word.queries] = scratch.denseQueries;
         }
-        row += segment.count;
+        i32[base + word.values] = resident.values;
+        i32[base + word.valueNorms] = resident.valueNorms;
+        i32[base + word.valueMean] = resident.valueMean;
+        if (valueView.kind === "table") {
+          i32[base + word.valueKind] = this.codeLevel(valueView, rows) ? kinds.tableCodes : kinds.tableBytes;
+          i32[base + word.valueSlot] = this.valueSlots.get(valueView.codec) as number;
+          i32[base + word.valueRowBytes] = valueView.rowBytes;
+          i32[base + word.valueBitWidth] = valueView.bitWidth;
+          i32[base + word.valueBlocks] = valueView.codesPerRow;
+          i32[base + word.valueSize] = valueView.radix;
+        } else {
+          i32[base + word.valueKind] = resident.valueHalf ? kinds.denseFloat16 : kinds.denseFloat32;
+        }
+        row += resident.count;
+        segment++;
       }
     }
-    const residualFirstRow = row;
     if (residual.count > 0) {
-      const base = (kvHead * residual.stride) * headDim;
-      const floats = residual.count * headDim;
-      f32.set(residual.keys.subarray(base, base + floats), this.residualKeys >> 2);
-      f32.set(residual.values.subarray(base, base + floats), this.residualValues >> 2);
-      u8.set(residual.live.subarray(kvHead * residual.stride, kvHead * residual.stride + residual.count), this.residualLive);
-      kernels.denseScores(this.denseQueries, headDim, this.residualKeys, this.residualLive, residual.count, this.scores + row * 16);
-      row += residual.count;
+      const base = (this.segmentTable >> 2) + segment * segmentWords;
+      const rowBase = plan.kvHead * residual.stride;
+      i32[base + word.keyKind] = kinds.denseFloat32;
+      i32[base + word.keys] = this.residualKeys + rowBase * headDim * 4;
+      i32[base + word.live] = this.residualLive + rowBase;
+      i32[base + word.rows] = residual.count;
+      i32[base + word.scores] = scratch.scores + row * 16;
+      i32[base + word.queries] = scratch.denseQueries;
+      i32[base + word.valueKind] = kinds.denseFloat32;
+      i32[base + word.values] = this.residualValues + rowBase * headDim * 4;
+      segment++;
     }
-    const rows = row;
-    kernels.softmaxPartial(this.scores, rows, this.softmaxResult);
+    return segment;
+  }
 
-    // Values: weights are exp(score − max), normalized at the end.
-    const denseAccumulator = this.denseAccumulator;
-    f32.fill(0, denseAccumulator >> 2, (denseAccumulator >> 2) + headDim * 4);
-    row = 0;
-    for (let p = 0; p < pages.length; p++) {
-      const segments = segmentsOf[p];
-      if (segments === undefined) continue;
-      for (const segment of segments) {
-        const weights = this.scores + row * 16;
-        if (segment.valueView.kind === "table") {
-          const scratch = this.valueSums(segment.valueView, group, f32, pageRows);
-          const { view } = scratch;
-          if (scratch.codeLevel) {
-            kernels.tableCodeHistogramRows(weights, headDim, segment.values, view.rowBytes, view.bitWidth, view.codesPerRow, view.radix, segment.valueNorms, segment.valueMean, segment.count, scratch.histogram, scratch.accumulator);
-          } else {
-            kernels.tableHistogramRows(weights, headDim, segment.values, view.rowBytes, segment.valueNorms, segment.valueMean, segment.count, scratch.histogram, scratch.accumulator);
-          }
-        } else {
-          const accumulate = segment.valueHalf ? kernels.denseAccumulateRowsHalf : kernels.denseAccumulateRows;
-          accumulate(weights, headDim, segment.values, segment.count, denseAccumulator);
-        }
-        row += segment.count;
+  /** Cuts the group's segments into up to `splits` items of about equal rows; returns the next item index. */
+  private writeItems(scratch: GroupScratch, plan: GroupPlan, firstSegment: number, segmentEnd: number, splits: number, item: number, i32: Int32Array): number {
+    const { segmentWords, itemWords, slotWords, kinds, item: itemWord, slot: slotWord } = this.layout;
+    const slotCount = this.valueViews.length;
+    let rowsLeft = 0;
+    for (let s = firstSegment; s < segmentEnd; s++) rowsLeft += i32[(this.segmentTable >> 2) + s * segmentWords + this.layout.segment.rows];
+    plan.firstItem = item;
+    let segment = firstSegment;
+    let row = 0;
+    let itemsLeft = splits;
+    do {
+      const target = Math.ceil(rowsLeft / itemsLeft);
+      const first = segment;
+      let rows = 0;
+      // At least one segment per item (an empty group still gets one item, with no rows).
+      while (segment < segmentEnd && (rows < target || segment === first)) rows += i32[(this.segmentTable >> 2) + segment++ * segmentWords + this.layout.segment.rows];
+      const itemScratch = this.items[item];
+      const base = (this.itemTable >> 2) + item * itemWords;
+      const slots = this.slotTable + item * slotCount * slotWords * 4;
+      i32[base + itemWord.firstSegment] = first;
+      i32[base + itemWord.segmentEnd] = segment;
+      i32[base + itemWord.scores] = scratch.scores + row * 16;
+      i32[base + itemWord.rows] = rows;
+      i32[base + itemWord.result] = itemScratch.result;
+      i32[base + itemWord.denseAccumulator] = itemScratch.denseAccumulator;
+      i32[base + itemWord.slots] = slots;
+      i32[base + itemWord.slotCount] = slotCount;
+      i32[base + itemWord.scratch] = itemScratch.scratch;
+      for (let k = 0; k < slotCount; k++) {
+        const view = this.valueViews[k];
+        const sums = itemScratch.values.get(view.codec) as { histogram: number; accumulator: number };
+        const slot = (slots >> 2) + k * slotWords;
+        i32[slot + slotWord.histogram] = sums.histogram;
+        i32[slot + slotWord.accumulator] = sums.accumulator;
+        i32[slot + slotWord.used] = 0;
+        i32[slot + slotWord.kind] = this.codeLevel(view, this.pageRowsByHead[plan.kvHead]) ? kinds.tableCodes : kinds.tableBytes;
+        i32[slot + slotWord.rowBytes] = view.rowBytes;
+        i32[slot + slotWord.bitWidth] = view.bitWidth;
+        i32[slot + slotWord.blocks] = view.codesPerRow;
+        i32[slot + slotWord.blockSize] = view.blockSize;
+        i32[slot + slotWord.size] = view.radix;
+        i32[slot + slotWord.codewords] = this.codewords(view);
       }
-    }
-    if (residual.count > 0) kernels.denseAccumulateRows(this.scores + residualFirstRow * 16, headDim, this.residualValues, residual.count, denseAccumulator);
+      row += rows;
+      rowsLeft -= rows;
+      itemsLeft--;
+      item++;
+    } while (segment < segmentEnd && itemsLeft > 0);
+    plan.itemEnd = item;
+    return item;
+  }
 
-    // Finish: expand each table codec's histogram, rotate back per head, add the dense part, normalize.
-    const resultBase = this.softmaxResult >> 2;
-    for (let lane = 0; lane < laneCount; lane++) out.fill(0, (firstHead + lane) * headDim, (firstHead + lane + 1) * headDim);
-    const lanes = this.laneScratch;
-    for (const scratch of this.valueScratch.values()) {
-      if (scratch.usedBy !== group) continue;
-      const { view } = scratch;
-      if (scratch.codeLevel) kernels.tableCodeExpand(scratch.histogram, view.codesPerRow, view.blockSize, view.radix, this.codewords(view), scratch.accumulator);
-      else kernels.tableExpand(scratch.histogram, view.rowBytes, view.bitWidth, view.codesPerRow, view.blockSize, view.radix, this.codewords(view), scratch.accumulator);
-      const base = scratch.accumulator >> 2;
+  /** Merges the group's items: rescales each by exp(max_item − max), rotates each codec's sum back, adds the dense sums, normalizes. */
+  private finishGroup(request: LayerAttentionRequest, plan: GroupPlan, f32: Float32Array, i32: Int32Array): void {
+    const { headDim, out, weightsOut } = request;
+    const { slotWords } = this.layout;
+    const used = this.layout.slot.used;
+    const { firstItem, itemEnd, laneCount, firstHead } = plan;
+    const slotCount = this.valueViews.length;
+    const factors = this.factors;
+    const sums = this.laneScratch;
+    const inverses = [0, 0, 0, 0];
+    for (let lane = 0; lane < laneCount; lane++) {
+      let maximum = -Infinity;
+      for (let item = firstItem; item < itemEnd; item++) {
+        const result = this.items[item].result >> 2;
+        if (f32[result + 4 + lane] > 0) maximum = Math.max(maximum, f32[result + lane]);
+      }
+      let sum = 0;
+      for (let item = firstItem; item < itemEnd; item++) {
+        const result = this.items[item].result >> 2;
+        const itemSum = f32[result + 4 + lane];
+        const factor = itemSum > 0 ? Math.exp(f32[result + lane] - maximum) : 0;
+        factors[(item - firstItem) * 4 + lane] = factor;
+        sum += factor * itemSum;
+      }
+      inverses[lane] = sum > 0 ? 1 / sum : 0;
+      out.fill(0, (firstHead + lane) * headDim, (firstHead + lane + 1) * headDim);
+    }
+    for (let k = 0; k < slotCount; k++) {
+      const view = this.valueViews[k];
+      let anyUsed = false;
+      for (let item = firstItem; item < itemEnd && !anyUsed; item++) anyUsed = i32[(this.slotTable >> 2) + (item * slotCount + k) * slotWords + used] !== 0;
+      if (!anyUsed) continue;
       for (let lane = 0; lane < laneCount; lane++) {
-        for (let i = 0; i < headDim; i++) lanes[i] = f32[base + i * 4 + lane];
-        const finished = view.finish(lanes, this.finishScratch);
+        sums.fill(0);
+        for (let item = firstItem; item < itemEnd; item++) {
+          if (i32[(this.slotTable >> 2) + (item * slotCount + k) * slotWords + used] === 0) continue;
+          const factor = factors[(item - firstItem) * 4 + lane];
+          const accumulator = (this.items[item].values.get(view.codec) as { accumulator: number }).accumulator >> 2;
+          for (let i = 0; i < headDim; i++) sums[i] += factor * f32[accumulator + i * 4 + lane];
+        }
+        const finished = view.finish(sums, this.finishScratch);
         const target = (firstHead + lane) * headDim;
         for (let i = 0; i < headDim; i++) out[target + i] += finished[i];
       }
     }
-    const denseBaseOut = denseAccumulator >> 2;
     for (let lane = 0; lane < laneCount; lane++) {
-      const sum = f32[resultBase + 4 + lane];
-      const inverse = sum > 0 ? 1 / sum : 0;
       const target = (firstHead + lane) * headDim;
-      for (let i = 0; i < headDim; i++) out[target + i] = (out[target + i] + f32[denseBaseOut + i * 4 + lane]) * inverse;
+      for (let i = 0; i < headDim; i++) {
+        let dense = 0;
+        for (let item = firstItem; item < itemEnd; item++) dense += factors[(item - firstItem) * 4 + lane] * f32[(this.items[item].denseAccumulator >> 2) + i * 4 + lane];
+        out[target + i] = (out[target + i] + dense) * inverses[lane];
+      }
     }
-
-    if (weightsOut !== undefined) this.writeWeights(weightsOut, length, pages, segmentsOf, residual.start, residual.count, residualFirstRow, firstHead, laneCount, f32);
+    if (weightsOut !== undefined) this.writeWeights(request, plan, inverses, f32, i32);
   }
 
-  /** weightsOut[head · length + position] = weight / Σ for every row of the pages and the residual window. */
-  private writeWeights(
-    weightsOut: Float32Array,
-    length: number,
-    pages: readonly AttendedPage[],
-    segmentsOf: ReadonlyArray<readonly ResidentSegment[] | undefined>,
-    residualStart: number,
-    residualCount: number,
-    residualFirstRow: number,
-    firstHead: number,
-    laneCount: number,
-    f32: Float32Array,
-  ): void {
-    const scoresBase = this.scores >> 2;
-    const resultBase = this.softmaxResult >> 2;
-    for (let lane = 0; lane < laneCount; lane++) {
-      const sum = f32[resultBase + 4 + lane];
-      const inverse = sum > 0 ? 1 / sum : 0;
-      const headBase = (firstHead + lane) * length;
+  /** weightsOut[head · length + position] = weight · factor / Σ for every row of the pages and the residual window. */
+  private writeWeights(request: LayerAttentionRequest, plan: GroupPlan, inverses: readonly number[], f32: Float32Array, i32: Int32Array): void {
+    const { length, residual } = request;
+    const weightsOut = request.weightsOut as Float32Array;
+    const pages = request.pages[plan.kvHead];
+    const segmentsOf = this.residentByHead[plan.kvHead];
+    const scores = this.groups[plan.group].scores >> 2;
+    const { itemWords } = this.layout;
+    const rowsWord = this.layout.item.rows;
+    // Item boundaries by row: the rows of item i end at itemRowEnd.
+    for (let lane = 0; lane < plan.laneCount; lane++) {
+      const headBase = (plan.firstHead + lane) * length;
+      let item = plan.firstItem;
+      let itemRowEnd = i32[(this.itemTable >> 2) + item * itemWords + rowsWord];
+      let scale = this.factors[lane] * inverses[lane];
       let row = 0;
+      const weightOf = (): number => {
+        while (row >= itemRowEnd && item + 1 < plan.itemEnd) {
+          item++;
+          itemRowEnd += i32[(this.itemTable >> 2) + item * itemWords + rowsWord];
+          scale = this.factors[(item - plan.firstItem) * 4 + lane] * inverses[lane];
+        }
+        return f32[scores + row++ * 4 + lane] * scale;
+      };
       for (let p = 0; p < pages.length; p++) {
         const segments = segmentsOf[p];
         if (segments === undefined) continue;
@@ -322,60 +533,16 @@ export class WasmPageAttention implements AttentionBackend {
         for (let s = 0; s < segments.length; s++) {
           const { start, explicitPositions } = attended[s];
           const count = segments[s].count;
-          for (let i = 0; i < count; i++) {
-            const position = explicitPositions === undefined ? start + i : explicitPositions[i];
-            weightsOut[headBase + position] = f32[scoresBase + (row + i) * 4 + lane] * inverse;
-          }
-          row += count;
+          for (let i = 0; i < count; i++) weightsOut[headBase + (explicitPositions === undefined ? start + i : explicitPositions[i])] = weightOf();
         }
       }
-      for (let r = 0; r < residualCount; r++) weightsOut[headBase + residualStart + r] = f32[scoresBase + (residualFirstRow + r) * 4 + lane] * inverse;
+      for (let r = 0; r < residual.count; r++) weightsOut[headBase + residual.start + r] = weightOf();
     }
-  }
-
-  /** The key codec's query lanes and score tables for this lane group (`rows` page rows), built on first use. */
-  private keyTables(view: TableCodecView, group: number, request: LayerAttentionRequest, firstHead: number, laneCount: number, f32: Float32Array, rows: number): KeyScratch {
-    const last = this.lastKeyScratch;
-    if (last !== undefined && last.view === view && last.builtFor === group) return last;
-    const scratch = this.keyScratch.get(view.codec) as KeyScratch;
-    this.lastKeyScratch = scratch;
-    if (scratch.builtFor === group) return scratch;
-    scratch.builtFor = group;
-    scratch.codeLevel = this.codeLevel(view, rows);
-    const { headDim, queries, scale } = request;
-    const base = scratch.queries >> 2;
-    f32.fill(0, base, base + headDim * 4);
-    const rotated = this.rotated[0];
-    for (let lane = 0; lane < laneCount; lane++) {
-      const query = queries.subarray((firstHead + lane) * headDim, (firstHead + lane + 1) * headDim);
-      view.rotate(query, rotated);
-      for (let i = 0; i < headDim; i++) f32[base + i * 4 + lane] = rotated[i] * scale;
-    }
-    if (scratch.codeLevel) this.kernels.tableBlockTable(scratch.queries, this.codewords(view), view.codesPerRow, view.blockSize, view.radix, scratch.blockTable);
-    else this.kernels.tableScoreTables(scratch.queries, this.codewords(view), view.rowBytes, view.bitWidth, view.codesPerRow, view.blockSize, view.radix, scratch.blockTable, scratch.byteTable);
-    return scratch;
-  }
-
-  /** The value codec's histogram and accumulator for this lane group, the accumulator cleared on first use. */
-  private valueSums(view: TableCodecView, group: number, f32: Float32Array, rows: number): ValueScratch {
-    const last = this.lastValueScratch;
-    if (last !== undefined && last.view === view && last.usedBy === group) return last;
-    const scratch = this.valueScratch.get(view.codec) as ValueScratch;
-    this.lastValueScratch = scratch;
-    if (scratch.usedBy !== group) {
-      scratch.usedBy = group;
-      // The histogram buffer (rowBytes × 256 bins) holds the code-level one too (blocks × size ≤ that); either expand clears what it used.
-      scratch.codeLevel = this.codeLevel(view, rows);
-      f32.fill(0, scratch.accumulator >> 2, (scratch.accumulator >> 2) + this.headDim * 4);
-    }
-    return scratch;
   }
 
   private codeLevel(view: TableCodecView, rows: number): boolean {
     return this.tables === "auto" ? prefersCodeLevelTables(view, rows) : this.tables === "codes";
   }
-
-  private readonly codewordPointers = new Map<Codec, number>();
 
   private codewords(view: TableCodecView): number {
     return this.codewordPointers.get(view.codec) as number;
@@ -384,34 +551,81 @@ export class WasmPageAttention implements AttentionBackend {
   private ensureHeadDim(headDim: number): void {
     if (this.headDim === headDim) return;
     if (this.headDim !== 0) throw new Error(`WasmPageAttention serves one head dimension (${this.headDim}), got ${headDim}`);
-    const heap = this.kernels.heap;
     this.headDim = headDim;
-    this.denseQueries = heap.allocate(headDim * 16);
-    this.denseAccumulator = heap.allocate(headDim * 16);
-    this.rotated.push(new Float32Array(headDim));
+    this.rotated = new Float32Array(headDim);
     this.finishScratch = new Float32Array(headDim);
     this.laneScratch = new Float32Array(headDim);
   }
 
-  private ensureScratch(keyView: KernelCodecView, valueView: KernelCodecView): void {
+  /** Group `index`'s queries, `rows` score rows and tables for every key codec of the layer. */
+  private ensureGroup(index: number, rows: number): void {
     const heap = this.kernels.heap;
-    if (keyView.kind === "table" && !this.keyScratch.has(keyView.codec)) {
-      this.uploadCodewords(keyView);
-      this.keyScratch.set(keyView.codec, {
-        view: keyView,
+    let group = this.groups[index];
+    if (group === undefined) {
+      group = { denseQueries: heap.allocate(this.headDim * 16), scores: 0, scoreRows: 0, keyTables: new Map() };
+      this.groups[index] = group;
+    }
+    if (rows > group.scoreRows) {
+      if (group.scoreRows > 0) heap.free(group.scores);
+      group.scoreRows = Math.max(rows, group.scoreRows * 2, 64);
+      group.scores = heap.allocate(group.scoreRows * 16);
+    }
+    for (const view of this.keyViews) {
+      if (group.keyTables.has(view.codec)) continue;
+      group.keyTables.set(view.codec, {
         queries: heap.allocate(this.headDim * 16),
-        blockTable: heap.allocate(keyView.codesPerRow * keyView.radix * 16),
-        byteTable: heap.allocate(keyView.rowBytes * 4096),
-        builtFor: 0,
+        blockTable: heap.allocate(view.codesPerRow * view.radix * 16),
+        byteTable: heap.allocate(view.rowBytes * 4096),
+        builtIn: 0,
         codeLevel: false,
       });
     }
-    if (valueView.kind === "table" && !this.valueScratch.has(valueView.codec)) {
-      this.uploadCodewords(valueView);
-      const histogram = heap.allocate(valueView.rowBytes * 4096);
-      heap.uint8(histogram, valueView.rowBytes * 4096).fill(0);
-      this.valueScratch.set(valueView.codec, { view: valueView, histogram, accumulator: heap.allocate(this.headDim * 16), usedBy: 0, codeLevel: false });
+  }
+
+  /** Item `index`'s result, accumulators and a zeroed histogram for every value codec of the layer. */
+  private ensureItem(index: number): void {
+    const heap = this.kernels.heap;
+    let item = this.items[index];
+    if (item === undefined) {
+      item = { result: heap.allocate(32), denseAccumulator: heap.allocate(this.headDim * 16), scratch: heap.allocate(4096), values: new Map() };
+      this.items[index] = item;
     }
+    for (const view of this.valueViews) {
+      if (item.values.has(view.codec)) continue;
+      // The histogram (rowBytes × 256 bins) holds the code-level one too (blocks × size ≤ that); either expansion clears what it used.
+      const histogram = heap.allocate(view.rowBytes * 4096);
+      heap.uint8(histogram, view.rowBytes * 4096).fill(0);
+      item.values.set(view.codec, { histogram, accumulator: heap.allocate(this.headDim * 16) });
+    }
+    if (this.factors.length < this.items.length * 4) this.factors = new Float64Array(this.items.length * 8);
+  }
+
+  private ensureTables(segments: number, items: number, slots: number): void {
+    const heap = this.kernels.heap;
+    const grow = (pointer: number, capacity: number, needed: number, wordsEach: number): [number, number] => {
+      if (needed <= capacity) return [pointer, capacity];
+      if (capacity > 0) heap.free(pointer);
+      const grown = Math.max(needed, capacity * 2, 16);
+      return [heap.allocate(grown * wordsEach * 4), grown];
+    };
+    [this.segmentTable, this.segmentCapacity] = grow(this.segmentTable, this.segmentCapacity, segments, this.layout.segmentWords);
+    [this.itemTable, this.itemCapacity] = grow(this.itemTable, this.itemCapacity, items, this.layout.itemWords);
+    [this.slotTable, this.slotCapacity] = grow(this.slotTable, this.slotCapacity, slots, this.layout.slotWords);
+  }
+
+  /** The residual window's rows of every KV head (kvHeads × stride rows). */
+  private ensureResidual(rows: number): void {
+    if (rows <= this.residualCapacity) return;
+    const heap = this.kernels.heap;
+    if (this.residualCapacity > 0) {
+      heap.free(this.residualKeys);
+      heap.free(this.residualValues);
+      heap.free(this.residualLive);
+    }
+    this.residualCapacity = rows;
+    this.residualKeys = heap.allocate(rows * this.headDim * 4);
+    this.residualValues = heap.allocate(rows * this.headDim * 4);
+    this.residualLive = heap.allocate(rows);
   }
 
   private uploadCodewords(view: TableCodecView): void {
@@ -419,26 +633,5 @@ export class WasmPageAttention implements AttentionBackend {
     const pointer = this.kernels.heap.allocate(view.codewords.byteLength);
     this.kernels.heap.float32(pointer, view.codewords.length).set(view.codewords);
     this.codewordPointers.set(view.codec, pointer);
-  }
-
-  /** Score rows for the longest KV head, and the residual window's rows. */
-  private ensureRows(rows: number, residualRows: number): void {
-    const heap = this.kernels.heap;
-    if (rows > this.scoreRows) {
-      if (this.scoreRows > 0) heap.free(this.scores);
-      this.scoreRows = Math.max(rows, this.scoreRows * 2, 64);
-      this.scores = heap.allocate(this.scoreRows * 16);
-    }
-    if (residualRows > this.residualRows) {
-      if (this.residualRows > 0) {
-        heap.free(this.residualKeys);
-        heap.free(this.residualValues);
-        heap.free(this.residualLive);
-      }
-      this.residualRows = residualRows;
-      this.residualKeys = heap.allocate(residualRows * this.headDim * 4);
-      this.residualValues = heap.allocate(residualRows * this.headDim * 4);
-      this.residualLive = heap.allocate(residualRows);
-    }
   }
 }

@@ -1,5 +1,11 @@
 import { pagedAttentionWasmBase64 } from "./generated/paged-attention-wasm.js";
+import {
+  pagedAttentionSharedInitialPages, pagedAttentionSharedMaximumPages, pagedAttentionSharedWasmBase64,
+} from "./generated/paged-attention-shared-wasm.js";
+import { attendItemsLayout, type AttendItemsLayout } from "./attend-items-layout.js";
+import { detectThreadHost } from "./thread-host.js";
 import { WasmHeap } from "./wasm-heap.js";
+import { WorkerPool } from "./worker-pool.js";
 
 /**
  * The cache's partial-attention kernels (asm/paged-attention.ts) in their own WASM module, called
@@ -9,6 +15,18 @@ import { WasmHeap } from "./wasm-heap.js";
  */
 export interface PagedAttentionKernels {
   readonly heap: WasmHeap;
+  /** Threads `attendItems` runs on (the calling one included), and why it is 1 when more were asked for. */
+  readonly threads: number;
+  readonly threadsReason?: string;
+  /**
+   * One layer's attention as `count` independent items (records in the heap; layout in
+   * `itemLayout`): split over the thread pool when there is one and `parallel`, else run here.
+   */
+  attendItems(items: number, segments: number, dimension: number, count: number, parallel: boolean): void;
+  /** The word layout of attendItems' segment, item and slot records. */
+  readonly itemLayout: AttendItemsLayout;
+  /** Stops the pool's workers (the kernels keep working on the calling thread). */
+  dispose(): void;
   tableScores(
     queries: number, dimension: number, codes: number, rowBytes: number, bitWidth: number, blocks: number, blockSize: number,
     size: number, codewords: number, norms: number, live: number, segmentCount: number, segmentStarts: number, means: number,
@@ -59,14 +77,92 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** Instantiates the module (async: browsers refuse large synchronous compiles); the kernels then run synchronously. */
-export async function createPagedAttentionKernels(): Promise<PagedAttentionKernels> {
+export interface PagedAttentionKernelOptions {
+  /**
+   * Threads for `attendItems`: 1 (default), a count, or "auto" (every core). More than one needs
+   * SharedArrayBuffer and a worker API (a cross-origin-isolated page in browsers); without them the
+   * kernels run on one thread and `threadsReason` says why.
+   */
+  readonly threads?: number | "auto";
+  /** How long an idle worker polls before it sleeps (default 50 µs: layers are milliseconds apart, and a spinning worker takes a core from the matmuls). */
+  readonly workerSpinMicroseconds?: number;
+}
+
+type Exports = Omit<PagedAttentionKernels, "heap" | "threads" | "threadsReason" | "attendItems" | "itemLayout" | "dispose"> & {
+  memory: WebAssembly.Memory;
+  attendItems(items: number, segments: number, dimension: number, start: number, end: number): void;
+};
+
+/** The shared-memory module on this thread and a pool of `threads − 1` workers over the same memory. */
+async function startShared(threads: number, options: PagedAttentionKernelOptions) {
+  const host = await detectThreadHost();
+  if ("unavailable" in host) return { reason: host.unavailable };
+  const count = threads === 0 ? host.parallelism : threads;
+  if (count < 2) return { reason: `the machine reports ${host.parallelism} core` };
+  const memory = new WebAssembly.Memory({ initial: pagedAttentionSharedInitialPages, maximum: pagedAttentionSharedMaximumPages, shared: true });
+  const module = await WebAssembly.compile(decodeBase64(pagedAttentionSharedWasmBase64));
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const heap = new WasmHeap(memory, memory.buffer.byteLength);
+  const control = heap.allocate(WorkerPool.controlBytes(count));
+  const pool = await WorkerPool.start({
+    host,
+    module,
+    memory,
+    exports: instance.exports,
+    functions: ["attendItems"],
+    threads: count,
+    control,
+    spinMicroseconds: options.workerSpinMicroseconds ?? 50,
+  });
+  return { exports: instance.exports as unknown as Exports, heap, pool };
+}
+
+/** Keeps dropped kernels' workers (which hold their memory) from outliving them. */
+const poolReaper = typeof FinalizationRegistry === "undefined" ? undefined : new FinalizationRegistry<WorkerPool>((pool) => pool.dispose());
+
+/**
+ * Instantiates the module (async: browsers refuse large synchronous compiles); the kernels then run
+ * synchronously. With `threads` > 1 the module runs over a shared memory and `attendItems` splits
+ * its items over workers; a pool that cannot start leaves one thread, with the reason in `threadsReason`.
+ */
+export async function createPagedAttentionKernels(options: PagedAttentionKernelOptions = {}): Promise<PagedAttentionKernels> {
   if (typeof WebAssembly === "undefined") throw new Error("WebAssembly is not available");
-  const { instance } = await WebAssembly.instantiate(decodeBase64(pagedAttentionWasmBase64), {});
-  const exports = instance.exports as unknown as Omit<PagedAttentionKernels, "heap"> & { memory: WebAssembly.Memory };
-  const heap = new WasmHeap(exports.memory, Math.max(exports.memory.buffer.byteLength, 1024));
-  return {
+  const requested = options.threads ?? 1;
+  if (requested !== "auto" && (!Number.isInteger(requested) || requested < 1)) {
+    throw new Error(`createPagedAttentionKernels: threads must be "auto" or a whole number ≥ 1, got ${requested}`);
+  }
+  let exports: Exports;
+  let heap: WasmHeap;
+  let pool: WorkerPool | undefined;
+  let threadsReason: string | undefined;
+  const started = requested === 1 ? undefined : await startShared(requested === "auto" ? 0 : requested, options).catch((error: unknown) => ({
+    reason: `the worker pool could not start: ${error instanceof Error ? error.message : String(error)}`,
+  }));
+  if (started !== undefined && "pool" in started) {
+    ({ exports, heap, pool } = started);
+  } else {
+    threadsReason = started?.reason;
+    const { instance } = await WebAssembly.instantiate(decodeBase64(pagedAttentionWasmBase64), {});
+    exports = instance.exports as unknown as Exports;
+    heap = new WasmHeap(exports.memory, Math.max(exports.memory.buffer.byteLength, 1024));
+  }
+  const kernels: PagedAttentionKernels = {
     heap,
+    get threads() {
+      return pool?.threads ?? 1;
+    },
+    threadsReason,
+    itemLayout: attendItemsLayout,
+    attendItems: (items, segments, dimension, count, parallel) => {
+      if (pool !== undefined && parallel && count >= 2) pool.parallelFor("attendItems", [items, segments, dimension], count, 1);
+      else exports.attendItems(items, segments, dimension, 0, count);
+    },
+    dispose: () => {
+      if (pool === undefined) return;
+      poolReaper?.unregister(kernels);
+      pool.dispose();
+      pool = undefined;
+    },
     tableScores: exports.tableScores,
     denseScores: exports.denseScores,
     softmaxPartial: exports.softmaxPartial,
@@ -84,4 +180,6 @@ export async function createPagedAttentionKernels(): Promise<PagedAttentionKerne
     tableCodeHistogramRows: exports.tableCodeHistogramRows,
     tableCodeExpand: exports.tableCodeExpand,
   };
+  if (pool !== undefined) poolReaper?.register(kernels, pool, kernels);
+  return kernels;
 }
