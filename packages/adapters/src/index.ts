@@ -16,8 +16,10 @@ export { KernelLlamaRuntime, ResidentLlamaWeights } from "./runtime/kernel-llama
 export type { ResidentLlamaWeightsOptions } from "./runtime/resident-llama-weights.js";
 export { residentMatrixFormat } from "./runtime/resident-matrix.js";
 export type { KernelLlamaRuntimeOptions } from "./runtime/kernel-llama-runtime.js";
-export { WasmPageAttention } from "./kernel-attention/wasm-page-attention.js";
+export { WasmPageAttention, prefersCodeLevelTables } from "./kernel-attention/wasm-page-attention.js";
+export type { WasmPageAttentionOptions } from "./kernel-attention/wasm-page-attention.js";
 export { createWasmPageAttention } from "./kernel-attention/create-wasm-page-attention.js";
+export type { CreateWasmPageAttentionOptions } from "./kernel-attention/create-wasm-page-attention.js";
 export type { CacheAttention } from "./kernel-attention/kernel-attention-attacher.js";
 export { createDenseCache } from "./runtime/create-dense-cache.js";
 export { createOnnxDecoder, OnnxDecoder } from "./onnx/onnx-decoder.js";

@@ -19,10 +19,10 @@ const tableCodes = 3;
 
 // Segment record: 24 i32 words (one resident page segment or the residual window).
 const segmentBytes: usize = 96;
-// Value-slot record: 12 i32 words (one value table codec's histogram and accumulator for one item).
-const slotBytes: usize = 48;
-// Item record: 12 i32 words.
-const itemBytes: usize = 48;
+// Value-slot record: 16 i32 words (one value table codec's histogram and accumulator for one item).
+const slotBytes: usize = 64;
+// Item record: 16 i32 words (a cache line each: items run on different threads).
+const itemBytes: usize = 64;
 
 @inline function word(record: usize, index: i32): i32 {
   return load<i32>(record + (<usize>index << 2));
@@ -62,7 +62,8 @@ function accumulateSegment(segment: usize, dimension: i32, slots: usize, denseAc
   const norms = <usize>word(segment, 15);
   const mean = <usize>word(segment, 16);
   const slot = slots + <usize>word(segment, 17) * slotBytes;
-  store<i32>(slot, 1, 8);
+  // Written once per item, not per page: items on other threads may share this cache line.
+  if (word(slot, 2) == 0) store<i32>(slot, 1, 8);
   const histogram = <usize>word(slot, 0);
   const accumulator = <usize>word(slot, 1);
   if (kind == tableCodes) {

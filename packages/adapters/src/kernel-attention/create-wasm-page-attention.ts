@@ -1,11 +1,20 @@
-import { WasmPageAttention } from "./wasm-page-attention.js";
+import { WasmPageAttention, type WasmPageAttentionOptions } from "./wasm-page-attention.js";
+
+export interface CreateWasmPageAttentionOptions extends WasmPageAttentionOptions {
+  /**
+   * Threads the kernels run long layers on (default 1; "auto": every core). Needs SharedArrayBuffer
+   * and a worker API; without them attention runs on one thread and `threadsReason` of the kernels says why.
+   */
+  readonly threads?: number | "auto";
+}
 
 /**
  * Instantiates the paged-attention WASM module (@kvpack/kernels, loaded here on first use so that
  * importing adapters never loads WASM) and wraps it as the cache's attention backend. Rejects when
  * WebAssembly (or its SIMD) is unavailable; callers fall back to the cache's TypeScript attention.
  */
-export async function createWasmPageAttention(): Promise<WasmPageAttention> {
+export async function createWasmPageAttention(options: CreateWasmPageAttentionOptions = {}): Promise<WasmPageAttention> {
   const { createPagedAttentionKernels } = await import("@kvpack/kernels");
-  return new WasmPageAttention(await createPagedAttentionKernels());
+  const { threads, ...attentionOptions } = options;
+  return new WasmPageAttention(await createPagedAttentionKernels({ threads }), attentionOptions);
 }

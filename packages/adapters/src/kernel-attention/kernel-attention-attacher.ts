@@ -14,9 +14,15 @@ export class KernelAttentionAttacher {
   private starting: Promise<WasmPageAttention | undefined> | undefined;
   private readonly seen = new WeakSet<CompressedKVCache>();
   attached: string | undefined;
+  /** Threads the attention kernels run on, once started. */
+  threadsUsed: number | undefined;
   failure: string | undefined;
 
-  constructor(private readonly kind: "wasm" | undefined) {}
+  /** `threads`: how many the kernels may split a long layer over (the runtime's backend's thread count). */
+  constructor(
+    private readonly kind: "wasm" | undefined,
+    private readonly threads = 1,
+  ) {}
 
   async attach(cache: CompressedKVCache): Promise<void> {
     if (this.kind === undefined || this.seen.has(cache)) return;
@@ -28,9 +34,10 @@ export class KernelAttentionAttacher {
   }
 
   private start(): Promise<WasmPageAttention | undefined> {
-    this.starting ??= createWasmPageAttention().then(
+    this.starting ??= createWasmPageAttention({ threads: this.threads }).then(
       (attention) => {
         this.attached = attention.name;
+        this.threadsUsed = attention.threads;
         return attention;
       },
       (error: unknown) => {

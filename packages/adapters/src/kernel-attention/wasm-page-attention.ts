@@ -10,9 +10,6 @@ interface KeyTables {
   readonly queries: number;
   readonly blockTable: number;
   readonly byteTable: number;
-  /** The call the tables were last built in, and whether they were the block table alone (code-level scoring). */
-  builtIn: number;
-  codeLevel: boolean;
 }
 
 /** Heap scratch of one lane group (up to 4 query heads of one KV head). */
@@ -36,13 +33,41 @@ interface ItemScratch {
   readonly values: Map<Codec, { readonly histogram: number; readonly accumulator: number }>;
 }
 
-/** Where one lane group's items lie in the item table this call. */
+/**
+ * One layer's segment records and what they were written from. They stay valid while the layer's
+ * pages are the same objects at the same revisions, the query-head count is the same and no
+ * scratch they point into moved (`epoch`): then a step rewrites only the residual records.
+ */
+interface LayerRecords {
+  segmentTable: number;
+  segmentCapacity: number;
+  heads: number;
+  epoch: number;
+  /** Per KV head, its pages and their revisions when the records were written. */
+  readonly pages: AttendedPage[][];
+  readonly revisions: number[][];
+  /** Per KV head, the resident segments of each page (undefined: offloaded), its page rows and segments. */
+  readonly residentByHead: Array<Array<readonly ResidentSegment[] | undefined>>;
+  readonly pageRowsByHead: number[];
+  readonly segmentsByHead: number[];
+  /** The layer's table codecs (value codecs in slot order, `valueSlots` their indices). */
+  readonly keyViews: TableCodecView[];
+  readonly valueViews: TableCodecView[];
+  readonly valueSlots: Map<Codec, number>;
+  /** Per lane group, its first segment record; its last is the residual window's (0 rows when empty). */
+  readonly groupFirstSegment: number[];
+}
+
+/** Where one lane group's records lie this call. */
 interface GroupPlan {
   /** Index into the group scratch. */
   group: number;
   kvHead: number;
   firstHead: number;
   laneCount: number;
+  /** Its segment records [firstSegment, segmentEnd), the residual window's last. */
+  firstSegment: number;
+  segmentEnd: number;
   firstItem: number;
   itemEnd: number;
 }
@@ -108,13 +133,16 @@ export class WasmPageAttention implements AttentionBackend {
   private readonly parallelMinimumRows: number;
   private readonly minimumItemRows: number;
   private headDim = 0;
-  private call = 0;
+  /** Bumped whenever scratch that segment records point into moves (or pages are cleared): every layer's records are then rewritten. */
+  private epoch = 1;
   private readonly groups: GroupScratch[] = [];
   private readonly items: ItemScratch[] = [];
   private readonly groupPlans: GroupPlan[] = [];
-  /** Record tables, grown as needed: segments, items, and the items' value slots. */
-  private segmentTable = 0;
-  private segmentCapacity = 0;
+  /** Per layer (keyed by the cache's per-KV-head page arrays), its segment records. */
+  private readonly layers = new WeakMap<object, LayerRecords>();
+  /** Frees a dropped cache layer's segment table. */
+  private readonly collected: FinalizationRegistry<number>;
+  /** Item and slot record tables, shared by every layer (rewritten per call). */
   private itemTable = 0;
   private itemCapacity = 0;
   private slotTable = 0;
@@ -123,15 +151,6 @@ export class WasmPageAttention implements AttentionBackend {
   private residualValues = 0;
   private residualLive = 0;
   private residualCapacity = 0;
-  /** Per KV head, the resident segments of each of its pages in this call (undefined: offloaded). */
-  private readonly residentByHead: Array<Array<readonly ResidentSegment[] | undefined>> = [];
-  /** Per KV head, its resident page rows and segments this call (the residual window not counted). */
-  private readonly pageRowsByHead: number[] = [];
-  private readonly segmentsByHead: number[] = [];
-  /** The table codecs of this call's layer (value codecs in slot order, `valueSlots` their indices). */
-  private readonly valueViews: TableCodecView[] = [];
-  private readonly valueSlots = new Map<Codec, number>();
-  private readonly keyViews: TableCodecView[] = [];
   private readonly codewordPointers = new Map<Codec, number>();
   private rotated = new Float32Array(0);
   private finishScratch = new Float32Array(0);
@@ -146,6 +165,8 @@ export class WasmPageAttention implements AttentionBackend {
     this.parallelMinimumRows = options.parallelMinimumRows ?? 8192;
     this.minimumItemRows = Math.max(1, options.minimumItemRows ?? 1024);
     this.pages = new ResidentPages(kernels.heap);
+    const heap = kernels.heap;
+    this.collected = new FinalizationRegistry((pointer) => heap.free(pointer));
   }
 
   /** Threads the kernels run on (long layers are split over them). */
@@ -174,6 +195,7 @@ export class WasmPageAttention implements AttentionBackend {
   /** Frees every resident page (their caches were discarded, or to start over). */
   clear(): void {
     this.pages.clear();
+    this.epoch++;
   }
 
   /** Stops the kernels' worker threads; attention goes on on the calling thread. */
@@ -199,31 +221,27 @@ export class WasmPageAttention implements AttentionBackend {
 
   private attendAll(request: LayerAttentionRequest): boolean {
     const { heads, kvHeads, headDim, residual } = request;
-    const call = ++this.call;
     // Allocation phase: every page resident, every scratch buffer and record table sized. Nothing
     // after it allocates, so heap views taken below stay valid for the whole call.
     this.ensureHeadDim(headDim);
-    if (!this.makeResident(request)) return false;
+    this.ensureResidual(kvHeads * residual.stride);
+    const records = this.layerRecords(request);
+    if (records === undefined) return false;
     const groupsPerHead = Math.ceil(heads / kvHeads / 4);
     const groupSize = heads / kvHeads;
     const groupCount = kvHeads * groupsPerHead;
     let totalRows = 0;
     let maximumRows = 0;
-    let segmentCount = 0;
     for (let kvHead = 0; kvHead < kvHeads; kvHead++) {
-      const rows = this.pageRowsByHead[kvHead] + residual.count;
+      const rows = records.pageRowsByHead[kvHead] + residual.count;
       totalRows += rows * groupsPerHead;
       maximumRows = Math.max(maximumRows, rows);
-      segmentCount += (this.segmentsByHead[kvHead] + (residual.count > 0 ? 1 : 0)) * groupsPerHead;
     }
     const parallel = this.kernels.threads > 1 && totalRows >= this.parallelMinimumRows;
     const splits = parallel ? Math.max(1, Math.min(Math.ceil((2 * this.kernels.threads) / groupCount), Math.floor(maximumRows / this.minimumItemRows))) : 1;
     const itemLimit = groupCount * splits;
-    const slotCount = this.valueViews.length;
-    for (let group = 0; group < groupCount; group++) this.ensureGroup(group, maximumRows);
-    for (let item = 0; item < itemLimit; item++) this.ensureItem(item);
-    this.ensureTables(segmentCount, itemLimit, itemLimit * slotCount);
-    this.ensureResidual(kvHeads * residual.stride);
+    for (let item = 0; item < itemLimit; item++) this.ensureItem(item, records.valueViews);
+    this.ensureItemTables(itemLimit, itemLimit * records.valueViews.length);
 
     const memory = this.kernels.heap.memory.buffer;
     const f32 = new Float32Array(memory);
@@ -239,44 +257,122 @@ export class WasmPageAttention implements AttentionBackend {
       }
     }
 
-    // Records: per lane group its queries and tables, its segments, and its items.
+    // Per lane group: its queries and tables, its residual record's row count, and its items.
     const plans = this.groupPlans;
     plans.length = 0;
-    let segment = 0;
+    const segmentWords = this.layout.segmentWords;
+    const rowsWord = this.layout.segment.rows;
     let item = 0;
     for (let kvHead = 0; kvHead < kvHeads; kvHead++) {
       for (let first = 0; first < groupSize; first += 4) {
-        const plan: GroupPlan = { group: plans.length, kvHead, firstHead: kvHead * groupSize + first, laneCount: Math.min(4, groupSize - first), firstItem: item, itemEnd: item };
-        const scratch = this.groups[plans.length];
+        const group = plans.length;
+        const firstSegment = records.groupFirstSegment[group];
+        const segmentEnd = firstSegment + records.segmentsByHead[kvHead] + 1;
+        const plan: GroupPlan = {
+          group, kvHead, firstHead: kvHead * groupSize + first, laneCount: Math.min(4, groupSize - first), firstSegment, segmentEnd, firstItem: item, itemEnd: item,
+        };
         plans.push(plan);
-        this.writeQueries(request, scratch, plan, call, f32);
-        const firstSegment = segment;
-        segment = this.writeSegments(request, scratch, plan, segment, i32);
-        item = this.writeItems(scratch, plan, firstSegment, segment, splits, item, i32);
+        this.writeQueries(request, records, plan, f32);
+        i32[(records.segmentTable >> 2) + (segmentEnd - 1) * segmentWords + rowsWord] = residual.count;
+        item = this.writeItems(records, plan, splits, item, i32);
       }
     }
 
-    this.kernels.attendItems(this.itemTable, this.segmentTable, headDim, item, parallel);
+    this.kernels.attendItems(this.itemTable, records.segmentTable, headDim, item, parallel);
 
-    for (const plan of plans) this.finishGroup(request, plan, f32, i32);
+    for (const plan of plans) this.finishGroup(request, records, plan, f32, i32);
     return true;
   }
 
-  /** Every attended page resident (uploaded when new or changed), and this layer's codecs noted. */
-  private makeResident(request: LayerAttentionRequest): boolean {
-    const residentByHead = this.residentByHead;
-    this.keyViews.length = 0;
-    this.valueViews.length = 0;
-    this.valueSlots.clear();
-    while (residentByHead.length < request.kvHeads) residentByHead.push([]);
+  /**
+   * The layer's segment records: the ones written before when nothing they were written from
+   * changed, else rewritten (every page resident first, uploaded when new or changed); undefined
+   * when a page has a codec without kernels.
+   */
+  private layerRecords(request: LayerAttentionRequest): LayerRecords | undefined {
+    let records = this.layers.get(request.pages);
+    if (records !== undefined && this.stillValid(records, request)) return records;
+    if (records === undefined) {
+      records = {
+        segmentTable: 0, segmentCapacity: 0, heads: 0, epoch: 0, pages: [], revisions: [], residentByHead: [], pageRowsByHead: [], segmentsByHead: [],
+        keyViews: [], valueViews: [], valueSlots: new Map(), groupFirstSegment: [],
+      };
+      this.layers.set(request.pages, records);
+    }
+    if (!this.makeResident(request, records)) {
+      records.epoch = 0;
+      return undefined;
+    }
+    const { heads, kvHeads, residual } = request;
+    const groupsPerHead = Math.ceil(heads / kvHeads / 4);
+    let segmentCount = 0;
+    let maximumRows = 0;
+    for (let kvHead = 0; kvHead < kvHeads; kvHead++) {
+      segmentCount += (records.segmentsByHead[kvHead] + 1) * groupsPerHead;
+      maximumRows = Math.max(maximumRows, records.pageRowsByHead[kvHead] + residual.stride);
+    }
+    for (let group = 0; group < kvHeads * groupsPerHead; group++) this.ensureGroup(group, maximumRows, records.keyViews);
+    if (segmentCount > records.segmentCapacity) {
+      const heap = this.kernels.heap;
+      if (records.segmentCapacity > 0) {
+        this.collected.unregister(records);
+        heap.free(records.segmentTable);
+      }
+      records.segmentCapacity = Math.max(segmentCount, records.segmentCapacity * 2, 16);
+      records.segmentTable = heap.allocate(records.segmentCapacity * this.layout.segmentWords * 4);
+      this.collected.register(request.pages, records.segmentTable, records);
+    }
+    const i32 = new Int32Array(this.kernels.heap.memory.buffer);
+    const groupSize = heads / kvHeads;
+    let segment = 0;
+    let group = 0;
+    for (let kvHead = 0; kvHead < kvHeads; kvHead++) {
+      for (let first = 0; first < groupSize; first += 4) {
+        records.groupFirstSegment[group] = segment;
+        segment = this.writeSegments(request, records, this.groups[group], kvHead, segment, i32);
+        group++;
+      }
+    }
+    records.heads = heads;
+    records.epoch = this.epoch;
+    return records;
+  }
+
+  /** Whether the layer's pages are the ones (same objects, same revisions) the records were written from. */
+  private stillValid(records: LayerRecords, request: LayerAttentionRequest): boolean {
+    if (records.epoch !== this.epoch || records.heads !== request.heads) return false;
     for (let kvHead = 0; kvHead < request.kvHeads; kvHead++) {
       const pages = request.pages[kvHead];
-      const resident = residentByHead[kvHead];
+      const written = records.pages[kvHead];
+      const revisions = records.revisions[kvHead];
+      if (written === undefined || pages.length !== written.length) return false;
+      for (let p = 0; p < pages.length; p++) if (pages[p] !== written[p] || pages[p].revision !== revisions[p]) return false;
+    }
+    return true;
+  }
+
+  /** Every attended page resident (uploaded when new or changed), and the layer's codecs, rows and segments noted. */
+  private makeResident(request: LayerAttentionRequest, records: LayerRecords): boolean {
+    const { residentByHead } = records;
+    records.keyViews.length = 0;
+    records.valueViews.length = 0;
+    records.valueSlots.clear();
+    let lastKeyCodec: Codec | undefined;
+    let lastValueCodec: Codec | undefined;
+    for (let kvHead = 0; kvHead < request.kvHeads; kvHead++) {
+      const pages = request.pages[kvHead];
+      const resident = (residentByHead[kvHead] ??= []);
+      const written = (records.pages[kvHead] ??= []);
+      const revisions = (records.revisions[kvHead] ??= []);
       resident.length = pages.length;
+      written.length = pages.length;
+      revisions.length = pages.length;
       let rows = 0;
       let segmentCount = 0;
       for (let p = 0; p < pages.length; p++) {
         const page = pages[p];
+        written[p] = page;
+        revisions[p] = page.revision;
         if (page.location === "offloaded") {
           this.pages.release(page.id);
           resident[p] = undefined;
@@ -287,37 +383,44 @@ export class WasmPageAttention implements AttentionBackend {
         resident[p] = segments;
         for (let s = 0; s < segments.length; s++) {
           const { keyView, valueView } = segments[s];
-          if (keyView.kind === "table" && !this.keyViews.some((view) => view.codec === keyView.codec)) this.keyViews.push(keyView);
-          if (valueView.kind === "table" && !this.valueSlots.has(valueView.codec)) {
-            this.valueSlots.set(valueView.codec, this.valueViews.length);
-            this.valueViews.push(valueView);
+          // Pages of one codec follow each other: compare with the last codec noted before searching.
+          if (keyView.kind === "table" && keyView.codec !== lastKeyCodec) {
+            lastKeyCodec = keyView.codec;
+            if (!records.keyViews.some((view) => view.codec === keyView.codec)) records.keyViews.push(keyView);
+          }
+          if (valueView.kind === "table" && valueView.codec !== lastValueCodec) {
+            lastValueCodec = valueView.codec;
+            if (!records.valueSlots.has(valueView.codec)) {
+              records.valueSlots.set(valueView.codec, records.valueViews.length);
+              records.valueViews.push(valueView);
+            }
           }
           rows += segments[s].count;
         }
         segmentCount += segments.length;
       }
-      this.pageRowsByHead[kvHead] = rows;
-      this.segmentsByHead[kvHead] = segmentCount;
+      records.pageRowsByHead[kvHead] = rows;
+      records.segmentsByHead[kvHead] = segmentCount;
     }
-    for (const view of this.keyViews) this.uploadCodewords(view);
-    for (const view of this.valueViews) this.uploadCodewords(view);
+    for (const view of records.keyViews) this.uploadCodewords(view);
+    for (const view of records.valueViews) this.uploadCodewords(view);
     return true;
   }
 
   /** The group's dense query lanes, and its key tables for every key table codec of the layer. */
-  private writeQueries(request: LayerAttentionRequest, scratch: GroupScratch, plan: GroupPlan, call: number, f32: Float32Array): void {
+  private writeQueries(request: LayerAttentionRequest, records: LayerRecords, plan: GroupPlan, f32: Float32Array): void {
     const { headDim, queries, scale } = request;
+    const scratch = this.groups[plan.group];
     const denseBase = scratch.denseQueries >> 2;
     f32.fill(0, denseBase, denseBase + headDim * 4);
     for (let lane = 0; lane < plan.laneCount; lane++) {
       const query = (plan.firstHead + lane) * headDim;
       for (let i = 0; i < headDim; i++) f32[denseBase + i * 4 + lane] = queries[query + i] * scale;
     }
-    const rows = this.pageRowsByHead[plan.kvHead];
-    for (const view of this.keyViews) {
+    const rows = records.pageRowsByHead[plan.kvHead];
+    for (const view of records.keyViews) {
       const tables = scratch.keyTables.get(view.codec) as KeyTables;
-      tables.builtIn = call;
-      tables.codeLevel = this.codeLevel(view, rows);
+      const codeLevel = this.codeLevel(view, rows);
       const base = tables.queries >> 2;
       f32.fill(0, base, base + headDim * 4);
       const rotated = this.rotated;
@@ -326,21 +429,21 @@ export class WasmPageAttention implements AttentionBackend {
         for (let i = 0; i < headDim; i++) f32[base + i * 4 + lane] = rotated[i] * scale;
       }
       const codewords = this.codewords(view);
-      if (tables.codeLevel) this.kernels.tableBlockTable(tables.queries, codewords, view.codesPerRow, view.blockSize, view.radix, tables.blockTable);
+      if (codeLevel) this.kernels.tableBlockTable(tables.queries, codewords, view.codesPerRow, view.blockSize, view.radix, tables.blockTable);
       else this.kernels.tableScoreTables(tables.queries, codewords, view.rowBytes, view.bitWidth, view.codesPerRow, view.blockSize, view.radix, tables.blockTable, tables.byteTable);
     }
   }
 
-  /** One record per resident segment of the group's KV head, then the residual window; returns the next record index. */
-  private writeSegments(request: LayerAttentionRequest, scratch: GroupScratch, plan: GroupPlan, segment: number, i32: Int32Array): number {
+  /** One record per resident segment of the KV head, then one for the residual window; returns the next record index. */
+  private writeSegments(request: LayerAttentionRequest, records: LayerRecords, scratch: GroupScratch, kvHead: number, segment: number, i32: Int32Array): number {
     const { kinds, segmentWords, segment: word } = this.layout;
     const { residual, headDim } = request;
-    const rows = this.pageRowsByHead[plan.kvHead];
+    const rows = records.pageRowsByHead[kvHead];
     let row = 0;
-    for (const segments of this.residentByHead[plan.kvHead]) {
+    for (const segments of records.residentByHead[kvHead]) {
       if (segments === undefined) continue;
       for (const resident of segments) {
-        const base = (this.segmentTable >> 2) + segment * segmentWords;
+        const base = (records.segmentTable >> 2) + segment * segmentWords;
         const { keyView, valueView } = resident;
         i32[base + word.keys] = resident.keys;
         i32[base + word.keyNorms] = resident.keyNorms;
@@ -350,9 +453,10 @@ export class WasmPageAttention implements AttentionBackend {
         i32[base + word.scores] = scratch.scores + row * 16;
         if (keyView.kind === "table") {
           const tables = scratch.keyTables.get(keyView.codec) as KeyTables;
-          i32[base + word.keyKind] = tables.codeLevel ? kinds.tableCodes : kinds.tableBytes;
+          const codeLevel = this.codeLevel(keyView, rows);
+          i32[base + word.keyKind] = codeLevel ? kinds.tableCodes : kinds.tableBytes;
           i32[base + word.queries] = tables.queries;
-          i32[base + word.keyTable] = tables.codeLevel ? tables.blockTable : tables.byteTable;
+          i32[base + word.keyTable] = codeLevel ? tables.blockTable : tables.byteTable;
           i32[base + word.keyRowBytes] = keyView.rowBytes;
           i32[base + word.keyBitWidth] = keyView.bitWidth;
           i32[base + word.keyBlocks] = keyView.codesPerRow;
@@ -366,7 +470,7 @@ export class WasmPageAttention implements AttentionBackend {
         i32[base + word.valueMean] = resident.valueMean;
         if (valueView.kind === "table") {
           i32[base + word.valueKind] = this.codeLevel(valueView, rows) ? kinds.tableCodes : kinds.tableBytes;
-          i32[base + word.valueSlot] = this.valueSlots.get(valueView.codec) as number;
+          i32[base + word.valueSlot] = records.valueSlots.get(valueView.codec) as number;
           i32[base + word.valueRowBytes] = valueView.rowBytes;
           i32[base + word.valueBitWidth] = valueView.bitWidth;
           i32[base + word.valueBlocks] = valueView.codesPerRow;
@@ -378,28 +482,29 @@ export class WasmPageAttention implements AttentionBackend {
         segment++;
       }
     }
-    if (residual.count > 0) {
-      const base = (this.segmentTable >> 2) + segment * segmentWords;
-      const rowBase = plan.kvHead * residual.stride;
-      i32[base + word.keyKind] = kinds.denseFloat32;
-      i32[base + word.keys] = this.residualKeys + rowBase * headDim * 4;
-      i32[base + word.live] = this.residualLive + rowBase;
-      i32[base + word.rows] = residual.count;
-      i32[base + word.scores] = scratch.scores + row * 16;
-      i32[base + word.queries] = scratch.denseQueries;
-      i32[base + word.valueKind] = kinds.denseFloat32;
-      i32[base + word.values] = this.residualValues + rowBase * headDim * 4;
-      segment++;
-    }
+    // The residual window's record, always written (its row count is set per call, 0 when empty).
+    const base = (records.segmentTable >> 2) + segment * segmentWords;
+    const rowBase = kvHead * residual.stride;
+    i32[base + word.keyKind] = kinds.denseFloat32;
+    i32[base + word.keys] = this.residualKeys + rowBase * headDim * 4;
+    i32[base + word.live] = this.residualLive + rowBase;
+    i32[base + word.rows] = 0;
+    i32[base + word.scores] = scratch.scores + row * 16;
+    i32[base + word.queries] = scratch.denseQueries;
+    i32[base + word.valueKind] = kinds.denseFloat32;
+    i32[base + word.values] = this.residualValues + rowBase * headDim * 4;
+    segment++;
     return segment;
   }
 
   /** Cuts the group's segments into up to `splits` items of about equal rows; returns the next item index. */
-  private writeItems(scratch: GroupScratch, plan: GroupPlan, firstSegment: number, segmentEnd: number, splits: number, item: number, i32: Int32Array): number {
+  private writeItems(records: LayerRecords, plan: GroupPlan, splits: number, item: number, i32: Int32Array): number {
     const { segmentWords, itemWords, slotWords, kinds, item: itemWord, slot: slotWord } = this.layout;
-    const slotCount = this.valueViews.length;
+    const { firstSegment, segmentEnd } = plan;
+    const scratch = this.groups[plan.group];
+    const slotCount = records.valueViews.length;
     let rowsLeft = 0;
-    for (let s = firstSegment; s < segmentEnd; s++) rowsLeft += i32[(this.segmentTable >> 2) + s * segmentWords + this.layout.segment.rows];
+    for (let s = firstSegment; s < segmentEnd; s++) rowsLeft += i32[(records.segmentTable >> 2) + s * segmentWords + this.layout.segment.rows];
     plan.firstItem = item;
     let segment = firstSegment;
     let row = 0;
@@ -409,7 +514,7 @@ export class WasmPageAttention implements AttentionBackend {
       const first = segment;
       let rows = 0;
       // At least one segment per item (an empty group still gets one item, with no rows).
-      while (segment < segmentEnd && (rows < target || segment === first)) rows += i32[(this.segmentTable >> 2) + segment++ * segmentWords + this.layout.segment.rows];
+      while (segment < segmentEnd && (rows < target || segment === first)) rows += i32[(records.segmentTable >> 2) + segment++ * segmentWords + this.layout.segment.rows];
       const itemScratch = this.items[item];
       const base = (this.itemTable >> 2) + item * itemWords;
       const slots = this.slotTable + item * slotCount * slotWords * 4;
@@ -423,13 +528,13 @@ export class WasmPageAttention implements AttentionBackend {
       i32[base + itemWord.slotCount] = slotCount;
       i32[base + itemWord.scratch] = itemScratch.scratch;
       for (let k = 0; k < slotCount; k++) {
-        const view = this.valueViews[k];
+        const view = records.valueViews[k];
         const sums = itemScratch.values.get(view.codec) as { histogram: number; accumulator: number };
         const slot = (slots >> 2) + k * slotWords;
         i32[slot + slotWord.histogram] = sums.histogram;
         i32[slot + slotWord.accumulator] = sums.accumulator;
         i32[slot + slotWord.used] = 0;
-        i32[slot + slotWord.kind] = this.codeLevel(view, this.pageRowsByHead[plan.kvHead]) ? kinds.tableCodes : kinds.tableBytes;
+        i32[slot + slotWord.kind] = this.codeLevel(view, records.pageRowsByHead[plan.kvHead]) ? kinds.tableCodes : kinds.tableBytes;
         i32[slot + slotWord.rowBytes] = view.rowBytes;
         i32[slot + slotWord.bitWidth] = view.bitWidth;
         i32[slot + slotWord.blocks] = view.codesPerRow;
@@ -447,12 +552,12 @@ export class WasmPageAttention implements AttentionBackend {
   }
 
   /** Merges the group's items: rescales each by exp(max_item − max), rotates each codec's sum back, adds the dense sums, normalizes. */
-  private finishGroup(request: LayerAttentionRequest, plan: GroupPlan, f32: Float32Array, i32: Int32Array): void {
+  private finishGroup(request: LayerAttentionRequest, records: LayerRecords, plan: GroupPlan, f32: Float32Array, i32: Int32Array): void {
     const { headDim, out, weightsOut } = request;
     const { slotWords } = this.layout;
     const used = this.layout.slot.used;
     const { firstItem, itemEnd, laneCount, firstHead } = plan;
-    const slotCount = this.valueViews.length;
+    const slotCount = records.valueViews.length;
     const factors = this.factors;
     const sums = this.laneScratch;
     const inverses = [0, 0, 0, 0];
@@ -474,7 +579,7 @@ export class WasmPageAttention implements AttentionBackend {
       out.fill(0, (firstHead + lane) * headDim, (firstHead + lane + 1) * headDim);
     }
     for (let k = 0; k < slotCount; k++) {
-      const view = this.valueViews[k];
+      const view = records.valueViews[k];
       let anyUsed = false;
       for (let item = firstItem; item < itemEnd && !anyUsed; item++) anyUsed = i32[(this.slotTable >> 2) + (item * slotCount + k) * slotWords + used] !== 0;
       if (!anyUsed) continue;
@@ -499,15 +604,15 @@ export class WasmPageAttention implements AttentionBackend {
         out[target + i] = (out[target + i] + dense) * inverses[lane];
       }
     }
-    if (weightsOut !== undefined) this.writeWeights(request, plan, inverses, f32, i32);
+    if (weightsOut !== undefined) this.writeWeights(request, records, plan, inverses, f32, i32);
   }
 
   /** weightsOut[head · length + position] = weight · factor / Σ for every row of the pages and the residual window. */
-  private writeWeights(request: LayerAttentionRequest, plan: GroupPlan, inverses: readonly number[], f32: Float32Array, i32: Int32Array): void {
+  private writeWeights(request: LayerAttentionRequest, records: LayerRecords, plan: GroupPlan, inverses: readonly number[], f32: Float32Array, i32: Int32Array): void {
     const { length, residual } = request;
     const weightsOut = request.weightsOut as Float32Array;
     const pages = request.pages[plan.kvHead];
-    const segmentsOf = this.residentByHead[plan.kvHead];
+    const segmentsOf = records.residentByHead[plan.kvHead];
     const scores = this.groups[plan.group].scores >> 2;
     const { itemWords } = this.layout;
     const rowsWord = this.layout.item.rows;
@@ -558,7 +663,7 @@ export class WasmPageAttention implements AttentionBackend {
   }
 
   /** Group `index`'s queries, `rows` score rows and tables for every key codec of the layer. */
-  private ensureGroup(index: number, rows: number): void {
+  private ensureGroup(index: number, rows: number, keyViews: readonly TableCodecView[]): void {
     const heap = this.kernels.heap;
     let group = this.groups[index];
     if (group === undefined) {
@@ -567,30 +672,29 @@ export class WasmPageAttention implements AttentionBackend {
     }
     if (rows > group.scoreRows) {
       if (group.scoreRows > 0) heap.free(group.scores);
+      this.epoch++;
       group.scoreRows = Math.max(rows, group.scoreRows * 2, 64);
       group.scores = heap.allocate(group.scoreRows * 16);
     }
-    for (const view of this.keyViews) {
+    for (const view of keyViews) {
       if (group.keyTables.has(view.codec)) continue;
       group.keyTables.set(view.codec, {
         queries: heap.allocate(this.headDim * 16),
         blockTable: heap.allocate(view.codesPerRow * view.radix * 16),
         byteTable: heap.allocate(view.rowBytes * 4096),
-        builtIn: 0,
-        codeLevel: false,
       });
     }
   }
 
   /** Item `index`'s result, accumulators and a zeroed histogram for every value codec of the layer. */
-  private ensureItem(index: number): void {
+  private ensureItem(index: number, valueViews: readonly TableCodecView[]): void {
     const heap = this.kernels.heap;
     let item = this.items[index];
     if (item === undefined) {
-      item = { result: heap.allocate(32), denseAccumulator: heap.allocate(this.headDim * 16), scratch: heap.allocate(4096), values: new Map() };
+      item = { result: heap.allocate(64), denseAccumulator: heap.allocate(this.headDim * 16), scratch: heap.allocate(4096), values: new Map() };
       this.items[index] = item;
     }
-    for (const view of this.valueViews) {
+    for (const view of valueViews) {
       if (item.values.has(view.codec)) continue;
       // The histogram (rowBytes × 256 bins) holds the code-level one too (blocks × size ≤ that); either expansion clears what it used.
       const histogram = heap.allocate(view.rowBytes * 4096);
@@ -600,7 +704,7 @@ export class WasmPageAttention implements AttentionBackend {
     if (this.factors.length < this.items.length * 4) this.factors = new Float64Array(this.items.length * 8);
   }
 
-  private ensureTables(segments: number, items: number, slots: number): void {
+  private ensureItemTables(items: number, slots: number): void {
     const heap = this.kernels.heap;
     const grow = (pointer: number, capacity: number, needed: number, wordsEach: number): [number, number] => {
       if (needed <= capacity) return [pointer, capacity];
@@ -608,7 +712,6 @@ export class WasmPageAttention implements AttentionBackend {
       const grown = Math.max(needed, capacity * 2, 16);
       return [heap.allocate(grown * wordsEach * 4), grown];
     };
-    [this.segmentTable, this.segmentCapacity] = grow(this.segmentTable, this.segmentCapacity, segments, this.layout.segmentWords);
     [this.itemTable, this.itemCapacity] = grow(this.itemTable, this.itemCapacity, items, this.layout.itemWords);
     [this.slotTable, this.slotCapacity] = grow(this.slotTable, this.slotCapacity, slots, this.layout.slotWords);
   }
@@ -623,6 +726,7 @@ export class WasmPageAttention implements AttentionBackend {
       heap.free(this.residualLive);
     }
     this.residualCapacity = rows;
+    this.epoch++;
     this.residualKeys = heap.allocate(rows * this.headDim * 4);
     this.residualValues = heap.allocate(rows * this.headDim * 4);
     this.residualLive = heap.allocate(rows);

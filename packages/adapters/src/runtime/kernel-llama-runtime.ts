@@ -72,7 +72,11 @@ export class KernelLlamaRuntime {
     this.loop = new LlamaForwardLoop(description, options.observer, weights.embeddingRows);
     this.cacheShape = this.loop.cacheShape;
     this.ops = new BackendLlamaOps(weights, options.vectorKernels ?? "host", options.rope ?? description.rope, description.activation);
-    this.attacher = new KernelAttentionAttacher(options.cacheAttention === "typescript" || this.backend.name !== "wasm" ? undefined : "wasm");
+    // Attention splits long layers over as many threads as the backend's matmuls use.
+    this.attacher = new KernelAttentionAttacher(
+      options.cacheAttention === "typescript" || this.backend.name !== "wasm" ? undefined : "wasm",
+      this.backend.threading?.threads ?? 1,
+    );
   }
 
   /**
@@ -82,6 +86,11 @@ export class KernelLlamaRuntime {
    */
   get cacheAttention(): string | undefined {
     return this.attacher.attached;
+  }
+
+  /** Threads the kernel attention runs long layers on (after the first forward/prefill), or undefined. */
+  get cacheAttentionThreads(): number | undefined {
+    return this.attacher.threadsUsed;
   }
 
   /** Why the kernel attention could not start (logged once), or undefined. */

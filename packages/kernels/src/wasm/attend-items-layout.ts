@@ -20,7 +20,7 @@ export const attendItemsLayout = {
     /** Index of the value codec's slot among the item's slots. */
     valueSlot: 17, valueRowBytes: 18, valueBitWidth: 19, valueBlocks: 20, valueSize: 21,
   },
-  slotWords: 12,
+  slotWords: 16,
   slot: {
     /** rowBytes × 256 f32x4 (blocks × size for tableCodes), zero on entry and left zero. */
     histogram: 0,
@@ -30,7 +30,7 @@ export const attendItemsLayout = {
     used: 2,
     kind: 3, rowBytes: 4, bitWidth: 5, blocks: 6, blockSize: 7, size: 8, codewords: 9,
   },
-  itemWords: 12,
+  itemWords: 16,
   item: {
     firstSegment: 0, segmentEnd: 1,
     /** The item's first score row (byte offset) and its row count. */
