@@ -33,7 +33,7 @@ export { quantizeActivationsQ8_0, quantizedMatmulReference } from "./ts/quantize
 export { BackendUnavailableError, KernelInputError, type BackendFailure } from "./kernel-errors.js";
 export { resolveBackend, type BackendHint, type ResolveBackendOptions } from "./resolve-backend.js";
 export { createTypeScriptBackend } from "./ts/typescript-backend.js";
-export { createWasmBackend, type WasmBackendOptions } from "./wasm/wasm-backend.js";
+export { createWasmBackend, type WasmBackendOptions, type WasmKernelBackend } from "./wasm/wasm-backend.js";
 export { createWebGpuBackend, type GpuProvider, type WebGpuBackendOptions } from "./webgpu/webgpu-backend.js";
 export {
   bitWidthForSize,

@@ -1,4 +1,5 @@
 import type { CompressedKVCache } from "@kvpack/cache";
+import type { PagedAttentionKernels } from "@kvpack/kernels";
 import { createWasmPageAttention } from "./create-wasm-page-attention.js";
 import type { WasmPageAttention } from "./wasm-page-attention.js";
 
@@ -18,10 +19,10 @@ export class KernelAttentionAttacher {
   threadsUsed: number | undefined;
   failure: string | undefined;
 
-  /** `threads`: how many the kernels may split a long layer over (the runtime's backend's thread count). */
+  /** `kernels`: where the kernels come from (the runtime's WASM backend, sharing its worker pool); new single-thread ones by default. */
   constructor(
     private readonly kind: "wasm" | undefined,
-    private readonly threads = 1,
+    private readonly kernels?: () => Promise<PagedAttentionKernels>,
   ) {}
 
   async attach(cache: CompressedKVCache): Promise<void> {
@@ -34,7 +35,7 @@ export class KernelAttentionAttacher {
   }
 
   private start(): Promise<WasmPageAttention | undefined> {
-    this.starting ??= createWasmPageAttention({ threads: this.threads }).then(
+    this.starting ??= (this.kernels ? this.kernels().then((kernels) => createWasmPageAttention({ kernels })) : createWasmPageAttention()).then(
       (attention) => {
         this.attached = attention.name;
         this.threadsUsed = attention.threads;

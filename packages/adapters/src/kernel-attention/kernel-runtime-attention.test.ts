@@ -54,6 +54,8 @@ describe("KernelLlamaRuntime attends CompressedKVCaches on the WASM kernels (sto
     expect(runtime.cacheAttention).toBe("wasm");
     expect(runtime.cacheAttentionFailure).toBeUndefined();
     expect(fp32.attentionBackendName()).toBe("wasm");
+    // The attention kernels come from the backend: on its threads (its worker pool), or its one thread.
+    expect(runtime.cacheAttentionThreads).toBe(backend.threading?.threads);
   });
 
   const compressed: Array<[string, CodecSpec, CodecSpec]> = [

@@ -1,6 +1,6 @@
 import { CompressedKVCache, MemoryPageStore } from "@kvpack/cache";
 import { type CodecSpec, createCodec, kernelCodecView } from "@kvpack/codecs";
-import { createPagedAttentionKernels } from "@kvpack/kernels";
+import { createPagedAttentionKernels, createWasmBackend, type WasmKernelBackend } from "@kvpack/kernels";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -106,6 +106,9 @@ let byteTableAttention: WasmPageAttention;
  * rows) over the pool, merged by exp(max_item − max), which single-thread layers never need.
  */
 let threadedAttention: WasmPageAttention;
+/** The same over a 2-thread WASM backend's kernels: its one worker pool runs matmuls and attention. */
+let wasmBackend: WasmKernelBackend;
+let backendAttention: WasmPageAttention;
 
 describe("WasmPageAttention against TypeScriptAttention", () => {
   beforeAll(async () => {
@@ -116,17 +119,28 @@ describe("WasmPageAttention against TypeScriptAttention", () => {
     expect(threaded.threadsReason).toBeUndefined();
     expect(threaded.threads).toBe(2);
     threadedAttention = new WasmPageAttention(threaded, { parallelMinimumRows: 1, minimumItemRows: 4 });
+    wasmBackend = createWasmBackend({ threads: 2 });
+    await wasmBackend.init();
+    expect(wasmBackend.threading?.threads).toBe(2);
+    const shared = await wasmBackend.pagedAttentionKernels();
+    expect(await wasmBackend.pagedAttentionKernels()).toBe(shared);
+    expect(shared.threads).toBe(2);
+    backendAttention = new WasmPageAttention(shared, { parallelMinimumRows: 1, minimumItemRows: 4 });
   });
-  afterAll(() => threadedAttention.dispose());
+  afterAll(() => {
+    threadedAttention.dispose();
+    wasmBackend.dispose();
+  });
 
   const tableModes = cases.flatMap(([name, keys, values]) => [
     [name, keys, values, "auto"],
     [`${name}, byte tables`, keys, values, "bytes"],
     [`${name}, 2 threads, split layers`, keys, values, "threads"],
-  ] as Array<[string, CodecSpec, CodecSpec, "auto" | "bytes" | "threads"]>);
+    [`${name}, the backend's worker pool, split layers`, keys, values, "backend"],
+  ] as Array<[string, CodecSpec, CodecSpec, "auto" | "bytes" | "threads" | "backend"]>);
 
   it.each(tableModes)("%s: appends, drops, truncation, fork, offload and recall", async (_name, keys, values, mode) => {
-    const backend = mode === "bytes" ? byteTableAttention : mode === "threads" ? threadedAttention : attention;
+    const backend = { auto: attention, bytes: byteTableAttention, threads: threadedAttention, backend: backendAttention }[mode];
     const store = new MemoryPageStore();
     const pair = makePair(backend, keys, values, store);
     const both = (): CompressedKVCache[] => [pair.kernel, pair.reference];

@@ -99,6 +99,11 @@ export interface WasmPageAttentionOptions {
   readonly parallelMinimumRows?: number;
   /** Smallest run of rows one work item takes when a lane group is split over threads (default 1024). */
   readonly minimumItemRows?: number;
+  /**
+   * Work items per thread a split layer aims for (default 4): more, smaller items balance the
+   * threads better (a worker that wakes late takes fewer), each adds a histogram expansion and a merge.
+   */
+  readonly itemsPerThread?: number;
 }
 
 /**
@@ -132,6 +137,7 @@ export class WasmPageAttention implements AttentionBackend {
   private readonly tables: "auto" | "bytes" | "codes";
   private readonly parallelMinimumRows: number;
   private readonly minimumItemRows: number;
+  private readonly itemsPerThread: number;
   private headDim = 0;
   /** Bumped whenever scratch that segment records point into moves (or pages are cleared): every layer's records are then rewritten. */
   private epoch = 1;
@@ -164,6 +170,7 @@ export class WasmPageAttention implements AttentionBackend {
     this.tables = options.tables ?? "auto";
     this.parallelMinimumRows = options.parallelMinimumRows ?? 8192;
     this.minimumItemRows = Math.max(1, options.minimumItemRows ?? 1024);
+    this.itemsPerThread = Math.max(1, options.itemsPerThread ?? 4);
     this.pages = new ResidentPages(kernels.heap);
     const heap = kernels.heap;
     this.collected = new FinalizationRegistry((pointer) => heap.free(pointer));
@@ -238,7 +245,7 @@ export class WasmPageAttention implements AttentionBackend {
       maximumRows = Math.max(maximumRows, rows);
     }
     const parallel = this.kernels.threads > 1 && totalRows >= this.parallelMinimumRows;
-    const splits = parallel ? Math.max(1, Math.min(Math.ceil((2 * this.kernels.threads) / groupCount), Math.floor(maximumRows / this.minimumItemRows))) : 1;
+    const splits = parallel ? Math.max(1, Math.min(Math.ceil((this.itemsPerThread * this.kernels.threads) / groupCount), Math.floor(maximumRows / this.minimumItemRows))) : 1;
     const itemLimit = groupCount * splits;
     for (let item = 0; item < itemLimit; item++) this.ensureItem(item, records.valueViews);
     this.ensureItemTables(itemLimit, itemLimit * records.valueViews.length);

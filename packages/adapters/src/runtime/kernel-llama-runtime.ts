@@ -1,6 +1,6 @@
 import { CompressedKVCache, type KVCache, type KVCacheShape } from "@kvpack/cache";
 // Types only: the caller picks and initialises the backend, so loading adapters never loads WASM or WebGPU code.
-import type { KernelBackend } from "@kvpack/kernels";
+import type { KernelBackend, WasmKernelBackend } from "@kvpack/kernels";
 import type { LlamaConfig } from "../model/llama-weights.js";
 import { describeLlamaModel, type LlamaModelDescription } from "../model/llama-model-description.js";
 import { ModelArgumentError } from "../model/model-format-error.js";
@@ -72,10 +72,11 @@ export class KernelLlamaRuntime {
     this.loop = new LlamaForwardLoop(description, options.observer, weights.embeddingRows);
     this.cacheShape = this.loop.cacheShape;
     this.ops = new BackendLlamaOps(weights, options.vectorKernels ?? "host", options.rope ?? description.rope, description.activation);
-    // Attention splits long layers over as many threads as the backend's matmuls use.
+    // On the WASM backend the attention kernels come from it: long layers split over its worker pool.
+    const backend = this.backend as Partial<WasmKernelBackend>;
     this.attacher = new KernelAttentionAttacher(
       options.cacheAttention === "typescript" || this.backend.name !== "wasm" ? undefined : "wasm",
-      this.backend.threading?.threads ?? 1,
+      typeof backend.pagedAttentionKernels === "function" ? () => (backend as WasmKernelBackend).pagedAttentionKernels() : undefined,
     );
   }
 

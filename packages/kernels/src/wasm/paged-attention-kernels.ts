@@ -81,10 +81,11 @@ export interface PagedAttentionKernelOptions {
   /**
    * Threads for `attendItems`: 1 (default), a count, or "auto" (every core). More than one needs
    * SharedArrayBuffer and a worker API (a cross-origin-isolated page in browsers); without them the
-   * kernels run on one thread and `threadsReason` says why.
+   * kernels run on one thread and `threadsReason` says why. A runtime on the WASM backend gets
+   * kernels that share the backend's pool instead (`WasmKernelBackend.pagedAttentionKernels`).
    */
   readonly threads?: number | "auto";
-  /** How long an idle worker polls before it sleeps (default 50 µs: layers are milliseconds apart, and a spinning worker takes a core from the matmuls). */
+  /** How long an idle worker polls before it sleeps (default 200 µs). */
   readonly workerSpinMicroseconds?: number;
 }
 
@@ -93,59 +94,26 @@ type Exports = Omit<PagedAttentionKernels, "heap" | "threads" | "threadsReason" 
   attendItems(items: number, segments: number, dimension: number, start: number, end: number): void;
 };
 
-/** The shared-memory module on this thread and a pool of `threads − 1` workers over the same memory. */
-async function startShared(threads: number, options: PagedAttentionKernelOptions) {
-  const host = await detectThreadHost();
-  if ("unavailable" in host) return { reason: host.unavailable };
-  const count = threads === 0 ? host.parallelism : threads;
-  if (count < 2) return { reason: `the machine reports ${host.parallelism} core` };
+/** The pool functions of the paged-attention module. */
+export const pagedAttentionPoolFunctions = ["attendItems"] as const;
+
+/** The shared-memory build on this thread, over a new shared memory: what a pool's workers instantiate too. */
+export async function instantiateSharedPagedAttention(): Promise<{ module: WebAssembly.Module; memory: WebAssembly.Memory; exports: WebAssembly.Exports; heap: WasmHeap }> {
   const memory = new WebAssembly.Memory({ initial: pagedAttentionSharedInitialPages, maximum: pagedAttentionSharedMaximumPages, shared: true });
   const module = await WebAssembly.compile(decodeBase64(pagedAttentionSharedWasmBase64));
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
-  const heap = new WasmHeap(memory, memory.buffer.byteLength);
-  const control = heap.allocate(WorkerPool.controlBytes(count));
-  const pool = await WorkerPool.start({
-    host,
-    module,
-    memory,
-    exports: instance.exports,
-    functions: ["attendItems"],
-    threads: count,
-    control,
-    spinMicroseconds: options.workerSpinMicroseconds ?? 50,
-  });
-  return { exports: instance.exports as unknown as Exports, heap, pool };
+  return { module, memory, exports: instance.exports, heap: new WasmHeap(memory, memory.buffer.byteLength) };
 }
 
-/** Keeps dropped kernels' workers (which hold their memory) from outliving them. */
-const poolReaper = typeof FinalizationRegistry === "undefined" ? undefined : new FinalizationRegistry<WorkerPool>((pool) => pool.dispose());
-
 /**
- * Instantiates the module (async: browsers refuse large synchronous compiles); the kernels then run
- * synchronously. With `threads` > 1 the module runs over a shared memory and `attendItems` splits
- * its items over workers; a pool that cannot start leaves one thread, with the reason in `threadsReason`.
+ * The kernels over an instance (`exports`, whose memory `heap` manages) and, when given, a pool
+ * whose workers instantiated the same module over the same memory. `ownsPool`: dispose stops it.
  */
-export async function createPagedAttentionKernels(options: PagedAttentionKernelOptions = {}): Promise<PagedAttentionKernels> {
-  if (typeof WebAssembly === "undefined") throw new Error("WebAssembly is not available");
-  const requested = options.threads ?? 1;
-  if (requested !== "auto" && (!Number.isInteger(requested) || requested < 1)) {
-    throw new Error(`createPagedAttentionKernels: threads must be "auto" or a whole number ≥ 1, got ${requested}`);
-  }
-  let exports: Exports;
-  let heap: WasmHeap;
-  let pool: WorkerPool | undefined;
-  let threadsReason: string | undefined;
-  const started = requested === 1 ? undefined : await startShared(requested === "auto" ? 0 : requested, options).catch((error: unknown) => ({
-    reason: `the worker pool could not start: ${error instanceof Error ? error.message : String(error)}`,
-  }));
-  if (started !== undefined && "pool" in started) {
-    ({ exports, heap, pool } = started);
-  } else {
-    threadsReason = started?.reason;
-    const { instance } = await WebAssembly.instantiate(decodeBase64(pagedAttentionWasmBase64), {});
-    exports = instance.exports as unknown as Exports;
-    heap = new WasmHeap(exports.memory, Math.max(exports.memory.buffer.byteLength, 1024));
-  }
+export function pagedAttentionKernelsOver(
+  instanceExports: WebAssembly.Exports, heap: WasmHeap, shared: { pool: WorkerPool; ownsPool: boolean } | undefined, threadsReason?: string,
+): PagedAttentionKernels {
+  const exports = instanceExports as unknown as Exports;
+  let pool = shared?.pool;
   const kernels: PagedAttentionKernels = {
     heap,
     get threads() {
@@ -159,8 +127,10 @@ export async function createPagedAttentionKernels(options: PagedAttentionKernelO
     },
     dispose: () => {
       if (pool === undefined) return;
-      poolReaper?.unregister(kernels);
-      pool.dispose();
+      if (shared?.ownsPool) {
+        poolReaper?.unregister(kernels);
+        pool.dispose();
+      }
       pool = undefined;
     },
     tableScores: exports.tableScores,
@@ -180,6 +150,55 @@ export async function createPagedAttentionKernels(options: PagedAttentionKernelO
     tableCodeHistogramRows: exports.tableCodeHistogramRows,
     tableCodeExpand: exports.tableCodeExpand,
   };
-  if (pool !== undefined) poolReaper?.register(kernels, pool, kernels);
+  if (pool !== undefined && shared?.ownsPool) poolReaper?.register(kernels, pool, kernels);
   return kernels;
+}
+
+/** The shared-memory module and a pool of `threads − 1` workers of its own, or why not. */
+async function startShared(threads: number, options: PagedAttentionKernelOptions): Promise<PagedAttentionKernels | { reason: string }> {
+  const host = await detectThreadHost();
+  if ("unavailable" in host) return { reason: host.unavailable };
+  const count = threads === 0 ? host.parallelism : threads;
+  if (count < 2) return { reason: `the machine reports ${host.parallelism} core` };
+  const { module, memory, exports, heap } = await instantiateSharedPagedAttention();
+  const control = heap.allocate(WorkerPool.controlBytes(count));
+  const pool = await WorkerPool.start({
+    host,
+    module,
+    memory,
+    exports,
+    functions: pagedAttentionPoolFunctions,
+    threads: count,
+    control,
+    spinMicroseconds: options.workerSpinMicroseconds,
+  });
+  return pagedAttentionKernelsOver(exports, heap, { pool, ownsPool: true });
+}
+
+/** Keeps dropped kernels' workers (which hold their memory) from outliving them. */
+const poolReaper = typeof FinalizationRegistry === "undefined" ? undefined : new FinalizationRegistry<WorkerPool>((pool) => pool.dispose());
+
+/**
+ * Instantiates the module (async: browsers refuse large synchronous compiles); the kernels then run
+ * synchronously. With `threads` > 1 the module runs over a shared memory and `attendItems` splits
+ * its items over workers of its own; a pool that cannot start leaves one thread, with the reason in
+ * `threadsReason`.
+ */
+export async function createPagedAttentionKernels(options: PagedAttentionKernelOptions = {}): Promise<PagedAttentionKernels> {
+  if (typeof WebAssembly === "undefined") throw new Error("WebAssembly is not available");
+  const requested = options.threads ?? 1;
+  if (requested !== "auto" && (!Number.isInteger(requested) || requested < 1)) {
+    throw new Error(`createPagedAttentionKernels: threads must be "auto" or a whole number ≥ 1, got ${requested}`);
+  }
+  let reason: string | undefined;
+  if (requested !== 1) {
+    const started = await startShared(requested === "auto" ? 0 : requested, options).catch((error: unknown) => ({
+      reason: `the worker pool could not start: ${error instanceof Error ? error.message : String(error)}`,
+    }));
+    if (!("reason" in started)) return started;
+    reason = started.reason;
+  }
+  const { instance } = await WebAssembly.instantiate(decodeBase64(pagedAttentionWasmBase64), {});
+  const memory = (instance.exports as unknown as Exports).memory;
+  return pagedAttentionKernelsOver(instance.exports, new WasmHeap(memory, Math.max(memory.buffer.byteLength, 1024)), undefined, reason);
 }

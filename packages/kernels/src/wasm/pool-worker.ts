@@ -11,6 +11,8 @@ export interface PoolWorkerSetup {
   readonly memory: WebAssembly.Memory;
   /** Exports the pool may call, by index; each takes its arguments, then [start, end). */
   readonly functions: readonly string[];
+  /** More modules over their own memories; their functions are numbered after `functions`, in order. */
+  readonly extraModules: ReadonlyArray<{ readonly module: WebAssembly.Module; readonly memory: WebAssembly.Memory; readonly functions: readonly string[] }>;
   /** Byte offset of the control block in `memory` (layout in worker-pool.ts). */
   readonly control: number;
   readonly controlWords: number;
@@ -51,13 +53,16 @@ export function poolWorkerMain(port: PoolWorkerPort): void {
   let job: (() => void) | undefined;
 
   const setUp = (setup: PoolWorkerSetup): void => {
-    const instance = new WebAssembly.Instance(setup.module, { env: { memory: setup.memory } });
-    const exports = instance.exports as Record<string, (...args: number[]) => void>;
-    const functions = setup.functions.map((name) => {
-      const kernel = exports[name];
-      if (typeof kernel !== "function") throw new Error(`the module has no export "${name}"`);
-      return kernel;
-    });
+    const functions: Array<(...args: number[]) => void> = [];
+    for (const { module, memory, functions: names } of [setup, ...setup.extraModules]) {
+      const instance = new WebAssembly.Instance(module, { env: { memory } });
+      const exports = instance.exports as Record<string, (...args: number[]) => void>;
+      for (const name of names) {
+        const kernel = exports[name];
+        if (typeof kernel !== "function") throw new Error(`the module has no export "${name}"`);
+        functions.push(kernel);
+      }
+    }
     // The control block sits at a low address: this view stays valid when the memory grows.
     const words = new Int32Array(setup.memory.buffer, setup.control, setup.controlWords);
     const argumentValues = new Float64Array(setup.memory.buffer, setup.control + setup.argumentsOffset, setup.maximumArguments);

@@ -14,6 +14,9 @@ import { detectThreadHost } from "./thread-host.js";
 import { quadShells } from "./quad-shells.js";
 import { WasmHeap } from "./wasm-heap.js";
 import { WorkerPool, type PoolDispatch } from "./worker-pool.js";
+import {
+  createPagedAttentionKernels, instantiateSharedPagedAttention, pagedAttentionKernelsOver, pagedAttentionPoolFunctions, type PagedAttentionKernels,
+} from "./paged-attention-kernels.js";
 
 type HostData = Float32Array | Uint8Array | Uint16Array;
 
@@ -466,13 +469,23 @@ async function planThreads(requested: number | "auto"): Promise<{ threads: numbe
 /** Keeps a dropped backend's workers (which hold its memory) from outliving it. */
 const poolReaper = typeof FinalizationRegistry === "undefined" ? undefined : new FinalizationRegistry<WorkerPool>((pool) => pool.dispose());
 
+/** The WASM backend, with the cache's paged-attention kernels beside its matmuls. */
+export interface WasmKernelBackend extends KernelBackend {
+  /**
+   * The paged-attention kernels (after `init()`): with threads, over a shared memory of their own and
+   * the backend's worker pool (the same workers run matmuls and attention, warm between them); on one
+   * thread, a module of their own. The same kernels on every call.
+   */
+  pagedAttentionKernels(): Promise<PagedAttentionKernels>;
+}
+
 /**
  * AssemblyScript kernels with f32x4 SIMD. Resident arrays (`upload`, `allocate`) live in the
  * module's linear memory, so caches and weights are not copied per call. With more than one thread
  * (`threads`), that memory is a shared WebAssembly.Memory and the matmuls' rows are split over
  * workers running the same module over it (worker_threads in Node, Web Workers in browsers).
  */
-export function createWasmBackend(options: WasmBackendOptions = {}): KernelBackend {
+export function createWasmBackend(options: WasmBackendOptions = {}): WasmKernelBackend {
   const requested = options.threads ?? "auto";
   if (requested !== "auto" && (!Number.isInteger(requested) || requested < 1)) {
     throw new KernelInputError("createWasmBackend", `threads must be "auto" or a whole number ≥ 1, got ${requested}`);
@@ -481,6 +494,9 @@ export function createWasmBackend(options: WasmBackendOptions = {}): KernelBacke
   let heap: WasmHeap | undefined;
   let parallel: Parallel | undefined;
   let threading: BackendThreading | undefined;
+  /** The paged-attention instance the pool's workers also run, when there is a pool. */
+  let sharedAttention: Awaited<ReturnType<typeof instantiateSharedPagedAttention>> | undefined;
+  let pagedAttention: Promise<PagedAttentionKernels> | undefined;
   const ready = (): WasmExports => {
     if (!exports) throw new KernelInputError("wasm", "backend used before init() resolved");
     return exports;
@@ -504,20 +520,22 @@ export function createWasmBackend(options: WasmBackendOptions = {}): KernelBacke
     const instance = await WebAssembly.instantiate(module, { env: { memory: sharedMemory } });
     const sharedHeap = new WasmHeap(sharedMemory, sharedMemory.buffer.byteLength);
     const control = sharedHeap.allocate(WorkerPool.controlBytes(threads));
+    const attention = await instantiateSharedPagedAttention();
     const pool = await WorkerPool.start({
       host,
       module,
       memory: sharedMemory,
       exports: instance.exports,
       functions: poolFunctions,
+      extraModules: [{ module: attention.module, memory: attention.memory, exports: attention.exports, functions: pagedAttentionPoolFunctions }],
       threads,
       control,
       dispatch: options.threadDispatch,
       spinMicroseconds: options.workerSpinMicroseconds,
     });
-    return { exports: instance.exports as unknown as WasmExports, heap: sharedHeap, pool };
+    return { exports: instance.exports as unknown as WasmExports, heap: sharedHeap, pool, attention };
   };
-  const backend: KernelBackend = {
+  const backend: WasmKernelBackend = {
     specificationVersion: "v1",
     name: "wasm",
     priority: 2,
@@ -538,6 +556,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): KernelBacke
           heap = started.heap;
           exports = started.exports;
           parallel = { pool: started.pool, minimumWork: options.parallelMinimumWork ?? 32768 };
+          sharedAttention = started.attention;
           poolReaper?.register(backend, started.pool, backend);
           threading = { threads: plan.threads, requested, host: plan.host.kind };
           return;
@@ -559,10 +578,20 @@ export function createWasmBackend(options: WasmBackendOptions = {}): KernelBacke
       return array;
     },
     allocate: (type, length) => allocate(type, length),
+    pagedAttentionKernels: () => {
+      ready();
+      pagedAttention ??=
+        parallel !== undefined && sharedAttention !== undefined
+          ? Promise.resolve(pagedAttentionKernelsOver(sharedAttention.exports, sharedAttention.heap, { pool: parallel.pool, ownsPool: false }))
+          : createPagedAttentionKernels();
+      return pagedAttention;
+    },
     dispose: () => {
       parallel?.pool.dispose();
       poolReaper?.unregister(backend);
       parallel = undefined;
+      sharedAttention = undefined;
+      pagedAttention = undefined;
       exports = undefined;
       heap = undefined;
     },

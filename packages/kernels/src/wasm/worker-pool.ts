@@ -19,6 +19,15 @@ const maximumArguments = 32;
 
 export type PoolDispatch = "atomics" | "message";
 
+/** Another module the workers instantiate over its own (shared) memory, whose exports the pool may call too. */
+export interface PoolModule {
+  readonly module: WebAssembly.Module;
+  readonly memory: WebAssembly.Memory;
+  /** The calling thread's instance of `module` over `memory`. */
+  readonly exports: WebAssembly.Exports;
+  readonly functions: readonly string[];
+}
+
 export interface WorkerPoolOptions {
   readonly host: ThreadHost;
   /** A module whose memory is imported as env.memory and shared. */
@@ -28,6 +37,12 @@ export interface WorkerPoolOptions {
   readonly exports: WebAssembly.Exports;
   /** Exports `parallelFor` may call; each takes its own arguments, then [start, end). */
   readonly functions: readonly string[];
+  /**
+   * More modules, each over its own memory (e.g. the cache's attention kernels beside the matmuls),
+   * so one set of workers serves both and stays warm between their calls. Function names must be
+   * unique across all modules.
+   */
+  readonly extraModules?: readonly PoolModule[];
   /** Threads in all, the calling one included (≥ 2). */
   readonly threads: number;
   /** Byte offset of `WorkerPool.controlBytes(threads)` bytes of `memory`, 8-byte aligned, owned by the pool. */
@@ -108,6 +123,7 @@ export class WorkerPool {
           module: options.module,
           memory: options.memory,
           functions: options.functions,
+          extraModules: (options.extraModules ?? []).map(({ module, memory, functions }) => ({ module, memory, functions })),
           control: options.control,
           controlWords: controlWords(options.threads),
           threads: options.threads,
@@ -135,8 +151,16 @@ export class WorkerPool {
     this.canBlock = options.host.canBlock;
     this.words = new Int32Array(options.memory.buffer, options.control, controlWords(options.threads));
     this.argumentValues = new Float64Array(options.memory.buffer, options.control + argumentsOffset(options.threads), maximumArguments);
-    this.functionIndex = new Map(options.functions.map((name, index) => [name, index]));
-    this.kernels = options.functions.map((name) => options.exports[name] as (...args: number[]) => void);
+    const modules = [{ exports: options.exports, functions: options.functions }, ...(options.extraModules ?? [])];
+    this.functionIndex = new Map();
+    this.kernels = [];
+    for (const { exports, functions } of modules) {
+      for (const name of functions) {
+        if (this.functionIndex.has(name)) throw new Error(`pool function "${name}" is exported by two modules`);
+        this.functionIndex.set(name, this.kernels.length);
+        this.kernels.push(exports[name] as (...args: number[]) => void);
+      }
+    }
   }
 
   /**
