@@ -205,7 +205,7 @@ export class WasmPageAttention implements AttentionBackend {
     this.epoch++;
   }
 
-  /** Stops the kernels' worker threads; attention goes on on the calling thread. */
+  /** Stops the kernels' worker threads when they have their own pool (a backend's stays up); attention goes on on the calling thread. */
   dispose(): void {
     this.kernels.dispose();
   }

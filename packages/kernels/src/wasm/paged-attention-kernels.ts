@@ -25,7 +25,7 @@ export interface PagedAttentionKernels {
   attendItems(items: number, segments: number, dimension: number, count: number, parallel: boolean): void;
   /** The word layout of attendItems' segment, item and slot records. */
   readonly itemLayout: AttendItemsLayout;
-  /** Stops the pool's workers (the kernels keep working on the calling thread). */
+  /** Stops the pool's workers when the kernels started their own (they keep working on the calling thread); a no-op on a backend's pool. */
   dispose(): void;
   tableScores(
     queries: number, dimension: number, codes: number, rowBytes: number, bitWidth: number, blocks: number, blockSize: number,
@@ -126,11 +126,10 @@ export function pagedAttentionKernelsOver(
       else exports.attendItems(items, segments, dimension, 0, count);
     },
     dispose: () => {
-      if (pool === undefined) return;
-      if (shared?.ownsPool) {
-        poolReaper?.unregister(kernels);
-        pool.dispose();
-      }
+      // Kernels on someone else's pool (a backend's, shared by every cache on it) leave it running.
+      if (pool === undefined || !shared?.ownsPool) return;
+      poolReaper?.unregister(kernels);
+      pool.dispose();
       pool = undefined;
     },
     tableScores: exports.tableScores,

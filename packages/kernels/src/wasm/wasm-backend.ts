@@ -578,7 +578,7 @@ export function createWasmBackend(options: WasmBackendOptions = {}): WasmKernelB
       return array;
     },
     allocate: (type, length) => allocate(type, length),
-    pagedAttentionKernels: () => {
+    pagedAttentionKernels: async () => {
       ready();
       pagedAttention ??=
         parallel !== undefined && sharedAttention !== undefined
