@@ -1,76 +1,10 @@
-import type { AttendedPage, AttentionBackend, LayerAttentionRequest } from "@kvpack/cache";
-import type { Codec, KernelCodecView, TableCodecView } from "@kvpack/codecs";
+import type { AttentionBackend, LayerAttentionRequest } from "@kvpack/cache";
+import type { Codec, TableCodecView } from "@kvpack/codecs";
 // Types only: createWasmPageAttention (create-wasm-page-attention.ts) loads the module.
 import type { AttendItemsLayout, PagedAttentionKernels } from "@kvpack/kernels";
-import { ResidentPages, type ResidentSegment } from "./resident-pages.js";
-
-/** Query lanes and score tables of one key codec for one lane group. */
-interface KeyTables {
-  /** headDim × f32x4: the group's queries rotated into the codec's domain and scaled. */
-  readonly queries: number;
-  readonly blockTable: number;
-  readonly byteTable: number;
-}
-
-/** Heap scratch of one lane group (up to 4 query heads of one KV head). */
-interface GroupScratch {
-  /** headDim × f32x4: the scaled queries as they are (dense keys, the residual window). */
-  readonly denseQueries: number;
-  /** Score rows (then weights), scoreRows of them. */
-  scores: number;
-  scoreRows: number;
-  readonly keyTables: Map<Codec, KeyTables>;
-}
-
-/** Heap scratch of one work item: its softmax partial and value sums. */
-interface ItemScratch {
-  /** [max × 4 | Σ exp × 4]. */
-  readonly result: number;
-  readonly denseAccumulator: number;
-  /** 4096 bytes for the histogram expansion. */
-  readonly scratch: number;
-  /** Per value table codec: a histogram (rowBytes × 256 f32x4, kept zero between calls) and an accumulator. */
-  readonly values: Map<Codec, { readonly histogram: number; readonly accumulator: number }>;
-}
-
-/**
- * One layer's segment records and what they were written from. They stay valid while the layer's
- * pages are the same objects at the same revisions, the query-head count is the same and no
- * scratch they point into moved (`epoch`): then a step rewrites only the residual records.
- */
-interface LayerRecords {
-  segmentTable: number;
-  segmentCapacity: number;
-  heads: number;
-  epoch: number;
-  /** Per KV head, its pages and their revisions when the records were written. */
-  readonly pages: AttendedPage[][];
-  readonly revisions: number[][];
-  /** Per KV head, the resident segments of each page (undefined: offloaded), its page rows and segments. */
-  readonly residentByHead: Array<Array<readonly ResidentSegment[] | undefined>>;
-  readonly pageRowsByHead: number[];
-  readonly segmentsByHead: number[];
-  /** The layer's table codecs (value codecs in slot order, `valueSlots` their indices). */
-  readonly keyViews: TableCodecView[];
-  readonly valueViews: TableCodecView[];
-  readonly valueSlots: Map<Codec, number>;
-  /** Per lane group, its first segment record; its last is the residual window's (0 rows when empty). */
-  readonly groupFirstSegment: number[];
-}
-
-/** Where one lane group's records lie this call. */
-interface GroupPlan {
-  /** Index into the group scratch. */
-  group: number;
-  kvHead: number;
-  firstHead: number;
-  laneCount: number;
-  /** Its segment records [firstSegment, segmentEnd), the residual window's last. */
-  firstSegment: number;
-  segmentEnd: number;
-  firstItem: number;
-  itemEnd: number;
-}
+import type { GroupPlan, GroupScratch, ItemScratch, KeyTables, LayerRecords } from "./attention-records.js";
+import { mergeGroupItems, type ItemMergeScratch } from "./merge-items.js";
+import { ResidentPages } from "./resident-pages.js";
 
 /**
  * Whether `rows` rows of a table codec score and accumulate through code-level tables (fixed cost
@@ -287,7 +221,13 @@ export class WasmPageAttention implements AttentionBackend {
 
     this.kernels.attendItems(this.itemTable, records.segmentTable, headDim, item, parallel);
 
-    for (const plan of plans) this.finishGroup(request, records, plan, f32, i32);
+    for (const plan of plans) {
+      const scratch: ItemMergeScratch = {
+        layout: this.layout, items: this.items, slotTable: this.slotTable, itemTable: this.itemTable, scores: this.groups[plan.group].scores,
+        factors: this.factors, sums: this.laneScratch, finishScratch: this.finishScratch,
+      };
+      mergeGroupItems(request, records, plan, scratch, f32, i32);
+    }
     return true;
   }
 
@@ -556,100 +496,6 @@ export class WasmPageAttention implements AttentionBackend {
     } while (segment < segmentEnd && itemsLeft > 0);
     plan.itemEnd = item;
     return item;
-  }
-
-  /** Merges the group's items: rescales each by exp(max_item − max), rotates each codec's sum back, adds the dense sums, normalizes. */
-  private finishGroup(request: LayerAttentionRequest, records: LayerRecords, plan: GroupPlan, f32: Float32Array, i32: Int32Array): void {
-    const { headDim, out, weightsOut } = request;
-    const { slotWords } = this.layout;
-    const used = this.layout.slot.used;
-    const { firstItem, itemEnd, laneCount, firstHead } = plan;
-    const slotCount = records.valueViews.length;
-    const factors = this.factors;
-    const sums = this.laneScratch;
-    const inverses = [0, 0, 0, 0];
-    for (let lane = 0; lane < laneCount; lane++) {
-      let maximum = -Infinity;
-      for (let item = firstItem; item < itemEnd; item++) {
-        const result = this.items[item].result >> 2;
-        if (f32[result + 4 + lane] > 0) maximum = Math.max(maximum, f32[result + lane]);
-      }
-      let sum = 0;
-      for (let item = firstItem; item < itemEnd; item++) {
-        const result = this.items[item].result >> 2;
-        const itemSum = f32[result + 4 + lane];
-        const factor = itemSum > 0 ? Math.exp(f32[result + lane] - maximum) : 0;
-        factors[(item - firstItem) * 4 + lane] = factor;
-        sum += factor * itemSum;
-      }
-      inverses[lane] = sum > 0 ? 1 / sum : 0;
-      out.fill(0, (firstHead + lane) * headDim, (firstHead + lane + 1) * headDim);
-    }
-    for (let k = 0; k < slotCount; k++) {
-      const view = records.valueViews[k];
-      let anyUsed = false;
-      for (let item = firstItem; item < itemEnd && !anyUsed; item++) anyUsed = i32[(this.slotTable >> 2) + (item * slotCount + k) * slotWords + used] !== 0;
-      if (!anyUsed) continue;
-      for (let lane = 0; lane < laneCount; lane++) {
-        sums.fill(0);
-        for (let item = firstItem; item < itemEnd; item++) {
-          if (i32[(this.slotTable >> 2) + (item * slotCount + k) * slotWords + used] === 0) continue;
-          const factor = factors[(item - firstItem) * 4 + lane];
-          const accumulator = (this.items[item].values.get(view.codec) as { accumulator: number }).accumulator >> 2;
-          for (let i = 0; i < headDim; i++) sums[i] += factor * f32[accumulator + i * 4 + lane];
-        }
-        const finished = view.finish(sums, this.finishScratch);
-        const target = (firstHead + lane) * headDim;
-        for (let i = 0; i < headDim; i++) out[target + i] += finished[i];
-      }
-    }
-    for (let lane = 0; lane < laneCount; lane++) {
-      const target = (firstHead + lane) * headDim;
-      for (let i = 0; i < headDim; i++) {
-        let dense = 0;
-        for (let item = firstItem; item < itemEnd; item++) dense += factors[(item - firstItem) * 4 + lane] * f32[(this.items[item].denseAccumulator >> 2) + i * 4 + lane];
-        out[target + i] = (out[target + i] + dense) * inverses[lane];
-      }
-    }
-    if (weightsOut !== undefined) this.writeWeights(request, records, plan, inverses, f32, i32);
-  }
-
-  /** weightsOut[head · length + position] = weight · factor / Σ for every row of the pages and the residual window. */
-  private writeWeights(request: LayerAttentionRequest, records: LayerRecords, plan: GroupPlan, inverses: readonly number[], f32: Float32Array, i32: Int32Array): void {
-    const { length, residual } = request;
-    const weightsOut = request.weightsOut as Float32Array;
-    const pages = request.pages[plan.kvHead];
-    const segmentsOf = records.residentByHead[plan.kvHead];
-    const scores = this.groups[plan.group].scores >> 2;
-    const { itemWords } = this.layout;
-    const rowsWord = this.layout.item.rows;
-    // Item boundaries by row: the rows of item i end at itemRowEnd.
-    for (let lane = 0; lane < plan.laneCount; lane++) {
-      const headBase = (plan.firstHead + lane) * length;
-      let item = plan.firstItem;
-      let itemRowEnd = i32[(this.itemTable >> 2) + item * itemWords + rowsWord];
-      let scale = this.factors[lane] * inverses[lane];
-      let row = 0;
-      const weightOf = (): number => {
-        while (row >= itemRowEnd && item + 1 < plan.itemEnd) {
-          item++;
-          itemRowEnd += i32[(this.itemTable >> 2) + item * itemWords + rowsWord];
-          scale = this.factors[(item - plan.firstItem) * 4 + lane] * inverses[lane];
-        }
-        return f32[scores + row++ * 4 + lane] * scale;
-      };
-      for (let p = 0; p < pages.length; p++) {
-        const segments = segmentsOf[p];
-        if (segments === undefined) continue;
-        const attended = pages[p].segments;
-        for (let s = 0; s < segments.length; s++) {
-          const { start, explicitPositions } = attended[s];
-          const count = segments[s].count;
-          for (let i = 0; i < count; i++) weightsOut[headBase + (explicitPositions === undefined ? start + i : explicitPositions[i])] = weightOf();
-        }
-      }
-      for (let r = 0; r < residual.count; r++) weightsOut[headBase + residual.start + r] = weightOf();
-    }
   }
 
   private codeLevel(view: TableCodecView, rows: number): boolean {
