@@ -2,7 +2,7 @@
 // layer's work items) in a module of their own: the cache's resident rows never share a heap with
 // weights. Built twice from the same source: with its own memory (one thread), and importing a
 // shared memory that a thread pool's workers instantiate the same code over.
-import { compileEmbeddedWasm } from "./compile-embedded-wasm.mjs";
+import { compileEmbeddedWasm, sharedMemoryFlags } from "./compile-embedded-wasm.mjs";
 
 const entry = "asm/paged-attention.ts";
 const extraEntries = ["asm/attend-items.ts"];
@@ -28,9 +28,6 @@ compileEmbeddedWasm({
   name: "paged-attention-shared",
   exportName: "pagedAttentionSharedWasmBase64",
   script: import.meta.url,
-  flags: [
-    "--enable", "threads", "--importMemory", "--sharedMemory",
-    "--initialMemory", String(initialPages), "--maximumMemory", String(maximumPages),
-  ],
+  flags: sharedMemoryFlags(initialPages, maximumPages),
   constants: { pagedAttentionSharedInitialPages: initialPages, pagedAttentionSharedMaximumPages: maximumPages },
 });

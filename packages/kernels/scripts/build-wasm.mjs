@@ -1,7 +1,7 @@
 // The kernels' main module: asm/kernels.ts (with the quantized and batched matmuls it imports), built
 // twice from the same source: with its own memory (one thread), and importing a shared memory that
 // the thread pool's workers instantiate the same code over (--enable threads --sharedMemory).
-import { compileEmbeddedWasm } from "./compile-embedded-wasm.mjs";
+import { compileEmbeddedWasm, sharedMemoryFlags } from "./compile-embedded-wasm.mjs";
 
 const imports = ["asm/exp4.ts", "asm/swiglu.ts", "asm/quantized-matmul.ts", "asm/quantized-matmul-k.ts", "asm/quantized-matmul-legacy.ts", "asm/matmul-batch.ts", "asm/quantized-matmul-batch.ts"];
 
@@ -23,9 +23,6 @@ compileEmbeddedWasm({
   name: "kernels-shared",
   exportName: "kernelsSharedWasmBase64",
   script: import.meta.url,
-  flags: [
-    "--enable", "threads", "--importMemory", "--sharedMemory",
-    "--initialMemory", String(initialPages), "--maximumMemory", String(maximumPages),
-  ],
+  flags: sharedMemoryFlags(initialPages, maximumPages),
   constants: { kernelsSharedInitialPages: initialPages, kernelsSharedMaximumPages: maximumPages },
 });

@@ -38,3 +38,8 @@ export function compileEmbeddedWasm({ entry, extraEntries = [], imports = [], na
   );
   console.log(`${name}.wasm: ${bytes.length} bytes`);
 }
+
+/** asc flags of a module built to import a shared memory (the thread pool's workers instantiate it over the same memory). */
+export function sharedMemoryFlags(initialPages, maximumPages) {
+  return ["--enable", "threads", "--importMemory", "--sharedMemory", "--initialMemory", String(initialPages), "--maximumMemory", String(maximumPages)];
+}
