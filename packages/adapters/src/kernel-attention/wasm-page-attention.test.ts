@@ -4,7 +4,7 @@ import { createPagedAttentionKernels, createWasmBackend, type WasmKernelBackend 
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { prefersCodeLevelTables, WasmPageAttention } from "./wasm-page-attention.js";
+import { itemSplits, prefersCodeLevelTables, WasmPageAttention } from "./wasm-page-attention.js";
 
 const layers = 2;
 const kvHeads = 2;
@@ -272,5 +272,20 @@ describe("WasmPageAttention against TypeScriptAttention", () => {
     pair.kernel.attend(0, queries, a, { heads: 6 });
     pair.reference.attend(0, queries, b, { heads: 6 });
     expect(Array.from(a)).toEqual(Array.from(b));
+  });
+});
+
+describe("itemSplits", () => {
+  it("raises a layer's item count to a multiple of the thread count, within the row limit", () => {
+    // SmolLM2's 3 lane groups on 2 threads, 4 items per thread: ceil(8 / 3) = 3 per group is 9
+    // items (one thread runs one more); 4 per group is 12, 6 per thread.
+    expect(itemSplits(3, 2, 4, 100)).toBe(4);
+    expect(itemSplits(3, 2, 4, 2)).toBe(2);
+    // Already a multiple: 4 groups × 2 = 8 items on 2 threads; 3 groups × 4 = 12 on 3 threads.
+    expect(itemSplits(4, 2, 4, 100)).toBe(2);
+    expect(itemSplits(3, 3, 4, 100)).toBe(4);
+    // 9 groups on 2 threads: 1 each is 9 items, 2 each is 18.
+    expect(itemSplits(9, 2, 4, 100)).toBe(2);
+    expect(itemSplits(9, 2, 4, 0)).toBe(1);
   });
 });

@@ -34,7 +34,8 @@ export interface PoolWorkerSetup {
  * It instantiates the shared-memory kernels module over the pool's memory, then takes jobs: with
  * "atomics" it polls and then sleeps on its state word (no message per job); with "message" each job
  * is a message and the reply says it is done. Either way the rows of a job are claimed chunk by chunk
- * from one atomic counter shared with the calling thread and the other workers.
+ * from one atomic word shared with the calling thread (which claims from the front) and the other
+ * workers (from the back, as this one).
  */
 export function poolWorkerMain(port: PoolWorkerPort): void {
   // Word numbers of the control block and the states of a worker's state word (see worker-pool.ts).
@@ -75,10 +76,22 @@ export function poolWorkerMain(port: PoolWorkerPort): void {
       const call: number[] = [];
       for (let index = 0; index < argumentCount; index++) call.push(argumentValues[index]);
       call.push(0, 0);
+      const chunks = Math.ceil(count / grain);
       try {
         for (;;) {
-          const start = Atomics.add(words, nextChunkWord, 1) * grain;
-          if (start >= count) break;
+          // Chunks taken from the back: the high 16 bits of the claim word count them.
+          let chunk = -1;
+          for (;;) {
+            const claimed = Atomics.load(words, nextChunkWord);
+            const back = claimed >>> 16;
+            if ((claimed & 0xffff) + back >= chunks) break;
+            if (Atomics.compareExchange(words, nextChunkWord, claimed, claimed + 0x10000) === claimed) {
+              chunk = chunks - 1 - back;
+              break;
+            }
+          }
+          if (chunk < 0) break;
+          const start = chunk * grain;
           call[argumentCount] = start;
           call[argumentCount + 1] = Math.min(count, start + grain);
           kernel(...call);

@@ -95,6 +95,36 @@ describe("wasm backend threads", () => {
     pool.dispose();
   });
 
+  test("chunks claimed from both ends cover every row once, past the claim word's 65,535 chunks too", async () => {
+    const host = await detectThreadHost();
+    if ("unavailable" in host) throw new Error(host.unavailable);
+    const rows = 70_000;
+    const memory = new WebAssembly.Memory({ initial: 32, maximum: kernelsSharedMaximumPages, shared: true });
+    const module = new WebAssembly.Module(decodeBase64(kernelsSharedWasmBase64));
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
+    const control = 65536;
+    const pool = await WorkerPool.start({ host, module, memory, exports: instance.exports, functions: ["matmulRows"], threads: 2, control });
+    // Row r of a rows × 1 matrix is r, the vector is [1]: out[r] = r exactly (integers below 2^24).
+    const matrix = control + WorkerPool.controlBytes(2);
+    const vector = matrix + rows * 4;
+    const out = vector + 16;
+    new Float32Array(memory.buffer, matrix, rows).forEach((_, r, view) => (view[r] = r));
+    new Float32Array(memory.buffer, vector, 1)[0] = 1;
+    const chunksRun = (): number => pool.chunkCounts().reduce((sum, count) => sum + count, 0);
+    for (const grain of [1, 7, 4096]) {
+      new Float32Array(memory.buffer, out, rows).fill(-1);
+      const before = chunksRun();
+      pool.parallelFor("matmulRows", [matrix, vector, 1, out], rows, grain);
+      // Grain 1 would be 70,000 chunks: the pool raises it to 2 (35,000 chunks), each run once.
+      expect(chunksRun() - before).toBe(Math.ceil(rows / Math.max(grain, Math.ceil(rows / 0xffff))));
+      const result = new Float32Array(memory.buffer, out, rows);
+      let wrong = 0;
+      for (let r = 0; r < rows; r++) if (result[r] !== r) wrong++;
+      expect(wrong).toBe(0);
+    }
+    pool.dispose();
+  });
+
   test("a trap in a worker's chunk is an error, not a hang, and the pool keeps working", async () => {
     const host = await detectThreadHost();
     if ("unavailable" in host) throw new Error(host.unavailable);
