@@ -2,6 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { CodecSpec, EncodedBlock } from "./codec.js";
 import { CodecError } from "./codec-error.js";
 import { createCodec } from "./create-codec.js";
+import type { Fp16Codec } from "./float-codecs.js";
+import { toHalfBits } from "./half-float.js";
+import { kernelCodecView } from "./kernel-view.js";
 import { kvLikeVectors, randomUnitVectors } from "./testing/test-vectors.js";
 
 /** Every codec × a few shapes: the contract of codec.ts, checked against decode() as the reference. */
@@ -205,6 +208,17 @@ describe("createCodec", () => {
   it("rejects fp16 overflow instead of storing Infinity", () => {
     const codec = createCodec({ kind: "fp16", dimension: 2 });
     expectCodecError(() => codec.encode(new Float32Array([1, 70000]), 1, 2), "out-of-range");
+  });
+
+  it("gives fp16 blocks' half bits as stored: toHalfBits of every decoded value, and checks the block", () => {
+    const codec = createCodec({ kind: "fp16", dimension: 8 });
+    const values = new Float32Array(5 * 8).map((_, i) => Math.sin(i * 0.7) * 1000 * 0.5 ** (i % 30));
+    const block = codec.encode(values, 5, 8);
+    const decoded = codec.decode(block);
+    const view = kernelCodecView(codec);
+    if (view?.kind !== "dense" || view.halfBits === undefined) throw new Error("fp16's kernel view has no halfBits");
+    expect(Array.from(view.halfBits(block))).toEqual(Array.from(decoded, (value) => toHalfBits(value)));
+    expectCodecError(() => (codec as Fp16Codec).halfBits({ ...block, count: 4 }), "corrupt-block");
   });
 
   it("gives KIVI keys a token group and values none", () => {

@@ -1,7 +1,7 @@
 import { codeLayout, type CodeLayout } from "@kvpack/bitpack";
 import { BaseCodec, blockHeaderBytes, type QueryState } from "./base-codec.js";
 import { readFloat32, writeFloat32 } from "./byte-io.js";
-import type { CodecKind } from "./codec.js";
+import type { CodecKind, EncodedBlock } from "./codec.js";
 import { CodecError } from "./codec-error.js";
 import { fromHalfBits, maxHalf, toHalfBits } from "./half-float.js";
 import { checkDimension } from "./spec-checks.js";
@@ -95,6 +95,14 @@ export class Fp16Codec extends RowDecodingCodec {
       halves[index] = toHalfBits(value);
     }
     this.layout.pack(halves, length, data, blockHeaderBytes);
+  }
+
+  /** The block's rows as their fp16 bits (count × dimension), not widened: what kernels that read halves keep resident. */
+  halfBits(block: EncodedBlock): Uint16Array {
+    const length = this.checkBlock(block) * this.dimension;
+    const codes = new Uint32Array(length);
+    this.layout.unpack(block.data, blockHeaderBytes, length, codes);
+    return Uint16Array.from(codes);
   }
 
   protected decodeRowInto(data: Uint8Array, count: number, row: number, out: Float32Array, outOffset: number): void {

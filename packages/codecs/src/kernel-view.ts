@@ -46,6 +46,8 @@ export interface DenseCodecView {
   readonly dimension: number;
   /** count × dimension fp32 rows (fp16 widens exactly). */
   rows(block: EncodedBlock): Float32Array;
+  /** fp16 only: the same rows as their half bits, without widening and narrowing them again. */
+  halfBits?(block: EncodedBlock): Uint16Array;
 }
 
 const views = new WeakMap<Codec, KernelCodecView | null>();
@@ -104,7 +106,9 @@ export function kernelCodecView(codec: Codec): KernelCodecView | undefined {
   if (cached !== undefined) return cached ?? undefined;
   let view: KernelCodecView | undefined;
   if (codec instanceof SphericalCodec) view = tableView(codec);
-  else if (codec instanceof Fp32Codec || codec instanceof Fp16Codec) {
+  else if (codec instanceof Fp16Codec) {
+    view = { kind: "dense", codec, dimension: codec.dimension, rows: (block) => codec.decode(block), halfBits: (block) => codec.halfBits(block) };
+  } else if (codec instanceof Fp32Codec) {
     view = { kind: "dense", codec, dimension: codec.dimension, rows: (block) => codec.decode(block) };
   }
   views.set(codec, view ?? null);

@@ -1,5 +1,5 @@
 import type { AttendedPage } from "@kvpack/cache";
-import { kernelCodecView, toHalfBits, type KernelCodecView } from "@kvpack/codecs";
+import { type EncodedBlock, kernelCodecView, type KernelCodecView } from "@kvpack/codecs";
 // Types only: the heap comes with the kernels the caller instantiated.
 import type { WasmHeap } from "@kvpack/kernels";
 
@@ -34,14 +34,12 @@ const alignment = 16;
 
 /** fp16 codec rows stay 2 bytes resident (the kernels widen them exactly); fp32 rows stay fp32. */
 function keepsHalves(view: KernelCodecView): boolean {
-  return view.kind === "dense" && view.codec.kind === "fp16" && view.dimension % 4 === 0;
+  return view.kind === "dense" && view.halfBits !== undefined && view.dimension % 4 === 0;
 }
 
-/** Half bits of fp16-representable floats (exact: each value came out of the fp16 codec). */
-function halfBits(rows: Float32Array): Uint16Array {
-  const bits = new Uint16Array(rows.length);
-  for (let i = 0; i < rows.length; i++) bits[i] = toHalfBits(rows[i]);
-  return bits;
+/** A dense segment's rows as the kernels keep them: the fp16 codec's bits as stored, else fp32 rows. */
+function denseRows(view: KernelCodecView & { kind: "dense" }, block: EncodedBlock): Uint16Array | Float32Array {
+  return keepsHalves(view) ? view.halfBits!(block) : view.rows(block);
 }
 
 function aligned(bytes: number): number {
@@ -140,15 +138,13 @@ export class ResidentPages {
         const rows = keyView.rows(segment.keys);
         offsets.push(place(rows.codes), place(rows.norms), place(rows.mean));
       } else {
-        const rows = keyView.rows(segment.keys);
-        offsets.push(place(keepsHalves(keyView) ? halfBits(rows) : rows), place(undefined), place(undefined));
+        offsets.push(place(denseRows(keyView, segment.keys)), place(undefined), place(undefined));
       }
       if (valueView.kind === "table") {
         const rows = valueView.rows(segment.values);
         offsets.push(place(rows.codes), place(rows.norms), place(rows.mean));
       } else {
-        const rows = valueView.rows(segment.values);
-        offsets.push(place(keepsHalves(valueView) ? halfBits(rows) : rows), place(undefined), place(undefined));
+        offsets.push(place(denseRows(valueView, segment.values)), place(undefined), place(undefined));
       }
       offsets.push(place(segment.live.subarray(0, segment.count)));
       layouts.push(offsets);
