@@ -6,7 +6,7 @@ import { SphericalCodec } from "./spherical-codec.js";
  * A codec's blocks as attention kernels read them. Spherical codecs (TurboQuant, FibQuant, centered
  * or not) become "table" views: codes repacked at a power-of-two width (1, 2, 4 or 8 bits, so one
  * byte holds whole codes and a per-byte lookup table scores it), fp32 norms, the codewords in the
- * rotated domain and the rotated block mean Rμ. fp32/fp16 become "dense" fp32 rows. Other codecs
+ * rotated domain and the rotated block mean Rμ. fp32/fp16 become "dense" fp32 rows (fp16 also as its stored half bits). Other codecs
  * (KIVI, QuaRot, int8, FibQuant with more than 256 codewords) have no view: callers keep the
  * codec's own scores/accumulate for them.
  */
