@@ -4,7 +4,8 @@ import { createPagedAttentionKernels, createWasmBackend, type WasmKernelBackend 
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { itemSplits, prefersCodeLevelTables, WasmPageAttention } from "./wasm-page-attention.js";
+import { itemSplits } from "./item-splits.js";
+import { prefersCodeLevelTables, WasmPageAttention } from "./wasm-page-attention.js";
 
 const layers = 2;
 const kvHeads = 2;

@@ -5,6 +5,7 @@ import type { AttendItemsLayout, PagedAttentionKernels } from "@kvpack/kernels";
 import type { GroupPlan, GroupScratch, ItemScratch, KeyTables, LayerRecords } from "./attention-records.js";
 import { mergeGroupItems, type ItemMergeScratch } from "./merge-items.js";
 import { ResidentPages } from "./resident-pages.js";
+import { itemSplits } from "./item-splits.js";
 
 /**
  * Whether `rows` rows of a table codec score and accumulate through code-level tables (fixed cost
@@ -38,23 +39,6 @@ export interface WasmPageAttentionOptions {
    * threads better (a worker that wakes late takes fewer), each adds a histogram expansion and a merge.
    */
   readonly itemsPerThread?: number;
-}
-
-/**
- * Items per lane group when a layer is split: about `itemsPerThread` per thread, raised until the
- * layer's item count is a multiple of the thread count (3 groups on 2 threads: 4 each, 12 items, 6
- * per thread, where 3 each left one thread an item more; measured ~6–9 % on a 16K-row layer), and
- * at most `limit` (rows / minimumItemRows).
- */
-export function itemSplits(groupCount: number, threads: number, itemsPerThread: number, limit: number): number {
-  let splits = Math.ceil((itemsPerThread * threads) / groupCount);
-  for (let raised = splits; raised < splits + threads; raised++) {
-    if ((groupCount * raised) % threads === 0) {
-      splits = raised;
-      break;
-    }
-  }
-  return Math.max(1, Math.min(splits, limit));
 }
 
 /**
