@@ -78,8 +78,9 @@ function argumentsOffset(threads: number): number {
  * one atomic word, so a busy core (this machine is shared) slows a call down by less than its
  * share. The calling thread claims from the front, the workers from the back: a thread then tends to
  * run the same chunks call after call (the same attention work items, whose scratch stays in its
- * core's caches; measured ~2–5 % on a 2-thread layer at 16K rows). Nothing here knows what the functions compute: the kernels say which export to call with
- * which arguments, and every item must be independent of the others (a matmul row, an attention head).
+ * core's caches; measured ~2–5 % on a 2-thread layer at 16K rows). Nothing here knows what the
+ * functions compute: the kernels say which export to call with which arguments, and every item
+ * must be independent of the others (a matmul row, an attention head).
  */
 export class WorkerPool {
   readonly threads: number;
